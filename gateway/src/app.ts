@@ -1,0 +1,177 @@
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { GatewayError, isGatewayError } from './errors.ts';
+import { sendExportResponse, sendOtlpError } from './http/otlp-response.ts';
+import type { Ingest } from './ingest/ingest.ts';
+import type { LineWriter } from './influx/writer.ts';
+import type { OtlpEncoding } from './otlp/decode.ts';
+import type { GatewayMetrics } from './ops/metrics.ts';
+import type { TenantResolver } from './tenancy/resolve-tenant.ts';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly ingest: Ingest;
+  readonly tenants: TenantResolver;
+  readonly writer: LineWriter;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  /** Is the database reachable? Cached by the caller; /readyz must stay cheap. */
+  readonly databaseReachable: () => Promise<boolean>;
+}
+
+export interface GatewayApp {
+  readonly app: express.Express;
+  /** Refuse new data with 503 (SIGTERM): in-flight requests finish, the writer drains. */
+  startDraining(): void;
+}
+
+const ENCODINGS: Readonly<Record<string, OtlpEncoding>> = {
+  'application/x-protobuf': 'protobuf',
+  'application/protobuf': 'protobuf',
+  'application/json': 'json',
+};
+
+function mediaType(req: Request): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** What the client sent, for encoding the error body; JSON when it cannot be told. */
+function responseEncoding(req: Request): OtlpEncoding {
+  return ENCODINGS[mediaType(req)] ?? 'json';
+}
+
+function bodyParserError(err: { type?: string; status?: number; message?: string }, limit: number): GatewayError | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new GatewayError('BODY_TOO_LARGE', `body exceeds MAX_BODY_BYTES (${limit} bytes, measured after decompression)`);
+    case 'encoding.unsupported':
+      return new GatewayError('UNSUPPORTED_MEDIA_TYPE', `${err.message ?? 'unsupported content encoding'}; use gzip or none`);
+    case 'charset.unsupported':
+      return new GatewayError('UNSUPPORTED_MEDIA_TYPE', err.message ?? 'unsupported charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new GatewayError('MALFORMED_BODY', err.message ?? 'request body incomplete');
+  }
+  // zlib errors (a corrupt gzip stream) surface as 400s without a body-parser type.
+  if (err.status === 400) return new GatewayError('MALFORMED_BODY', `cannot decompress body: ${err.message ?? 'invalid data'}`);
+  return undefined;
+}
+
+export function createApp(deps: AppDeps): GatewayApp {
+  const { config, metrics, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  let draining = false;
+
+  const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes, inflate: true });
+  const readBody = (req: Request, res: Response): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      rawBody(req, res, (err?: unknown) => {
+        if (err !== undefined && err !== null) {
+          reject(bodyParserError(err as { type?: string }, config.maxBodyBytes) ?? err);
+          return;
+        }
+        resolve(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      });
+    });
+
+  app.use((req, res, next) => {
+    const end = metrics.requestDuration.startTimer();
+    res.on('finish', () => end({ route: req.route?.path ?? 'other', status: String(res.statusCode) }));
+    next();
+  });
+
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    app.use(
+      '/v1',
+      cors({
+        origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin) ? origin : false),
+        credentials: true,
+        methods: ['POST', 'OPTIONS'],
+        allowedHeaders: ['Content-Type', 'Content-Encoding', 'Authorization', 'traceparent', 'tracestate', config.tenancy.header],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  /** Order matters: cheap refusals (draining, media type, credential) before reading the body. */
+  async function admit(req: Request, res: Response, accepted: readonly OtlpEncoding[]): Promise<{ tenant: string; encoding: OtlpEncoding; body: Buffer }> {
+    if (draining) throw new GatewayError('SHUTTING_DOWN', 'gateway is shutting down; retry on another instance', { retryAfterSeconds: 1 });
+    const type = mediaType(req);
+    const encoding = ENCODINGS[type];
+    if (encoding === undefined || !accepted.includes(encoding)) {
+      const want = accepted.includes('protobuf') ? 'application/x-protobuf or application/json' : 'application/json';
+      throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type "${type || '(none)'}"; send ${want}`);
+    }
+    const tenant = await deps.tenants.resolve(req.headers);
+    const body = await readBody(req, res);
+    return { tenant, encoding, body };
+  }
+
+  app.post('/v1/traces', async (req, res) => {
+    const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
+    const result = deps.ingest.traces(body, encoding, tenant);
+    metrics.spansReceived.inc({ signal: 'traces' }, result.received);
+    metrics.spansAccepted.inc({ signal: 'traces' }, result.accepted);
+    for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+    if (result.rejected > 0) logger.info({ tenant, rejected: result.rejected, why: result.message }, 'spans refused (partial success)');
+    sendExportResponse(res, encoding, result.rejected, result.message);
+  });
+
+  app.post('/v1/telemetry', async (req, res) => {
+    const { tenant, body } = await admit(req, res, ['json']);
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
+    }
+    const result = deps.ingest.beacon(json, tenant);
+    metrics.spansReceived.inc({ signal: 'beacon' }, result.received);
+    metrics.spansAccepted.inc({ signal: 'beacon' }, result.accepted);
+    res.status(200).json({ accepted: result.accepted });
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const problems: string[] = [];
+    if (draining) problems.push('shutting down');
+    if (deps.writer.isFull) problems.push('write buffer full');
+    if (!(await deps.databaseReachable())) problems.push('InfluxDB unreachable');
+    res.status(problems.length === 0 ? 200 : 503).json({ status: problems.length === 0 ? 'ready' : 'not ready', problems });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new GatewayError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const known = isGatewayError(err) ? err : bodyParserError(err as { type?: string }, config.maxBodyBytes);
+    const gerr = known ?? new GatewayError('INTERNAL', 'internal error');
+    if (known === undefined) logger.error({ err, path: req.path }, 'unhandled error');
+    else logger.debug({ status: gerr.status, code: gerr.code, why: gerr.message, path: req.path }, 'request refused');
+    metrics.requestsRefused.inc({ reason: gerr.code });
+    if (gerr.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(gerr.retryAfterSeconds));
+    if (gerr.status === 401 && config.tenancy.mode === 'jwt') res.setHeader('WWW-Authenticate', 'Bearer');
+    if (res.headersSent) return;
+    if (req.path.startsWith('/v1/')) sendOtlpError(res, responseEncoding(req), gerr.status, gerr.code, gerr.message);
+    else res.status(gerr.status).json({ error: { code: gerr.code, message: gerr.message } });
+  });
+
+  return {
+    app,
+    startDraining() {
+      draining = true;
+    },
+  };
+}

@@ -1,0 +1,269 @@
+import { hostname } from 'node:os';
+
+/** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
+export interface Config {
+  /** `PORT`, default 4318 (the OTLP/HTTP port). */
+  readonly port: number;
+  /** `HOST`, default `0.0.0.0`. */
+  readonly host: string;
+  readonly influx: InfluxConfig;
+  readonly tenancy: TenancyConfig;
+  /** `CORS_ORIGINS`: comma-separated allow-list of exact origins. Empty: no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+  /** `INSTANCE_NAME`, default the hostname. Added to every point as `gateway_instance`. */
+  readonly instanceName: string;
+  /** `MAX_BODY_BYTES`, default 20 MiB. Applied after decompression. */
+  readonly maxBodyBytes: number;
+  /** `MAPPING_FILE`: optional JSON file that overrides the default span → point mapping. */
+  readonly mappingFile: string | undefined;
+  readonly buffer: BufferConfig;
+  /** `LOG_LEVEL`, default `info`. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface InfluxConfig {
+  /** `INFLUX_URL`, e.g. `http://127.0.0.1:8086`. */
+  readonly url: string;
+  /** `INFLUX_API_VERSION`: `1` (/write), `2` or `3` (the official client's write API). Default 2. */
+  readonly apiVersion: 1 | 2 | 3;
+  readonly token: string | undefined;
+  readonly org: string | undefined;
+  /** v2/v3 bucket, or for v1 the database. */
+  readonly bucket: string;
+  /** v1 only: the retention policy from `INFLUX_BUCKET=db/rp`. */
+  readonly retentionPolicy: string | undefined;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** `INFLUX_TIMEOUT_MILLIS`, default 10 000: one write request's deadline. */
+  readonly timeoutMillis: number;
+}
+
+export type TenancyConfig =
+  | { readonly mode: 'header'; readonly header: string; readonly tenantPattern: RegExp }
+  | {
+      readonly mode: 'jwt';
+      readonly header: string;
+      readonly tenantPattern: RegExp;
+      readonly claim: string;
+      readonly key:
+        | { readonly kind: 'jwks'; readonly url: string }
+        | { readonly kind: 'secret'; readonly secret: string }
+        | { readonly kind: 'publicKey'; readonly pem: string };
+      /** `JWT_ALGORITHMS`: pinned; default HS256 for a secret, RS256 for a PEM key, RS256+ES256 for JWKS. */
+      readonly algorithms: readonly string[];
+      readonly issuer: string | undefined;
+      readonly audience: string | undefined;
+    };
+
+export interface BufferConfig {
+  /** `BATCH_MAX_LINES`, default 5000: InfluxDB's recommended batch size. */
+  readonly batchMaxLines: number;
+  /** `BATCH_MAX_BYTES`, default 1 MiB. */
+  readonly batchMaxBytes: number;
+  /** `FLUSH_INTERVAL_MILLIS`, default 1000: a partial batch waits at most this long. */
+  readonly flushIntervalMillis: number;
+  /** `BUFFER_MAX_BYTES`, default 64 MiB: past this, requests get 503 + Retry-After instead of being dropped later. */
+  readonly maxBytes: number;
+  /** `RETRY_MAX_DELAY_MILLIS`, default 30 000: the backoff ceiling. */
+  readonly retryMaxDelayMillis: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const MiB = 1024 * 1024;
+const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function required(env: Env, name: string, why: string): string {
+  const v = str(env, name);
+  if (v === undefined) throw new ConfigError(name, `is required (${why})`);
+  return v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def?: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) {
+    if (def !== undefined) return def;
+    throw new ConfigError(name, `is required: one of ${allowed.join(', ')}`);
+  }
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function httpUrl(name: string, raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a valid URL: "${raw}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function headerName(name: string, raw: string): string {
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(raw)) throw new ConfigError(name, `is not a valid HTTP header name: "${raw}"`);
+  return raw.toLowerCase();
+}
+
+function loadInflux(env: Env): InfluxConfig {
+  const url = httpUrl('INFLUX_URL', required(env, 'INFLUX_URL', 'where points are written'));
+  const apiVersion = Number(oneOf(env, 'INFLUX_API_VERSION', ['1', '2', '3'], '2')) as 1 | 2 | 3;
+  const bucketRaw = required(env, 'INFLUX_BUCKET', apiVersion === 1 ? 'the database, or database/retention_policy' : 'the bucket');
+  const token = str(env, 'INFLUX_TOKEN');
+  const org = str(env, 'INFLUX_ORG');
+  const username = str(env, 'INFLUX_USERNAME');
+  const password = str(env, 'INFLUX_PASSWORD');
+  let bucket = bucketRaw;
+  let retentionPolicy: string | undefined;
+  if (apiVersion === 1) {
+    const parts = bucketRaw.split('/');
+    if (parts.length > 2 || parts.some((p) => p === '')) {
+      throw new ConfigError('INFLUX_BUCKET', `for API version 1 must be "database" or "database/retention_policy", got "${bucketRaw}"`);
+    }
+    bucket = parts[0] as string;
+    retentionPolicy = parts[1];
+    if ((username === undefined) !== (password === undefined)) {
+      throw new ConfigError(username === undefined ? 'INFLUX_USERNAME' : 'INFLUX_PASSWORD', 'INFLUX_USERNAME and INFLUX_PASSWORD must be set together');
+    }
+  } else {
+    if (token === undefined) throw new ConfigError('INFLUX_TOKEN', `is required for INFLUX_API_VERSION=${apiVersion}`);
+    if (apiVersion === 2 && org === undefined) throw new ConfigError('INFLUX_ORG', 'is required for INFLUX_API_VERSION=2');
+  }
+  return {
+    url,
+    apiVersion,
+    token,
+    org,
+    bucket,
+    retentionPolicy,
+    username,
+    password,
+    timeoutMillis: int(env, 'INFLUX_TIMEOUT_MILLIS', 10_000, 100, 600_000),
+  };
+}
+
+function loadTenancy(env: Env): TenancyConfig {
+  const mode = oneOf(env, 'TENANT_AUTH', ['jwt', 'header']);
+  const header = headerName('TENANT_HEADER', str(env, 'TENANT_HEADER') ?? 'X-Tenant-ID');
+  if (mode === 'header') return { mode, header, tenantPattern: TENANT_PATTERN };
+
+  const jwks = str(env, 'JWT_JWKS_URL');
+  const secret = str(env, 'JWT_SECRET');
+  const pem = str(env, 'JWT_PUBLIC_KEY');
+  const given = [jwks, secret, pem].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw new ConfigError('JWT_JWKS_URL', `TENANT_AUTH=jwt needs exactly one of JWT_JWKS_URL, JWT_SECRET or JWT_PUBLIC_KEY (${given} set)`);
+  }
+  let key: Extract<TenancyConfig, { mode: 'jwt' }>['key'];
+  let defaultAlgs: string[];
+  if (jwks !== undefined) {
+    key = { kind: 'jwks', url: httpUrl('JWT_JWKS_URL', jwks) };
+    defaultAlgs = ['RS256', 'ES256'];
+  } else if (secret !== undefined) {
+    // HS256 with a short secret is brute-forceable offline; RFC 7518 §3.2 asks for >= 256 bits.
+    if (Buffer.byteLength(secret) < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes (RFC 7518 §3.2)');
+    key = { kind: 'secret', secret };
+    defaultAlgs = ['HS256'];
+  } else {
+    const text = (pem as string).replace(/\\n/g, '\n');
+    if (!text.includes('-----BEGIN PUBLIC KEY-----')) {
+      throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM-encoded SPKI public key (-----BEGIN PUBLIC KEY-----)');
+    }
+    key = { kind: 'publicKey', pem: text };
+    defaultAlgs = ['RS256'];
+  }
+  const algsRaw = str(env, 'JWT_ALGORITHMS');
+  const algorithms = algsRaw === undefined ? defaultAlgs : algsRaw.split(',').map((a) => a.trim()).filter(Boolean);
+  const allowed = key.kind === 'secret' ? /^HS(256|384|512)$/ : /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+  for (const a of algorithms) {
+    if (!allowed.test(a)) throw new ConfigError('JWT_ALGORITHMS', `"${a}" is not allowed with ${key.kind === 'secret' ? 'JWT_SECRET' : 'a public key'}`);
+  }
+  if (algorithms.length === 0) throw new ConfigError('JWT_ALGORITHMS', 'must name at least one algorithm');
+  return {
+    mode,
+    header,
+    tenantPattern: TENANT_PATTERN,
+    claim: str(env, 'TENANT_CLAIM') ?? 'tenant_id',
+    key,
+    algorithms,
+    issuer: str(env, 'JWT_ISSUER'),
+    audience: str(env, 'JWT_AUDIENCE'),
+  };
+}
+
+function loadCors(env: Env): string[] {
+  const raw = str(env, 'CORS_ORIGINS');
+  if (raw === undefined) return [];
+  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of origins) {
+    // A wildcard would let any site send spans with a user's credentials; the allow-list is exact.
+    if (o === '*') throw new ConfigError('CORS_ORIGINS', 'must list exact origins; "*" is not allowed because credentials are accepted');
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin like https://app.example.com`);
+    }
+    if (u.origin !== o) throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin (did you mean "${u.origin}"?)`);
+  }
+  return origins;
+}
+
+/** Reads and validates every variable once. Throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const config: Config = {
+    port: int(env, 'PORT', 4318, 0, 65535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    influx: loadInflux(env),
+    tenancy: loadTenancy(env),
+    corsOrigins: loadCors(env),
+    instanceName: str(env, 'INSTANCE_NAME') ?? hostname(),
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 20 * MiB, 1024, 1024 * MiB),
+    mappingFile: str(env, 'MAPPING_FILE'),
+    buffer: {
+      batchMaxLines: int(env, 'BATCH_MAX_LINES', 5000, 1, 1_000_000),
+      batchMaxBytes: int(env, 'BATCH_MAX_BYTES', MiB, 1024, 256 * MiB),
+      flushIntervalMillis: int(env, 'FLUSH_INTERVAL_MILLIS', 1000, 1, 600_000),
+      maxBytes: int(env, 'BUFFER_MAX_BYTES', 64 * MiB, 64 * 1024, 16 * 1024 * MiB),
+      retryMaxDelayMillis: int(env, 'RETRY_MAX_DELAY_MILLIS', 30_000, 10, 3_600_000),
+    },
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !(o instanceof RegExp)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../errors.ts';
+import { encodePoints, type TimestampSlots } from '../influx/point-identity.ts';
+import type { LineWriter } from '../influx/writer.ts';
+import type { FieldValue } from '../influx/line-protocol.ts';
+import type { MappedPoint, SpanMapper } from '../mapping/map-spans.ts';
+import type { MappingRules } from '../mapping/rules.ts';
+import { decodeTraceRequest, type OtlpEncoding } from '../otlp/decode.ts';
+import { countSpans } from '../otlp/model.ts';
+
+export interface IngestResult {
+  readonly received: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  /** For OTLP `partial_success.error_message`; '' when nothing was refused. */
+  readonly message: string;
+  readonly rejections: ReadonlyMap<string, number>;
+}
+
+export interface IngestDeps {
+  readonly mapper: SpanMapper;
+  readonly rules: MappingRules;
+  readonly slots: TimestampSlots;
+  readonly writer: LineWriter;
+  readonly instanceName: string;
+}
+
+export interface Ingest {
+  /** decode → map (tenant applied) → encode → buffer. Throws `GatewayError` (400, 503); writes nothing then. */
+  traces(body: Uint8Array, encoding: OtlpEncoding, tenantId: string): IngestResult;
+  /** The legacy `/v1/telemetry` beacon. */
+  beacon(json: unknown, tenantId: string): IngestResult;
+}
+
+function summarize(rejections: ReadonlyMap<string, number>): string {
+  return [...rejections].map(([reason, n]) => `${n} span(s): ${reason}`).join('; ');
+}
+
+export function createIngest(deps: IngestDeps): Ingest {
+  function buffer(points: readonly MappedPoint[]): void {
+    const lines = encodePoints(points, deps.slots);
+    if (lines.length > 0 && !deps.writer.offer(lines)) {
+      throw new GatewayError('BUFFER_FULL', 'the write buffer is full (InfluxDB is slow or unreachable); retry later', {
+        retryAfterSeconds: deps.writer.retryAfterSeconds(),
+      });
+    }
+  }
+
+  return {
+    traces(body, encoding, tenantId) {
+      const req = decodeTraceRequest(body, encoding);
+      const mapped = deps.mapper.map(req, { tenantId, instanceName: deps.instanceName });
+      buffer(mapped.points);
+      return {
+        received: countSpans(req),
+        accepted: mapped.acceptedSpans,
+        rejected: mapped.rejectedSpans,
+        message: summarize(mapped.rejections),
+        rejections: mapped.rejections,
+      };
+    },
+    beacon(json, tenantId) {
+      const records = Array.isArray(json) ? json : [json];
+      if (records.length === 0 || records.length > 1000) throw new GatewayError('MALFORMED_BODY', 'expected a beacon object or an array of 1–1000 of them');
+      const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
+      buffer(points);
+      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map() };
+    },
+  };
+}
+
+const MAX_METRICS = 64;
+
+/** Beacon timestamps come from the gateway clock, at microsecond resolution: the beacon has none. */
+function nowNanos(): bigint {
+  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return BigInt(micros) * 1000n;
+}
+
+function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps): MappedPoint {
+  const at = `beacon[${i}]`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new GatewayError('MALFORMED_BODY', `${at}: expected an object`);
+  const b = raw as Record<string, unknown>;
+  const text = (k: string, required: boolean): string => {
+    const v = b[k];
+    if (v === undefined || v === null) {
+      if (required) throw new GatewayError('MALFORMED_BODY', `${at}.${k}: required string missing`);
+      return '';
+    }
+    if (typeof v !== 'string' || v.length > 256) throw new GatewayError('MALFORMED_BODY', `${at}.${k}: expected a string of at most 256 characters`);
+    return v;
+  };
+  const sessionId = text('sessionId', true);
+  const viewName = text('viewName', true);
+  const actionName = text('actionName', false);
+  const metrics = b.metrics;
+  if (metrics === null || typeof metrics !== 'object' || Array.isArray(metrics)) throw new GatewayError('MALFORMED_BODY', `${at}.metrics: expected an object of numbers`);
+  const entries = Object.entries(metrics as Record<string, unknown>);
+  if (entries.length === 0 || entries.length > MAX_METRICS) throw new GatewayError('MALFORMED_BODY', `${at}.metrics: expected 1–${MAX_METRICS} entries`);
+  const fields: Array<readonly [string, FieldValue]> = [];
+  for (const [k, v] of entries) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: must be a finite number`);
+    if (k === 'duration_ms' || k === 'element_count') {
+      if (v < 0) throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: must not be negative`);
+      fields.push([k, { type: 'integer', value: Math.round(v) }]);
+    } else if (/^(trace_id|span_id|gateway_instance|time)$/.test(k)) {
+      throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: is a reserved field name`);
+    } else {
+      fields.push([k, { type: 'float', value: v }]);
+    }
+  }
+  fields.push(['gateway_instance', { type: 'string', value: deps.instanceName }]);
+  const tags: Array<[string, string]> = [
+    ['action_name', actionName],
+    ['session_id', sessionId],
+    ['tenant_id', tenantId],
+    ['view_name', viewName],
+  ];
+  return {
+    // A beacon has no id of its own; a random one keeps two beacons in one microsecond apart.
+    spanId: randomBytes(8).toString('hex'),
+    point: { measurement: deps.rules.frontend.name, tags, fields, timestamp: nowNanos() },
+  };
+}

@@ -1,0 +1,57 @@
+import type { FieldType } from '../influx/line-protocol.ts';
+
+/**
+ * Keeps every dynamic attribute field at one type per measurement, because InfluxDB rejects a
+ * line whose field changes type (a partial write: the data is lost).
+ *
+ * The rule, applied to attributes that are not known fields:
+ *  1. int and double attributes are both written as float. The OTel JS SDK sends a whole-number
+ *     double (13.0) as intValue 13, so "int vs double" carries no meaning and would flip the type.
+ *  2. string, bool, and arrays/maps (JSON strings) keep their type.
+ *  3. The first type seen for a key in a measurement wins (seeded from the database's own field
+ *     list at start-up when it can be read). A value of another type goes to `<key>__<type>`
+ *     instead, e.g. `http.status_code__string`, and the conflict is counted. Nothing is dropped.
+ */
+export class FieldTypeRegistry {
+  private readonly byMeasurement = new Map<string, Map<string, FieldType>>();
+  private conflictCount = 0;
+
+  constructor(
+    private readonly onConflict: (measurement: string, key: string, type: FieldType) => void = () => {},
+    private readonly maxKeysPerMeasurement = 10_000,
+  ) {}
+
+  /** Records a type the database already has (e.g. from `SHOW FIELD KEYS`). */
+  seed(measurement: string, key: string, type: FieldType): void {
+    this.fields(measurement).set(key, type);
+  }
+
+  /** The field key under which a value of `type` may be written. */
+  resolve(measurement: string, key: string, type: FieldType): string {
+    const fields = this.fields(measurement);
+    const known = fields.get(key);
+    if (known === type) return key;
+    if (known === undefined) {
+      if (fields.size < this.maxKeysPerMeasurement) fields.set(key, type);
+      return key;
+    }
+    this.conflictCount++;
+    this.onConflict(measurement, key, type);
+    const alt = `${key}__${type}`;
+    if (!fields.has(alt) && fields.size < this.maxKeysPerMeasurement) fields.set(alt, type);
+    return alt;
+  }
+
+  get conflicts(): number {
+    return this.conflictCount;
+  }
+
+  private fields(measurement: string): Map<string, FieldType> {
+    let m = this.byMeasurement.get(measurement);
+    if (m === undefined) {
+      m = new Map();
+      this.byMeasurement.set(measurement, m);
+    }
+    return m;
+  }
+}

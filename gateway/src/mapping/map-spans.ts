@@ -1,0 +1,254 @@
+import type { FieldValue, Point } from '../influx/line-protocol.ts';
+import type { Attribute, AttrValue, SpanRecord, TraceRequest } from '../otlp/model.ts';
+import { invalidSpanReason, spanKindName } from '../otlp/model.ts';
+import type { FieldTypeRegistry } from './field-types.ts';
+import type { MappingRules, MeasurementRule } from './rules.ts';
+
+/** A point plus the span it came from: the span id keeps distinct spans from overwriting each other. */
+export interface MappedPoint {
+  readonly point: Point;
+  readonly spanId: string;
+}
+
+export interface MapResult {
+  readonly points: MappedPoint[];
+  readonly acceptedSpans: number;
+  readonly rejectedSpans: number;
+  /** reason → count, for partial_success and the rejected-spans metric. */
+  readonly rejections: ReadonlyMap<string, number>;
+}
+
+export interface MapContext {
+  /** From the verified token or trusted header; never from the payload. */
+  readonly tenantId: string;
+  readonly instanceName: string;
+}
+
+type Fields = Array<readonly [string, FieldValue]>;
+
+/** Attributes read by the mapping itself; everything else becomes a typed field of `spans`. */
+interface Known {
+  sessionId: string;
+  viewName: string;
+  actionName: string;
+  elementCount: AttrValue | undefined;
+  serviceName: string;
+  httpRoute: string;
+  httpMethod: string;
+  httpStatus: string;
+}
+
+/** Fields `spans` always writes; an attribute with one of these names is stored as `attr_<name>`. */
+const SPANS_RESERVED = new Set([
+  'trace_id',
+  'span_id',
+  'parent_span_id',
+  'name',
+  'duration_ns',
+  'status_code',
+  'session_id',
+  'gateway_instance',
+  'scope_name',
+  // InfluxQL reserves `time`; InfluxDB 1.x refuses a field with that name.
+  'time',
+]);
+
+/** Never stored from the payload: the tenant comes from the credential. */
+const DROPPED = new Set(['tenant_id']);
+
+const NS_PER_MS = 1_000_000n;
+
+function durationMs(span: SpanRecord): bigint {
+  // Round half up rather than truncate, so a 0.9 ms action is 1 ms, not 0.
+  return (span.endTimeUnixNano - span.startTimeUnixNano + NS_PER_MS / 2n) / NS_PER_MS;
+}
+
+function asText(v: AttrValue): string {
+  return typeof v.value === 'string' ? v.value : String(v.value);
+}
+
+function asInteger(v: AttrValue): bigint | undefined {
+  if (v.type === 'int') return BigInt(v.value);
+  if (v.type === 'double' && Number.isFinite(v.value)) return BigInt(Math.round(v.value));
+  if (v.type === 'string' && /^-?\d{1,18}$/.test(v.value)) return BigInt(v.value);
+  return undefined;
+}
+
+function sortTags(tags: Array<[string, string]>): Array<[string, string]> {
+  return tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+export interface SpanMapper {
+  map(req: TraceRequest, ctx: MapContext): MapResult;
+}
+
+export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegistry): SpanMapper {
+  const aliases = new Map(Object.entries(rules.aliases));
+  const canonical = (key: string): string => aliases.get(key) ?? key;
+
+  function scan(attrs: readonly Attribute[], known: Known, rest: Map<string, AttrValue>): void {
+    for (const { key: rawKey, value } of attrs) {
+      const key = canonical(rawKey);
+      if (DROPPED.has(key)) continue;
+      switch (key) {
+        case 'session_id':
+          known.sessionId = asText(value);
+          continue;
+        case 'service.name':
+          known.serviceName = asText(value);
+          continue;
+        case 'view_name':
+          known.viewName = asText(value);
+          break;
+        case 'action_name':
+          known.actionName = asText(value);
+          break;
+        case 'element_count':
+          known.elementCount = value;
+          break;
+        case 'http.route':
+          known.httpRoute = asText(value);
+          break;
+        case 'http.request.method':
+          known.httpMethod = asText(value);
+          break;
+        case 'http.method':
+          if (known.httpMethod === '') known.httpMethod = asText(value);
+          break;
+        case 'http.response.status_code':
+          known.httpStatus = asText(value);
+          break;
+        case 'http.status_code':
+          if (known.httpStatus === '') known.httpStatus = asText(value);
+          break;
+      }
+      rest.set(key, value);
+    }
+  }
+
+  function extraTags(rule: MeasurementRule, rest: Map<string, AttrValue>, tags: Array<[string, string]>): void {
+    for (const k of rule.extraTags) {
+      const v = rest.get(k);
+      if (v !== undefined) tags.push([k, asText(v)]);
+    }
+  }
+
+  function attributeFields(measurement: string, rest: Map<string, AttrValue>, fields: Fields): void {
+    for (const [key, v] of rest) {
+      const name = SPANS_RESERVED.has(key) ? `attr_${key}` : key;
+      let fv: FieldValue;
+      switch (v.type) {
+        case 'int':
+          fv = { type: 'float', value: Number(v.value) };
+          break;
+        case 'double':
+          if (!Number.isFinite(v.value)) continue;
+          fv = { type: 'float', value: v.value };
+          break;
+        case 'bool':
+          fv = { type: 'boolean', value: v.value };
+          break;
+        default:
+          fv = { type: 'string', value: v.value };
+      }
+      fields.push([fieldTypes.resolve(measurement, name, fv.type), fv]);
+    }
+  }
+
+  function mapSpan(span: SpanRecord, resource: readonly Attribute[], scopeName: string, ctx: MapContext, out: MappedPoint[]): void {
+    const known: Known = {
+      sessionId: '',
+      viewName: '',
+      actionName: '',
+      elementCount: undefined,
+      serviceName: '',
+      httpRoute: '',
+      httpMethod: '',
+      httpStatus: '',
+    };
+    const rest = new Map<string, AttrValue>();
+    // Resource first, so a span attribute of the same name wins.
+    scan(resource, known, rest);
+    scan(span.attributes, known, rest);
+    const ts = span.startTimeUnixNano;
+    const ids: Fields = [
+      ['trace_id', { type: 'string', value: span.traceId }],
+      ['span_id', { type: 'string', value: span.spanId }],
+    ];
+    const instance: readonly [string, FieldValue] = ['gateway_instance', { type: 'string', value: ctx.instanceName }];
+
+    if (rules.frontend.enabled && known.viewName !== '') {
+      const tags: Array<[string, string]> = [
+        ['tenant_id', ctx.tenantId],
+        ['session_id', known.sessionId],
+        ['view_name', known.viewName],
+        ['action_name', known.actionName],
+        ['service_name', known.serviceName],
+      ];
+      extraTags(rules.frontend, rest, tags);
+      const fields: Fields = [['duration_ms', { type: 'integer', value: durationMs(span) }]];
+      const count = known.elementCount === undefined ? undefined : asInteger(known.elementCount);
+      if (count !== undefined) fields.push(['element_count', { type: 'integer', value: count }]);
+      fields.push(...ids, instance);
+      out.push({ spanId: span.spanId, point: { measurement: rules.frontend.name, tags: sortTags(tags), fields, timestamp: ts } });
+    }
+
+    if (rules.backend.enabled && span.kind === 2) {
+      const tags: Array<[string, string]> = [
+        ['tenant_id', ctx.tenantId],
+        ['endpoint', known.httpRoute !== '' ? known.httpRoute : span.name],
+        ['http_method', known.httpMethod],
+        ['status_code', known.httpStatus],
+        ['service_name', known.serviceName],
+      ];
+      extraTags(rules.backend, rest, tags);
+      const fields: Fields = [['latency_ms', { type: 'integer', value: durationMs(span) }], ...ids, instance];
+      out.push({ spanId: span.spanId, point: { measurement: rules.backend.name, tags: sortTags(tags), fields, timestamp: ts } });
+    }
+
+    if (rules.spans.enabled) {
+      const tags: Array<[string, string]> = [
+        ['tenant_id', ctx.tenantId],
+        ['service_name', known.serviceName],
+        ['span_kind', spanKindName(span.kind)],
+      ];
+      extraTags(rules.spans, rest, tags);
+      const fields: Fields = [
+        ...ids,
+        ['parent_span_id', { type: 'string', value: span.parentSpanId }],
+        ['name', { type: 'string', value: span.name }],
+        ['duration_ns', { type: 'integer', value: span.endTimeUnixNano - span.startTimeUnixNano }],
+        ['status_code', { type: 'integer', value: span.statusCode }],
+        ['session_id', { type: 'string', value: known.sessionId }],
+        ['scope_name', { type: 'string', value: scopeName }],
+        instance,
+      ];
+      attributeFields(rules.spans.name, rest, fields);
+      out.push({ spanId: span.spanId, point: { measurement: rules.spans.name, tags: sortTags(tags), fields, timestamp: ts } });
+    }
+  }
+
+  return {
+    map(req, ctx) {
+      const points: MappedPoint[] = [];
+      const rejections = new Map<string, number>();
+      let accepted = 0;
+      let rejected = 0;
+      for (const rs of req.resourceSpans) {
+        for (const ss of rs.scopes) {
+          for (const span of ss.spans) {
+            const reason = invalidSpanReason(span);
+            if (reason !== undefined) {
+              rejected++;
+              rejections.set(reason, (rejections.get(reason) ?? 0) + 1);
+              continue;
+            }
+            accepted++;
+            mapSpan(span, rs.resource, ss.scopeName, ctx, points);
+          }
+        }
+      }
+      return { points, acceptedSpans: accepted, rejectedSpans: rejected, rejections };
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * What a span becomes. The defaults are the Tenantlens data model; `MAPPING_FILE` (JSON) may rename
+ * measurements, switch one off, add tags taken from attributes, and add attribute aliases.
+ */
+export interface MappingRules {
+  /** Attribute key → our key, applied to span and resource attributes before anything else. */
+  readonly aliases: Readonly<Record<string, string>>;
+  readonly frontend: MeasurementRule;
+  readonly backend: MeasurementRule;
+  readonly spans: MeasurementRule;
+}
+
+export interface MeasurementRule {
+  readonly enabled: boolean;
+  readonly name: string;
+  /** Extra attribute keys (after aliasing) promoted to tags. Keep them low-cardinality. */
+  readonly extraTags: readonly string[];
+}
+
+export const DEFAULT_RULES: MappingRules = Object.freeze({
+  aliases: Object.freeze({
+    'session.id': 'session_id',
+    'tenant.id': 'tenant_id',
+    'view.name': 'view_name',
+    'action.name': 'action_name',
+    'element.count': 'element_count',
+  }),
+  frontend: Object.freeze({ enabled: true, name: 'frontend_performance', extraTags: Object.freeze([]) }),
+  backend: Object.freeze({ enabled: true, name: 'backend_api_latency', extraTags: Object.freeze([]) }),
+  spans: Object.freeze({ enabled: true, name: 'spans', extraTags: Object.freeze([]) }),
+});
+
+export class MappingFileError extends Error {
+  constructor(file: string, path: string, message: string) {
+    super(`MAPPING_FILE ${file}: ${path} ${message}`);
+    this.name = 'MappingFileError';
+  }
+}
+
+/** Tag keys no extra tag may take, and ids that must never become tags (series cardinality). */
+const FORBIDDEN_TAGS = new Set(['trace_id', 'span_id', 'parent_span_id', 'time', 'session_id', 'tenant_id']);
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+export function parseMappingRules(json: unknown, file = '<inline>'): MappingRules {
+  const err = (path: string, msg: string): never => {
+    throw new MappingFileError(file, path, msg);
+  };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return err('$', 'must be a JSON object');
+  const root = json as Record<string, unknown>;
+  for (const k of Object.keys(root)) if (!['aliases', 'measurements'].includes(k)) err(`$.${k}`, 'is not a known setting (aliases, measurements)');
+
+  const aliases: Record<string, string> = { ...DEFAULT_RULES.aliases };
+  if (root.aliases !== undefined) {
+    if (root.aliases === null || typeof root.aliases !== 'object' || Array.isArray(root.aliases)) err('$.aliases', 'must be an object of "from": "to"');
+    for (const [from, to] of Object.entries(root.aliases as Record<string, unknown>)) {
+      if (typeof to !== 'string' || !NAME.test(to)) err(`$.aliases["${from}"]`, 'must be an attribute name');
+      aliases[from] = to as string;
+    }
+  }
+
+  const rules = { frontend: DEFAULT_RULES.frontend, backend: DEFAULT_RULES.backend, spans: DEFAULT_RULES.spans };
+  if (root.measurements !== undefined) {
+    if (root.measurements === null || typeof root.measurements !== 'object') err('$.measurements', 'must be an object');
+    for (const [which, raw] of Object.entries(root.measurements as Record<string, unknown>)) {
+      const p = `$.measurements.${which}`;
+      if (!(which in rules)) err(p, 'is not one of frontend, backend, spans');
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) err(p, 'must be an object');
+      const r = raw as Record<string, unknown>;
+      const base = rules[which as keyof typeof rules];
+      for (const k of Object.keys(r)) if (!['enabled', 'name', 'extraTags'].includes(k)) err(`${p}.${k}`, 'is not a known setting (enabled, name, extraTags)');
+      if (r.enabled !== undefined && typeof r.enabled !== 'boolean') err(`${p}.enabled`, 'must be true or false');
+      if (r.name !== undefined && (typeof r.name !== 'string' || !NAME.test(r.name))) err(`${p}.name`, 'must be a measurement name');
+      if (r.extraTags !== undefined && (!Array.isArray(r.extraTags) || r.extraTags.some((t) => typeof t !== 'string' || !NAME.test(t)))) {
+        err(`${p}.extraTags`, 'must be an array of attribute names');
+      }
+      const extraTags = (r.extraTags as string[] | undefined) ?? base.extraTags;
+      for (const t of extraTags) if (FORBIDDEN_TAGS.has(t)) err(`${p}.extraTags`, `may not contain "${t}" (ids never become tags; tenant/session are built in)`);
+      rules[which as keyof typeof rules] = Object.freeze({
+        enabled: (r.enabled as boolean | undefined) ?? base.enabled,
+        name: (r.name as string | undefined) ?? base.name,
+        extraTags: Object.freeze([...extraTags]),
+      });
+    }
+  }
+  const names = [rules.frontend.name, rules.backend.name, rules.spans.name];
+  if (new Set(names).size !== names.length) err('$.measurements', 'gives two measurements the same name');
+  return Object.freeze({ aliases: Object.freeze(aliases), ...rules });
+}
+
+export function loadMappingFile(file: string): MappingRules {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new MappingFileError(file, '', `cannot be read: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new MappingFileError(file, '', `is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseMappingRules(json, file);
+}

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus series the gateway exposes on /metrics. One registry per gateway instance. */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly spansReceived: Counter<'signal'>;
+  readonly spansAccepted: Counter<'signal'>;
+  readonly spansRejected: Counter<'reason'>;
+  readonly requestsRefused: Counter<'reason'>;
+  readonly pointsWritten: Counter;
+  readonly writeFailures: Counter<'kind'>;
+  readonly linesRejected: Counter;
+  readonly writeRetries: Counter<'reason'>;
+  readonly fieldTypeConflicts: Counter;
+  readonly requestDuration: Histogram<'route' | 'status'>;
+}
+
+export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): number }, collectDefaults = true): GatewayMetrics {
+  const registry = new Registry();
+  if (collectDefaults) collectDefaultMetrics({ register: registry, prefix: 'tenantlens_' });
+  const registers = [registry];
+  new Gauge({ name: 'tenantlens_buffer_lines', help: 'Lines waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferLines()); } });
+  new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferBytes()); } });
+  return {
+    registry,
+    spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Spans (or beacon records) received in decoded requests', labelNames: ['signal'], registers }),
+    spansAccepted: new Counter({ name: 'tenantlens_spans_accepted_total', help: 'Spans accepted and buffered for writing', labelNames: ['signal'], registers }),
+    spansRejected: new Counter({ name: 'tenantlens_spans_rejected_total', help: 'Spans refused, by reason (partial success, auth, backpressure, limits)', labelNames: ['reason'], registers }),
+    requestsRefused: new Counter({ name: 'tenantlens_requests_refused_total', help: 'Requests answered with an error, by reason', labelNames: ['reason'], registers }),
+    pointsWritten: new Counter({ name: 'tenantlens_points_written_total', help: 'Points InfluxDB acknowledged', registers }),
+    writeFailures: new Counter({ name: 'tenantlens_write_failures_total', help: 'Failed write attempts, by kind (retryable, rejected)', labelNames: ['kind'], registers }),
+    linesRejected: new Counter({ name: 'tenantlens_lines_rejected_total', help: 'Lines InfluxDB refused as invalid (dropped after logging)', registers }),
+    writeRetries: new Counter({ name: 'tenantlens_write_retries_total', help: 'Write retries scheduled, by reason', labelNames: ['reason'], registers }),
+    fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
+    requestDuration: new Histogram({
+      name: 'tenantlens_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,265 @@
+import { GatewayError } from '../errors.ts';
+import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
+import { ExportTraceServiceRequest, int64ToBigInt, int64ToDecimal, type PbAnyValue, type PbKeyValue } from './proto.ts';
+
+export type OtlpEncoding = 'protobuf' | 'json';
+
+/** Decodes an `ExportTraceServiceRequest` body. Malformed input throws a 400 `GatewayError`. */
+export function decodeTraceRequest(body: Uint8Array, encoding: OtlpEncoding): TraceRequest {
+  return encoding === 'protobuf' ? decodeProtobuf(body) : decodeJson(body);
+}
+
+// ---------------------------------------------------------------- protobuf
+
+function hex(bytes: Uint8Array | null | undefined): string {
+  if (bytes === null || bytes === undefined || bytes.length === 0) return '';
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function pbValue(v: PbAnyValue | null): AttrValue {
+  if (v === null) return { type: 'string', value: '' };
+  if (v.stringValue !== null) return { type: 'string', value: v.stringValue };
+  if (v.intValue !== null) return { type: 'int', value: int64ToDecimal(v.intValue) };
+  if (v.doubleValue !== null) return { type: 'double', value: v.doubleValue };
+  if (v.boolValue !== null) return { type: 'bool', value: v.boolValue };
+  return { type: 'json', value: JSON.stringify(pbPlain(v)) };
+}
+
+function pbPlain(v: PbAnyValue | null): unknown {
+  if (v === null) return null;
+  if (v.stringValue !== null) return v.stringValue;
+  if (v.intValue !== null) {
+    const s = int64ToDecimal(v.intValue);
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : s;
+  }
+  if (v.doubleValue !== null) return v.doubleValue;
+  if (v.boolValue !== null) return v.boolValue;
+  if (v.arrayValue !== null) return v.arrayValue.values.map(pbPlain);
+  if (v.kvlistValue !== null) {
+    const o: Record<string, unknown> = {};
+    for (const kv of v.kvlistValue.values) o[kv.key] = pbPlain(kv.value);
+    return o;
+  }
+  if (v.bytesValue !== null) return Buffer.from(v.bytesValue).toString('base64');
+  return null;
+}
+
+function pbAttributes(kvs: PbKeyValue[] | undefined): Attribute[] {
+  if (kvs === undefined || kvs.length === 0) return [];
+  const out: Attribute[] = new Array<Attribute>(kvs.length);
+  for (let i = 0; i < kvs.length; i++) {
+    const kv = kvs[i] as PbKeyValue;
+    out[i] = { key: kv.key, value: pbValue(kv.value) };
+  }
+  return out;
+}
+
+function decodeProtobuf(body: Uint8Array): TraceRequest {
+  let msg;
+  try {
+    msg = ExportTraceServiceRequest.decode(body);
+  } catch (err) {
+    throw new GatewayError('MALFORMED_BODY', `invalid protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
+  }
+  const resourceSpans: ResourceSpans[] = [];
+  for (const rs of msg.resourceSpans) {
+    const scopes: ScopeSpans[] = [];
+    for (const ss of rs.scopeSpans) {
+      const spans: SpanRecord[] = [];
+      for (const s of ss.spans) {
+        spans.push({
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId),
+          name: s.name,
+          kind: s.kind,
+          startTimeUnixNano: int64ToBigInt(s.startTimeUnixNano),
+          endTimeUnixNano: int64ToBigInt(s.endTimeUnixNano),
+          statusCode: s.status?.code ?? 0,
+          attributes: pbAttributes(s.attributes),
+        });
+      }
+      scopes.push({ scopeName: ss.scope?.name ?? '', scopeVersion: ss.scope?.version ?? '', spans });
+    }
+    resourceSpans.push({ resource: pbAttributes(rs.resource?.attributes), scopes });
+  }
+  return { resourceSpans };
+}
+
+// ---------------------------------------------------------------- JSON (OTLP/JSON, not plain proto3 JSON)
+
+type Json = Record<string, unknown>;
+
+class JsonShapeError extends Error {}
+
+function fail(path: string, expected: string): never {
+  throw new JsonShapeError(`${path}: expected ${expected}`);
+}
+
+function obj(v: unknown, path: string): Json {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'an object');
+  return v as Json;
+}
+
+/** proto3 JSON parsers accept the lowerCamelCase and the original snake_case names. */
+function field(o: Json, camel: string, snake: string): unknown {
+  const v = o[camel];
+  return v === undefined ? o[snake] : v;
+}
+
+function arr(v: unknown, path: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail(path, 'an array');
+  return v;
+}
+
+function optStr(v: unknown, path: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') fail(path, 'a string');
+  return v;
+}
+
+const INT64 = /^-?\d{1,20}$/;
+
+/** int64 in OTLP/JSON is a decimal string; numbers are tolerated when they are exact. */
+function int64Str(v: unknown, path: string): string {
+  if (typeof v === 'string' && INT64.test(v)) return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+  fail(path, 'an int64 as a decimal string');
+}
+
+function uint64(v: unknown, path: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  const s = int64Str(v, path);
+  const b = BigInt(s);
+  if (b < 0n || b > 0xffffffffffffffffn) fail(path, 'an unsigned 64-bit integer');
+  return b;
+}
+
+/** OTLP/JSON ids are hex (not base64 as plain proto3 JSON would have them). */
+function hexId(v: unknown, path: string): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]*$/.test(v)) fail(path, 'a hex string');
+  return v.toLowerCase();
+}
+
+const KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+/** Enums are integers in OTLP/JSON; proto3 JSON also allows the enum value name. */
+function enumValue(v: unknown, names: Record<string, number>, path: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && names[v] !== undefined) return names[v];
+  fail(path, 'an enum integer');
+}
+
+function jsonPlain(v: unknown, path: string): unknown {
+  const o = obj(v, path);
+  if ('stringValue' in o) return optStr(o.stringValue, `${path}.stringValue`);
+  if ('intValue' in o) {
+    const s = int64Str(o.intValue, `${path}.intValue`);
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : s;
+  }
+  if ('doubleValue' in o) return jsonDouble(o.doubleValue, `${path}.doubleValue`);
+  if ('boolValue' in o) return jsonBool(o.boolValue, `${path}.boolValue`);
+  if ('arrayValue' in o) {
+    return arr(obj(o.arrayValue, `${path}.arrayValue`).values, `${path}.arrayValue.values`).map((x, i) => jsonPlain(x, `${path}.arrayValue.values[${i}]`));
+  }
+  if ('kvlistValue' in o) {
+    const out: Record<string, unknown> = {};
+    const kvs = arr(obj(o.kvlistValue, `${path}.kvlistValue`).values, `${path}.kvlistValue.values`);
+    kvs.forEach((kv, i) => {
+      const k = obj(kv, `${path}.kvlistValue.values[${i}]`);
+      out[optStr(k.key, `${path}.kvlistValue.values[${i}].key`)] = k.value === undefined ? null : jsonPlain(k.value, `${path}.kvlistValue.values[${i}].value`);
+    });
+    return out;
+  }
+  if ('bytesValue' in o) return optStr(o.bytesValue, `${path}.bytesValue`);
+  return null;
+}
+
+function jsonDouble(v: unknown, path: string): number {
+  if (typeof v === 'number') return v;
+  // proto3 JSON spells the non-finite doubles as strings.
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  fail(path, 'a number');
+}
+
+function jsonBool(v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') fail(path, 'a boolean');
+  return v;
+}
+
+function jsonValue(v: unknown, path: string): AttrValue {
+  if (v === undefined || v === null) return { type: 'string', value: '' };
+  const o = obj(v, path);
+  if ('stringValue' in o) return { type: 'string', value: optStr(o.stringValue, `${path}.stringValue`) };
+  if ('intValue' in o) return { type: 'int', value: int64Str(o.intValue, `${path}.intValue`) };
+  if ('doubleValue' in o) return { type: 'double', value: jsonDouble(o.doubleValue, `${path}.doubleValue`) };
+  if ('boolValue' in o) return { type: 'bool', value: jsonBool(o.boolValue, `${path}.boolValue`) };
+  return { type: 'json', value: JSON.stringify(jsonPlain(o, path)) };
+}
+
+function jsonAttributes(v: unknown, path: string): Attribute[] {
+  return arr(v, path).map((kv, i) => {
+    const o = obj(kv, `${path}[${i}]`);
+    return { key: optStr(o.key, `${path}[${i}].key`), value: jsonValue(o.value, `${path}[${i}].value`) };
+  });
+}
+
+function decodeJson(body: Uint8Array): TraceRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
+  }
+  try {
+    const root = obj(parsed, '$');
+    const resourceSpans: ResourceSpans[] = arr(field(root, 'resourceSpans', 'resource_spans'), '$.resourceSpans').map((rsRaw, i) => {
+      const p = `$.resourceSpans[${i}]`;
+      const rs = obj(rsRaw, p);
+      const resource = rs.resource === undefined || rs.resource === null ? {} : obj(rs.resource, `${p}.resource`);
+      const scopes = arr(field(rs, 'scopeSpans', 'scope_spans'), `${p}.scopeSpans`).map((ssRaw, j): ScopeSpans => {
+        const sp = `${p}.scopeSpans[${j}]`;
+        const ss = obj(ssRaw, sp);
+        const scope = ss.scope === undefined || ss.scope === null ? {} : obj(ss.scope, `${sp}.scope`);
+        const spans = arr(ss.spans, `${sp}.spans`).map((sRaw, k): SpanRecord => {
+          const pp = `${sp}.spans[${k}]`;
+          const s = obj(sRaw, pp);
+          const status = s.status === undefined || s.status === null ? {} : obj(s.status, `${pp}.status`);
+          return {
+            traceId: hexId(field(s, 'traceId', 'trace_id'), `${pp}.traceId`),
+            spanId: hexId(field(s, 'spanId', 'span_id'), `${pp}.spanId`),
+            parentSpanId: hexId(field(s, 'parentSpanId', 'parent_span_id'), `${pp}.parentSpanId`),
+            name: optStr(s.name, `${pp}.name`),
+            kind: enumValue(s.kind, KIND_NAMES, `${pp}.kind`),
+            startTimeUnixNano: uint64(field(s, 'startTimeUnixNano', 'start_time_unix_nano'), `${pp}.startTimeUnixNano`),
+            endTimeUnixNano: uint64(field(s, 'endTimeUnixNano', 'end_time_unix_nano'), `${pp}.endTimeUnixNano`),
+            statusCode: enumValue(status.code, STATUS_NAMES, `${pp}.status.code`),
+            attributes: jsonAttributes(s.attributes, `${pp}.attributes`),
+          };
+        });
+        return { scopeName: optStr(scope.name, `${sp}.scope.name`), scopeVersion: optStr(scope.version, `${sp}.scope.version`), spans };
+      });
+      return { resource: jsonAttributes(resource.attributes, `${p}.resource.attributes`), scopes };
+    });
+    return { resourceSpans };
+  } catch (err) {
+    if (err instanceof JsonShapeError) throw new GatewayError('MALFORMED_BODY', `invalid OTLP/JSON ExportTraceServiceRequest: ${err.message}`);
+    throw err;
+  }
+}

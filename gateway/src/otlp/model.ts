@@ -1,0 +1,72 @@
+/**
+ * The one span shape both decoders (protobuf and JSON) produce. Everything downstream of
+ * `otlp/` sees only this, so mapping never cares which encoding arrived.
+ */
+
+/** Attribute values keep their OTLP type; int64 stays an exact decimal string. */
+export type AttrValue =
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'int'; readonly value: string }
+  | { readonly type: 'double'; readonly value: number }
+  | { readonly type: 'bool'; readonly value: boolean }
+  /** Arrays, key-value lists and bytes, serialised as JSON (bytes as a base64 JSON string). */
+  | { readonly type: 'json'; readonly value: string };
+
+export interface Attribute {
+  readonly key: string;
+  readonly value: AttrValue;
+}
+
+export interface SpanRecord {
+  /** Lower-case hex, 32 chars. */
+  readonly traceId: string;
+  /** Lower-case hex, 16 chars. */
+  readonly spanId: string;
+  /** Lower-case hex, 16 chars, or '' for a root span. */
+  readonly parentSpanId: string;
+  readonly name: string;
+  /** OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  readonly kind: number;
+  readonly startTimeUnixNano: bigint;
+  readonly endTimeUnixNano: bigint;
+  /** OTLP StatusCode: 0 unset, 1 ok, 2 error. */
+  readonly statusCode: number;
+  readonly attributes: readonly Attribute[];
+}
+
+export interface ResourceSpans {
+  readonly resource: readonly Attribute[];
+  readonly scopes: readonly ScopeSpans[];
+}
+
+export interface ScopeSpans {
+  readonly scopeName: string;
+  readonly scopeVersion: string;
+  readonly spans: readonly SpanRecord[];
+}
+
+export interface TraceRequest {
+  readonly resourceSpans: readonly ResourceSpans[];
+}
+
+export const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
+
+export function spanKindName(kind: number): string {
+  return SPAN_KIND_NAMES[kind] ?? 'unspecified';
+}
+
+export function countSpans(req: TraceRequest): number {
+  let n = 0;
+  for (const rs of req.resourceSpans) for (const ss of rs.scopes) n += ss.spans.length;
+  return n;
+}
+
+/** Why a single span is refused (reported through OTLP partial_success, never a whole-request error). */
+export function invalidSpanReason(span: SpanRecord): string | undefined {
+  if (!/^[0-9a-f]{32}$/.test(span.traceId) || /^0+$/.test(span.traceId)) return 'invalid trace_id';
+  if (!/^[0-9a-f]{16}$/.test(span.spanId) || /^0+$/.test(span.spanId)) return 'invalid span_id';
+  if (span.parentSpanId !== '' && !/^[0-9a-f]{16}$/.test(span.parentSpanId)) return 'invalid parent_span_id';
+  if (span.startTimeUnixNano <= 0n) return 'missing start_time_unix_nano';
+  if (span.endTimeUnixNano < span.startTimeUnixNano) return 'end_time_unix_nano before start_time_unix_nano';
+  return undefined;
+}
