@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { SpanKind, SpanStatusCode, trace, context } from '@opentelemetry/api';
+import { decodeTraceRequest } from '../src/otlp/decode.ts';
+const require = createRequire(import.meta.url);
+const t = require('../../node_modules/@opentelemetry/exporter-trace-otlp-proto/node_modules/@opentelemetry/otlp-transformer');
+console.log(Object.keys(t), require.resolve('../../node_modules/@opentelemetry/exporter-trace-otlp-proto/node_modules/@opentelemetry/otlp-transformer'));
+const exp = new InMemorySpanExporter();
+const p = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'svc' }), spanProcessors: [new SimpleSpanProcessor(exp)] });
+const tracer = p.getTracer('scope-a', '1.2.3');
+const parent = tracer.startSpan('GET /x', { kind: SpanKind.SERVER, attributes: { s: 'str', i: 42, d: 1.5, b: true, arr: ['a', 'b'], w: 13.0, big: 2 ** 60, neg: -7 } });
+const child = tracer.startSpan('child', {}, trace.setSpan(context.active(), parent));
+child.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+child.end(); parent.end();
+const spans = exp.getFinishedSpans();
+console.log(spans.map(s => [s.name, s.startTime, s.endTime, s.parentSpanContext?.spanId]));
+const j = t.JsonTraceSerializer.serializeRequest(spans);
+console.log(Buffer.from(j).toString());
+const pb = t.ProtobufTraceSerializer.serializeRequest(spans);
+console.dir(decodeTraceRequest(pb, 'protobuf'), { depth: 10 });
+try { console.dir(decodeTraceRequest(j, 'json'), { depth: 10 }); } catch (e) { console.log('JSON ERR', e); }
+await p.shutdown();
