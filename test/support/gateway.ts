@@ -8,8 +8,8 @@ export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly proc: ServerProcess;
-  /** Resolves with the exit code (null when killed by a signal). */
-  readonly exited: Promise<number | null>;
+  /** Resolves with the exit code (null when killed by a signal); keeps the test alive until then. */
+  waitExit(): Promise<number | null>;
   /** Every log line so far, parsed (pino JSON); non-JSON lines are skipped. */
   logs(): Array<Record<string, unknown>>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
@@ -56,7 +56,11 @@ export async function startGateway(env: Record<string, string>, timeoutMs = 20_0
     url,
     port,
     proc,
-    exited,
+    waitExit() {
+      // The child is unref'd (see launch()); waiting on it must hold the event loop open.
+      proc.child.ref();
+      return exited;
+    },
     logs: parsed,
     async metric(name, labels = {}) {
       const text = await (await fetch(`${url}/metrics`)).text();

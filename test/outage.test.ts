@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { startGateway, type Gateway } from './support/gateway.ts';
+import { startInfluxd, type Influxd } from './support/influxd.ts';
+
+let influx: Influxd;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  influx = await startInfluxd();
+});
+after(async () => {
+  await influx?.close();
+});
+
+function gatewayEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    INFLUX_URL: influx.url,
+    INFLUX_API_VERSION: '1',
+    INFLUX_BUCKET: 'tenantlens',
+    TENANT_AUTH: 'header',
+    BATCH_MAX_LINES: '500',
+    RETRY_MAX_DELAY_MILLIS: '500',
+    ...extra,
+  };
+}
+
+async function storedSpanIds(service: string): Promise<string[]> {
+  const series = await influx.query(`SELECT span_id FROM spans WHERE service_name = '${service}'`);
+  return series.flatMap((s) => s.values.map((v) => v[1] as string));
+}
+
+async function waitDrained(gw: Gateway, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await gw.metric('tenantlens_buffer_lines')) > 0) {
+    if (Date.now() > deadline) throw new Error('gateway buffer did not drain');
+    await sleep(100);
+  }
+}
+
+/** Wraps the real OTLP exporter and records which spans the gateway acknowledged (HTTP 200). */
+function ackingExporter(inner: SpanExporter, acked: Set<string>, failed: { n: number }): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], cb: (r: ExportResult) => void) {
+      inner.export(spans, (r) => {
+        if (r.code === ExportResultCode.SUCCESS) for (const s of spans) acked.add(s.spanContext().spanId);
+        else failed.n += spans.length;
+        cb(r);
+      });
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+test('influxd outage mid-stream: every acknowledged span is stored exactly once, memory stays bounded', async () => {
+  const bufferMax = 8 * 1024 * 1024;
+  const gw = await startGateway(gatewayEnv({ BUFFER_MAX_BYTES: String(bufferMax) }));
+  const acked = new Set<string>();
+  const failed = { n: 0 };
+  const exporter = ackingExporter(new OTLPTraceExporter({ url: `${gw.url}/v1/traces`, headers: { 'X-Tenant-ID': 'acme' } }), acked, failed);
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'outage-test' }),
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 25, maxExportBatchSize: 100, maxQueueSize: 100_000 })],
+  });
+  const tracer = provider.getTracer('outage');
+  let produced = 0;
+  let sending = true;
+  const producer = (async () => {
+    while (sending) {
+      for (let i = 0; i < 20; i++) {
+        tracer.startSpan('work', { attributes: { seq: produced++, 'session.id': 's1' } }).end();
+      }
+      await sleep(10);
+    }
+  })();
+
+  let maxBufferBytes = 0;
+  const sampler = setInterval(() => {
+    gw.metric('tenantlens_buffer_bytes').then((b) => (maxBufferBytes = Math.max(maxBufferBytes, b)), () => undefined);
+  }, 100);
+
+  try {
+    await sleep(1000);
+    await influx.stop();
+    const beforeOutage = acked.size;
+    await sleep(4000);
+    // The gateway kept answering 200 while InfluxDB was down: spans are buffered, not lost.
+    assert.ok(acked.size > beforeOutage + 500, `spans acknowledged during the outage (${acked.size - beforeOutage})`);
+    assert.ok((await gw.metric('tenantlens_write_retries_total')) > 0, 'writes were retried');
+    assert.ok((await gw.metric('tenantlens_buffer_lines')) > 0, 'lines are waiting in the buffer');
+    const notReady = await fetch(`${gw.url}/readyz`);
+    assert.equal(notReady.status, 503, '/readyz reports InfluxDB unreachable');
+    await influx.restart();
+    await sleep(1000);
+    sending = false;
+    await producer;
+    await provider.forceFlush();
+    await provider.shutdown();
+    await waitDrained(gw);
+  } finally {
+    clearInterval(sampler);
+    await gw.stop();
+  }
+
+  const stored = await storedSpanIds('outage-test');
+  const storedSet = new Set(stored);
+  assert.equal(failed.n, 0, 'no export was refused');
+  assert.equal(acked.size, produced, 'every produced span was acknowledged');
+  assert.equal(stored.length, storedSet.size, 'no span is stored twice');
+  const missing = [...acked].filter((id) => !storedSet.has(id));
+  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged spans missing`);
+  assert.equal(stored.length, acked.size, 'stored count equals acknowledged count');
+  const checksum = (ids: Iterable<string>): string => [...ids].sort().join('').length + ':' + [...ids].reduce((x, id) => x ^ parseInt(id.slice(0, 8), 16), 0);
+  assert.equal(checksum(storedSet), checksum(acked), 'same ids');
+  assert.ok(maxBufferBytes <= bufferMax, `buffer stayed within BUFFER_MAX_BYTES (${maxBufferBytes} <= ${bufferMax})`);
+});
+
+test('buffer full: 503 + Retry-After instead of accepting data it would drop; acknowledged data survives', async () => {
+  const gw = await startGateway(gatewayEnv({ BUFFER_MAX_BYTES: String(64 * 1024), BATCH_MAX_BYTES: '16384' }));
+  const service = `backpressure-${randomBytes(3).toString('hex')}`;
+  const acked: string[] = [];
+  let refused: Response | undefined;
+  try {
+    await influx.stop();
+    for (let i = 0; i < 200 && refused === undefined; i++) {
+      const spans = Array.from({ length: 20 }, (_, j) => ({
+        traceId: randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+        name: 'bp',
+        kind: 1,
+        startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n + BigInt(i * 100 + j)),
+        endTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n + 1_000_000n),
+      }));
+      const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }] });
+      const res = await fetch(`${gw.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'acme' }, body });
+      if (res.status === 200) acked.push(...spans.map((s) => s.spanId));
+      else refused = res;
+    }
+    assert.ok(refused !== undefined, 'the gateway refused once its buffer was full');
+    assert.equal(refused.status, 503);
+    assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.match(((await refused.json()) as { message: string }).message, /buffer is full/);
+    const ready = await fetch(`${gw.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.ok(((await ready.json()) as { problems: string[] }).problems.includes('write buffer full'));
+    assert.ok(acked.length > 0);
+    await influx.restart();
+    await waitDrained(gw);
+  } finally {
+    await gw.stop();
+  }
+  const stored = new Set(await storedSpanIds(service));
+  assert.equal(stored.size, acked.length, 'exactly the acknowledged spans are stored');
+  for (const id of acked) assert.ok(stored.has(id));
+});
+
+test('SIGTERM: stop accepting, flush the buffer, exit 0', async () => {
+  // A long flush interval keeps the lines buffered until shutdown forces them out.
+  const gw = await startGateway(gatewayEnv({ FLUSH_INTERVAL_MILLIS: '600000', BATCH_MAX_LINES: '100000' }));
+  const service = `sigterm-${randomBytes(3).toString('hex')}`;
+  const spans = Array.from({ length: 50 }, (_, j) => ({
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    name: 'term',
+    kind: 1,
+    startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n + BigInt(j)),
+    endTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n + 2_000_000n),
+  }));
+  const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }] });
+  const res = await fetch(`${gw.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'acme' }, body });
+  assert.equal(res.status, 200);
+  assert.equal((await storedSpanIds(service)).length, 0, 'still buffered before SIGTERM');
+  gw.proc.child.kill('SIGTERM');
+  assert.equal(await gw.waitExit(), 0);
+  assert.equal((await storedSpanIds(service)).length, 50, 'everything flushed on the way out');
+  assert.ok(gw.logs().some((l) => l.msg === 'stopped cleanly'));
+});
