@@ -32,18 +32,58 @@ function createEscaper(specials: Record<string, string>): (s: string) => string 
 
 const CONTROL = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** Measurement names: commas and spaces end the name; raw newlines would end the line. */
-export const escapeMeasurement = createEscaper({ ',': '\\,', ' ': '\\ ', ...CONTROL });
+const escapeMeasurementRaw = createEscaper({ ',': '\\,', ' ': '\\ ', ...CONTROL });
 const escapeTagRaw = createEscaper({ ',': '\\,', '=': '\\=', ' ': '\\ ', ...CONTROL });
 
 /**
- * Tag keys, tag values and field keys. A trailing backslash would escape the separator after it,
- * and InfluxDB 1.x refuses every spelling of one ("invalid tag format"), so trailing backslashes
- * are dropped: a lossy edge, but the only one that keeps the line valid.
+ * influxd 1.x reads a backslash two ways: its line splitter and its field scanner take `\\` as an
+ * escaped backslash, its tag scanner and unescaper only ask whether the previous byte is `\`. So a raw
+ * `a\ b`, escaped to `a\\ b`, is one tag value to the tag scanner but an unescaped space to the line
+ * splitter, which then miscounts quotes: a newline inside a string field split the line (400), or the
+ * newline ending it was swallowed and the next line, possibly another tenant's, was refused with it.
+ * In field keys the same `\\,`, `\\=` or `\\ ` is a 400 ("invalid field format") on its own.
+ * An odd run of backslashes directly before such a character therefore loses one backslash (raw `a\ b`
+ * is stored as `a b`), so every scanner reads the escape the same way. Lossy, like trailing
+ * backslashes below; tags need it only before a space (nothing counts `,` or `=` before the fields),
+ * so a tag value `a\,b` still round-trips exactly.
  */
-export function escapeKey(s: string): string {
-  const e = escapeTagRaw(s);
+function evenBackslashesBefore(chars: string): (s: string) => string {
+  const runs = new RegExp(`\\\\+(?=[${chars}])`, 'g');
+  return (s) => (s.includes('\\') ? s.replace(runs, (run) => (run.length % 2 === 1 ? run.slice(1) : run)) : s);
+}
+const evenBeforeSpace = evenBackslashesBefore(' ');
+const evenBeforeSeparator = evenBackslashesBefore(' ,=');
+
+/**
+ * A trailing backslash would escape the separator after it, and InfluxDB 1.x refuses every spelling
+ * of one ("invalid tag format"), so trailing backslashes are dropped: a lossy edge, but the only one
+ * that keeps the line valid.
+ */
+function dropTrailingBackslashes(e: string): string {
   return e.endsWith('\\') ? e.replace(/\\+$/, '') : e;
+}
+
+/**
+ * Measurement names: commas and spaces end the name; raw newlines would end the line. A trailing
+ * backslash escaped the comma before the tags, so influxd stored `m\,tenant_id=a` as a measurement
+ * named `m,tenant_id=a` without tags; it is dropped like in keys.
+ */
+export function escapeMeasurement(s: string): string {
+  return dropTrailingBackslashes(escapeMeasurementRaw(evenBeforeSeparator(s)));
+}
+
+/** Tag keys and tag values (see the two rules above). */
+export function escapeKey(s: string): string {
+  return dropTrailingBackslashes(escapeTagRaw(evenBeforeSpace(s)));
+}
+
+/**
+ * Field keys: like tag keys, but the field scanner also pairs backslashes before `,` and `=`. And
+ * influxd unescapes `\"` in a field key to `"` (not in tags), so a backslash before `"` gets one more.
+ */
+export function escapeFieldKey(s: string): string {
+  const even = evenBeforeSeparator(s);
+  return dropTrailingBackslashes(escapeTagRaw(even.includes('\\"') ? even.replace(/\\(?=")/g, '\\\\') : even));
 }
 
 /** String field values are double-quoted; only `"` and `\` need escaping inside. */
@@ -54,7 +94,11 @@ export function encodeSeriesKey(measurement: string, tags: Point['tags']): strin
   let out = escapeMeasurement(measurement);
   for (const [k, v] of tags) {
     if (v === '') continue;
-    out += ',' + escapeKey(k) + '=' + escapeKey(v);
+    // Checked after escaping too: a value of only backslashes escapes to '' and `k=` is a 400.
+    const ek = escapeKey(k);
+    const ev = escapeKey(v);
+    if (ek === '' || ev === '') continue;
+    out += ',' + ek + '=' + ev;
   }
   return out;
 }
@@ -79,8 +123,10 @@ export function encodeFields(fields: Point['fields']): string {
   let out = '';
   for (const [k, v] of fields) {
     const enc = encodeFieldValue(v);
-    if (enc === undefined) continue;
-    out += (out === '' ? '' : ',') + escapeKey(k) + '=' + enc;
+    // An empty key (an attribute named '' or only backslashes) is a 400 ("missing field key").
+    const ek = escapeFieldKey(k);
+    if (enc === undefined || ek === '') continue;
+    out += (out === '' ? '' : ',') + ek + '=' + enc;
   }
   return out;
 }

@@ -12,32 +12,57 @@ import type { MappedPoint } from '../mapping/map-spans.ts';
  * collision between replicas, or with a slot forgotten after restart, needs two distinct spans
  * with the same tenant, series and start nanosecond on different replicas.
  */
+/** One occupied slot; `next` chains the rare other series sharing the same timestamp. */
+interface Slot {
+  readonly series: string;
+  readonly spanId: string;
+  next: Slot | undefined;
+}
+
 export class TimestampSlots {
-  private readonly owners = new Map<string, string>();
+  /**
+   * Keyed by the timestamp's decimal string (short, cheap to hash; the line needs it anyway), then
+   * a short chain per series. Keying by `series + ts` cost more than the rest of the pipeline:
+   * long freshly concatenated keys must be flattened and hashed on every lookup.
+   */
+  private readonly owners = new Map<string, Slot>();
+  private entries = 0;
 
   constructor(private readonly capacity = 200_000) {}
 
-  assign(seriesKey: string, timestamp: bigint, spanId: string): bigint {
+  /** The timestamp to write, as a decimal string. */
+  assign(series: string, timestamp: bigint, spanId: string): string {
     let ts = timestamp;
+    let key = ts.toString();
     // 1000 distinct spans in one series within one microsecond would be pathological; stop there.
-    for (let i = 0; i < 1000; i++, ts++) {
-      const slot = seriesKey + ' ' + ts;
-      const owner = this.owners.get(slot);
-      if (owner === spanId) return ts;
-      if (owner === undefined) {
-        if (this.owners.size >= this.capacity) {
-          const oldest = this.owners.keys().next();
-          if (oldest.done !== true) this.owners.delete(oldest.value);
-        }
-        this.owners.set(slot, spanId);
-        return ts;
+    for (let i = 0; i < 1000; i++) {
+      const head = this.owners.get(key);
+      let slot = head;
+      while (slot !== undefined && slot.series !== series) slot = slot.next;
+      if (slot === undefined) {
+        if (head === undefined) this.evict();
+        this.owners.set(key, { series, spanId, next: this.owners.get(key) });
+        this.entries++;
+        return key;
       }
+      if (slot.spanId === spanId) return key;
+      ts++;
+      key = ts.toString();
     }
-    return timestamp;
+    return timestamp.toString();
   }
 
   get size(): number {
-    return this.owners.size;
+    return this.entries;
+  }
+
+  private evict(): void {
+    while (this.entries >= this.capacity) {
+      const oldest = this.owners.entries().next();
+      if (oldest.done === true) return;
+      this.owners.delete(oldest.value[0]);
+      for (let s: Slot | undefined = oldest.value[1]; s !== undefined; s = s.next) this.entries--;
+    }
   }
 }
 
@@ -48,8 +73,7 @@ export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlo
     const fields = encodeFields(point.fields);
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
-    const ts = slots.assign(series, point.timestamp, spanId);
-    lines.push(`${series} ${fields} ${ts}`);
+    lines.push(series + ' ' + fields + ' ' + slots.assign(series, point.timestamp, spanId));
   }
   return lines;
 }

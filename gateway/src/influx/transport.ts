@@ -21,6 +21,10 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   if (value === null || value === undefined || value.trim() === '') return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Every HTTP-date form (IMF-fixdate, RFC 850, asctime) starts with a day name. V8's Date.parse
+  // also reads "1.5", "-1" or "x 1" as dates in 2001, which turned garbage into "retry now" (0)
+  // instead of undefined (back off).
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/i.test(v)) return undefined;
   const date = Date.parse(v);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -27,6 +27,26 @@ export interface LineWriter {
 }
 
 const RETRY_BASE_MILLIS = 250;
+/** setTimeout's limit: a longer delay (e.g. a far-future Retry-After date) fires after 1 ms instead. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+
+/**
+ * Waits for `p`, but no later than `deadline`, on a ref'd timer. The retry wait inside a write is
+ * unref'd and may be longer than the time left (Retry-After, backoff up to retryMaxDelayMillis):
+ * awaiting it alone made drain() overrun its deadline, and at shutdown, when nothing else keeps
+ * the event loop alive, let the process exit mid-drain without reporting the lines it lost.
+ */
+async function untilDeadline(p: Promise<void>, deadline: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    t = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(t);
+  }
+}
 
 /** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): spreads retrying replicas. */
 export function backoffMillis(attempt: number, maxMillis: number, random: () => number = Math.random): number {
@@ -148,7 +168,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
           retryTimer = setTimeout(() => {
             retryTimer = undefined;
             resolve();
-          }, delay);
+          }, Math.min(delay, MAX_TIMER_MILLIS));
           retryTimer.unref();
         });
         // The batch stayed at the head; the next schedule() sends it again.
@@ -198,7 +218,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       timer = undefined;
       while (pending() > 0 && Date.now() < deadline) {
         if (inFlight !== undefined) {
-          await inFlight;
+          await untilDeadline(inFlight, deadline);
           continue;
         }
         if (retryTimer !== undefined) {
@@ -208,7 +228,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
         inFlight = sendOne().finally(() => {
           inFlight = undefined;
         });
-        await inFlight;
+        await untilDeadline(inFlight, deadline);
       }
       return pending();
     },

@@ -74,8 +74,8 @@ function asInteger(v: AttrValue): bigint | undefined {
   return undefined;
 }
 
-function sortTags(tags: Array<[string, string]>): Array<[string, string]> {
-  return tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+function byKey(a: readonly [string, string], b: readonly [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
 export interface SpanMapper {
@@ -126,11 +126,14 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     }
   }
 
-  function extraTags(rule: MeasurementRule, rest: Map<string, AttrValue>, tags: Array<[string, string]>): void {
+  /** Built-in tags are listed in key order already; only extra tags from MAPPING_FILE need a sort. */
+  function withExtraTags(rule: MeasurementRule, rest: Map<string, AttrValue>, tags: Array<[string, string]>): Array<[string, string]> {
+    if (rule.extraTags.length === 0) return tags;
     for (const k of rule.extraTags) {
       const v = rest.get(k);
       if (v !== undefined) tags.push([k, asText(v)]);
     }
+    return tags.sort(byKey);
   }
 
   function attributeFields(measurement: string, rest: Map<string, AttrValue>, fields: Fields): void {
@@ -178,41 +181,38 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     const instance: readonly [string, FieldValue] = ['gateway_instance', { type: 'string', value: ctx.instanceName }];
 
     if (rules.frontend.enabled && known.viewName !== '') {
-      const tags: Array<[string, string]> = [
-        ['tenant_id', ctx.tenantId],
-        ['session_id', known.sessionId],
-        ['view_name', known.viewName],
+      const tags = withExtraTags(rules.frontend, rest, [
         ['action_name', known.actionName],
         ['service_name', known.serviceName],
-      ];
-      extraTags(rules.frontend, rest, tags);
+        ['session_id', known.sessionId],
+        ['tenant_id', ctx.tenantId],
+        ['view_name', known.viewName],
+      ]);
       const fields: Fields = [['duration_ms', { type: 'integer', value: durationMs(span) }]];
       const count = known.elementCount === undefined ? undefined : asInteger(known.elementCount);
       if (count !== undefined) fields.push(['element_count', { type: 'integer', value: count }]);
       fields.push(...ids, instance);
-      out.push({ spanId: span.spanId, point: { measurement: rules.frontend.name, tags: sortTags(tags), fields, timestamp: ts } });
+      out.push({ spanId: span.spanId, point: { measurement: rules.frontend.name, tags, fields, timestamp: ts } });
     }
 
     if (rules.backend.enabled && span.kind === 2) {
-      const tags: Array<[string, string]> = [
-        ['tenant_id', ctx.tenantId],
+      const tags = withExtraTags(rules.backend, rest, [
         ['endpoint', known.httpRoute !== '' ? known.httpRoute : span.name],
         ['http_method', known.httpMethod],
-        ['status_code', known.httpStatus],
         ['service_name', known.serviceName],
-      ];
-      extraTags(rules.backend, rest, tags);
+        ['status_code', known.httpStatus],
+        ['tenant_id', ctx.tenantId],
+      ]);
       const fields: Fields = [['latency_ms', { type: 'integer', value: durationMs(span) }], ...ids, instance];
-      out.push({ spanId: span.spanId, point: { measurement: rules.backend.name, tags: sortTags(tags), fields, timestamp: ts } });
+      out.push({ spanId: span.spanId, point: { measurement: rules.backend.name, tags, fields, timestamp: ts } });
     }
 
     if (rules.spans.enabled) {
-      const tags: Array<[string, string]> = [
-        ['tenant_id', ctx.tenantId],
+      const tags = withExtraTags(rules.spans, rest, [
         ['service_name', known.serviceName],
         ['span_kind', spanKindName(span.kind)],
-      ];
-      extraTags(rules.spans, rest, tags);
+        ['tenant_id', ctx.tenantId],
+      ]);
       const fields: Fields = [
         ...ids,
         ['parent_span_id', { type: 'string', value: span.parentSpanId }],
@@ -224,7 +224,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         instance,
       ];
       attributeFields(rules.spans.name, rest, fields);
-      out.push({ spanId: span.spanId, point: { measurement: rules.spans.name, tags: sortTags(tags), fields, timestamp: ts } });
+      out.push({ spanId: span.spanId, point: { measurement: rules.spans.name, tags, fields, timestamp: ts } });
     }
   }
 

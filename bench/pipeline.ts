@@ -1,0 +1,92 @@
+/**
+ * In-process pipeline benchmark: decode → map → encode line protocol, spans per second, for
+ * OTLP protobuf and OTLP/JSON, against a naive baseline (`Point` objects) in the same run.
+ * Rounds of both pipelines alternate so that a noisy neighbour slows both alike; the figure per
+ * pipeline is the median round. Run: `npm run bench` (BENCH_SECONDS to change the duration).
+ */
+import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
+import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
+import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
+import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
+import { decodeTraceRequest, type OtlpEncoding } from '../gateway/src/otlp/decode.ts';
+import { buildFixtures } from './fixtures.ts';
+import { naivePipeline } from './naive-pipeline.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const REQUESTS = 50;
+const SPANS = 100;
+
+const fixture = buildFixtures(REQUESTS, SPANS);
+const mapper = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry());
+const ctx = { tenantId: 'acme', instanceName: 'bench' };
+
+function ours(body: Uint8Array, encoding: OtlpEncoding, slots: TimestampSlots): string {
+  const mapped = mapper.map(decodeTraceRequest(body, encoding), ctx);
+  return encodePoints(mapped.points, slots).join('\n');
+}
+
+type Runner = (bodies: Uint8Array[], encoding: OtlpEncoding) => number;
+
+const runners: Record<string, Runner> = {
+  'tenantlens (decode+map+encode)': (bodies, encoding) => {
+    // A fresh slot index per pass: every span is new to it, as in real traffic.
+    const slots = new TimestampSlots();
+    let bytes = 0;
+    for (const b of bodies) bytes += ours(b, encoding, slots).length;
+    return bytes;
+  },
+  'naive Point baseline': (bodies, encoding) => {
+    let bytes = 0;
+    for (const b of bodies) bytes += naivePipeline(b, encoding, 'acme').length;
+    return bytes;
+  },
+  'decode only (shared by both)': (bodies, encoding) => {
+    let n = 0;
+    for (const b of bodies) n += decodeTraceRequest(b, encoding).resourceSpans.length;
+    return n;
+  },
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+function sanity(encoding: OtlpEncoding): void {
+  const a = ours(fixture[encoding][0] as Uint8Array, encoding, new TimestampSlots()).split('\n').length;
+  const b = naivePipeline(fixture[encoding][0] as Uint8Array, encoding, 'acme').split('\n').length;
+  if (a !== b) throw new Error(`pipelines disagree on line count for ${encoding}: ${a} vs ${b}`);
+}
+
+const spansPerPass = REQUESTS * SPANS;
+const avgBytes = (bs: Uint8Array[]): number => Math.round(bs.reduce((n, b) => n + b.length, 0) / bs.length);
+console.log(`tenantlens bench: ${REQUESTS} requests × ${SPANS} spans (~10 attributes each), official OTel serializers`);
+console.log(`request size: protobuf ${avgBytes(fixture.protobuf)} B, JSON ${avgBytes(fixture.json)} B; ${SECONDS}s per encoding; node ${process.version}\n`);
+
+const results: Array<{ encoding: string; pipeline: string; spansPerSec: number; ratio: string }> = [];
+for (const encoding of ['protobuf', 'json'] as const) {
+  sanity(encoding);
+  const rounds: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
+  // Warm-up: let the JIT settle on both pipelines.
+  for (const run of Object.values(runners)) run(fixture[encoding], encoding);
+  const end = Date.now() + SECONDS * 1000;
+  let round = 0;
+  while (Date.now() < end || round < 3) {
+    for (const [name, run] of Object.entries(runners)) {
+      const t0 = process.hrtime.bigint();
+      run(fixture[encoding], encoding);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      rounds[name]?.push(spansPerPass / secs);
+    }
+    round++;
+    process.stderr.write(`\r${encoding}: round ${round}`);
+  }
+  process.stderr.write('\n');
+  const base = median(rounds['naive Point baseline'] ?? []);
+  for (const [name, rs] of Object.entries(rounds)) {
+    const m = median(rs);
+    results.push({ encoding, pipeline: name, spansPerSec: Math.round(m), ratio: `${(m / base).toFixed(2)}×` });
+  }
+}
+console.table(results);
+console.log('ratio = spans/s ÷ naive baseline spans/s, same encoding, same run (median of alternating rounds).');
