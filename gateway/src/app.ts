@@ -47,7 +47,7 @@ function bodyParserError(err: { type?: string; status?: number; message?: string
     case 'entity.too.large':
       return new GatewayError('BODY_TOO_LARGE', `body exceeds MAX_BODY_BYTES (${limit} bytes, measured after decompression)`);
     case 'encoding.unsupported':
-      return new GatewayError('UNSUPPORTED_MEDIA_TYPE', `${err.message ?? 'unsupported content encoding'}; use gzip or none`);
+      return new GatewayError('UNSUPPORTED_MEDIA_TYPE', `${err.message ?? 'unsupported content encoding'}; use gzip (or deflate, br) or none`);
     case 'charset.unsupported':
       return new GatewayError('UNSUPPORTED_MEDIA_TYPE', err.message ?? 'unsupported charset');
     case 'request.aborted':
