@@ -12,6 +12,7 @@ export const ERRORS = {
   BODY_TOO_LARGE: { status: 413, code: 'TL_BODY_TOO_LARGE' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'TL_UNSUPPORTED_MEDIA_TYPE' },
   BUFFER_FULL: { status: 503, code: 'TL_BUFFER_FULL' },
+  KEYS_UNAVAILABLE: { status: 503, code: 'TL_KEYS_UNAVAILABLE' },
   SHUTTING_DOWN: { status: 503, code: 'TL_SHUTTING_DOWN' },
   INTERNAL: { status: 500, code: 'TL_INTERNAL' },
 } as const;

@@ -43,7 +43,7 @@ const logger = pino({
 const transport: WriteTransport =
   config.influx.apiVersion === 1
     ? createV1Transport(config.influx)
-    : createV2Transport(config.influx, config.buffer.batchMaxLines, config.buffer.batchMaxBytes);
+    : createV2Transport(config.influx, config.buffer.batchMaxLines);
 
 // eslint-disable-next-line prefer-const -- assigned once the writer exists; the gauges read it lazily
 let writerRef: ReturnType<typeof createLineWriter> | undefined;

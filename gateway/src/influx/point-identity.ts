@@ -12,20 +12,17 @@ import type { MappedPoint } from '../mapping/map-spans.ts';
  * collision between replicas, or with a slot forgotten after restart, needs two distinct spans
  * with the same tenant, series and start nanosecond on different replicas.
  */
-/** One occupied slot; `next` chains the rare other series sharing the same timestamp. */
-interface Slot {
-  readonly series: string;
-  readonly spanId: string;
-  next: Slot | undefined;
-}
+/** The owners of one timestamp: usually one series; a map once several series share it. */
+type Owners = { readonly series: string; readonly spanId: string } | Map<string, string>;
 
 export class TimestampSlots {
   /**
-   * Keyed by the timestamp's decimal string (short, cheap to hash; the line needs it anyway), then
-   * a short chain per series. Keying by `series + ts` cost more than the rest of the pipeline:
-   * long freshly concatenated keys must be flattened and hashed on every lookup.
+   * Keyed by the timestamp's decimal string (short, cheap to hash; the line needs it anyway).
+   * Keying by `series + ts` cost more than the rest of the pipeline: long freshly concatenated
+   * keys must be flattened and hashed on every lookup. Many series at one timestamp (browser
+   * clocks are coarse) get a map, so each lookup stays O(1).
    */
-  private readonly owners = new Map<string, Slot>();
+  private readonly owners = new Map<string, Owners>();
   private entries = 0;
 
   constructor(private readonly capacity = 200_000) {}
@@ -36,16 +33,13 @@ export class TimestampSlots {
     let key = ts.toString();
     // 1000 distinct spans in one series within one microsecond would be pathological; stop there.
     for (let i = 0; i < 1000; i++) {
-      const head = this.owners.get(key);
-      let slot = head;
-      while (slot !== undefined && slot.series !== series) slot = slot.next;
-      if (slot === undefined) {
-        if (head === undefined) this.evict();
-        this.owners.set(key, { series, spanId, next: this.owners.get(key) });
-        this.entries++;
+      const owners = this.owners.get(key);
+      const owner = owners === undefined ? undefined : owners instanceof Map ? owners.get(series) : owners.series === series ? owners.spanId : undefined;
+      if (owner === spanId) return key;
+      if (owner === undefined) {
+        this.insert(key, series, spanId);
         return key;
       }
-      if (slot.spanId === spanId) return key;
       ts++;
       key = ts.toString();
     }
@@ -56,13 +50,19 @@ export class TimestampSlots {
     return this.entries;
   }
 
-  private evict(): void {
+  private insert(key: string, series: string, spanId: string): void {
+    // Forget the oldest timestamps first; that may include this one, so look it up afterwards.
     while (this.entries >= this.capacity) {
       const oldest = this.owners.entries().next();
-      if (oldest.done === true) return;
+      if (oldest.done === true) break;
       this.owners.delete(oldest.value[0]);
-      for (let s: Slot | undefined = oldest.value[1]; s !== undefined; s = s.next) this.entries--;
+      this.entries -= oldest.value[1] instanceof Map ? oldest.value[1].size : 1;
     }
+    const owners = this.owners.get(key);
+    if (owners === undefined) this.owners.set(key, { series, spanId });
+    else if (owners instanceof Map) owners.set(series, spanId);
+    else this.owners.set(key, new Map([[owners.series, owners.spanId], [series, spanId]]));
+    this.entries++;
   }
 }
 

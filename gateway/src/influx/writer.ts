@@ -27,6 +27,7 @@ export interface LineWriter {
 }
 
 const RETRY_BASE_MILLIS = 250;
+const MIN_RETRY_MILLIS = 100;
 /** setTimeout's limit: a longer delay (e.g. a far-future Retry-After date) fires after 1 ms instead. */
 const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
@@ -161,7 +162,8 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       case 'retryable': {
         lastOk = false;
         events.retry(outcome.reason, outcome.status);
-        const delay = outcome.retryAfterMillis ?? backoffMillis(attempt, cfg.retryMaxDelayMillis, random);
+        // `Retry-After: 0` (or a date in the past) is honoured, but never as a hot loop.
+        const delay = outcome.retryAfterMillis === undefined ? backoffMillis(attempt, cfg.retryMaxDelayMillis, random) : Math.max(outcome.retryAfterMillis, MIN_RETRY_MILLIS);
         attempt++;
         lastRetryAfterMillis = delay;
         await new Promise<void>((resolve) => {

@@ -10,7 +10,8 @@ import type { FieldType } from '../influx/line-protocol.ts';
  *  2. string, bool, and arrays/maps (JSON strings) keep their type.
  *  3. The first type seen for a key in a measurement wins (seeded from the database's own field
  *     list at start-up when it can be read). A value of another type goes to `<key>__<type>`
- *     instead, e.g. `http.status_code__string`, and the conflict is counted. Nothing is dropped.
+ *     instead, e.g. `http.status_code__string` (suffixed again if that key holds yet another type),
+ *     and the conflict is counted. Nothing is dropped.
  */
 export class FieldTypeRegistry {
   private readonly byMeasurement = new Map<string, Map<string, FieldType>>();
@@ -37,7 +38,9 @@ export class FieldTypeRegistry {
     }
     this.conflictCount++;
     this.onConflict(measurement, key, type);
-    const alt = `${key}__${type}`;
+    // `<key>__<type>` may itself be taken by another type (an attribute can be named that way).
+    let alt = `${key}__${type}`;
+    for (let held = fields.get(alt); held !== undefined && held !== type; held = fields.get(alt)) alt += `__${type}`;
     if (!fields.has(alt) && fields.size < this.maxKeysPerMeasurement) fields.set(alt, type);
     return alt;
   }

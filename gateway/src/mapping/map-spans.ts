@@ -67,11 +67,16 @@ function asText(v: AttrValue): string {
   return typeof v.value === 'string' ? v.value : String(v.value);
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An InfluxDB integer (signed 64-bit), or undefined: an out-of-range integer is a 400 for the batch. */
 function asInteger(v: AttrValue): bigint | undefined {
-  if (v.type === 'int') return BigInt(v.value);
-  if (v.type === 'double' && Number.isFinite(v.value)) return BigInt(Math.round(v.value));
-  if (v.type === 'string' && /^-?\d{1,18}$/.test(v.value)) return BigInt(v.value);
-  return undefined;
+  let n: bigint | undefined;
+  if (v.type === 'int') n = BigInt(v.value);
+  else if (v.type === 'double' && Number.isFinite(v.value)) n = BigInt(Math.round(v.value));
+  else if (v.type === 'string' && /^-?\d{1,19}$/.test(v.value)) n = BigInt(v.value);
+  return n !== undefined && n >= INT64_MIN && n <= INT64_MAX ? n : undefined;
 }
 
 function byKey(a: readonly [string, string], b: readonly [string, string]): number {
@@ -138,7 +143,10 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
 
   function attributeFields(measurement: string, rest: Map<string, AttrValue>, fields: Fields): void {
     for (const [key, v] of rest) {
-      const name = SPANS_RESERVED.has(key) ? `attr_${key}` : key;
+      let name = key;
+      // `attr_` until the name is neither built in nor another attribute's own key, so both an
+      // attribute `name` and one literally called `attr_name` keep their values.
+      if (SPANS_RESERVED.has(name)) do name = `attr_${name}`; while (rest.has(name) || SPANS_RESERVED.has(name));
       let fv: FieldValue;
       switch (v.type) {
         case 'int':

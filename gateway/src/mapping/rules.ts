@@ -42,6 +42,12 @@ export class MappingFileError extends Error {
 /** Tag keys no extra tag may take, and ids that must never become tags (series cardinality). */
 const FORBIDDEN_TAGS = new Set(['trace_id', 'span_id', 'parent_span_id', 'time', 'session_id', 'tenant_id']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+/** The tags each measurement always writes: an extra tag of the same name would be a duplicate tag (a 400). */
+const BUILT_IN_TAGS: Readonly<Record<string, readonly string[]>> = {
+  frontend: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name'],
+  backend: ['tenant_id', 'endpoint', 'http_method', 'status_code', 'service_name'],
+  spans: ['tenant_id', 'service_name', 'span_kind'],
+};
 
 export function parseMappingRules(json: unknown, file = '<inline>'): MappingRules {
   const err = (path: string, msg: string): never => {
@@ -76,7 +82,10 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
         err(`${p}.extraTags`, 'must be an array of attribute names');
       }
       const extraTags = (r.extraTags as string[] | undefined) ?? base.extraTags;
-      for (const t of extraTags) if (FORBIDDEN_TAGS.has(t)) err(`${p}.extraTags`, `may not contain "${t}" (ids never become tags; tenant/session are built in)`);
+      for (const t of extraTags) {
+        if (FORBIDDEN_TAGS.has(t)) err(`${p}.extraTags`, `may not contain "${t}" (ids never become tags; tenant/session are built in)`);
+        if (BUILT_IN_TAGS[which]?.includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is already a tag of this measurement`);
+      }
       rules[which as keyof typeof rules] = Object.freeze({
         enabled: (r.enabled as boolean | undefined) ?? base.enabled,
         name: (r.name as string | undefined) ?? base.name,

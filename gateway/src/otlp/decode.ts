@@ -126,6 +126,11 @@ const INT64 = /^-?\d{1,20}$/;
 function int64Str(v: unknown, path: string): string {
   if (typeof v === 'string' && INT64.test(v)) return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+  // The official JS exporters' JSON serializer writes intValue as a JSON number, so a whole number
+  // beyond 2^53 arrives as e.g. 1152921504606847000; refusing it failed the whole export with 400.
+  // The double is exactly the value the sender held, and BigInt gives the decimal its protobuf
+  // encoding carries. Fractions still fail.
+  if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 64) return BigInt(v).toString();
   fail(path, 'an int64 as a decimal string');
 }
 

@@ -61,6 +61,9 @@ export function countSpans(req: TraceRequest): number {
   return n;
 }
 
+/** InfluxDB's timestamp range ends here ("time outside range -9223372036854775806 - 9223372036854775806"). */
+const MAX_TIMESTAMP_NS = 9_223_372_036_854_775_806n;
+
 /** Why a single span is refused (reported through OTLP partial_success, never a whole-request error). */
 export function invalidSpanReason(span: SpanRecord): string | undefined {
   if (!/^[0-9a-f]{32}$/.test(span.traceId) || /^0+$/.test(span.traceId)) return 'invalid trace_id';
@@ -68,5 +71,7 @@ export function invalidSpanReason(span: SpanRecord): string | undefined {
   if (span.parentSpanId !== '' && !/^[0-9a-f]{16}$/.test(span.parentSpanId)) return 'invalid parent_span_id';
   if (span.startTimeUnixNano <= 0n) return 'missing start_time_unix_nano';
   if (span.endTimeUnixNano < span.startTimeUnixNano) return 'end_time_unix_nano before start_time_unix_nano';
+  // Past year 2262 the point, and the int64 duration, are out of InfluxDB's range: a 400 for the batch.
+  if (span.endTimeUnixNano > MAX_TIMESTAMP_NS) return 'timestamp out of range';
   return undefined;
 }

@@ -77,6 +77,11 @@ export function createJwtTenantResolver(cfg: Extract<TenancyConfig, { mode: 'jwt
         // The overloads differ by key type only; the union is safe at runtime.
         ({ payload } = await jwtVerify(token, key as Uint8Array, options));
       } catch (err) {
+        // The key set could not be fetched: our outage, not a bad credential. A 401 would make
+        // OTLP clients drop the data; a 503 makes them retry.
+        if (cfg.key.kind === 'jwks' && keySetUnavailable(err)) {
+          throw new GatewayError('KEYS_UNAVAILABLE', 'cannot fetch the token signing keys (JWT_JWKS_URL); retry later', { retryAfterSeconds: 5, cause: err });
+        }
         const why =
           err instanceof joseErrors.JWTExpired
             ? 'token expired'
@@ -100,6 +105,13 @@ export function createJwtTenantResolver(cfg: Extract<TenancyConfig, { mode: 'jwt
       return tenant;
     },
   };
+}
+
+function keySetUnavailable(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return true;
+  // jose reports a non-200 answer as a generic error; fetch failures are not JOSE errors at all.
+  if (err instanceof joseErrors.JOSEError) return err.code === 'ERR_JOSE_GENERIC';
+  return err instanceof Error;
 }
 
 export function createTenantResolver(cfg: TenancyConfig): TenantResolver {

@@ -1,0 +1,237 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import type { Config } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** The smallest valid environment: InfluxDB 2 and the trusted-header tenant. */
+const BASE: Env = {
+  INFLUX_URL: 'http://127.0.0.1:8086',
+  INFLUX_TOKEN: 'token',
+  INFLUX_ORG: 'org',
+  INFLUX_BUCKET: 'tenantlens',
+  TENANT_AUTH: 'header',
+};
+
+const SECRET = 's'.repeat(32);
+const PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----';
+const JWT: Env = { ...BASE, TENANT_AUTH: 'jwt' };
+
+function jwt(config: Config): Extract<Config['tenancy'], { mode: 'jwt' }> {
+  assert.equal(config.tenancy.mode, 'jwt');
+  return config.tenancy as Extract<Config['tenancy'], { mode: 'jwt' }>;
+}
+
+test('defaults', () => {
+  const c = loadConfig(BASE);
+  assert.equal(c.port, 4318);
+  assert.equal(c.host, '0.0.0.0');
+  assert.equal(c.influx.apiVersion, 2);
+  assert.equal(c.influx.url, 'http://127.0.0.1:8086');
+  assert.equal(c.influx.bucket, 'tenantlens');
+  assert.equal(c.influx.retentionPolicy, undefined);
+  assert.equal(c.influx.timeoutMillis, 10_000);
+  assert.equal(c.tenancy.mode, 'header');
+  assert.equal(c.tenancy.header, 'x-tenant-id', 'header names are matched lower-case');
+  assert.equal(c.maxBodyBytes, 20 * 1024 * 1024);
+  assert.deepEqual(c.corsOrigins, []);
+  assert.equal(c.instanceName, hostname());
+  assert.equal(c.mappingFile, undefined);
+  assert.equal(c.logLevel, 'info');
+  assert.deepEqual(c.buffer, { batchMaxLines: 5000, batchMaxBytes: 1024 * 1024, flushIntervalMillis: 1000, maxBytes: 64 * 1024 * 1024, retryMaxDelayMillis: 30_000 });
+});
+
+test('valid settings are read, trimmed and normalised', () => {
+  const c = loadConfig({
+    ...BASE,
+    PORT: ' 8080 ',
+    HOST: '127.0.0.1',
+    TENANT_HEADER: 'X-Org-Id',
+    INFLUX_URL: 'https://influx.example.com:8086//',
+    INSTANCE_NAME: 'gw-7',
+    MAX_BODY_BYTES: '1024',
+    MAPPING_FILE: '/etc/mapping.json',
+    LOG_LEVEL: 'debug',
+    CORS_ORIGINS: 'https://app.example.com, http://localhost:3000,',
+    BATCH_MAX_LINES: '1',
+    INFLUX_TIMEOUT_MILLIS: '600000',
+  });
+  assert.equal(c.port, 8080);
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.tenancy.header, 'x-org-id');
+  assert.equal(c.influx.url, 'https://influx.example.com:8086', 'trailing slashes dropped');
+  assert.equal(c.instanceName, 'gw-7');
+  assert.equal(c.maxBodyBytes, 1024);
+  assert.equal(c.mappingFile, '/etc/mapping.json');
+  assert.equal(c.logLevel, 'debug');
+  assert.deepEqual(c.corsOrigins, ['https://app.example.com', 'http://localhost:3000']);
+  assert.equal(c.buffer.batchMaxLines, 1);
+  assert.equal(c.influx.timeoutMillis, 600_000);
+  // Blank means unset.
+  assert.equal(loadConfig({ ...BASE, PORT: '   ' }).port, 4318);
+});
+
+test('InfluxDB API versions', () => {
+  const v1 = loadConfig({ ...BASE, INFLUX_API_VERSION: '1', INFLUX_TOKEN: undefined, INFLUX_ORG: undefined, INFLUX_BUCKET: 'telemetry/autogen' });
+  assert.equal(v1.influx.apiVersion, 1);
+  assert.equal(v1.influx.bucket, 'telemetry');
+  assert.equal(v1.influx.retentionPolicy, 'autogen');
+
+  const v1db = loadConfig({ ...BASE, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'telemetry', INFLUX_USERNAME: 'u', INFLUX_PASSWORD: 'p' });
+  assert.equal(v1db.influx.bucket, 'telemetry');
+  assert.equal(v1db.influx.retentionPolicy, undefined);
+  assert.equal(v1db.influx.username, 'u');
+  assert.equal(v1db.influx.password, 'p');
+
+  // In v2 a slash is just part of the bucket name.
+  assert.equal(loadConfig({ ...BASE, INFLUX_BUCKET: 'a/b' }).influx.bucket, 'a/b');
+
+  const v3 = loadConfig({ ...BASE, INFLUX_API_VERSION: '3', INFLUX_ORG: undefined });
+  assert.equal(v3.influx.apiVersion, 3);
+  assert.equal(v3.influx.org, undefined);
+  assert.equal(v3.influx.token, 'token');
+});
+
+test('tenant auth: jwt with one key source and pinned algorithms', () => {
+  const secret = jwt(loadConfig({ ...JWT, JWT_SECRET: SECRET }));
+  assert.deepEqual(secret.key, { kind: 'secret', secret: SECRET });
+  assert.deepEqual(secret.algorithms, ['HS256']);
+  assert.equal(secret.claim, 'tenant_id');
+
+  // 32 bytes, not 32 characters: 16 two-byte characters are enough.
+  assert.equal(jwt(loadConfig({ ...JWT, JWT_SECRET: 'ü'.repeat(16) })).key.kind, 'secret');
+
+  const jwks = jwt(loadConfig({ ...JWT, JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://idp', JWT_AUDIENCE: 'tl', TENANT_CLAIM: 'org' }));
+  assert.deepEqual(jwks.key, { kind: 'jwks', url: 'https://idp.example.com/.well-known/jwks.json' });
+  assert.deepEqual(jwks.algorithms, ['RS256', 'ES256']);
+  assert.equal(jwks.issuer, 'https://idp');
+  assert.equal(jwks.audience, 'tl');
+  assert.equal(jwks.claim, 'org');
+
+  // PEM from an env var often has literal "\n" sequences.
+  const pem = jwt(loadConfig({ ...JWT, JWT_PUBLIC_KEY: PEM.replace(/\n/g, '\\n'), JWT_ALGORITHMS: 'ES256, EdDSA' }));
+  assert.deepEqual(pem.key, { kind: 'publicKey', pem: PEM });
+  assert.deepEqual(pem.algorithms, ['ES256', 'EdDSA']);
+
+  assert.deepEqual(jwt(loadConfig({ ...JWT, JWT_SECRET: SECRET, JWT_ALGORITHMS: 'HS512,HS256' })).algorithms, ['HS512', 'HS256']);
+});
+
+interface Bad {
+  readonly name: string;
+  readonly env: Env;
+  readonly variable: string;
+  /** Extra text the message must contain, if any. */
+  readonly says?: RegExp;
+}
+
+const BAD: readonly Bad[] = [
+  // InfluxDB
+  { name: 'no INFLUX_URL', env: { ...BASE, INFLUX_URL: undefined }, variable: 'INFLUX_URL', says: /required/ },
+  { name: 'INFLUX_URL not a URL', env: { ...BASE, INFLUX_URL: 'not a url' }, variable: 'INFLUX_URL', says: /not a valid URL/ },
+  { name: 'INFLUX_URL without scheme', env: { ...BASE, INFLUX_URL: 'localhost:8086' }, variable: 'INFLUX_URL', says: /http\(s\)/ },
+  { name: 'INFLUX_URL ftp', env: { ...BASE, INFLUX_URL: 'ftp://influx' }, variable: 'INFLUX_URL', says: /http\(s\)/ },
+  { name: 'INFLUX_API_VERSION 4', env: { ...BASE, INFLUX_API_VERSION: '4' }, variable: 'INFLUX_API_VERSION', says: /1, 2, 3/ },
+  { name: 'no INFLUX_BUCKET', env: { ...BASE, INFLUX_BUCKET: undefined }, variable: 'INFLUX_BUCKET', says: /required/ },
+  { name: 'v1 bucket with 3 parts', env: { ...BASE, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'db/rp/x' }, variable: 'INFLUX_BUCKET', says: /db\/rp\/x/ },
+  { name: 'v1 bucket with empty rp', env: { ...BASE, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'db/' }, variable: 'INFLUX_BUCKET' },
+  { name: 'v1 bucket with empty db', env: { ...BASE, INFLUX_API_VERSION: '1', INFLUX_BUCKET: '/rp' }, variable: 'INFLUX_BUCKET' },
+  { name: 'v1 username without password', env: { ...BASE, INFLUX_API_VERSION: '1', INFLUX_USERNAME: 'u' }, variable: 'INFLUX_PASSWORD' },
+  { name: 'v1 password without username', env: { ...BASE, INFLUX_API_VERSION: '1', INFLUX_PASSWORD: 'p' }, variable: 'INFLUX_USERNAME' },
+  { name: 'v2 without token', env: { ...BASE, INFLUX_TOKEN: undefined }, variable: 'INFLUX_TOKEN', says: /INFLUX_API_VERSION=2/ },
+  { name: 'v2 blank token', env: { ...BASE, INFLUX_TOKEN: '  ' }, variable: 'INFLUX_TOKEN' },
+  { name: 'v2 without org', env: { ...BASE, INFLUX_ORG: undefined }, variable: 'INFLUX_ORG' },
+  { name: 'v3 without token', env: { ...BASE, INFLUX_API_VERSION: '3', INFLUX_TOKEN: undefined }, variable: 'INFLUX_TOKEN', says: /INFLUX_API_VERSION=3/ },
+  // Tenancy
+  { name: 'no TENANT_AUTH', env: { ...BASE, TENANT_AUTH: undefined }, variable: 'TENANT_AUTH', says: /jwt, header/ },
+  { name: 'TENANT_AUTH oauth', env: { ...BASE, TENANT_AUTH: 'oauth' }, variable: 'TENANT_AUTH', says: /"oauth"/ },
+  { name: 'TENANT_AUTH upper-case', env: { ...BASE, TENANT_AUTH: 'JWT' }, variable: 'TENANT_AUTH' },
+  { name: 'TENANT_HEADER with a space', env: { ...BASE, TENANT_HEADER: 'X Tenant' }, variable: 'TENANT_HEADER' },
+  { name: 'TENANT_HEADER with a colon', env: { ...BASE, TENANT_HEADER: 'X-Tenant:' }, variable: 'TENANT_HEADER' },
+  { name: 'jwt without a key', env: JWT, variable: 'JWT_JWKS_URL', says: /JWT_SECRET.*JWT_PUBLIC_KEY.*0 set/ },
+  { name: 'jwt with two keys', env: { ...JWT, JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PEM }, variable: 'JWT_JWKS_URL', says: /exactly one.*2 set/ },
+  { name: 'jwt with three keys', env: { ...JWT, JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PEM, JWT_JWKS_URL: 'https://idp/jwks' }, variable: 'JWT_JWKS_URL', says: /3 set/ },
+  { name: 'short JWT_SECRET', env: { ...JWT, JWT_SECRET: 's'.repeat(31) }, variable: 'JWT_SECRET', says: /32 bytes/ },
+  { name: 'JWKS URL not http', env: { ...JWT, JWT_JWKS_URL: 'file:///etc/jwks.json' }, variable: 'JWT_JWKS_URL' },
+  { name: 'JWKS URL not a URL', env: { ...JWT, JWT_JWKS_URL: 'jwks.json' }, variable: 'JWT_JWKS_URL' },
+  { name: 'public key not PEM', env: { ...JWT, JWT_PUBLIC_KEY: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE' }, variable: 'JWT_PUBLIC_KEY' },
+  { name: 'private key instead of public', env: { ...JWT, JWT_PUBLIC_KEY: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----' }, variable: 'JWT_PUBLIC_KEY' },
+  { name: 'HS256 with a public key (algorithm confusion)', env: { ...JWT, JWT_PUBLIC_KEY: PEM, JWT_ALGORITHMS: 'HS256' }, variable: 'JWT_ALGORITHMS', says: /"HS256"/ },
+  { name: 'HS256 with JWKS', env: { ...JWT, JWT_JWKS_URL: 'https://idp/jwks', JWT_ALGORITHMS: 'RS256,HS256' }, variable: 'JWT_ALGORITHMS', says: /"HS256"/ },
+  { name: 'RS256 with a secret', env: { ...JWT, JWT_SECRET: SECRET, JWT_ALGORITHMS: 'RS256' }, variable: 'JWT_ALGORITHMS', says: /"RS256".*JWT_SECRET/ },
+  { name: 'alg none', env: { ...JWT, JWT_SECRET: SECRET, JWT_ALGORITHMS: 'none' }, variable: 'JWT_ALGORITHMS', says: /"none"/ },
+  { name: 'algorithms lower-case', env: { ...JWT, JWT_PUBLIC_KEY: PEM, JWT_ALGORITHMS: 'rs256' }, variable: 'JWT_ALGORITHMS' },
+  { name: 'empty algorithm list', env: { ...JWT, JWT_SECRET: SECRET, JWT_ALGORITHMS: ' , ' }, variable: 'JWT_ALGORITHMS', says: /at least one/ },
+  // CORS
+  { name: 'CORS wildcard', env: { ...BASE, CORS_ORIGINS: '*' }, variable: 'CORS_ORIGINS', says: /"\*"/ },
+  { name: 'CORS wildcard in a list', env: { ...BASE, CORS_ORIGINS: 'https://app.example.com,*' }, variable: 'CORS_ORIGINS' },
+  { name: 'CORS origin with a path', env: { ...BASE, CORS_ORIGINS: 'https://app.example.com/login' }, variable: 'CORS_ORIGINS', says: /did you mean "https:\/\/app\.example\.com"/ },
+  { name: 'CORS origin with a trailing slash', env: { ...BASE, CORS_ORIGINS: 'https://app.example.com/' }, variable: 'CORS_ORIGINS' },
+  { name: 'CORS origin without scheme', env: { ...BASE, CORS_ORIGINS: 'app.example.com' }, variable: 'CORS_ORIGINS' },
+  // Integers and enums
+  { name: 'PORT not a number', env: { ...BASE, PORT: 'http' }, variable: 'PORT', says: /whole number/ },
+  { name: 'PORT negative', env: { ...BASE, PORT: '-1' }, variable: 'PORT' },
+  { name: 'PORT too large', env: { ...BASE, PORT: '65536' }, variable: 'PORT', says: /between 0 and 65535/ },
+  { name: 'PORT with a unit', env: { ...BASE, PORT: '80a' }, variable: 'PORT' },
+  { name: 'MAX_BODY_BYTES fractional', env: { ...BASE, MAX_BODY_BYTES: '1.5' }, variable: 'MAX_BODY_BYTES' },
+  { name: 'MAX_BODY_BYTES exponent', env: { ...BASE, MAX_BODY_BYTES: '1e6' }, variable: 'MAX_BODY_BYTES' },
+  { name: 'MAX_BODY_BYTES too small', env: { ...BASE, MAX_BODY_BYTES: '1023' }, variable: 'MAX_BODY_BYTES' },
+  { name: 'BATCH_MAX_LINES zero', env: { ...BASE, BATCH_MAX_LINES: '0' }, variable: 'BATCH_MAX_LINES' },
+  { name: 'BATCH_MAX_BYTES huge', env: { ...BASE, BATCH_MAX_BYTES: '99999999999999999999' }, variable: 'BATCH_MAX_BYTES' },
+  { name: 'FLUSH_INTERVAL_MILLIS hex', env: { ...BASE, FLUSH_INTERVAL_MILLIS: '0x10' }, variable: 'FLUSH_INTERVAL_MILLIS' },
+  { name: 'BUFFER_MAX_BYTES too small', env: { ...BASE, BUFFER_MAX_BYTES: '1024' }, variable: 'BUFFER_MAX_BYTES' },
+  { name: 'RETRY_MAX_DELAY_MILLIS too small', env: { ...BASE, RETRY_MAX_DELAY_MILLIS: '9' }, variable: 'RETRY_MAX_DELAY_MILLIS' },
+  { name: 'INFLUX_TIMEOUT_MILLIS too small', env: { ...BASE, INFLUX_TIMEOUT_MILLIS: '99' }, variable: 'INFLUX_TIMEOUT_MILLIS' },
+  { name: 'LOG_LEVEL verbose', env: { ...BASE, LOG_LEVEL: 'verbose' }, variable: 'LOG_LEVEL', says: /"verbose"/ },
+];
+
+for (const c of BAD) {
+  test(`rejected: ${c.name}`, () => {
+    assert.throws(
+      () => loadConfig(c.env),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+        assert.equal(err.name, 'ConfigError');
+        assert.equal(err.variable, c.variable);
+        assert.ok(err.message.includes(c.variable), `message does not name ${c.variable}: ${err.message}`);
+        if (c.says !== undefined) assert.match(err.message, c.says);
+        return true;
+      },
+    );
+  });
+}
+
+test('the config is frozen, deeply', () => {
+  const configs = [loadConfig({ ...BASE, CORS_ORIGINS: 'https://app.example.com' }), loadConfig({ ...JWT, JWT_SECRET: SECRET })];
+  for (const c of configs) {
+    for (const [what, o] of [
+      ['config', c],
+      ['influx', c.influx],
+      ['tenancy', c.tenancy],
+      ['buffer', c.buffer],
+      ['corsOrigins', c.corsOrigins],
+    ] as const) {
+      assert.ok(Object.isFrozen(o), `${what} is not frozen`);
+    }
+    assert.throws(() => {
+      (c.influx as { url: string }).url = 'http://evil';
+    }, TypeError);
+    assert.throws(() => {
+      (c as { port: number }).port = 1;
+    }, TypeError);
+  }
+  const j = jwt(configs[1] as Config);
+  assert.ok(Object.isFrozen(j.key), 'jwt key');
+  assert.ok(Object.isFrozen(j.algorithms), 'jwt algorithms');
+  assert.throws(() => (j.algorithms as string[]).push('none'), TypeError);
+  assert.equal(configs[0]?.influx.url, 'http://127.0.0.1:8086');
+});
+
+test('loadConfig does not modify its input', () => {
+  const env: Env = { ...BASE, PORT: ' 9000 ' };
+  const copy = { ...env };
+  loadConfig(env);
+  assert.deepEqual(env, copy);
+  assert.ok(!Object.isFrozen(env));
+});

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Point } from '../src/influx/line-protocol.ts';
+import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
+import type { MappedPoint } from '../src/mapping/map-spans.ts';
+
+const T0 = 1700000000123456789n;
+
+function point(spanId: string, timestamp: bigint, tags: Point['tags'] = [['tenant_id', 'acme']], measurement = 'spans'): MappedPoint {
+  return { spanId, point: { measurement, tags, fields: [['span_id', { type: 'string', value: spanId }]], timestamp } };
+}
+
+/** The timestamp each line was written with (its last token), as a bigint. */
+function timestamps(lines: readonly string[]): bigint[] {
+  return lines.map((l) => BigInt(l.slice(l.lastIndexOf(' ') + 1)));
+}
+
+test('two distinct spans in the same series and nanosecond get ts and ts+1', () => {
+  const slots = new TimestampSlots();
+  const lines = encodePoints([point('aaaaaaaaaaaaaaaa', T0), point('bbbbbbbbbbbbbbbb', T0), point('cccccccccccccccc', T0)], slots);
+  assert.deepEqual(timestamps(lines), [T0, T0 + 1n, T0 + 2n]);
+  // Everything but the timestamp is untouched.
+  assert.equal(lines[1], `spans,tenant_id=acme span_id="bbbbbbbbbbbbbbbb" ${T0 + 1n}`);
+});
+
+test('replaying a span lands on the slot it had (idempotent), also after a collision', () => {
+  const slots = new TimestampSlots();
+  const a = point('aaaaaaaaaaaaaaaa', T0);
+  const b = point('bbbbbbbbbbbbbbbb', T0);
+  const first = encodePoints([a, b], slots);
+  assert.deepEqual(timestamps(first), [T0, T0 + 1n]);
+  // The exporter retries the same request, or only B, or B before A: every span keeps its slot.
+  assert.deepEqual(encodePoints([a, b], slots), first, 'same request again');
+  assert.deepEqual(timestamps(encodePoints([b], slots)), [T0 + 1n], 'B alone keeps ts+1');
+  assert.deepEqual(timestamps(encodePoints([b, a], slots)), [T0 + 1n, T0], 'order does not matter');
+  assert.equal(slots.size, 2, 'replays take no new slots');
+});
+
+test('a later third span probes past both occupied slots', () => {
+  const slots = new TimestampSlots();
+  encodePoints([point('aaaaaaaaaaaaaaaa', T0), point('bbbbbbbbbbbbbbbb', T0 + 1n)], slots);
+  // C starts at T0 (taken by A), T0+1 is B's own start: C goes to T0+2.
+  assert.deepEqual(timestamps(encodePoints([point('cccccccccccccccc', T0)], slots)), [T0 + 2n]);
+  assert.deepEqual(timestamps(encodePoints([point('bbbbbbbbbbbbbbbb', T0 + 1n)], slots)), [T0 + 1n]);
+});
+
+test('different series never interact', () => {
+  const slots = new TimestampSlots();
+  const lines = encodePoints(
+    [
+      point('aaaaaaaaaaaaaaaa', T0, [['tenant_id', 'acme']]),
+      point('bbbbbbbbbbbbbbbb', T0, [['tenant_id', 'globex']]),
+      point('cccccccccccccccc', T0, [['tenant_id', 'acme']], 'frontend_performance'),
+      point('dddddddddddddddd', T0, [['tenant_id', 'acme'], ['view_name', 'home']]),
+    ],
+    slots,
+  );
+  assert.deepEqual(timestamps(lines), [T0, T0, T0, T0]);
+});
+
+test('one span’s points in different measurements share its start time', () => {
+  const slots = new TimestampSlots();
+  const lines = encodePoints([point('aaaaaaaaaaaaaaaa', T0, undefined, 'spans'), point('aaaaaaaaaaaaaaaa', T0, undefined, 'backend_api_latency')], slots);
+  assert.deepEqual(timestamps(lines), [T0, T0]);
+});
+
+test('points with no encodable field are skipped and take no slot', () => {
+  const slots = new TimestampSlots();
+  const empty: MappedPoint = { spanId: 'aaaaaaaaaaaaaaaa', point: { measurement: 'spans', tags: [['tenant_id', 'acme']], fields: [['x', { type: 'float', value: Number.NaN }]], timestamp: T0 } };
+  const lines = encodePoints([empty, point('bbbbbbbbbbbbbbbb', T0)], slots);
+  assert.deepEqual(timestamps(lines), [T0], 'B gets T0, not T0+1');
+  assert.equal(slots.size, 1);
+});
+
+test('TimestampSlots.assign directly: probe, own slot, other series', () => {
+  const slots = new TimestampSlots();
+  const at = (series: string, ts: bigint, span: string): string => String(slots.assign(series, ts, span));
+  assert.equal(at('s1', 10n, 'a'), '10');
+  assert.equal(at('s1', 10n, 'b'), '11');
+  assert.equal(at('s1', 10n, 'a'), '10');
+  assert.equal(at('s1', 10n, 'b'), '11');
+  assert.equal(at('s2', 10n, 'c'), '10');
+  assert.equal(at('s1', 11n, 'd'), '12', 'ts 11 in s1 belongs to b');
+  assert.equal(slots.size, 4);
+});
+
+test('capacity: the oldest slots are forgotten first and the index stays bounded', () => {
+  const slots = new TimestampSlots(3);
+  const at = (ts: bigint, span: string): string => String(slots.assign('s', ts, span));
+  assert.equal(at(1n, 'a'), '1');
+  assert.equal(at(2n, 'b'), '2');
+  assert.equal(at(3n, 'c'), '3');
+  assert.equal(slots.size, 3);
+  assert.equal(at(4n, 'd'), '4');
+  assert.ok(slots.size <= 3, `size ${slots.size} exceeds the capacity`);
+  // Slot 1 (the oldest) was forgotten: a distinct span may take it now (the documented limit)...
+  assert.equal(at(1n, 'x'), '1');
+  // ...while the newest slots are still known: a distinct span at 4 is moved on.
+  assert.equal(at(4n, 'y'), '5');
+  assert.equal(at(4n, 'd'), '4', 'd still owns 4');
+  assert.ok(slots.size <= 3, `size ${slots.size} exceeds the capacity`);
+
+  // Many more than the capacity: still bounded.
+  const big = new TimestampSlots(100);
+  for (let i = 0; i < 1000; i++) big.assign(`series-${i % 7}`, BigInt(i), `span-${i}`);
+  assert.ok(big.size <= 100, `size ${big.size} exceeds the capacity`);
+});
+
+test(
+  'capacity: the index stays bounded when many series share one timestamp',
+  () => {
+    const slots = new TimestampSlots(100);
+    // Browser clocks are millisecond-coarse: spans of many sessions start in the same nanosecond.
+    for (let i = 0; i < 1000; i++) slots.assign(`frontend_performance,session_id=s${i},tenant_id=acme`, T0, `span-${i}`);
+    assert.ok(slots.size <= 100, `size ${slots.size} exceeds the capacity 100`);
+  },
+);

@@ -1,0 +1,539 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import type { BufferConfig } from '../src/config.ts';
+import { isRetryableStatus, parseRetryAfter, type WriteOutcome, type WriteTransport } from '../src/influx/transport.ts';
+import { rejectedLines } from '../src/influx/v1-transport.ts';
+import { backoffMillis, createLineWriter, type LineWriter, type WriterEvents } from '../src/influx/writer.ts';
+
+// ---------------------------------------------------------------- helpers
+
+/**
+ * Node timers start from libuv's cached loop time, which can lag the real clock by the time the
+ * current loop iteration has already run, so a timer can fire up to ~1 ms "early" against
+ * performance.now(). Gaps are asserted against the delay minus this much, and no more.
+ */
+const CLOCK_SLACK_MS = 2;
+
+interface Call {
+  readonly body: string;
+  readonly lines: string[];
+  readonly count: number;
+  readonly at: number; // performance.now() when the transport was called
+}
+
+type Responder = (call: Call, index: number) => WriteOutcome | Promise<WriteOutcome>;
+
+const ok: WriteOutcome = { kind: 'success' };
+
+function fakeTransport(respond: Responder = () => ok) {
+  const calls: Call[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const transport: WriteTransport = {
+    async write(body, count) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const call: Call = { body, lines: body.split('\n'), count, at: performance.now() };
+      calls.push(call);
+      try {
+        return await respond(call, calls.length - 1);
+      } finally {
+        inFlight--;
+      }
+    },
+    async ping() {
+      return true;
+    },
+    async close() {},
+  };
+  return {
+    transport,
+    calls,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+  };
+}
+
+interface Recorded {
+  written: number[];
+  retries: Array<{ reason: string; status: number | undefined }>;
+  failed: Array<{ reason: string; status: number | undefined; rejected: number; sample: readonly string[] }>;
+}
+
+function recorder(): { events: WriterEvents; log: Recorded } {
+  const log: Recorded = { written: [], retries: [], failed: [] };
+  return {
+    log,
+    events: {
+      written: (n) => log.written.push(n),
+      retry: (reason, status) => log.retries.push({ reason, status }),
+      failed: (reason, status, rejected, sample) => log.failed.push({ reason, status, rejected, sample: [...sample] }),
+    },
+  };
+}
+
+/** Defaults that never trigger on their own: tests turn on the one bound they are about. */
+function bufferConfig(overrides: Partial<BufferConfig> = {}): BufferConfig {
+  return {
+    batchMaxLines: 1000,
+    batchMaxBytes: 1 << 20,
+    flushIntervalMillis: 60_000,
+    maxBytes: 64 << 20,
+    retryMaxDelayMillis: 30_000,
+    ...overrides,
+  };
+}
+
+/** Polls with a ref'd timer (the writer's own timers are unref'd and would not keep the test alive). */
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A promise the test settles by hand: lets a fake write hang while the test looks at the writer. */
+function gate<T>(): { promise: Promise<T>; open(value: T): void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+function lines(prefix: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+}
+
+function withWriter(w: LineWriter, fn: () => Promise<void>): Promise<void> {
+  return fn().finally(() => w.close());
+}
+
+// ---------------------------------------------------------------- batching
+
+test('batches are bounded by batchMaxLines', async () => {
+  const fake = fakeTransport();
+  const { events, log } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 3 }), events });
+  await withWriter(w, async () => {
+    const input = lines('m v=', 7);
+    assert.equal(w.offer(input), true);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(
+      fake.calls.map((c) => c.count),
+      [3, 3, 1],
+    );
+    assert.deepEqual(
+      fake.calls.map((c) => c.lines),
+      [input.slice(0, 3), input.slice(3, 6), input.slice(6)],
+    );
+    for (const c of fake.calls) assert.equal(c.lines.length, c.count, 'lineCount must match the body');
+    assert.deepEqual(log.written, [3, 3, 1]);
+  });
+});
+
+test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 newline)', async () => {
+  const fake = fakeTransport();
+  const { events } = recorder();
+  // 9 chars + newline = 10 bytes a line; 35 bytes hold 3 lines, not 4.
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxBytes: 35 }), events });
+  await withWriter(w, async () => {
+    const input = lines('m,t=a v=', 8).map((l) => l.padEnd(9, '0'));
+    for (const l of input) assert.equal(Buffer.byteLength(l), 9);
+    assert.equal(w.offer(input), true);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(
+      fake.calls.map((c) => c.count),
+      [3, 3, 2],
+    );
+    assert.deepEqual(fake.calls.flatMap((c) => c.lines), input);
+    for (const c of fake.calls) assert.ok(Buffer.byteLength(c.body) + 1 <= 35, `body of ${Buffer.byteLength(c.body)} bytes over the bound`);
+  });
+});
+
+test('both bounds together: whichever is hit first closes the batch; an oversized line goes alone', async () => {
+  const fake = fakeTransport();
+  const { events } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4, batchMaxBytes: 30 }), events });
+  await withWriter(w, async () => {
+    const short = lines('s', 5); // 3 bytes each with the newline
+    const long = ['x'.repeat(13), 'y'.repeat(13), 'z'.repeat(13)]; // 14 bytes each
+    const huge = 'h'.repeat(100); // alone over batchMaxBytes: must still be sent, by itself
+    const input = [...short, ...long, 'tail', huge, 'after'];
+    assert.equal(w.offer(input), true);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(
+      fake.calls.map((c) => c.lines),
+      [
+        ['s0', 's1', 's2', 's3'], // line bound (12 bytes)
+        ['s4', long[0]], // 3 + 14 = 17; + 14 = 31 > 30
+        [long[1], long[2]], // 28; + 'tail' (5) = 33 > 30
+        ['tail'], // + 101 > 30
+        [huge],
+        ['after'],
+      ],
+    );
+  });
+});
+
+test('a partial batch is flushed by the timer after flushIntervalMillis', async () => {
+  const fake = fakeTransport();
+  const { events, log } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 100, flushIntervalMillis: 150 }), events });
+  await withWriter(w, async () => {
+    const t0 = performance.now();
+    assert.equal(w.offer(['a v=1', 'b v=2']), true);
+    await sleep(60);
+    assert.equal(fake.calls.length, 0, 'a partial batch must wait for the timer');
+    assert.equal(w.offer(['c v=3']), true); // a second offer must not restart (or duplicate) the timer
+    await waitFor('the timer flush', () => fake.calls.length === 1);
+    const waited = (fake.calls[0] as Call).at - t0;
+    assert.ok(waited >= 150 - CLOCK_SLACK_MS, `flushed after ${waited} ms`);
+    assert.ok(waited < 1_000, `flushed after ${waited} ms`);
+    assert.deepEqual(fake.calls[0]?.lines, ['a v=1', 'b v=2', 'c v=3']);
+    await waitFor('the written event', () => log.written.length === 1);
+    assert.equal(w.bufferedLines, 0);
+    assert.equal(w.bufferedBytes, 0);
+    await sleep(200);
+    assert.equal(fake.calls.length, 1, 'nothing left to send');
+  });
+});
+
+test('one write in flight at a time, even with full batches waiting and drain() called meanwhile', async () => {
+  const gates: Array<ReturnType<typeof gate<WriteOutcome>>> = [];
+  const fake = fakeTransport(() => {
+    const g = gate<WriteOutcome>();
+    gates.push(g);
+    return g.promise;
+  });
+  const { events } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2 }), events });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(lines('a', 6)), true); // three full batches
+    await sleep(30);
+    assert.equal(fake.calls.length, 1);
+    const draining = w.drain(Date.now() + 5_000);
+    assert.equal(w.offer(lines('b', 2)), true);
+    await sleep(30);
+    assert.equal(fake.calls.length, 1, 'a second write started while the first was in flight');
+    for (let i = 0; i < 4; i++) {
+      await waitFor(`write ${i + 1}`, () => gates.length === i + 1);
+      await sleep(10);
+      assert.equal(fake.calls.length, i + 1, 'a write started before the previous one answered');
+      gates[i]?.open(ok);
+    }
+    assert.equal(await draining, 0);
+    assert.equal(fake.maxInFlight, 1);
+    assert.deepEqual(fake.calls.flatMap((c) => c.lines), [...lines('a', 6), ...lines('b', 2)]);
+  });
+});
+
+// ---------------------------------------------------------------- buffer accounting
+
+test('offer is all-or-nothing and refuses past maxBytes', async () => {
+  const fake = fakeTransport();
+  const { events } = recorder();
+  // batchMaxBytes above maxBytes: nothing is sent, so the buffer only grows.
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ maxBytes: 100, batchMaxBytes: 1_000 }), events });
+  await withWriter(w, async () => {
+    const ten = (s: string) => s.padEnd(9, '.'); // 9 bytes + newline
+    assert.equal(w.offer(lines('a', 9).map(ten)), true);
+    assert.equal(w.bufferedBytes, 90);
+    assert.equal(w.bufferedLines, 9);
+
+    assert.equal(w.offer([ten('b0'), ten('b1')]), false, '110 bytes > maxBytes');
+    assert.equal(w.bufferedBytes, 90, 'a refused offer must buffer nothing');
+    assert.equal(w.bufferedLines, 9);
+
+    assert.equal(w.offer([ten('c0')]), true, 'exactly maxBytes fits');
+    assert.equal(w.bufferedBytes, 100);
+    assert.equal(w.offer(['d']), false);
+    assert.equal(w.offer([]), true, 'an empty offer takes nothing and is not refused');
+    assert.equal(w.bufferedLines, 10);
+
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(
+      fake.calls.flatMap((c) => c.lines),
+      [...lines('a', 9).map(ten), ten('c0')],
+      'refused lines must never reach the transport',
+    );
+  });
+});
+
+test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one more batch', async () => {
+  const blocked = gate<WriteOutcome>();
+  const fake = fakeTransport(() => blocked.promise);
+  const { events } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ maxBytes: 100, batchMaxBytes: 40 }), events });
+  await withWriter(w, async () => {
+    assert.equal(w.isFull, false);
+    assert.equal(w.offer(['ü']), true); // 2 bytes + newline
+    assert.equal(w.bufferedBytes, 3);
+    assert.equal(w.offer(['m,t=grüße v="€"', '😀']), true); // 19 + 1, 4 + 1
+    assert.equal(Buffer.byteLength('m,t=grüße v="€"'), 19);
+    assert.equal(w.bufferedBytes, 3 + 20 + 5);
+    assert.equal(w.bufferedLines, 3);
+    assert.equal(w.isFull, false, '28 + 40 <= 100');
+
+    assert.equal(w.offer(['x'.repeat(31)]), true); // 60 bytes: reaches batchMaxBytes, a write starts and hangs
+    await waitFor('the write to start', () => fake.calls.length === 1);
+    assert.equal(w.bufferedBytes, 60, 'lines in flight still count');
+    assert.equal(w.bufferedLines, 4);
+    assert.equal(w.isFull, false, '60 + 40 = 100 is not over');
+    assert.equal(w.offer(['y']), true);
+    assert.equal(w.bufferedBytes, 62);
+    assert.equal(w.isFull, true, '62 + 40 > 100');
+
+    blocked.open(ok);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(w.bufferedBytes, 0);
+    assert.equal(w.bufferedLines, 0);
+    assert.equal(w.isFull, false);
+  });
+});
+
+// ---------------------------------------------------------------- retries
+
+test('a retryable outcome keeps the batch and resends the same lines, in order, after Retry-After', async () => {
+  const fake = fakeTransport((_call, i) =>
+    i === 0 ? { kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: 400 } : ok,
+  );
+  const { events, log } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 3 }), events });
+  await withWriter(w, async () => {
+    const input = ['m v=1 1', 'm v=2 2', 'm v=3 3', 'm v=4 4'];
+    assert.equal(w.offer(input), true);
+    await waitFor('the first write', () => log.retries.length === 1);
+    assert.deepEqual(log.retries, [{ reason: 'HTTP 503', status: 503 }]);
+    assert.equal(w.lastWriteOk, false);
+    assert.equal(w.retryAfterSeconds(), 1, '400 ms rounds up to 1 s');
+    assert.equal(w.bufferedLines, 4, 'the failed batch stays buffered');
+
+    await waitFor('the resend', () => fake.calls.length >= 2);
+    const [first, second] = fake.calls as [Call, Call];
+    assert.deepEqual(second.lines, first.lines, 'the same batch is resent');
+    assert.deepEqual(first.lines, input.slice(0, 3));
+    const gap = second.at - first.at;
+    assert.ok(gap >= 400 - CLOCK_SLACK_MS, `resent after ${gap} ms, before Retry-After`);
+
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(fake.calls.flatMap((c) => c.lines), [...input.slice(0, 3), ...input], 'each line written once after the retry');
+    assert.equal(w.lastWriteOk, true);
+    assert.deepEqual(log.written, [3, 1]);
+  });
+});
+
+test('without Retry-After the writer backs off with backoffMillis (attempt 0, then 1)', async () => {
+  const fake = fakeTransport((_call, i) => (i < 2 ? { kind: 'retryable', reason: 'network: ECONNREFUSED', retryAfterMillis: undefined } : ok));
+  const { events, log } = recorder();
+  const w = createLineWriter({
+    transport: fake.transport,
+    buffer: bufferConfig({ batchMaxLines: 1, retryMaxDelayMillis: 10_000 }),
+    events,
+    random: () => 0, // lower edge of the jitter: 125 ms, then 250 ms
+  });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(['only v=1']), true);
+    await waitFor('three attempts', () => fake.calls.length === 3);
+    const [a, b, c] = fake.calls as [Call, Call, Call];
+    assert.ok(b.at - a.at >= 125 - CLOCK_SLACK_MS && b.at - a.at < 125 + 200, `first gap ${b.at - a.at} ms`);
+    assert.ok(c.at - b.at >= 250 - CLOCK_SLACK_MS && c.at - b.at < 250 + 200, `second gap ${c.at - b.at} ms`);
+    assert.deepEqual(log.retries, [
+      { reason: 'network: ECONNREFUSED', status: undefined },
+      { reason: 'network: ECONNREFUSED', status: undefined },
+    ]);
+    await waitFor('the written event', () => log.written.length === 1);
+    assert.deepEqual(log.written, [1]);
+  });
+});
+
+test('backoffMillis: full jitter between ceiling/2 and ceiling, ceiling = min(max, 250 * 2^attempt)', () => {
+  assert.equal(backoffMillis(0, 30_000, () => 0), 125);
+  assert.equal(backoffMillis(0, 30_000, () => 0.5), 188); // round(125 + 62.5)
+  assert.equal(backoffMillis(3, 30_000, () => 0), 1_000);
+  assert.equal(backoffMillis(3, 30_000, () => 0.999_999), 2_000);
+  assert.equal(backoffMillis(7, 30_000, () => 0), 15_000, '250 * 128 = 32 000 is capped at 30 000');
+  assert.equal(backoffMillis(7, 30_000, () => 0.999_999), 30_000);
+  assert.equal(backoffMillis(1_000, 30_000, () => 0.999_999), 30_000, 'huge attempts neither overflow nor exceed the cap');
+  assert.equal(backoffMillis(0, 100, () => 0), 50, 'the cap applies from the first attempt');
+  for (let attempt = 0; attempt <= 40; attempt++) {
+    for (const max of [10, 1_000, 30_000, 3_600_000]) {
+      const ceiling = Math.min(max, 250 * 2 ** attempt);
+      for (const r of [0, 0.1, 0.5, 0.9, 0.999_999]) {
+        const d = backoffMillis(attempt, max, () => r);
+        assert.ok(Number.isInteger(d), `attempt ${attempt}: ${d}`);
+        assert.ok(d >= Math.floor(ceiling / 2) && d <= ceiling, `attempt ${attempt}, max ${max}, random ${r}: ${d} outside [${ceiling / 2}, ${ceiling}]`);
+      }
+    }
+  }
+});
+
+test('a Retry-After longer than setTimeout can count (2^31-1 ms) still waits, not retries at once', async () => {
+  const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 3_000_000_000 }));
+  const { events } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 1 }), events });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(['m v=1']), true);
+    await waitFor('the first write', () => fake.calls.length === 1);
+    await sleep(150);
+    assert.equal(fake.calls.length, 1, 'an overflowing timer fired after 1 ms and retried immediately');
+  });
+});
+
+// ---------------------------------------------------------------- permanent failures
+
+test('a failure drops only that batch, reports rejected count and sample, and counts the rest as written', async () => {
+  const fake = fakeTransport((call, i) =>
+    i === 0
+      ? { kind: 'failure', reason: 'partial write: field type conflict dropped=2', status: 400, rejectedLines: 2 }
+      : i === 1
+        ? { kind: 'failure', reason: 'unable to parse', status: 400, rejectedLines: call.count }
+        : ok,
+  );
+  const { events, log } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 5 }), events });
+  await withWriter(w, async () => {
+    const input = lines('l', 12);
+    assert.equal(w.offer(input), true);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(
+      fake.calls.map((c) => c.lines),
+      [input.slice(0, 5), input.slice(5, 10), input.slice(10)],
+      'failed batches are not retried; later batches still go out',
+    );
+    assert.deepEqual(log.failed, [
+      { reason: 'partial write: field type conflict dropped=2', status: 400, rejected: 2, sample: ['l0', 'l1', 'l2'] },
+      { reason: 'unable to parse', status: 400, rejected: 5, sample: ['l5', 'l6', 'l7'] },
+    ]);
+    assert.deepEqual(log.written, [3, 2], 'partial write: the 3 accepted lines; full rejection: nothing; last batch: 2');
+    assert.deepEqual(log.retries, []);
+    assert.equal(w.bufferedLines, 0);
+    assert.equal(w.bufferedBytes, 0);
+    assert.equal(w.lastWriteOk, true, 'the database answered');
+    await sleep(100);
+    assert.equal(fake.calls.length, 3);
+  });
+});
+
+test('a failure sample holds at most 3 lines, fewer for a short batch', async () => {
+  const fake = fakeTransport((call) => ({ kind: 'failure', reason: 'bad', status: 400, rejectedLines: call.count }));
+  const { events, log } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig(), events });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(['only']), true);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(log.failed, [{ reason: 'bad', status: 400, rejected: 1, sample: ['only'] }]);
+    assert.deepEqual(log.written, []);
+  });
+});
+
+// ---------------------------------------------------------------- drain
+
+test('drain writes everything and resolves 0', async () => {
+  const fake = fakeTransport(async () => {
+    await sleep(5);
+    return ok;
+  });
+  const { events, log } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4 }), events });
+  await withWriter(w, async () => {
+    const input = lines('d', 10);
+    assert.equal(w.offer(input), true);
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(fake.calls.flatMap((c) => c.lines), input);
+    assert.deepEqual(
+      fake.calls.map((c) => c.count),
+      [4, 4, 2],
+    );
+    assert.deepEqual(log.written, [4, 4, 2]);
+    assert.equal(w.bufferedLines, 0);
+    assert.equal(await w.drain(Date.now() + 5_000), 0, 'an empty buffer drains at once');
+    assert.equal(fake.calls.length, 3);
+  });
+});
+
+test('drain resolves with the lines left when the transport keeps failing past the deadline', async () => {
+  const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: undefined }));
+  const { events } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2, retryMaxDelayMillis: 50 }), events });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(lines('r', 5)), true);
+    const t0 = Date.now();
+    const left = await w.drain(t0 + 300);
+    const took = Date.now() - t0;
+    assert.equal(left, 5);
+    assert.ok(took >= 300 - CLOCK_SLACK_MS, `gave up after ${took} ms, before the deadline`);
+    assert.ok(took < 300 + 50 + 200, `gave up after ${took} ms`);
+    assert.ok(fake.calls.length >= 3, `only ${fake.calls.length} attempts in 300 ms with backoff <= 50 ms`);
+    for (const c of fake.calls) assert.deepEqual(c.lines, ['r0', 'r1'], 'the head batch is retried, never skipped');
+  });
+});
+
+test('drain returns at its deadline even when a Retry-After wait would outlast it', async () => {
+  const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 3_000 }));
+  const { events } = recorder();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig(), events });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(lines('q', 3)), true);
+    const t0 = Date.now();
+    // SIGTERM gives the gateway a fixed grace period: drain must not sleep through it.
+    const left = await w.drain(t0 + 300);
+    const took = Date.now() - t0;
+    assert.equal(left, 3);
+    assert.ok(took < 1_000, `drain took ${took} ms for a 300 ms deadline`);
+    assert.equal(fake.calls.length, 1);
+  });
+});
+
+// ---------------------------------------------------------------- transport helpers
+
+test('parseRetryAfter: delay-seconds become milliseconds', () => {
+  assert.equal(parseRetryAfter('1'), 1_000);
+  assert.equal(parseRetryAfter('0'), 0);
+  assert.equal(parseRetryAfter(' 120 '), 120_000);
+  assert.equal(parseRetryAfter('86400'), 86_400_000);
+});
+
+test('parseRetryAfter: HTTP-date becomes the milliseconds until then, never negative', () => {
+  const now = Date.parse('2015-10-21T07:27:30Z');
+  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', now), 30_000); // IMF-fixdate
+  assert.equal(parseRetryAfter('Wednesday, 21-Oct-15 07:28:00 GMT', now), 30_000); // obsolete RFC 850 form
+  assert.equal(parseRetryAfter('Wed Oct 21 07:28:00 2015', now), 30_000); // asctime form
+  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now), 0, 'a date in the past means now');
+});
+
+test('parseRetryAfter: missing or garbage values are undefined (so the writer backs off)', () => {
+  const now = Date.parse('2015-10-21T07:27:30Z');
+  for (const v of [undefined, null, '', '   ', 'soon', '5s', '1e3', '-1', '1.5', 'abc 1', 'Monday soon']) {
+    assert.equal(parseRetryAfter(v, now), undefined, `Retry-After: ${JSON.stringify(v)}`);
+  }
+});
+
+test('isRetryableStatus: throttling, server errors and live-fixable auth/404 retry; client errors do not', () => {
+  for (const s of [401, 403, 404, 408, 429, 500, 502, 503, 504]) assert.equal(isRetryableStatus(s), true, String(s));
+  for (const s of [200, 204, 400, 405, 413, 415, 422]) assert.equal(isRetryableStatus(s), false, String(s));
+});
+
+test('rejectedLines counts what InfluxDB 1.6.7 actually reports', () => {
+  // One line failed to parse, the other points were written: dropped=0 but one line is lost.
+  assert.equal(rejectedLines("partial write: unable to parse 'm,t=a f=bad 2': invalid boolean dropped=0", 3), 1);
+  // Parsed fine, refused by the shard: counted by dropped=.
+  assert.equal(
+    rejectedLines('partial write: field type conflict: input field "f" on measurement "m" is type string, already exists as type float dropped=1', 4),
+    1,
+  );
+  // No point parsed at all: a plain message, one "unable to parse" per line, joined by newlines.
+  assert.equal(rejectedLines("unable to parse 'm f=': missing field value", 1), 1);
+  assert.equal(rejectedLines("unable to parse 'a': missing fields\nunable to parse 'b': missing fields", 2), 2);
+  // Anything else says nothing about which lines: all of them count.
+  assert.equal(rejectedLines('database not found: "db"', 5), 5);
+  // Never more than were sent.
+  assert.equal(rejectedLines('partial write: points beyond retention policy dropped=9', 4), 4);
+});
