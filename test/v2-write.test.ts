@@ -45,7 +45,7 @@ function recorder(): { events: WriterEvents; log: Recorded } {
 
 /** The gateway's wiring (main.ts): one v2 transport, one writer on top. */
 function pipeline(config: Config): { transport: WriteTransport; writer: LineWriter; log: Recorded } {
-  const transport = createV2Transport(config.influx, config.buffer.batchMaxLines);
+  const transport = createV2Transport(config.influx!, config.buffer.batchMaxLines);
   const { events, log } = recorder();
   const writer = createLineWriter({ transport, buffer: config.buffer, events });
   return { transport, writer, log };
@@ -225,7 +225,7 @@ test('a 400 is a failure: counted as rejected, logged with a sample, never retri
 
 test('transport outcomes: 400 with a text body, 401 and 503 retryable with Retry-After parsed, success, ping', async () => {
   const config = v2Config(baseUrl);
-  const transport = createV2Transport(config.influx, 100);
+  const transport = createV2Transport(config.influx!, 100);
   try {
     reset((_n, _req, res) => res.writeHead(400, { 'content-type': 'text/plain' }).end("unable to parse 'x': missing fields"));
     assert.deepEqual(await transport.write('x', 1), { kind: 'failure', reason: "unable to parse 'x': missing fields", status: 400, rejectedLines: 1 });
@@ -248,7 +248,7 @@ test('transport outcomes: 400 with a text body, 401 and 503 retryable with Retry
 test('an unreachable server is a retryable network outcome and ping() is false', async () => {
   const port = await freePort(); // nothing listens there any more
   const config = v2Config(`http://127.0.0.1:${port}`);
-  const transport = createV2Transport(config.influx, 100);
+  const transport = createV2Transport(config.influx!, 100);
   try {
     const outcome = await transport.write('m f=1', 1);
     assert.equal(outcome.kind, 'retryable');
@@ -264,7 +264,7 @@ test('a single line over twice batchMaxBytes is still one awaited write whose re
   // The writer always sends a line even when it alone exceeds batchMaxBytes.
   reset((_n, _req, res) => res.writeHead(503, { 'retry-after': '2' }).end());
   const config = v2Config(baseUrl);
-  const transport = createV2Transport(config.influx, 100);
+  const transport = createV2Transport(config.influx!, 100);
   try {
     const big = `m,t=a msg="${'x'.repeat(3_000)}" 1`;
     const outcome = await transport.write(big, 1);

@@ -5,20 +5,19 @@ import type { Config } from './config.ts';
 import { GatewayError, isGatewayError } from './errors.ts';
 import { sendExportResponse, sendOtlpError } from './http/otlp-response.ts';
 import type { Ingest } from './ingest/ingest.ts';
-import type { LineWriter } from './influx/writer.ts';
 import type { OtlpEncoding } from './otlp/decode.ts';
 import type { GatewayMetrics } from './ops/metrics.ts';
 import type { TenantResolver } from './tenancy/resolve-tenant.ts';
+import type { Store } from './store/store.ts';
+import { createQueryRouter } from './http/query-routes.ts';
 
 export interface AppDeps {
   readonly config: Config;
   readonly ingest: Ingest;
   readonly tenants: TenantResolver;
-  readonly writer: LineWriter;
+  readonly store: Store;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
-  /** Is the database reachable? Cached by the caller; /readyz must stay cheap. */
-  readonly databaseReachable: () => Promise<boolean>;
 }
 
 export interface GatewayApp {
@@ -86,11 +85,11 @@ export function createApp(deps: AppDeps): GatewayApp {
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.use(
-      '/v1',
+      ['/v1', '/api'],
       cors({
         origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin) ? origin : false),
         credentials: true,
-        methods: ['POST', 'OPTIONS'],
+        methods: ['GET', 'POST', 'OPTIONS'],
         allowedHeaders: ['Content-Type', 'Content-Encoding', 'Authorization', 'traceparent', 'tracestate', config.tenancy.header],
         maxAge: 600,
       }),
@@ -135,6 +134,8 @@ export function createApp(deps: AppDeps): GatewayApp {
     res.status(200).json({ accepted: result.accepted });
   });
 
+  app.use('/api/v1', createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken }));
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -142,8 +143,8 @@ export function createApp(deps: AppDeps): GatewayApp {
   app.get('/readyz', async (_req, res) => {
     const problems: string[] = [];
     if (draining) problems.push('shutting down');
-    if (deps.writer.isFull) problems.push('write buffer full');
-    if (!(await deps.databaseReachable())) problems.push('InfluxDB unreachable');
+    if (deps.store.isFull) problems.push('write buffer full');
+    if (!(await deps.store.reachable())) problems.push(deps.store.kind === 'influxdb' ? 'InfluxDB unreachable' : 'embedded store unavailable');
     res.status(problems.length === 0 ? 200 : 503).json({ status: problems.length === 0 ? 'ready' : 'not ready', problems });
   });
 

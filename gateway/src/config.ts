@@ -6,7 +6,12 @@ export interface Config {
   readonly port: number;
   /** `HOST`, default `0.0.0.0`. */
   readonly host: string;
-  readonly influx: InfluxConfig;
+  /** InfluxDB, or undefined for the embedded store (`INFLUX_URL` unset). */
+  readonly influx: InfluxConfig | undefined;
+  /** `DATA_DIR`, default `./data`: where the embedded store keeps its database file. */
+  readonly dataDir: string;
+  /** `ADMIN_TOKEN`: a bearer token that may query every tenant. Unset: tenant credentials only. */
+  readonly adminToken: string | undefined;
   readonly tenancy: TenancyConfig;
   /** `CORS_ORIGINS`: comma-separated allow-list of exact origins. Empty: no CORS headers at all. */
   readonly corsOrigins: readonly string[];
@@ -133,8 +138,15 @@ function headerName(name: string, raw: string): string {
   return raw.toLowerCase();
 }
 
-function loadInflux(env: Env): InfluxConfig {
-  const url = httpUrl('INFLUX_URL', required(env, 'INFLUX_URL', 'where points are written'));
+function loadInflux(env: Env): InfluxConfig | undefined {
+  const rawUrl = str(env, 'INFLUX_URL');
+  if (rawUrl === undefined) {
+    for (const name of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'INFLUX_USERNAME', 'INFLUX_PASSWORD']) {
+      if (str(env, name) !== undefined) throw new ConfigError('INFLUX_URL', `is required when ${name} is set (unset both to use the embedded store)`);
+    }
+    return undefined;
+  }
+  const url = httpUrl('INFLUX_URL', rawUrl);
   const apiVersion = Number(oneOf(env, 'INFLUX_API_VERSION', ['1', '2', '3'], '2')) as 1 | 2 | 3;
   const bucketRaw = required(env, 'INFLUX_BUCKET', apiVersion === 1 ? 'the database, or database/retention_policy' : 'the bucket');
   const token = str(env, 'INFLUX_TOKEN');
@@ -237,12 +249,21 @@ function loadCors(env: Env): string[] {
   return origins;
 }
 
+function loadAdminToken(env: Env): string | undefined {
+  const t = str(env, 'ADMIN_TOKEN');
+  // It unlocks every tenant's data; a short one is guessable.
+  if (t !== undefined && t.length < 24) throw new ConfigError('ADMIN_TOKEN', 'must be at least 24 characters');
+  return t;
+}
+
 /** Reads and validates every variable once. Throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const config: Config = {
     port: int(env, 'PORT', 4318, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
     influx: loadInflux(env),
+    dataDir: str(env, 'DATA_DIR') ?? './data',
+    adminToken: loadAdminToken(env),
     tenancy: loadTenancy(env),
     corsOrigins: loadCors(env),
     instanceName: str(env, 'INSTANCE_NAME') ?? hostname(),

@@ -28,11 +28,11 @@ test('defaults', () => {
   const c = loadConfig(BASE);
   assert.equal(c.port, 4318);
   assert.equal(c.host, '0.0.0.0');
-  assert.equal(c.influx.apiVersion, 2);
-  assert.equal(c.influx.url, 'http://127.0.0.1:8086');
-  assert.equal(c.influx.bucket, 'tenantlens');
-  assert.equal(c.influx.retentionPolicy, undefined);
-  assert.equal(c.influx.timeoutMillis, 10_000);
+  assert.equal(c.influx?.apiVersion, 2);
+  assert.equal(c.influx?.url, 'http://127.0.0.1:8086');
+  assert.equal(c.influx?.bucket, 'tenantlens');
+  assert.equal(c.influx?.retentionPolicy, undefined);
+  assert.equal(c.influx?.timeoutMillis, 10_000);
   assert.equal(c.tenancy.mode, 'header');
   assert.equal(c.tenancy.header, 'x-tenant-id', 'header names are matched lower-case');
   assert.equal(c.maxBodyBytes, 20 * 1024 * 1024);
@@ -61,37 +61,37 @@ test('valid settings are read, trimmed and normalised', () => {
   assert.equal(c.port, 8080);
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.tenancy.header, 'x-org-id');
-  assert.equal(c.influx.url, 'https://influx.example.com:8086', 'trailing slashes dropped');
+  assert.equal(c.influx?.url, 'https://influx.example.com:8086', 'trailing slashes dropped');
   assert.equal(c.instanceName, 'gw-7');
   assert.equal(c.maxBodyBytes, 1024);
   assert.equal(c.mappingFile, '/etc/mapping.json');
   assert.equal(c.logLevel, 'debug');
   assert.deepEqual(c.corsOrigins, ['https://app.example.com', 'http://localhost:3000']);
   assert.equal(c.buffer.batchMaxLines, 1);
-  assert.equal(c.influx.timeoutMillis, 600_000);
+  assert.equal(c.influx?.timeoutMillis, 600_000);
   // Blank means unset.
   assert.equal(loadConfig({ ...BASE, PORT: '   ' }).port, 4318);
 });
 
 test('InfluxDB API versions', () => {
   const v1 = loadConfig({ ...BASE, INFLUX_API_VERSION: '1', INFLUX_TOKEN: undefined, INFLUX_ORG: undefined, INFLUX_BUCKET: 'telemetry/autogen' });
-  assert.equal(v1.influx.apiVersion, 1);
-  assert.equal(v1.influx.bucket, 'telemetry');
-  assert.equal(v1.influx.retentionPolicy, 'autogen');
+  assert.equal(v1.influx?.apiVersion, 1);
+  assert.equal(v1.influx?.bucket, 'telemetry');
+  assert.equal(v1.influx?.retentionPolicy, 'autogen');
 
   const v1db = loadConfig({ ...BASE, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'telemetry', INFLUX_USERNAME: 'u', INFLUX_PASSWORD: 'p' });
-  assert.equal(v1db.influx.bucket, 'telemetry');
-  assert.equal(v1db.influx.retentionPolicy, undefined);
-  assert.equal(v1db.influx.username, 'u');
-  assert.equal(v1db.influx.password, 'p');
+  assert.equal(v1db.influx?.bucket, 'telemetry');
+  assert.equal(v1db.influx?.retentionPolicy, undefined);
+  assert.equal(v1db.influx?.username, 'u');
+  assert.equal(v1db.influx?.password, 'p');
 
   // In v2 a slash is just part of the bucket name.
-  assert.equal(loadConfig({ ...BASE, INFLUX_BUCKET: 'a/b' }).influx.bucket, 'a/b');
+  assert.equal(loadConfig({ ...BASE, INFLUX_BUCKET: 'a/b' }).influx?.bucket, 'a/b');
 
   const v3 = loadConfig({ ...BASE, INFLUX_API_VERSION: '3', INFLUX_ORG: undefined });
-  assert.equal(v3.influx.apiVersion, 3);
-  assert.equal(v3.influx.org, undefined);
-  assert.equal(v3.influx.token, 'token');
+  assert.equal(v3.influx?.apiVersion, 3);
+  assert.equal(v3.influx?.org, undefined);
+  assert.equal(v3.influx?.token, 'token');
 });
 
 test('tenant auth: jwt with one key source and pinned algorithms', () => {
@@ -225,7 +225,7 @@ test('the config is frozen, deeply', () => {
   assert.ok(Object.isFrozen(j.key), 'jwt key');
   assert.ok(Object.isFrozen(j.algorithms), 'jwt algorithms');
   assert.throws(() => (j.algorithms as string[]).push('none'), TypeError);
-  assert.equal(configs[0]?.influx.url, 'http://127.0.0.1:8086');
+  assert.equal(configs[0]?.influx?.url, 'http://127.0.0.1:8086');
 });
 
 test('loadConfig does not modify its input', () => {

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import { encodePoints, type TimestampSlots } from '../influx/point-identity.ts';
-import type { LineWriter } from '../influx/writer.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
 import type { MappedPoint, SpanMapper } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { decodeTraceRequest, type OtlpEncoding } from '../otlp/decode.ts';
 import { countSpans } from '../otlp/model.ts';
+import type { Store } from '../store/store.ts';
 
 export interface IngestResult {
   readonly received: number;
@@ -20,8 +19,7 @@ export interface IngestResult {
 export interface IngestDeps {
   readonly mapper: SpanMapper;
   readonly rules: MappingRules;
-  readonly slots: TimestampSlots;
-  readonly writer: LineWriter;
+  readonly store: Store;
   readonly instanceName: string;
 }
 
@@ -38,10 +36,9 @@ function summarize(rejections: ReadonlyMap<string, number>): string {
 
 export function createIngest(deps: IngestDeps): Ingest {
   function buffer(points: readonly MappedPoint[]): void {
-    const lines = encodePoints(points, deps.slots);
-    if (lines.length > 0 && !deps.writer.offer(lines)) {
-      throw new GatewayError('BUFFER_FULL', 'the write buffer is full (InfluxDB is slow or unreachable); retry later', {
-        retryAfterSeconds: deps.writer.retryAfterSeconds(),
+    if (points.length > 0 && !deps.store.offer(points)) {
+      throw new GatewayError('BUFFER_FULL', 'the write buffer is full (the database is slow or unreachable); retry later', {
+        retryAfterSeconds: deps.store.retryAfterSeconds(),
       });
     }
   }

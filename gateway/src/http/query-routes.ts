@@ -1,0 +1,93 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type Request } from 'express';
+import { GatewayError, isGatewayError } from '../errors.ts';
+import type { DrillDown } from '../query/model.ts';
+import { parseLimit, parseRange } from '../query/range.ts';
+import type { TenantResolver } from '../tenancy/resolve-tenant.ts';
+
+/** Who is asking: the operator (every tenant) or one tenant. */
+type Viewer = { readonly admin: true } | { readonly admin: false; readonly tenant: string };
+
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+export interface QueryRouterDeps {
+  readonly queries: DrillDown;
+  readonly tenants: TenantResolver;
+  readonly adminToken: string | undefined;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The drill-down API (JSON). Tenant credentials see their own tenant only; others are 403. */
+export function createQueryRouter(deps: QueryRouterDeps): express.Router {
+  const router = express.Router();
+
+  async function viewer(req: Request): Promise<Viewer> {
+    const auth = req.headers.authorization;
+    const bearer = auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
+    if (deps.adminToken !== undefined && bearer !== undefined && sameSecret(bearer, deps.adminToken)) return { admin: true };
+    try {
+      return { admin: false, tenant: await deps.tenants.resolve(req.headers) };
+    } catch (err) {
+      if (isGatewayError(err) && err.status === 401) {
+        throw new GatewayError('UNAUTHENTICATED', `${err.message}${deps.adminToken === undefined ? '' : ' (or the operator token)'}`);
+      }
+      throw err;
+    }
+  }
+
+  function tenantParam(req: Request, v: Viewer): string {
+    const t = String(req.params.tenant ?? '');
+    if (!TENANT.test(t)) throw new GatewayError('BAD_REQUEST', `"${t}" is not a valid tenant id`);
+    if (!v.admin && v.tenant !== t) throw new GatewayError('FORBIDDEN', `your credential is for tenant "${v.tenant}", not "${t}"`);
+    return t;
+  }
+
+  router.get('/tenants', async (req, res) => {
+    const v = await viewer(req);
+    const range = parseRange(req.query);
+    res.json({ tenants: await deps.queries.tenants(range, v.admin ? undefined : v.tenant) });
+  });
+
+  router.get('/tenants/:tenant/sessions', async (req, res) => {
+    const v = await viewer(req);
+    const tenant = tenantParam(req, v);
+    res.json({ tenant, sessions: await deps.queries.sessions(tenant, parseRange(req.query), parseLimit(req.query)) });
+  });
+
+  router.get('/tenants/:tenant/traces', async (req, res) => {
+    const v = await viewer(req);
+    const tenant = tenantParam(req, v);
+    const session = req.query.session_id;
+    if (session !== undefined && (typeof session !== 'string' || session.length > 256)) throw new GatewayError('BAD_REQUEST', 'session_id: expected one string of at most 256 characters');
+    res.json({ tenant, traces: await deps.queries.traces(tenant, parseRange(req.query), parseLimit(req.query), session) });
+  });
+
+  router.get('/traces/:traceId', async (req, res) => {
+    const v = await viewer(req);
+    const id = String(req.params.traceId ?? '').toLowerCase();
+    if (!TRACE_ID.test(id)) throw new GatewayError('BAD_REQUEST', 'traceId: expected 32 hex characters');
+    // A tenant asking for another tenant's trace learns nothing, not even that it exists.
+    const spans = await deps.queries.trace(id, v.admin ? undefined : v.tenant);
+    if (spans.length === 0) throw new GatewayError('NOT_FOUND', `no trace ${id}`);
+    res.json({ traceId: id, spans });
+  });
+
+  router.get('/compare', async (req, res) => {
+    const v = await viewer(req);
+    const a = req.query.a;
+    const b = req.query.b;
+    if (typeof a !== 'string' || typeof b !== 'string' || !TENANT.test(a) || !TENANT.test(b)) {
+      throw new GatewayError('BAD_REQUEST', 'a and b: expected two tenant ids, e.g. ?a=acme&b=globex');
+    }
+    if (!v.admin && (a !== v.tenant || b !== v.tenant)) throw new GatewayError('FORBIDDEN', 'comparing tenants needs the operator token');
+    res.json(await deps.queries.compare(a, b, parseRange(req.query)));
+  });
+
+  return router;
+}

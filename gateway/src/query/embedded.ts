@@ -1,0 +1,148 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { TableSpec } from '../store/embedded-store.ts';
+import { sqlIdent } from '../store/embedded-store.ts';
+import {
+  byStartDesc,
+  bySlowest,
+  comparisonRows,
+  summarizeTraces,
+  type DrillDown,
+  type LatencyStats,
+  type TraceSpan,
+} from './model.ts';
+
+const MAX_TRACE_ROWS = 100_000;
+
+type Row = Record<string, DuckDBValue>;
+
+function n(v: DuckDBValue | undefined): number | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number(v);
+}
+
+/**
+ * The drill-down queries in DuckDB SQL. Every user value is a bound parameter. Percentiles follow
+ * InfluxQL's PERCENTILE (nearest rank: the value at rank floor(n·p/100 + 0.5)), computed with
+ * window functions, so both stores give the same numbers.
+ */
+export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: { frontend: TableSpec; backend: TableSpec; spans: TableSpec }): DrillDown {
+  const fe = sqlIdent(specs.frontend.name);
+  const be = sqlIdent(specs.backend.name);
+  const sp = sqlIdent(specs.spans.name);
+
+  async function rows(sql: string, params: DuckDBValue[]): Promise<Row[]> {
+    const reader = await conn.runAndReadAll(sql, params);
+    return reader.getRowObjects();
+  }
+
+  return {
+    async tenants(range, tenant) {
+      const where = `time_ns >= $1 AND time_ns < $2${tenant === undefined ? '' : ' AND tenant_id = $3'}`;
+      const params: DuckDBValue[] = tenant === undefined ? [range.fromNs, range.toNs] : [range.fromNs, range.toNs, tenant];
+      const empty: LatencyStats = { count: 0, p50: null, p95: null, p99: null };
+      const out = new Map<string, { tenant: string; frontend: LatencyStats; backend: LatencyStats }>();
+      for (const [table, value, side] of [
+        [fe, 'duration_ms', 'frontend'],
+        [be, 'latency_ms', 'backend'],
+      ] as const) {
+        for (const r of await rows(stats(table, value, ['tenant_id'], where), params)) {
+          const t = String(r.tenant_id);
+          const entry = out.get(t) ?? { tenant: t, frontend: empty, backend: empty };
+          entry[side] = toStats(r);
+          out.set(t, entry);
+        }
+      }
+      return [...out.values()].sort((x, y) => (x.tenant < y.tenant ? -1 : 1));
+    },
+
+    async sessions(tenant, range, limit) {
+      const sql = stats(fe, "duration_ms", ["session_id"], "time_ns >= $1 AND time_ns < $2 AND tenant_id = $3");
+      const found = (await rows(sql, [range.fromNs, range.toNs, tenant])).map((r) => ({
+        sessionId: String(r.session_id),
+        spanCount: n(r.count) ?? 0,
+        p99Ms: n(r.p99),
+        maxMs: n(r.max),
+        firstSeenMicros: n(r.first_us) ?? 0,
+        lastSeenMicros: n(r.last_us) ?? 0,
+      }));
+      return found.sort(bySlowest).slice(0, limit);
+    },
+
+    async traces(tenant, range, limit, sessionId) {
+      const base = 'time_ns >= $1 AND time_ns < $2 AND tenant_id = $3';
+      const sql =
+        sessionId === undefined
+          ? `SELECT trace_id, parent_span_id, name, time_ns // 1000 AS start_us, duration_ns FROM ${sp} WHERE ${base} ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS}`
+          : `SELECT trace_id, parent_span_id, name, time_ns // 1000 AS start_us, duration_ns FROM ${sp} WHERE ${base}
+               AND trace_id IN (SELECT trace_id FROM ${sp} WHERE ${base} AND session_id = $4 ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS})`;
+      const params: DuckDBValue[] = sessionId === undefined ? [range.fromNs, range.toNs, tenant] : [range.fromNs, range.toNs, tenant, sessionId];
+      const flat = (await rows(sql, params)).map((r) => ({
+        traceId: String(r.trace_id),
+        parentSpanId: String(r.parent_span_id ?? ''),
+        name: String(r.name ?? ''),
+        startMicros: n(r.start_us) ?? 0,
+        durationNs: n(r.duration_ns) ?? 0,
+      }));
+      return summarizeTraces(flat).sort(byStartDesc).slice(0, limit);
+    },
+
+    async trace(traceId, tenant) {
+      const sql = `SELECT *, time_ns // 1000 AS start_us FROM ${sp} WHERE trace_id = $1${tenant === undefined ? '' : ' AND tenant_id = $2'}`;
+      const found = await rows(sql, tenant === undefined ? [traceId] : [traceId, tenant]);
+      return found
+        .map(
+          (r): TraceSpan => ({
+            traceId: String(r.trace_id),
+            spanId: String(r.span_id),
+            parentSpanId: String(r.parent_span_id ?? ''),
+            name: String(r.name ?? ''),
+            service: String(r.service_name ?? ''),
+            kind: String(r.span_kind ?? ''),
+            tenant: String(r.tenant_id),
+            startMicros: n(r.start_us) ?? 0,
+            durationMs: (n(r.duration_ns) ?? 0) / 1e6,
+            statusCode: n(r.status_code) ?? 0,
+            sessionId: String(r.session_id ?? ''),
+            attributes: JSON.parse(String(r.extra ?? '{}')) as Record<string, string | number | boolean>,
+          }),
+        )
+        .sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
+    },
+
+    async compare(a, b, range) {
+      const where = 'time_ns >= $1 AND time_ns < $2 AND (tenant_id = $3 OR tenant_id = $4)';
+      const params: DuckDBValue[] = [range.fromNs, range.toNs, a, b];
+      const rowsOf = async (table: string, value: string, keys: string[]) =>
+        (await rows(stats(table, value, ['tenant_id', ...keys], where), params)).map((r) => ({
+          tenant: String(r.tenant_id),
+          // InfluxDB omits empty tags, and GROUP BY then reports them as ''.
+          key: Object.fromEntries(keys.map((k) => [k, r[k] === null || r[k] === undefined ? '' : String(r[k])])),
+          stats: toStats(r),
+        }));
+      return {
+        a,
+        b,
+        endpoints: comparisonRows(await rowsOf(be, 'latency_ms', ['endpoint']), a, b),
+        views: comparisonRows(await rowsOf(fe, 'duration_ms', ['view_name', 'action_name']), a, b),
+      };
+    },
+  };
+}
+
+function toStats(r: Row): LatencyStats {
+  return { count: n(r.count) ?? 0, p50: n(r.p50), p95: n(r.p95), p99: n(r.p99) };
+}
+
+/** count, nearest-rank p50/p95/p99, max, first/last time (µs) of `value` per group. */
+function stats(table: string, value: string, groups: readonly string[], where: string): string {
+  const g = groups.map(sqlIdent).join(', ');
+  const pct = (p: number): string => `max(v) FILTER (WHERE rn = floor(cnt::DOUBLE * ${p} / 100 + 0.5)) AS p${p}`;
+  return `WITH r AS (
+      SELECT ${g}, ${sqlIdent(value)} AS v, time_ns,
+        row_number() OVER (PARTITION BY ${g} ORDER BY ${sqlIdent(value)}) AS rn,
+        count(*) OVER (PARTITION BY ${g}) AS cnt
+      FROM ${table} WHERE ${where} AND ${sqlIdent(value)} IS NOT NULL)
+    SELECT ${g}, max(cnt) AS count, ${pct(50)}, ${pct(95)}, ${pct(99)}, max(v) AS max,
+      min(time_ns) // 1000 AS first_us, max(time_ns) // 1000 AS last_us
+    FROM r GROUP BY ${g}`;
+}

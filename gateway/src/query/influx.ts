@@ -1,0 +1,194 @@
+import type { InfluxConfig } from '../config.ts';
+import { v1AuthHeaders } from '../influx/v1-transport.ts';
+import type { MappingRules } from '../mapping/rules.ts';
+import { ident, literal, timeRange } from './influxql.ts';
+import {
+  byStartDesc,
+  bySlowest,
+  comparisonRows,
+  SPAN_COLUMNS,
+  summarizeTraces,
+  type Comparison,
+  type DrillDown,
+  type LatencyStats,
+  type SessionSummary,
+  type TraceSpan,
+} from './model.ts';
+
+interface Series {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+/** Rows scanned at most for a trace list; the newest are kept. */
+const MAX_TRACE_ROWS = 100_000;
+
+export class InfluxQueryError extends Error {}
+
+/**
+ * The drill-down queries in InfluxQL over `/query`: it works on 1.x, on 2.x through the DBRP
+ * compatibility API and on 3.x, where Flux does not. Times come back as `epoch=u`: exact in a JS
+ * number, where nanoseconds would not survive JSON.parse.
+ */
+export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules): DrillDown {
+  const fe = ident(rules.frontend.name);
+  const be = ident(rules.backend.name);
+  const sp = ident(rules.spans.name);
+
+  async function query(q: string): Promise<Series[][]> {
+    const params = new URLSearchParams({ db: config.bucket, q, epoch: 'u' });
+    if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
+    const res = await fetch(`${config.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...v1AuthHeaders(config) },
+      body: params.toString(),
+      signal: AbortSignal.timeout(config.timeoutMillis * 3),
+    });
+    const text = await res.text();
+    let body: { error?: string; results?: Array<{ error?: string; series?: Series[] }> };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new InfluxQueryError(`InfluxDB /query answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+    }
+    if (body.error !== undefined) throw new InfluxQueryError(`InfluxDB query failed: ${body.error}`);
+    return (body.results ?? []).map((r) => {
+      // A measurement that does not exist yet is "no data", not an error.
+      if (r.error !== undefined && !/not found/.test(r.error)) throw new InfluxQueryError(`InfluxDB query failed: ${r.error}`);
+      return r.series ?? [];
+    });
+  }
+
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  const stats = (cols: string[], row: unknown[]): LatencyStats => {
+    const at = (c: string): unknown => row[cols.indexOf(c)];
+    return { count: num(at('count')) ?? 0, p50: num(at('p50')), p95: num(at('p95')), p99: num(at('p99')) };
+  };
+  const statsSelect = (field: string): string =>
+    `COUNT(${ident(field)}) AS "count", PERCENTILE(${ident(field)}, 50) AS "p50", PERCENTILE(${ident(field)}, 95) AS "p95", PERCENTILE(${ident(field)}, 99) AS "p99"`;
+  const tenantFilter = (tenant: string | undefined): string => (tenant === undefined ? '' : ` AND "tenant_id" = ${literal(tenant)}`);
+
+  function spanRow(cols: string[], row: unknown[]): TraceSpan {
+    const get = (c: string): unknown => row[cols.indexOf(c)];
+    const attributes: Record<string, string | number | boolean> = {};
+    cols.forEach((c, i) => {
+      const v = row[i];
+      if (!SPAN_COLUMNS.has(c) && v !== null && v !== undefined) attributes[c] = v as string | number | boolean;
+    });
+    return {
+      traceId: String(get('trace_id') ?? ''),
+      spanId: String(get('span_id') ?? ''),
+      parentSpanId: String(get('parent_span_id') ?? ''),
+      name: String(get('name') ?? ''),
+      service: String(get('service_name') ?? ''),
+      kind: String(get('span_kind') ?? ''),
+      tenant: String(get('tenant_id') ?? ''),
+      startMicros: Number(get('time')),
+      durationMs: Number(get('duration_ns') ?? 0) / 1e6,
+      statusCode: Number(get('status_code') ?? 0),
+      sessionId: String(get('session_id') ?? ''),
+      attributes,
+    };
+  }
+
+  return {
+    async tenants(range, tenant) {
+      const where = `WHERE ${timeRange(range.fromNs, range.toNs)}${tenantFilter(tenant)}`;
+      const [front = [], back = []] = await query(
+        `SELECT ${statsSelect('duration_ms')} FROM ${fe} ${where} GROUP BY "tenant_id"; SELECT ${statsSelect('latency_ms')} FROM ${be} ${where} GROUP BY "tenant_id"`,
+      );
+      const empty: LatencyStats = { count: 0, p50: null, p95: null, p99: null };
+      const out = new Map<string, { tenant: string; frontend: LatencyStats; backend: LatencyStats }>();
+      for (const [list, side] of [
+        [front, 'frontend'],
+        [back, 'backend'],
+      ] as const) {
+        for (const s of list) {
+          const t = s.tags?.tenant_id ?? '';
+          const entry = out.get(t) ?? { tenant: t, frontend: empty, backend: empty };
+          if (s.values[0] !== undefined) entry[side] = stats(s.columns, s.values[0]);
+          out.set(t, entry);
+        }
+      }
+      return [...out.values()].sort((x, y) => (x.tenant < y.tenant ? -1 : 1));
+    },
+
+    async sessions(tenant, range, limit) {
+      const where = `WHERE ${timeRange(range.fromNs, range.toNs)} AND "tenant_id" = ${literal(tenant)}`;
+      const [agg = [], first = [], last = []] = await query(
+        [
+          `SELECT COUNT("duration_ms") AS "count", PERCENTILE("duration_ms", 99) AS "p99", MAX("duration_ms") AS "max" FROM ${fe} ${where} GROUP BY "session_id"`,
+          // Selectors alone return the matching point's own time: first and last seen.
+          `SELECT FIRST("duration_ms") FROM ${fe} ${where} GROUP BY "session_id"`,
+          `SELECT LAST("duration_ms") FROM ${fe} ${where} GROUP BY "session_id"`,
+        ].join('; '),
+      );
+      const timeOf = (list: Series[]): Map<string, number> => new Map(list.map((s) => [s.tags?.session_id ?? '', Number(s.values[0]?.[0])]));
+      const firsts = timeOf(first);
+      const lasts = timeOf(last);
+      const out: SessionSummary[] = agg.map((s) => {
+        const id = s.tags?.session_id ?? '';
+        const row = s.values[0] ?? [];
+        return {
+          sessionId: id,
+          spanCount: num(row[s.columns.indexOf('count')]) ?? 0,
+          p99Ms: num(row[s.columns.indexOf('p99')]),
+          maxMs: num(row[s.columns.indexOf('max')]),
+          firstSeenMicros: firsts.get(id) ?? 0,
+          lastSeenMicros: lasts.get(id) ?? 0,
+        };
+      });
+      return out.sort(bySlowest).slice(0, limit);
+    },
+
+    async traces(tenant, range, limit, sessionId) {
+      const where = `WHERE ${timeRange(range.fromNs, range.toNs)} AND "tenant_id" = ${literal(tenant)}`;
+      const cols = `"trace_id", "parent_span_id", "name", "duration_ns"`;
+      let rows: Series[];
+      if (sessionId === undefined) {
+        [rows = []] = await query(`SELECT ${cols} FROM ${sp} ${where} ORDER BY time DESC LIMIT ${MAX_TRACE_ROWS}`);
+      } else {
+        // session_id is a field on spans (ids never become tags): find the traces, then all their spans.
+        const [hits = []] = await query(`SELECT "trace_id" FROM ${sp} ${where} AND "session_id" = ${literal(sessionId)} ORDER BY time DESC LIMIT ${MAX_TRACE_ROWS}`);
+        const ids = [...new Set(hits.flatMap((s) => s.values.map((v) => String(v[1]))))];
+        rows = [];
+        for (let i = 0; i < ids.length; i += 50) {
+          const or = ids.slice(i, i + 50).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
+          const [chunk = []] = await query(`SELECT ${cols} FROM ${sp} ${where} AND (${or})`);
+          rows.push(...chunk);
+        }
+      }
+      const flat = rows.flatMap((s) =>
+        s.values.map((v) => ({ traceId: String(v[1]), parentSpanId: String(v[2] ?? ''), name: String(v[3] ?? ''), startMicros: Number(v[0]), durationNs: Number(v[4] ?? 0) })),
+      );
+      return summarizeTraces(flat).sort(byStartDesc).slice(0, limit);
+    },
+
+    async trace(traceId, tenant) {
+      const [rows = []] = await query(`SELECT * FROM ${sp} WHERE "trace_id" = ${literal(traceId)}${tenantFilter(tenant)}`);
+      return rows
+        .flatMap((s) => s.values.map((v) => spanRow(s.columns, v)))
+        .sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
+    },
+
+    async compare(a, b, range) {
+      const where = `WHERE ${timeRange(range.fromNs, range.toNs)} AND ("tenant_id" = ${literal(a)} OR "tenant_id" = ${literal(b)})`;
+      const [back = [], front = []] = await query(
+        `SELECT ${statsSelect('latency_ms')} FROM ${be} ${where} GROUP BY "tenant_id", "endpoint"; SELECT ${statsSelect('duration_ms')} FROM ${fe} ${where} GROUP BY "tenant_id", "view_name", "action_name"`,
+      );
+      const rows = (list: Series[], keys: string[]) =>
+        list.flatMap((s) =>
+          s.values[0] === undefined ? [] : [{ tenant: s.tags?.tenant_id ?? '', key: Object.fromEntries(keys.map((k) => [k, s.tags?.[k] ?? ''])), stats: stats(s.columns, s.values[0]) }],
+        );
+      const result: Comparison = {
+        a,
+        b,
+        endpoints: comparisonRows(rows(back, ['endpoint']), a, b),
+        views: comparisonRows(rows(front, ['view_name', 'action_name']), a, b),
+      };
+      return result;
+    },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The drill-down API's answers. Both stores (InfluxDB and the embedded DuckDB) produce exactly
+ * these shapes with the same values for the same data; a contract test holds them to it.
+ * Times are microseconds since the epoch (InfluxQL's `epoch=u`, exact in a JS number until 2255).
+ */
+
+export interface TimeRange {
+  /** Inclusive, nanoseconds. */
+  readonly fromNs: bigint;
+  /** Exclusive, nanoseconds. */
+  readonly toNs: bigint;
+}
+
+export interface LatencyStats {
+  readonly count: number;
+  /** Nearest-rank percentiles (InfluxQL PERCENTILE semantics), in ms; null without data. */
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
+export interface TenantSummary {
+  readonly tenant: string;
+  readonly frontend: LatencyStats;
+  readonly backend: LatencyStats;
+}
+
+export interface SessionSummary {
+  readonly sessionId: string;
+  readonly spanCount: number;
+  readonly p99Ms: number | null;
+  readonly maxMs: number | null;
+  readonly firstSeenMicros: number;
+  readonly lastSeenMicros: number;
+}
+
+export interface TraceSummary {
+  readonly traceId: string;
+  readonly rootName: string;
+  readonly spanCount: number;
+  readonly startMicros: number;
+  /** From the earliest start to the latest end among its spans. */
+  readonly durationMs: number;
+}
+
+export interface TraceSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly service: string;
+  readonly kind: string;
+  readonly tenant: string;
+  readonly startMicros: number;
+  readonly durationMs: number;
+  readonly statusCode: number;
+  readonly sessionId: string;
+  /** Every other stored attribute, by key. */
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface ComparisonRow {
+  /** `endpoint`, or `view_name` + `action_name`. */
+  readonly key: Readonly<Record<string, string>>;
+  readonly a: LatencyStats;
+  readonly b: LatencyStats;
+  /** b's p99 minus a's (ms); null when either side has no data. */
+  readonly p99DiffMs: number | null;
+}
+
+export interface Comparison {
+  readonly a: string;
+  readonly b: string;
+  readonly endpoints: readonly ComparisonRow[];
+  readonly views: readonly ComparisonRow[];
+}
+
+/** What both stores answer. `tenant` undefined means every tenant (operator token only). */
+export interface DrillDown {
+  tenants(range: TimeRange, tenant: string | undefined): Promise<TenantSummary[]>;
+  sessions(tenant: string, range: TimeRange, limit: number): Promise<SessionSummary[]>;
+  traces(tenant: string, range: TimeRange, limit: number, sessionId: string | undefined): Promise<TraceSummary[]>;
+  trace(traceId: string, tenant: string | undefined): Promise<TraceSpan[]>;
+  compare(a: string, b: string, range: TimeRange): Promise<Comparison>;
+}
+
+/** Spans columns that are not attributes: shared by both stores so `attributes` means the same. */
+export const SPAN_COLUMNS = new Set([
+  'time',
+  'tenant_id',
+  'service_name',
+  'span_kind',
+  'trace_id',
+  'span_id',
+  'parent_span_id',
+  'name',
+  'duration_ns',
+  'status_code',
+  'session_id',
+]);
+
+/** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n. */
+export function nearestRank(n: number, percentile: number): number | undefined {
+  const rank = Math.floor((n * percentile) / 100 + 0.5);
+  return rank >= 1 && rank <= n ? rank : undefined;
+}
+
+/** Shared ordering and diffing, so both stores rank comparison rows identically. */
+export function comparisonRows(
+  rows: ReadonlyArray<{ tenant: string; key: Record<string, string>; stats: LatencyStats }>,
+  a: string,
+  b: string,
+): ComparisonRow[] {
+  const empty: LatencyStats = { count: 0, p50: null, p95: null, p99: null };
+  const byKey = new Map<string, { key: Record<string, string>; a: LatencyStats; b: LatencyStats }>();
+  for (const r of rows) {
+    const id = JSON.stringify(r.key);
+    const entry = byKey.get(id) ?? { key: r.key, a: empty, b: empty };
+    if (r.tenant === a) entry.a = r.stats;
+    if (r.tenant === b) entry.b = r.stats;
+    byKey.set(id, entry);
+  }
+  return [...byKey.values()]
+    .map((e) => ({ ...e, p99DiffMs: e.a.p99 === null || e.b.p99 === null ? null : e.b.p99 - e.a.p99 }))
+    .sort((x, y) => {
+      const dx = x.p99DiffMs === null ? -Infinity : Math.abs(x.p99DiffMs);
+      const dy = y.p99DiffMs === null ? -Infinity : Math.abs(y.p99DiffMs);
+      if (dx !== dy) return dy - dx;
+      const kx = JSON.stringify(x.key);
+      const ky = JSON.stringify(y.key);
+      return kx < ky ? -1 : kx > ky ? 1 : 0;
+    });
+}
+
+/** Trace list ordering: newest first, then trace id, so pages are stable. */
+export function byStartDesc(x: TraceSummary, y: TraceSummary): number {
+  return y.startMicros - x.startMicros || (x.traceId < y.traceId ? -1 : x.traceId > y.traceId ? 1 : 0);
+}
+
+/** Session ordering: slowest p99 first, then max, then id. */
+export function bySlowest(x: SessionSummary, y: SessionSummary): number {
+  return (y.p99Ms ?? -1) - (x.p99Ms ?? -1) || (y.maxMs ?? -1) - (x.maxMs ?? -1) || (x.sessionId < y.sessionId ? -1 : x.sessionId > y.sessionId ? 1 : 0);
+}
+
+/** Builds a trace summary list from raw span rows (same rule for both stores). */
+export function summarizeTraces(
+  rows: Iterable<{ traceId: string; parentSpanId: string; name: string; startMicros: number; durationNs: number }>,
+): TraceSummary[] {
+  const acc = new Map<string, { root: string; rootStart: number; first: string; firstStart: number; start: number; endNs: number; count: number }>();
+  for (const r of rows) {
+    const endNs = r.startMicros * 1000 + r.durationNs;
+    const t = acc.get(r.traceId);
+    if (t === undefined) {
+      acc.set(r.traceId, {
+        root: r.parentSpanId === '' ? r.name : '',
+        rootStart: r.parentSpanId === '' ? r.startMicros : Infinity,
+        first: r.name,
+        firstStart: r.startMicros,
+        start: r.startMicros,
+        endNs,
+        count: 1,
+      });
+      continue;
+    }
+    t.count++;
+    if (r.startMicros < t.start) t.start = r.startMicros;
+    if (endNs > t.endNs) t.endNs = endNs;
+    if (r.parentSpanId === '' && (r.startMicros < t.rootStart || (r.startMicros === t.rootStart && r.name < t.root))) {
+      t.root = r.name;
+      t.rootStart = r.startMicros;
+    }
+    if (r.startMicros < t.firstStart || (r.startMicros === t.firstStart && r.name < t.first)) {
+      t.first = r.name;
+      t.firstStart = r.startMicros;
+    }
+  }
+  return [...acc].map(([traceId, t]) => ({
+    traceId,
+    // A trace whose root span has not arrived (or lives in another service) is named by its earliest span.
+    rootName: t.root !== '' ? t.root : t.first,
+    spanCount: t.count,
+    startMicros: t.start,
+    durationMs: Math.round((t.endNs - t.start * 1000) / 1000) / 1000,
+  }));
+}

@@ -1,0 +1,233 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { BufferConfig } from '../config.ts';
+import type { FieldValue } from '../influx/line-protocol.ts';
+import { backoffMillis } from '../influx/writer.ts';
+import type { MappedPoint } from '../mapping/map-spans.ts';
+import type { MappingRules } from '../mapping/rules.ts';
+import { createEmbeddedDrillDown } from '../query/embedded.ts';
+import type { Store } from './store.ts';
+
+/** A table per measurement: the data model's tags and fields as columns, anything else in `extra`. */
+export interface TableSpec {
+  readonly name: string;
+  readonly text: readonly string[];
+  readonly integers: readonly string[];
+}
+
+export function tableSpecs(rules: MappingRules): { frontend: TableSpec; backend: TableSpec; spans: TableSpec } {
+  return {
+    frontend: {
+      name: rules.frontend.name,
+      text: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name', 'trace_id'],
+      integers: ['duration_ms', 'element_count'],
+    },
+    backend: {
+      name: rules.backend.name,
+      text: ['tenant_id', 'endpoint', 'http_method', 'status_code', 'service_name', 'trace_id'],
+      integers: ['latency_ms'],
+    },
+    spans: {
+      name: rules.spans.name,
+      text: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id'],
+      integers: ['duration_ns', 'status_code'],
+    },
+  };
+}
+
+/** SQL identifier quoting: double quotes, doubled inside. */
+export function sqlIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function columns(spec: TableSpec): string[] {
+  return ['time_ns', 'span_id', ...spec.text, ...spec.integers, 'extra'];
+}
+
+function jsValue(v: FieldValue): string | number | boolean {
+  return v.type === 'integer' ? Number(v.value) : v.value;
+}
+
+/** Rough in-memory size of a point, to bound the buffer in bytes like the InfluxDB writer. */
+function sizeOf(p: MappedPoint): number {
+  let n = 64 + p.point.measurement.length;
+  for (const [k, v] of p.point.tags) n += k.length + v.length + 16;
+  for (const [k, v] of p.point.fields) n += k.length + (typeof v.value === 'string' ? v.value.length : 8) + 24;
+  return n;
+}
+
+export interface EmbeddedStoreOptions {
+  /** `DATA_DIR`: the database file lives here and survives restarts. */
+  readonly dataDir: string;
+  readonly rules: MappingRules;
+  readonly buffer: BufferConfig;
+  readonly events: {
+    written(points: number): void;
+    retry(reason: string): void;
+  };
+}
+
+/**
+ * The default store when no InfluxDB is configured: DuckDB in `DATA_DIR/tenantlens.duckdb`.
+ * Points are buffered (bounded like the InfluxDB writer) and appended in batches by one writer
+ * loop; a (tenant, span, time) primary key makes a replayed request a no-op, like InfluxDB's
+ * idempotent overwrite.
+ */
+export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<Store> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const instance = await DuckDBInstance.create(join(opts.dataDir, 'tenantlens.duckdb'));
+  const writeConn = await instance.connect();
+  const readConn = await instance.connect();
+  const specs = tableSpecs(opts.rules);
+  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans].map((s) => [s.name, s]));
+
+  for (const spec of byMeasurement.values()) {
+    const cols = [
+      'time_ns BIGINT NOT NULL',
+      'span_id VARCHAR NOT NULL',
+      ...spec.text.map((c) => `${sqlIdent(c)} VARCHAR${c === 'tenant_id' ? ' NOT NULL' : ''}`),
+      ...spec.integers.map((c) => `${sqlIdent(c)} BIGINT`),
+      'extra VARCHAR',
+    ];
+    await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, span_id, time_ns))`);
+    // Staging tables take appender rows; INSERT OR IGNORE then skips replays (appenders cannot).
+    await writeConn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
+  }
+
+  let queue: MappedPoint[] = [];
+  let queuedBytes = 0;
+  let writing: Promise<void> | undefined;
+  let attempt = 0;
+  let lastRetryMillis = 0;
+  let closed = false;
+
+  function append(appender: DuckDBAppender, spec: TableSpec, p: MappedPoint): void {
+    const values = new Map<string, string | number | boolean | bigint>();
+    for (const [k, v] of p.point.tags) values.set(k, v);
+    for (const [k, v] of p.point.fields) values.set(k, v.type === 'integer' ? BigInt(v.value) : v.value);
+    appender.appendBigInt(p.point.timestamp);
+    appender.appendVarchar(p.spanId);
+    for (const c of spec.text) {
+      const v = values.get(c);
+      if (v === undefined) appender.appendNull();
+      else appender.appendVarchar(String(v));
+      values.delete(c);
+    }
+    for (const c of spec.integers) {
+      const v = values.get(c);
+      if (typeof v === 'bigint') appender.appendBigInt(v);
+      else appender.appendNull();
+      values.delete(c);
+    }
+    values.delete('span_id');
+    const extra: Record<string, string | number | boolean> = {};
+    for (const [k, v] of p.point.fields) if (values.has(k)) extra[k] = jsValue(v);
+    for (const [k, v] of p.point.tags) if (values.has(k)) extra[k] = v;
+    appender.appendVarchar(JSON.stringify(extra));
+    appender.endRow();
+  }
+
+  async function writeBatch(batch: MappedPoint[]): Promise<void> {
+    const groups = new Map<TableSpec, MappedPoint[]>();
+    for (const p of batch) {
+      const spec = byMeasurement.get(p.point.measurement);
+      if (spec === undefined) continue;
+      const g = groups.get(spec) ?? [];
+      g.push(p);
+      groups.set(spec, g);
+    }
+    await writeConn.run('BEGIN TRANSACTION');
+    try {
+      for (const [spec, points] of groups) {
+        const stage = sqlIdent(`stage_${spec.name}`);
+        const appender = await writeConn.createAppender(`stage_${spec.name}`, 'main', 'temp');
+        for (const p of points) append(appender, spec, p);
+        appender.closeSync();
+        const cols = columns(spec).map(sqlIdent).join(', ');
+        await writeConn.run(`INSERT OR IGNORE INTO ${sqlIdent(spec.name)} (${cols}) SELECT ${cols} FROM ${stage}`);
+        await writeConn.run(`DELETE FROM ${stage}`);
+      }
+      await writeConn.run('COMMIT');
+    } catch (err) {
+      await writeConn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  function pump(): void {
+    if (writing !== undefined || queue.length === 0 || closed) return;
+    writing = (async () => {
+      while (queue.length > 0 && !closed) {
+        const batch = queue.slice(0, opts.buffer.batchMaxLines);
+        try {
+          await writeBatch(batch);
+          attempt = 0;
+          queue = queue.slice(batch.length);
+          queuedBytes -= batch.reduce((n, p) => n + sizeOf(p), 0);
+          opts.events.written(batch.length);
+        } catch (err) {
+          // Keep the batch: a full disk or a lock is worth waiting out; the buffer bound turns
+          // a long outage into 503s rather than loss.
+          opts.events.retry((err as Error).message);
+          lastRetryMillis = backoffMillis(attempt++, opts.buffer.retryMaxDelayMillis);
+          await new Promise((r) => setTimeout(r, lastRetryMillis));
+        }
+      }
+    })().finally(() => {
+      writing = undefined;
+      pump();
+    });
+  }
+
+  return {
+    kind: 'embedded',
+    offer(points) {
+      if (closed) return false;
+      let add = 0;
+      for (const p of points) add += sizeOf(p);
+      if (queuedBytes + add > opts.buffer.maxBytes) return false;
+      for (const p of points) queue.push(p);
+      queuedBytes += add;
+      // Let the rest of this tick's requests join the batch before writing.
+      setImmediate(pump);
+      return true;
+    },
+    retryAfterSeconds: () => Math.max(1, Math.ceil(lastRetryMillis / 1000)),
+    get isFull() {
+      return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
+    },
+    get bufferedPoints() {
+      return queue.length;
+    },
+    get bufferedBytes() {
+      return queuedBytes;
+    },
+    async reachable() {
+      try {
+        await readConn.run('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async drain(deadline) {
+      pump();
+      while ((queue.length > 0 || writing !== undefined) && Date.now() < deadline) {
+        await Promise.race([writing ?? Promise.resolve(), new Promise((r) => setTimeout(r, 50))]);
+        pump();
+      }
+      return queue.length;
+    },
+    async close() {
+      closed = true;
+      await writing;
+      writeConn.closeSync();
+      readConn.closeSync();
+      instance.closeSync();
+    },
+    queries: createEmbeddedDrillDown(readConn, specs),
+  };
+}
+
+export type { DuckDBConnection, DuckDBValue };
