@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SignJWT } from 'jose';
+import { startGateway, type Gateway } from './support/gateway.ts';
+import { startInfluxd, type Influxd } from './support/influxd.ts';
+
+/**
+ * The same dataset through both stores (a real influxd, and the embedded DuckDB store) must give
+ * the same answers from the query API, and those answers must be the ones computed here by hand.
+ */
+const ADMIN = 'operator-token-for-the-contract-test';
+const SECRET = 'contract-test-secret-at-least-32-bytes-long';
+const BASE_NS = (BigInt(Date.now()) - 20n * 60_000n) * 1_000_000n; // 20 min ago: inside the default -1h range
+const MS = 1_000_000n;
+
+let influx: Influxd;
+let dataDir: string;
+const gws: Record<'influxdb' | 'embedded', Gateway> = {} as Record<'influxdb' | 'embedded', Gateway>;
+
+interface Expected {
+  frontend: Record<string, number[]>; // tenant → durations ms
+  backend: Record<string, number[]>;
+  sessions: Record<string, Record<string, number[]>>; // tenant → session → durations
+  endpoints: Record<string, Record<string, number[]>>; // tenant → endpoint → latencies
+}
+const expected: Expected = { frontend: {}, backend: {}, sessions: {}, endpoints: {} };
+const traceIds: Record<string, string[]> = {};
+
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+const kv = (key: string, v: string | number) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } });
+
+/** Deterministic spans: per tenant, 3 sessions × 6 actions; each action a trace browser → server → db. */
+function dataset(tenant: string, tenantIndex: number): string {
+  const spans: unknown[] = [];
+  const slow = tenant === 'globex' ? 5 : 1;
+  for (let s = 0; s < 3; s++) {
+    const session = `${tenant}-s${s}`;
+    for (let a = 0; a < 6; a++) {
+      const i = s * 6 + a;
+      const traceId = hex(tenantIndex + 1, 8) + hex(i + 1, 24);
+      (traceIds[tenant] ??= []).push(traceId);
+      const start = BASE_NS + BigInt(tenantIndex) * 1000n * MS + BigInt(i) * 10n * MS + BigInt(tenantIndex * 7 + 3) * 1000n;
+      const feMs = (10 + ((i * 37) % 90)) * slow;
+      const beMs = Math.max(1, feMs - 4);
+      const endpoint = a % 2 === 0 ? '/api/users' : '/api/report';
+      const view = a % 2 === 0 ? ['Users', 'loadUsers'] : ['Report', 'compute'];
+      (expected.frontend[tenant] ??= []).push(feMs);
+      (expected.backend[tenant] ??= []).push(beMs);
+      ((expected.sessions[tenant] ??= {})[session] ??= []).push(feMs);
+      ((expected.endpoints[tenant] ??= {})[endpoint] ??= []).push(beMs);
+      const root = hex(i + 1, 8) + 'a0a0a0a0';
+      const server = hex(i + 1, 8) + 'b0b0b0b0';
+      spans.push(
+        {
+          traceId,
+          spanId: root,
+          name: `${view[1]} click`,
+          kind: 1,
+          startTimeUnixNano: String(start),
+          endTimeUnixNano: String(start + BigInt(feMs) * MS),
+          attributes: [kv('view_name', view[0] as string), kv('action_name', view[1] as string), kv('session.id', session), kv('element_count', 10 + a), kv('tenant_id', 'spoofed')],
+        },
+        {
+          traceId,
+          spanId: server,
+          parentSpanId: root,
+          name: `GET ${endpoint}`,
+          kind: 2,
+          startTimeUnixNano: String(start + 2n * MS),
+          endTimeUnixNano: String(start + 2n * MS + BigInt(beMs) * MS),
+          attributes: [kv('http.route', endpoint), kv('http.request.method', 'GET'), kv('http.response.status_code', 200)],
+        },
+        {
+          traceId,
+          spanId: hex(i + 1, 8) + 'c0c0c0c0',
+          parentSpanId: server,
+          name: 'SELECT users',
+          kind: 3,
+          startTimeUnixNano: String(start + 3n * MS),
+          endTimeUnixNano: String(start + 3n * MS + BigInt(Math.max(1, beMs - 2)) * MS),
+          attributes: [kv('db.system', 'postgresql'), { key: 'db.rows', value: { doubleValue: 12.5 } }, { key: 'cache', value: { boolValue: false } }],
+        },
+      );
+    }
+  }
+  return JSON.stringify({ resourceSpans: [{ resource: { attributes: [kv('service.name', `${tenant}-app`)] }, scopeSpans: [{ scope: { name: 'contract' }, spans }] }] });
+}
+
+/** InfluxQL PERCENTILE, written independently of the code under test: nearest rank. */
+function pct(values: number[], p: number): number | null {
+  const sorted = [...values].sort((x, y) => x - y);
+  const i = Math.floor((sorted.length * p) / 100 + 0.5) - 1;
+  return i >= 0 && i < sorted.length ? (sorted[i] as number) : null;
+}
+
+async function token(tenant: string): Promise<string> {
+  return new SignJWT({ tenant_id: tenant }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+}
+
+async function api(store: 'influxdb' | 'embedded', path: string, bearer = ADMIN): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${gws[store].url}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+before(async () => {
+  influx = await startInfluxd();
+  dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-embedded-'));
+  const common = { TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN };
+  [gws.influxdb, gws.embedded] = await Promise.all([
+    startGateway({ ...common, INFLUX_URL: influx.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens' }),
+    startGateway({ ...common, DATA_DIR: dataDir }),
+  ]);
+  for (const [i, tenant] of ['acme', 'globex'].entries()) {
+    const body = dataset(tenant, i);
+    for (const gw of Object.values(gws)) {
+      const res = await fetch(`${gw.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(tenant)}` }, body });
+      assert.equal(res.status, 200);
+    }
+  }
+  // Both stores write asynchronously: wait until every point is visible.
+  for (const store of ['influxdb', 'embedded'] as const) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const { body } = await api(store, '/api/v1/tenants');
+      const counts = (body.tenants as Array<{ frontend: { count: number }; backend: { count: number } }>).map((t) => t.frontend.count + t.backend.count);
+      if (counts.length === 2 && counts.every((c) => c === 36)) break;
+      if (Date.now() > deadline) throw new Error(`${store} did not show the dataset: ${JSON.stringify(body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+
+after(async () => {
+  await Promise.all(Object.values(gws).map((g) => g?.stop()));
+  await influx?.close();
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+});
+
+const stores = ['influxdb', 'embedded'] as const;
+
+describe('query API contract: both stores, exact answers', () => {
+  test('GET /api/v1/tenants: counts and nearest-rank p50/p95/p99 per tenant', async () => {
+    const want = ['acme', 'globex'].map((t) => ({
+      tenant: t,
+      frontend: { count: 18, p50: pct(expected.frontend[t]!, 50), p95: pct(expected.frontend[t]!, 95), p99: pct(expected.frontend[t]!, 99) },
+      backend: { count: 18, p50: pct(expected.backend[t]!, 50), p95: pct(expected.backend[t]!, 95), p99: pct(expected.backend[t]!, 99) },
+    }));
+    for (const store of stores) assert.deepEqual((await api(store, '/api/v1/tenants')).body.tenants, want, store);
+    assert.ok((want[1]?.frontend.p99 ?? 0) > (want[0]?.frontend.p99 ?? 0), 'globex is the slow one');
+  });
+
+  test('GET /api/v1/tenants/:tenant/sessions: slowest first, with counts, p99, max, first/last seen', async () => {
+    const answers = await Promise.all(stores.map((s) => api(s, '/api/v1/tenants/globex/sessions')));
+    assert.deepEqual(answers[0]?.body, answers[1]?.body, 'same answer from both stores');
+    const sessions = answers[0]?.body.sessions as Array<{ sessionId: string; spanCount: number; p99Ms: number; maxMs: number; firstSeenMicros: number; lastSeenMicros: number }>;
+    const want = Object.entries(expected.sessions.globex ?? {})
+      .map(([id, d]) => ({ id, p99: pct(d, 99), max: Math.max(...d), n: d.length }))
+      .sort((x, y) => (y.p99 ?? 0) - (x.p99 ?? 0) || y.max - x.max || (x.id < y.id ? -1 : 1));
+    assert.deepEqual(
+      sessions.map((s) => [s.sessionId, s.spanCount, s.p99Ms, s.maxMs]),
+      want.map((w) => [w.id, w.n, w.p99, w.max]),
+    );
+    for (const s of sessions) assert.ok(s.firstSeenMicros < s.lastSeenMicros);
+    const limited = await api('embedded', '/api/v1/tenants/globex/sessions?limit=1');
+    assert.equal((limited.body.sessions as unknown[]).length, 1);
+  });
+
+  test('GET /api/v1/tenants/:tenant/traces?session_id=: root name, duration, span count, newest first', async () => {
+    const answers = await Promise.all(stores.map((s) => api(s, '/api/v1/tenants/acme/traces?session_id=acme-s1')));
+    assert.deepEqual(answers[0]?.body, answers[1]?.body, 'same answer from both stores');
+    const traces = answers[0]?.body.traces as Array<{ traceId: string; rootName: string; spanCount: number; durationMs: number; startMicros: number }>;
+    assert.equal(traces.length, 6);
+    assert.deepEqual(traces.map((t) => t.traceId), (traceIds.acme ?? []).slice(6, 12).reverse(), 'newest first');
+    for (const t of traces) {
+      assert.equal(t.spanCount, 3, 'browser, server and db spans of the trace, though only the browser span has the session');
+      assert.match(t.rootName, / click$/);
+    }
+    const all = await api('influxdb', '/api/v1/tenants/acme/traces?limit=100');
+    assert.equal((all.body.traces as unknown[]).length, 18);
+  });
+
+  test('GET /api/v1/traces/:traceId: every span with parents, service, kind, start, duration, attributes', async () => {
+    const id = traceIds.globex?.[4] as string;
+    const answers = await Promise.all(stores.map((s) => api(s, `/api/v1/traces/${id}`)));
+    assert.deepEqual(answers[0]?.body, answers[1]?.body, 'same answer from both stores');
+    const spans = answers[0]?.body.spans as Array<{ spanId: string; parentSpanId: string; kind: string; service: string; tenant: string; durationMs: number; attributes: Record<string, unknown> }>;
+    assert.deepEqual(spans.map((s) => s.kind), ['internal', 'server', 'client']);
+    assert.equal(spans[1]?.parentSpanId, spans[0]?.spanId);
+    assert.equal(spans[2]?.parentSpanId, spans[1]?.spanId);
+    for (const s of spans) {
+      assert.equal(s.tenant, 'globex');
+      assert.equal(s.service, 'globex-app');
+    }
+    assert.equal(spans[0]?.attributes.view_name, 'Users');
+    assert.equal(spans[0]?.attributes.element_count, 14);
+    assert.equal(spans[0]?.attributes.tenant_id, undefined, 'the spoofed tenant attribute is not stored');
+    assert.deepEqual([spans[2]?.attributes['db.system'], spans[2]?.attributes['db.rows'], spans[2]?.attributes.cache], ['postgresql', 12.5, false]);
+    assert.equal(spans[0]?.durationMs, expected.frontend.globex?.[4]);
+  });
+
+  test('GET /api/v1/compare: the p99 gap per endpoint and per view/action', async () => {
+    const answers = await Promise.all(stores.map((s) => api(s, '/api/v1/compare?a=acme&b=globex')));
+    assert.deepEqual(answers[0]?.body, answers[1]?.body, 'same answer from both stores');
+    const body = answers[0]?.body as { endpoints: Array<{ key: { endpoint: string }; a: { p99: number }; b: { p99: number }; p99DiffMs: number }> };
+    for (const row of body.endpoints) {
+      const e = row.key.endpoint;
+      assert.equal(row.a.p99, pct(expected.endpoints.acme?.[e] ?? [], 99));
+      assert.equal(row.b.p99, pct(expected.endpoints.globex?.[e] ?? [], 99));
+      assert.equal(row.p99DiffMs, row.b.p99 - row.a.p99);
+    }
+    const diffs = body.endpoints.map((r) => Math.abs(r.p99DiffMs));
+    assert.deepEqual(diffs, [...diffs].sort((x, y) => y - x), 'largest gap first');
+  });
+
+  test('time ranges: a window before the data is empty; bad ranges are 400', async () => {
+    for (const store of stores) {
+      assert.deepEqual((await api(store, '/api/v1/tenants?from=-7d&to=-2h')).body.tenants, []);
+      assert.equal((await api(store, '/api/v1/tenants?from=yesterday')).status, 400);
+      assert.equal((await api(store, '/api/v1/tenants?from=-1h&to=-2h')).status, 400);
+      assert.equal((await api(store, '/api/v1/tenants/acme/sessions?limit=0')).status, 400);
+    }
+  });
+});
+
+describe('query API access and injection', () => {
+  for (const store of stores) {
+    test(`${store}: a tenant token sees only its own tenant; another tenant is 403; no credential is 401`, async () => {
+      const acme = await token('acme');
+      const mine = await api(store, '/api/v1/tenants', acme);
+      assert.deepEqual((mine.body.tenants as Array<{ tenant: string }>).map((t) => t.tenant), ['acme']);
+      assert.equal((await api(store, '/api/v1/tenants/globex/sessions', acme)).status, 403);
+      assert.equal((await api(store, '/api/v1/tenants/globex/traces', acme)).status, 403);
+      assert.equal((await api(store, '/api/v1/compare?a=acme&b=globex', acme)).status, 403);
+      // Another tenant's trace does not exist for acme.
+      assert.equal((await api(store, `/api/v1/traces/${traceIds.globex?.[0]}`, acme)).status, 404);
+      assert.equal((await api(store, `/api/v1/traces/${traceIds.acme?.[0]}`, acme)).status, 200);
+      const none = await fetch(`${gws[store].url}/api/v1/tenants`);
+      assert.equal(none.status, 401);
+      assert.equal((await api(store, '/api/v1/tenants', 'wrong-operator-token-0000000000')).status, 401);
+    });
+
+    test(`${store}: user input cannot change a query`, async () => {
+      const injections = [`' OR ''='`, `acme-s1' OR session_id =~ /.*/ --`, `"; DROP MEASUREMENT spans; --`, `\\' OR 1=1`, 'x\nSELECT * FROM spans'];
+      for (const s of injections) {
+        const r = await api(store, `/api/v1/tenants/acme/traces?session_id=${encodeURIComponent(s)}`);
+        assert.equal(r.status, 200, s);
+        assert.deepEqual(r.body.traces, [], `session_id ${JSON.stringify(s)} matches nothing`);
+      }
+      // Path parameters are validated before they reach a query.
+      assert.equal((await api(store, `/api/v1/tenants/${encodeURIComponent("acme' OR 'a'='a")}/sessions`)).status, 400);
+      assert.equal((await api(store, `/api/v1/traces/${encodeURIComponent("x' OR 'a'='a")}`)).status, 400);
+      assert.equal((await api(store, `/api/v1/compare?a=${encodeURIComponent("acme' OR ''='")}&b=globex`)).status, 400);
+      // And the data is still all there.
+      const t = await api(store, '/api/v1/tenants');
+      assert.equal((t.body.tenants as unknown[]).length, 2);
+    });
+  }
+});
+
+test('the embedded store survives a restart', async () => {
+  await gws.embedded.stop();
+  gws.embedded = await startGateway({ TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, DATA_DIR: dataDir });
+  const { body } = await api('embedded', '/api/v1/tenants');
+  assert.deepEqual((body.tenants as Array<{ frontend: { count: number } }>).map((t) => t.frontend.count), [18, 18]);
+});
