@@ -135,7 +135,8 @@ async function start(): Promise<void> {
     server.closeIdleConnections();
     const left = await store.drain(Date.now() + DRAIN_MILLIS);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
-    await store.close();
+    // Closing a client to an unreachable database must not hold the exit hostage.
+    await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     if (left > 0) {
       logger.error({ lost: left }, 'the database did not take the whole buffer before the deadline; these points are lost');
       process.exit(1);

@@ -1,0 +1,194 @@
+{{/*
+Chart name, truncated to the 63 characters a label value allows.
+*/}}
+{{- define "tenantlens.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: "<release>-<chart>", or the release name when it already contains the chart name.
+Component objects append "-gateway", "-caddy", … so the prefix is cut to leave room for them.
+*/}}
+{{- define "tenantlens.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 45 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 45 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 45 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"<fullname>-<component>". Call with (dict "ctx" $ "component" "gateway").
+*/}}
+{{- define "tenantlens.componentName" -}}
+{{- printf "%s-%s" (include "tenantlens.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tenantlens.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Kubernetes recommended labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
+Call with (dict "ctx" $ "component" "gateway").
+*/}}
+{{- define "tenantlens.labels" -}}
+helm.sh/chart: {{ include "tenantlens.chart" .ctx }}
+{{ include "tenantlens.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: tenantlens
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Selector labels: immutable in a Deployment, so only name, instance and component.
+*/}}
+{{- define "tenantlens.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tenantlens.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "tenantlens.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tenantlens.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+"repository:tag" for an image block; tag defaults to the chart's appVersion.
+Call with (dict "image" .Values.gateway.image "ctx" $).
+*/}}
+{{- define "tenantlens.image" -}}
+{{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion .image.tag) }}
+{{- end }}
+
+{{/*
+The upstream influxdb2 chart's full name, computed exactly as its "influxdb.fullname" helper
+does (charts/influxdb2/templates/_helpers.tpl), from the values it receives under influxdb2.
+*/}}
+{{- define "tenantlens.influxdb2.fullname" -}}
+{{- $v := .Values.influxdb2 }}
+{{- if $v.fullnameOverride }}
+{{- $v.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default "influxdb2" $v.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+InfluxDB URL: influx.url, or the in-cluster influxdb2 Service (upstream default port 80).
+*/}}
+{{- define "tenantlens.influx.url" -}}
+{{- if .Values.influx.url }}
+{{- .Values.influx.url | trimSuffix "/" }}
+{{- else if .Values.influxdb2.enabled }}
+{{- printf "http://%s.%s.svc.cluster.local:%v" (include "tenantlens.influxdb2.fullname" .) .Release.Namespace (dig "service" "port" 80 .Values.influxdb2) }}
+{{- end }}
+{{- end }}
+
+{{- define "tenantlens.influx.org" -}}
+{{- if .Values.influx.org }}
+{{- .Values.influx.org }}
+{{- else if .Values.influxdb2.enabled }}
+{{- dig "adminUser" "organization" "" .Values.influxdb2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret and key holding the InfluxDB token, in this order: influx.existingSecret; the Secret the
+chart creates from influx.token; the in-cluster influxdb2's admin token Secret.
+*/}}
+{{- define "tenantlens.influx.tokenSecretName" -}}
+{{- if .Values.influx.existingSecret }}
+{{- .Values.influx.existingSecret }}
+{{- else if .Values.influx.token }}
+{{- include "tenantlens.componentName" (dict "ctx" . "component" "influx") }}
+{{- else if .Values.influxdb2.enabled }}
+{{- $existing := dig "adminUser" "existingSecret" "" .Values.influxdb2 }}
+{{- default (printf "%s-auth" (include "tenantlens.influxdb2.fullname" .)) $existing }}
+{{- end }}
+{{- end }}
+
+{{- define "tenantlens.influx.tokenSecretKey" -}}
+{{- if or .Values.influx.existingSecret .Values.influx.token }}
+{{- .Values.influx.existingSecretKey }}
+{{- else }}
+{{- "admin-token" }}
+{{- end }}
+{{- end }}
+
+{{/*
+True (non-empty) when the chart itself creates the token Secret.
+*/}}
+{{- define "tenantlens.influx.createSecret" -}}
+{{- if and (not .Values.influx.existingSecret) .Values.influx.token }}true{{ end }}
+{{- end }}
+
+{{- define "tenantlens.gateway.upstream" -}}
+{{- default (printf "%s:%v" (include "tenantlens.componentName" (dict "ctx" . "component" "gateway")) .Values.gateway.port) .Values.caddy.gatewayUpstream }}
+{{- end }}
+
+{{/*
+Cross-field checks the JSON schema cannot express with a readable message. Included by the
+gateway ConfigMap, so every render runs them.
+*/}}
+{{- define "tenantlens.validate" -}}
+{{- if not (include "tenantlens.influx.url" .) }}
+{{- fail "influx.url is required (your InfluxDB 2/3 or Cloud URL), or set influxdb2.enabled=true for an in-cluster InfluxDB" }}
+{{- end }}
+{{- if not (include "tenantlens.influx.tokenSecretName" .) }}
+{{- fail "an InfluxDB token is required: set influx.existingSecret (recommended) or influx.token, or set influxdb2.enabled=true" }}
+{{- end }}
+{{- if and (eq (int .Values.influx.apiVersion) 2) (not (include "tenantlens.influx.org" .)) }}
+{{- fail "influx.org is required with influx.apiVersion=2" }}
+{{- end }}
+{{- if eq .Values.gateway.tenantAuth.mode "jwt" }}
+{{- $jwt := .Values.gateway.tenantAuth.jwt }}
+{{- $keys := 0 }}
+{{- range (list $jwt.jwksUrl $jwt.publicKey $jwt.existingSecret) }}{{ if . }}{{ $keys = add1 $keys }}{{ end }}{{ end }}
+{{- if ne (int $keys) 1 }}
+{{- fail (printf "gateway.tenantAuth.mode=jwt needs exactly one of gateway.tenantAuth.jwt.jwksUrl, .publicKey or .existingSecret (%d set)" (int $keys)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.caddy.enabled (eq .Values.gateway.tenantAuth.mode "header") (not .Values.caddy.tenantHeader.value) (not .Values.caddy.tenantHeader.forwardAuth.url) }}
+{{- fail "gateway.tenantAuth.mode=header: Caddy must know the tenant. Set caddy.tenantHeader.forwardAuth.url (an auth service that answers with the tenant header) or caddy.tenantHeader.value (a Caddy placeholder)" }}
+{{- end }}
+{{- if and .Values.caddy.enabled .Values.caddy.tenantHeader.value .Values.caddy.tenantHeader.forwardAuth.url }}
+{{- fail "set caddy.tenantHeader.value or caddy.tenantHeader.forwardAuth.url, not both: the tenant must have one source" }}
+{{- end }}
+{{- if and .Values.caddy.enabled (ne .Values.caddy.tls.mode "off") (not .Values.caddy.hosts) }}
+{{- fail (printf "caddy.tls.mode=%s needs caddy.hosts: the DNS names the certificate is for" .Values.caddy.tls.mode) }}
+{{- end }}
+{{- if and .Values.caddy.enabled (eq .Values.caddy.tls.mode "auto") .Values.caddy.persistence.enabled (gt (int .Values.caddy.replicaCount) 1) }}
+{{- fail "caddy.replicaCount > 1 with tls.mode=auto and persistence: the certificate volume is ReadWriteOnce. Use tls.mode=secret to scale Caddy" }}
+{{- end }}
+{{- $gw := .Values.gateway }}
+{{- if $gw.pdb.enabled }}
+{{- $least := ternary $gw.autoscaling.minReplicas $gw.replicaCount $gw.autoscaling.enabled }}
+{{- if ge (int $gw.pdb.minAvailable) (int $least) }}
+{{- fail (printf "gateway.pdb.minAvailable (%d) must be below the gateway's replica count (%d), or no node could ever be drained" (int $gw.pdb.minAvailable) (int $least)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.caddy.enabled (eq .Values.caddy.tls.mode "secret") (not .Values.caddy.tls.secretName) }}
+{{- fail "caddy.tls.mode=secret needs caddy.tls.secretName (a kubernetes.io/tls Secret)" }}
+{{- end }}
+{{- if and .Values.caddy.metrics.legacySyntax .Values.caddy.metrics.perHost }}
+{{- fail "caddy.metrics.perHost needs Caddy >= 2.9 (global metrics option); set it to false with caddy.metrics.legacySyntax" }}
+{{- end }}
+{{- end }}

