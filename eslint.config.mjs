@@ -29,4 +29,42 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/web-sdk/src/**', '**/demo/**'], message: 'Import a package by its name, not its internals.' }] }],
     },
   },
+  // --- web-sdk: package boundaries (web-sdk/test/package.test.ts checks the resulting import graph).
+  { ignores: ['web-sdk/.tmp/**'] },
+  {
+    // The `.` entry: the OpenTelemetry SDK, never MobX or React (they are optional peers).
+    files: ['web-sdk/src/**/*.ts'],
+    ignores: ['web-sdk/src/mobx/**', 'web-sdk/src/react/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['mobx', 'react', 'react-dom', 'mobx-react-lite'].map((name) => ({ name, message: 'Only web-sdk/src/mobx and web-sdk/src/react import the optional peers.' })),
+        patterns: [{ group: ['@opentelemetry/*/build/**', '@opentelemetry/*/src/**'], message: 'Import OpenTelemetry packages by their public entry.' }],
+      }],
+    },
+  },
+  {
+    // `./react` and `./mobx` stay small: the OpenTelemetry API only, no reach into the setup.
+    files: ['web-sdk/src/react/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'mobx', message: 'Only web-sdk/src/mobx imports mobx; use its exports.' }],
+        patterns: [
+          { group: ['@opentelemetry/*', '!@opentelemetry/api'], message: 'Only @opentelemetry/api here; the SDK is wired by startTenantlens (the `.` entry).' },
+          { group: ['../setup/*', '../index.ts'], message: 'The bindings reach the tracer through core/bridge.ts, not the setup.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['web-sdk/src/mobx/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['react', 'react-dom', 'mobx-react-lite'].map((name) => ({ name, message: 'The MobX bridge does not depend on React.' })),
+        patterns: [
+          { group: ['@opentelemetry/*', '!@opentelemetry/api'], message: 'Only @opentelemetry/api here; the SDK is wired by startTenantlens (the `.` entry).' },
+          { group: ['../setup/*', '../index.ts', '../react/*'], message: 'The bridge reaches the tracer through core/bridge.ts, not the setup.' },
+        ],
+      }],
+    },
+  },
 );

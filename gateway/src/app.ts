@@ -91,6 +91,9 @@ export function createApp(deps: AppDeps): GatewayApp {
         credentials: true,
         methods: ['GET', 'POST', 'OPTIONS'],
         allowedHeaders: ['Content-Type', 'Content-Encoding', 'Authorization', 'traceparent', 'tracestate', config.tenancy.header],
+        // Browsers hide response headers from cross-origin scripts unless exposed; the SDK needs
+        // Retry-After to honour the gateway's backoff on 429/503.
+        exposedHeaders: ['Retry-After'],
         maxAge: 600,
       }),
     );

@@ -1,0 +1,64 @@
+import { warnOnce } from './report.ts';
+
+/**
+ * The current view: what the user is looking at, stamped as `view_name` on every span.
+ *
+ * Views are a small registry rather than a single variable because React mounts and unmounts
+ * them in an order that does not follow the tree (children's effects run before their parents').
+ * Each entry carries its tree depth; the deepest one wins, and among equals the latest entered.
+ */
+interface ViewEntry {
+  readonly name: string;
+  readonly depth: number;
+  readonly seq: number;
+}
+
+const DEFAULT_VIEW_NAME = 'unknown';
+
+const entries: ViewEntry[] = [];
+let seq = 0;
+let fallback = DEFAULT_VIEW_NAME;
+// Recomputed on enter/leave, so reading the view on every span is one variable read.
+let current: string = fallback;
+
+function recompute(): void {
+  let best: ViewEntry | undefined;
+  for (const e of entries) {
+    if (best === undefined || e.depth > best.depth || (e.depth === best.depth && e.seq > best.seq)) best = e;
+  }
+  current = best?.name ?? fallback;
+}
+
+/**
+ * Marks `name` as the current view until the returned function is called. Nested views pass a
+ * larger `depth` (the React bindings do this for you). Calling the returned function twice is
+ * harmless. An empty name is ignored with a one-time warning: it would drop the span from the
+ * gateway's `frontend_performance` measurement.
+ */
+export function enterView(name: string, depth = 0): () => void {
+  if (typeof name !== 'string' || name.trim() === '') {
+    warnOnce('view:empty', 'enterView/useViewName/<TenantlensView> needs a non-empty name; the call was ignored.');
+    return () => {};
+  }
+  const entry: ViewEntry = { name, depth: Number.isFinite(depth) ? depth : 0, seq: ++seq };
+  entries.push(entry);
+  recompute();
+  let left = false;
+  return () => {
+    if (left) return;
+    left = true;
+    entries.splice(entries.indexOf(entry), 1);
+    recompute();
+  };
+}
+
+/** The `view_name` a span started now would get. */
+export function getViewName(): string {
+  return current;
+}
+
+/** Used by `startTenantlens({ defaultViewName })`: the view when none is entered. */
+export function setDefaultViewName(name: string | undefined): void {
+  fallback = name === undefined || name.trim() === '' ? DEFAULT_VIEW_NAME : name;
+  recompute();
+}
