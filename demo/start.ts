@@ -1,0 +1,100 @@
+/**
+ * `npm start`: builds what is needed, then runs the whole demo stack on this machine:
+ * the gateway on the embedded store (no InfluxDB needed), the demo backend and the web app.
+ * Ctrl-C stops everything cleanly.
+ *
+ * Environment: GATEWAY_PORT (4318), DEMO_PORT (5173), DATA_DIR (./data), HOST (127.0.0.1).
+ * The JWT secret and operator token below are demo values, printed on purpose; never reuse them.
+ */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDemoBackend } from './backend/server.ts';
+import { buildDemo } from './build.ts';
+
+export const DEMO_JWT_SECRET = process.env.DEMO_JWT_SECRET ?? 'tenantlens-demo-secret-not-for-production-use';
+export const DEMO_ADMIN_TOKEN = process.env.DEMO_ADMIN_TOKEN ?? 'tenantlens-demo-operator-token-not-for-production';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const host = process.env.HOST ?? '127.0.0.1';
+const gatewayPort = Number(process.env.GATEWAY_PORT ?? 4318);
+const demoPort = Number(process.env.DEMO_PORT ?? 5173);
+const dataDir = resolve(process.env.DATA_DIR ?? join(root, 'data'));
+
+async function main(): Promise<void> {
+  const staticDir = await buildDemo();
+  const gateway = spawn(process.execPath, ['--import', 'tsx', join(root, 'gateway', 'src', 'main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      PORT: String(gatewayPort),
+      HOST: host,
+      DATA_DIR: dataDir,
+      TENANT_AUTH: 'jwt',
+      JWT_SECRET: DEMO_JWT_SECRET,
+      ADMIN_TOKEN: DEMO_ADMIN_TOKEN,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    },
+  });
+  const gatewayUrl = `http://${host}:${gatewayPort}`;
+  let gatewayExited = false;
+  let stopping = false;
+  gateway.on('exit', (code) => {
+    gatewayExited = true;
+    if (!stopping) {
+      console.error(`gateway exited (code ${code}); stopping the demo`);
+      process.exit(1);
+    }
+  });
+  gateway.stdout?.on('data', (c: Buffer) => process.stdout.write(c));
+  // Wait for the gateway before serving the app.
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${gatewayUrl}/healthz`)).ok) break;
+    } catch {
+      if (i > 200 || gatewayExited) throw new Error('the gateway did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const backend = await startDemoBackend({
+    port: demoPort,
+    host,
+    gatewayUrl,
+    jwtSecret: DEMO_JWT_SECRET,
+    adminToken: DEMO_ADMIN_TOKEN,
+    staticDir,
+  });
+
+  console.log(`
+  Tenantlens demo is running (data: ${dataDir}, embedded store)
+
+    web app + dashboard   ${backend.url}/           (log in as acme, globex or initech)
+    dashboard             ${backend.url}/#dashboard
+    gateway (OTLP/HTTP)   ${gatewayUrl}/v1/traces
+    drill-down API        ${gatewayUrl}/api/v1/tenants   (Authorization: Bearer ${DEMO_ADMIN_TOKEN})
+
+  Fill the dashboard:     npm run demo:traffic -- --sessions 30
+  Stop:                   Ctrl-C
+`);
+
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping …');
+    await backend.close().catch(() => undefined);
+    if (!gatewayExited) {
+      const exited = new Promise((r) => gateway.once('exit', r));
+      gateway.kill('SIGTERM');
+      await exited;
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((err: unknown) => {
+  console.error(`npm start failed: ${(err as Error).message}`);
+  process.exit(1);
+});

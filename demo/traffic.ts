@@ -1,0 +1,104 @@
+/**
+ * `npm run demo:traffic -- --sessions N [--url http://127.0.0.1:5173] [--concurrency 4] [--actions 6]`
+ *
+ * Drives realistic sessions for every demo tenant against the running demo (`npm start`), with
+ * real OpenTelemetry exporters (fast mode): each session logs in, then performs browser-like
+ * actions (view_name, action_name, session.id, element_count) whose spans are parents of real
+ * calls to the demo backend, with `traceparent`, so every action is one browser → backend → db trace.
+ */
+import { randomUUID } from 'node:crypto';
+import { context, defaultTextMapSetter, propagation, trace, SpanKind } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+const TENANTS = ['acme', 'globex', 'initech'];
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  return v === undefined || v.startsWith('--') ? def : v;
+}
+
+function positive(name: string, def: number): number {
+  const v = Number(arg(name, String(def)));
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`--${name} must be a whole number ≥ 1`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const sessions = positive('sessions', 20);
+const concurrency = positive('concurrency', 4);
+const actions = positive('actions', 6);
+const base = arg('url', process.env.DEMO_URL ?? 'http://127.0.0.1:5173').replace(/\/$/, '');
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+let done = 0;
+let failed = 0;
+function progress(): void {
+  const width = 30;
+  const filled = Math.round((done / sessions) * width);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${sessions} sessions${failed > 0 ? `, ${failed} failed` : ''}`);
+}
+
+async function runSession(index: number): Promise<void> {
+  const tenant = TENANTS[index % TENANTS.length] as string;
+  const login = await fetch(`${base}/demo-api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant }) });
+  if (!login.ok) throw new Error(`login as ${tenant}: HTTP ${login.status}`);
+  const { token } = (await login.json()) as { token: string };
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'demo-web', 'telemetry.sdk.language': 'webjs' }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces`, headers: { Authorization: `Bearer ${token}` } }))],
+  });
+  const tracer = provider.getTracer('demo-traffic');
+  const sessionId = randomUUID();
+  for (let a = 0; a < actions; a++) {
+    const report = a % 3 === 2;
+    const [view, action, path] = report ? ['ReportView', 'loadReport', 'report?size=20000'] : ['UserListView', 'fetchUsers', 'users'];
+    const span = tracer.startSpan(action, { kind: SpanKind.INTERNAL, attributes: { view_name: view, action_name: action, 'session.id': sessionId, 'mobx.kind': 'transition' } });
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    propagation.inject(trace.setSpan(context.active(), span), headers, defaultTextMapSetter);
+    const res = await fetch(`${base}/demo-api/${path}`, { headers });
+    const body = (await res.json()) as { users?: unknown[]; values?: unknown[] };
+    // Rendering cost a browser would add after the response.
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * (report ? 80 : 20)));
+    span.setAttribute('element_count', (body.users ?? body.values ?? []).length);
+    span.end();
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 150));
+  }
+  await provider.shutdown();
+}
+
+async function main(): Promise<void> {
+  try {
+    await fetch(`${base}/demo-api/login`, { method: 'HEAD' });
+  } catch {
+    console.error(`cannot reach the demo at ${base}: start it first with \`npm start\` (or pass --url)`);
+    process.exit(1);
+  }
+  const started = Date.now();
+  let next = 0;
+  progress();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, sessions) }, async () => {
+      while (next < sessions) {
+        const i = next++;
+        try {
+          await runSession(i);
+        } catch (err) {
+          failed++;
+          process.stderr.write(`\nsession ${i}: ${(err as Error).message}\n`);
+        }
+        done++;
+        progress();
+      }
+    }),
+  );
+  process.stderr.write(`\n${sessions - failed} sessions (${(sessions - failed) * actions} traces) in ${((Date.now() - started) / 1000).toFixed(1)} s. Open ${base}/#dashboard\n`);
+  if (failed > 0) process.exit(1);
+}
+
+await main();

@@ -1,0 +1,46 @@
+import { observer } from 'mobx-react-lite';
+import { useState } from 'react';
+import { Dashboard } from './dashboard/Dashboard.tsx';
+import type { ReportStore, UserStore } from './stores.ts';
+import { ReportView } from './views/Report.tsx';
+import { UsersView } from './views/Users.tsx';
+
+export interface AppProps {
+  tenant: string;
+  users: UserStore;
+  report: ReportStore;
+  onSwitchTenant(): void;
+}
+
+type Tab = 'users' | 'report' | 'dashboard';
+
+export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps) => {
+  const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1) as Tab) || 'users');
+  const go = (t: Tab) => {
+    location.hash = t;
+    setTab(t);
+  };
+  return (
+    <>
+      <header>
+        <h1>Tenantlens demo</h1>
+        <nav>
+          {(['users', 'report', 'dashboard'] as const).map((t) => (
+            <button key={t} data-testid={`tab-${t}`} className={tab === t ? 'active' : ''} onClick={() => go(t)}>
+              {t === 'users' ? 'Users' : t === 'report' ? 'Report' : 'Observability dashboard'}
+            </button>
+          ))}
+        </nav>
+        <div className="tenant">
+          <span>tenant <strong data-testid="current-tenant">{tenant}</strong></span>
+          <button className="link" style={{ color: '#cfd6e6' }} onClick={onSwitchTenant}>switch</button>
+        </div>
+      </header>
+      <main>
+        {tab === 'users' && <UsersView store={users} />}
+        {tab === 'report' && <ReportView store={report} />}
+        {tab === 'dashboard' && <Dashboard />}
+      </main>
+    </>
+  );
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDemoBackend } from '../demo/backend/server.ts';
+import { buildDemo } from '../demo/build.ts';
+import { requireBinary } from './support/binaries.ts';
+import { startGateway, type Gateway } from './support/gateway.ts';
+
+/**
+ * The whole demo stack, as `npm start` runs it (gateway on the embedded store, demo backend,
+ * built web app), clicked through in headless Debian Chromium as two tenants.
+ */
+const SECRET = 'e2e-demo-secret-that-is-long-enough-for-hs256';
+const ADMIN = 'e2e-demo-operator-token-long-enough';
+const SHOTS = fileURLToPath(new URL('../test-output/demo/', import.meta.url));
+
+let dataDir: string;
+let gateway: Gateway;
+let backend: { url: string; close(): Promise<void> };
+let browser: Browser;
+
+before(async () => {
+  requireBinary('/usr/bin/chromium', 'chromium');
+  const staticDir = await buildDemo(() => undefined);
+  dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-demo-'));
+  await mkdir(SHOTS, { recursive: true });
+  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100' });
+  backend = await startDemoBackend({ port: 0, host: '127.0.0.1', gatewayUrl: gateway.url, jwtSecret: SECRET, adminToken: ADMIN, staticDir });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await backend?.close();
+  await gateway?.stop();
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function useAppAs(tenant: string): Promise<void> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(backend.url);
+  await page.getByTestId(`login-${tenant}`).click();
+  await page.getByTestId('current-tenant').filter({ hasText: tenant }).waitFor();
+  await page.getByTestId('users').locator('tr').first().waitFor();
+  for (let i = 0; i < 4; i++) {
+    await page.getByTestId('reload-users').click();
+    await page.getByTestId('reload-users').and(page.locator(':enabled')).waitFor();
+  }
+  await page.getByTestId('tab-report').click();
+  await page.getByTestId('report-summary').filter({ hasText: 'orders' }).waitFor();
+  await page.getByTestId('buckets').selectOption('80');
+  await page.getByTestId('tab-users').click();
+  await page.getByTestId('users').locator('tr').first().waitFor();
+  // Leaving the page flushes the SDK's batch (pagehide).
+  await page.close({ runBeforeUnload: true });
+  await ctx.close();
+  assert.deepEqual(errors, [], `no page errors as ${tenant}`);
+}
+
+async function tenantP99(page: Page, tenant: string): Promise<number | undefined> {
+  const cell = page.getByTestId(`p99-${tenant}`);
+  if ((await cell.count()) === 0) return undefined;
+  const v = await cell.getAttribute('data-value');
+  return v === null || v === '' ? undefined : Number(v);
+}
+
+test('two tenants use the app; the dashboard lists both (globex slower) and drills down to one browser → backend trace', async () => {
+  await useAppAs('acme');
+  await useAppAs('globex');
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(backend.url);
+  await page.getByTestId('login-acme').click();
+  await page.getByTestId('tab-dashboard').click();
+  // Spans arrive asynchronously (SDK batches, gateway buffer): the dashboard refreshes itself.
+  const deadline = Date.now() + 45_000;
+  let acme: number | undefined;
+  let globex: number | undefined;
+  while (Date.now() < deadline) {
+    acme = await tenantP99(page, 'acme');
+    globex = await tenantP99(page, 'globex');
+    if (acme !== undefined && globex !== undefined) break;
+    await page.waitForTimeout(1000);
+  }
+  await page.screenshot({ path: join(SHOTS, '1-tenants.png'), fullPage: true });
+  assert.ok(acme !== undefined && globex !== undefined, `both tenants listed (acme ${acme}, globex ${globex})`);
+  assert.ok(globex > acme, `globex p99 (${globex} ms) is above acme's (${acme} ms)`);
+  assert.ok(acme > 0 && globex < 30_000, 'plausible values');
+
+  await page.locator('tr[data-tenant="globex"]').click();
+  await page.getByTestId('sessions').locator('tbody tr').first().waitFor();
+  await page.screenshot({ path: join(SHOTS, '2-sessions.png'), fullPage: true });
+  await page.getByTestId('sessions').locator('tbody tr').first().click();
+  await page.getByTestId('traces').locator('tbody tr').first().waitFor();
+  await page.screenshot({ path: join(SHOTS, '3-traces.png'), fullPage: true });
+
+  // Find a trace that holds both the browser MobX span and the backend server span.
+  const rows = page.getByTestId('traces').locator('tbody tr');
+  let found = false;
+  for (let i = 0; i < (await rows.count()) && !found; i++) {
+    await rows.nth(i).click();
+    await page.getByTestId('waterfall').waitFor();
+    const browserSpans = await page.locator('[data-testid="waterfall"] .row[data-service="demo-web"]').count();
+    const serverSpans = await page.locator('[data-testid="waterfall"] .row[data-service="demo-backend"][data-kind="server"]').count();
+    const dbSpans = await page.locator('[data-testid="waterfall"] .row[data-service="demo-backend"][data-kind="client"]').count();
+    if (browserSpans > 0 && serverSpans > 0 && dbSpans > 0) {
+      found = true;
+      await page.locator('[data-testid="waterfall"] .row[data-kind="server"]').first().click();
+      await page.screenshot({ path: join(SHOTS, '4-waterfall.png'), fullPage: true });
+    } else {
+      await page.getByTestId('crumb-session').click();
+      await page.getByTestId('traces').waitFor();
+    }
+  }
+  assert.ok(found, 'a trace with the browser span, the backend server span and the db span under one trace id');
+  await ctx.close();
+});
