@@ -183,6 +183,8 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
   test('a field keeps one type: 13.0 (sent as int) and 13.5 from the real exporter are both floats', async () => {
     const client = createOtelClient({ encoding: 'protobuf', url: gw.url, serviceName: 'typeflip', headers: { 'X-Tenant-ID': 'acme' } });
     const a = client.span('a', { start: hrAt(BASE_SEC, 3_000_000), end: hrAt(BASE_SEC, 3_100_000), attributes: { price: 13.0, code: 'A7' } });
+    // One export at a time: "first type seen wins" is about arrival order, so fix the order.
+    await client.flush();
     const b = client.span('b', { start: hrAt(BASE_SEC, 3_200_000), end: hrAt(BASE_SEC, 3_300_000), attributes: { price: 13.5, code: 7 } });
     await client.flush();
     await client.shutdown();
