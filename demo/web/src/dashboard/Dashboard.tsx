@@ -71,8 +71,11 @@ const TenantTable = observer(({ store }: { store: DashboardStore }) => {
   );
 });
 
-const CompareRows = ({ rows, label }: { rows: ComparisonRow[]; label: (r: ComparisonRow) => string }) => (
+const CompareRows = ({ rows, label, a, b, what }: { rows: ComparisonRow[]; label: (r: ComparisonRow) => string; a: string; b: string; what: string }) => (
   <table>
+    <thead>
+      <tr><th>{what}</th><th className="num">{a} p99</th><th className="num">{b} p99</th><th className="num">gap</th></tr>
+    </thead>
     <tbody>
       {rows.slice(0, 6).map((r) => (
         <tr key={JSON.stringify(r.key)}>
@@ -92,8 +95,8 @@ const ComparisonCard = observer(({ store }: { store: DashboardStore }) => {
   return (
     <div className="card" data-testid="comparison">
       <h2>Why is {c.b} slower than {c.a}? (p99 per endpoint and per view/action)</h2>
-      <CompareRows rows={c.endpoints} label={(r) => `backend ${r.key.endpoint}`} />
-      <CompareRows rows={c.views} label={(r) => `view ${r.key.view_name} · ${r.key.action_name || '—'}`} />
+      <CompareRows rows={c.endpoints} a={c.a} b={c.b} what="Backend endpoint" label={(r) => r.key.endpoint ?? ''} />
+      <CompareRows rows={c.views} a={c.a} b={c.b} what="View · action" label={(r) => `${r.key.view_name} · ${r.key.action_name || '—'}`} />
     </div>
   );
 });
