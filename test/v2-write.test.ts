@@ -7,9 +7,10 @@ import { gunzipSync } from 'node:zlib';
 import { loadConfig, type Config } from '../gateway/src/config.ts';
 import type { WriteTransport } from '../gateway/src/influx/transport.ts';
 import { createV2Transport } from '../gateway/src/influx/v2-transport.ts';
-import { createLineWriter, type LineWriter, type WriterEvents } from '../gateway/src/influx/writer.ts';
+import { createLineWriter, type LineWriter } from '../gateway/src/influx/writer.ts';
 import { freePort } from './support/ports.ts';
 import { startVictoriaMetrics, type VictoriaMetrics } from './support/victoria-metrics.ts';
+import { recordWriterEvents, type RecordedWriterEvents } from './support/writer-events.ts';
 
 const TOKEN = 'test-token-Zm9vYmFy==';
 
@@ -25,28 +26,11 @@ function v2Config(url: string, extra: Record<string, string> = {}): Config {
   });
 }
 
-interface Recorded {
-  written: number[];
-  retries: Array<{ reason: string; status: number | undefined }>;
-  failed: Array<{ reason: string; status: number | undefined; rejected: number; sample: readonly string[] }>;
-}
-
-function recorder(): { events: WriterEvents; log: Recorded } {
-  const log: Recorded = { written: [], retries: [], failed: [] };
-  return {
-    log,
-    events: {
-      written: (n) => log.written.push(n),
-      retry: (reason, status) => log.retries.push({ reason, status }),
-      failed: (reason, status, rejected, sample) => log.failed.push({ reason, status, rejected, sample: [...sample] }),
-    },
-  };
-}
 
 /** The gateway's wiring (main.ts): one v2 transport, one writer on top. */
-function pipeline(config: Config): { transport: WriteTransport; writer: LineWriter; log: Recorded } {
+function pipeline(config: Config): { transport: WriteTransport; writer: LineWriter; log: RecordedWriterEvents } {
   const transport = createV2Transport(config.influx!, config.buffer.batchMaxLines);
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const writer = createLineWriter({ transport, buffer: config.buffer, events });
   return { transport, writer, log };
 }

@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { BufferConfig } from '../src/config.ts';
 import { isRetryableStatus, parseRetryAfter, type WriteOutcome, type WriteTransport } from '../src/influx/transport.ts';
 import { rejectedLines } from '../src/influx/v1-transport.ts';
-import { backoffMillis, createLineWriter, type LineWriter, type WriterEvents } from '../src/influx/writer.ts';
+import { backoffMillis, createLineWriter, type LineWriter } from '../src/influx/writer.ts';
+import { recordWriterEvents } from '../../test/support/writer-events.ts';
 
 // ---------------------------------------------------------------- helpers
 
@@ -56,23 +57,6 @@ function fakeTransport(respond: Responder = () => ok) {
   };
 }
 
-interface Recorded {
-  written: number[];
-  retries: Array<{ reason: string; status: number | undefined }>;
-  failed: Array<{ reason: string; status: number | undefined; rejected: number; sample: readonly string[] }>;
-}
-
-function recorder(): { events: WriterEvents; log: Recorded } {
-  const log: Recorded = { written: [], retries: [], failed: [] };
-  return {
-    log,
-    events: {
-      written: (n) => log.written.push(n),
-      retry: (reason, status) => log.retries.push({ reason, status }),
-      failed: (reason, status, rejected, sample) => log.failed.push({ reason, status, rejected, sample: [...sample] }),
-    },
-  };
-}
 
 /** Defaults that never trigger on their own: tests turn on the one bound they are about. */
 function bufferConfig(overrides: Partial<BufferConfig> = {}): BufferConfig {
@@ -120,7 +104,7 @@ function withWriter(w: LineWriter, fn: () => Promise<void>): Promise<void> {
 
 test('batches are bounded by batchMaxLines', async () => {
   const fake = fakeTransport();
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 3 }), events });
   await withWriter(w, async () => {
     const input = lines('m v=', 7);
@@ -141,7 +125,7 @@ test('batches are bounded by batchMaxLines', async () => {
 
 test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 newline)', async () => {
   const fake = fakeTransport();
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   // 9 chars + newline = 10 bytes a line; 35 bytes hold 3 lines, not 4.
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxBytes: 35 }), events });
   await withWriter(w, async () => {
@@ -160,7 +144,7 @@ test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 
 
 test('both bounds together: whichever is hit first closes the batch; an oversized line goes alone', async () => {
   const fake = fakeTransport();
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4, batchMaxBytes: 30 }), events });
   await withWriter(w, async () => {
     const short = lines('s', 5); // 3 bytes each with the newline
@@ -185,7 +169,7 @@ test('both bounds together: whichever is hit first closes the batch; an oversize
 
 test('a partial batch is flushed by the timer after flushIntervalMillis', async () => {
   const fake = fakeTransport();
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 100, flushIntervalMillis: 150 }), events });
   await withWriter(w, async () => {
     const t0 = performance.now();
@@ -213,7 +197,7 @@ test('one write in flight at a time, even with full batches waiting and drain() 
     gates.push(g);
     return g.promise;
   });
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2 }), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(lines('a', 6)), true); // three full batches
@@ -239,7 +223,7 @@ test('one write in flight at a time, even with full batches waiting and drain() 
 
 test('offer is all-or-nothing and refuses past maxBytes', async () => {
   const fake = fakeTransport();
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   // batchMaxBytes above maxBytes: nothing is sent, so the buffer only grows.
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ maxBytes: 100, batchMaxBytes: 1_000 }), events });
   await withWriter(w, async () => {
@@ -270,7 +254,7 @@ test('offer is all-or-nothing and refuses past maxBytes', async () => {
 test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one more batch', async () => {
   const blocked = gate<WriteOutcome>();
   const fake = fakeTransport(() => blocked.promise);
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ maxBytes: 100, batchMaxBytes: 40 }), events });
   await withWriter(w, async () => {
     assert.equal(w.isFull, false);
@@ -305,7 +289,7 @@ test('a retryable outcome keeps the batch and resends the same lines, in order, 
   const fake = fakeTransport((_call, i) =>
     i === 0 ? { kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: 400 } : ok,
   );
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 3 }), events });
   await withWriter(w, async () => {
     const input = ['m v=1 1', 'm v=2 2', 'm v=3 3', 'm v=4 4'];
@@ -332,7 +316,7 @@ test('a retryable outcome keeps the batch and resends the same lines, in order, 
 
 test('without Retry-After the writer backs off with backoffMillis (attempt 0, then 1)', async () => {
   const fake = fakeTransport((_call, i) => (i < 2 ? { kind: 'retryable', reason: 'network: ECONNREFUSED', retryAfterMillis: undefined } : ok));
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({
     transport: fake.transport,
     buffer: bufferConfig({ batchMaxLines: 1, retryMaxDelayMillis: 10_000 }),
@@ -377,7 +361,7 @@ test('backoffMillis: full jitter between ceiling/2 and ceiling, ceiling = min(ma
 
 test('a Retry-After longer than setTimeout can count (2^31-1 ms) still waits, not retries at once', async () => {
   const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 3_000_000_000 }));
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 1 }), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(['m v=1']), true);
@@ -397,7 +381,7 @@ test('a failure drops only that batch, reports rejected count and sample, and co
         ? { kind: 'failure', reason: 'unable to parse', status: 400, rejectedLines: call.count }
         : ok,
   );
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 5 }), events });
   await withWriter(w, async () => {
     const input = lines('l', 12);
@@ -424,7 +408,7 @@ test('a failure drops only that batch, reports rejected count and sample, and co
 
 test('a failure sample holds at most 3 lines, fewer for a short batch', async () => {
   const fake = fakeTransport((call) => ({ kind: 'failure', reason: 'bad', status: 400, rejectedLines: call.count }));
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig(), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(['only']), true);
@@ -441,7 +425,7 @@ test('drain writes everything and resolves 0', async () => {
     await sleep(5);
     return ok;
   });
-  const { events, log } = recorder();
+  const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4 }), events });
   await withWriter(w, async () => {
     const input = lines('d', 10);
@@ -461,7 +445,7 @@ test('drain writes everything and resolves 0', async () => {
 
 test('drain resolves with the lines left when the transport keeps failing past the deadline', async () => {
   const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: undefined }));
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2, retryMaxDelayMillis: 50 }), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(lines('r', 5)), true);
@@ -478,7 +462,7 @@ test('drain resolves with the lines left when the transport keeps failing past t
 
 test('drain returns at its deadline even when a Retry-After wait would outlast it', async () => {
   const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 3_000 }));
-  const { events } = recorder();
+  const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig(), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(lines('q', 3)), true);
