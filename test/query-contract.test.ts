@@ -28,6 +28,8 @@ interface Expected {
 }
 const expected: Expected = { frontend: {}, backend: {}, sessions: {}, endpoints: {} };
 const traceIds: Record<string, string[]> = {};
+/** trace id → start (ns) of its server span, for log records emitted inside it. */
+const serverStarts: Record<string, bigint> = {};
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 const kv = (key: string, v: string | number) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } });
@@ -51,6 +53,7 @@ function dataset(tenant: string, tenantIndex: number): string {
       (expected.backend[tenant] ??= []).push(beMs);
       ((expected.sessions[tenant] ??= {})[session] ??= []).push(feMs);
       ((expected.endpoints[tenant] ??= {})[endpoint] ??= []).push(beMs);
+      serverStarts[traceId] = start + 2n * MS;
       const root = hex(i + 1, 8) + 'a0a0a0a0';
       const server = hex(i + 1, 8) + 'b0b0b0b0';
       spans.push(
@@ -89,6 +92,44 @@ function dataset(tenant: string, tenantIndex: number): string {
   return JSON.stringify({ resourceSpans: [{ resource: { attributes: [kv('service.name', `${tenant}-app`)] }, scopeSpans: [{ scope: { name: 'contract' }, spans }] }] });
 }
 
+/** A trace whose only data is a log record (the spans may come later, or never). */
+const LOGS_ONLY_TRACE = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
+
+/**
+ * Log records for globex's trace 4: two inside its server span at the same instant (ties order by
+ * severity), one at trace level without a span, plus one in a logs-only trace and one without any trace.
+ */
+function logsDataset(): { body: string; traceId: string; serverSpan: string; t1: bigint; t2: bigint } {
+  const traceId = traceIds.globex?.[4] as string;
+  const serverSpan = hex(5, 8) + 'b0b0b0b0';
+  const t1 = (serverStarts[traceId] as bigint) + MS;
+  const t2 = t1 + MS / 2n;
+  const records = [
+    {
+      timeUnixNano: String(t1),
+      severityNumber: 17,
+      severityText: 'ERROR',
+      body: { kvlistValue: { values: [kv('code', 42)] } },
+      traceId,
+      spanId: serverSpan,
+    },
+    {
+      timeUnixNano: String(t1),
+      severityNumber: 9,
+      severityText: 'INFO',
+      body: { stringValue: 'loading users' },
+      traceId,
+      spanId: serverSpan,
+      attributes: [kv('rows', 3), { key: 'ratio', value: { doubleValue: 0.5 } }, { key: 'cached', value: { boolValue: true } }, kv('body', 'dup'), kv('tenant_id', 'spoofed')],
+    },
+    { timeUnixNano: String(t2), severityNumber: 13, severityText: 'WARN', body: { stringValue: 'slow' }, traceId },
+    { timeUnixNano: String(t2), severityNumber: 9, severityText: 'INFO', body: { stringValue: 'orphan' }, traceId: LOGS_ONLY_TRACE },
+    { timeUnixNano: String(t2), severityNumber: 9, severityText: 'INFO', body: { stringValue: 'no trace' } },
+  ];
+  const body = JSON.stringify({ resourceLogs: [{ resource: { attributes: [kv('service.name', 'globex-app')] }, scopeLogs: [{ scope: { name: 'contract' }, logRecords: records }] }] });
+  return { body, traceId, serverSpan, t1, t2 };
+}
+
 /** InfluxQL PERCENTILE, written independently of the code under test: nearest rank. */
 function pct(values: number[], p: number): number | null {
   const sorted = [...values].sort((x, y) => x - y);
@@ -120,7 +161,21 @@ before(async () => {
       assert.equal(res.status, 200);
     }
   }
+  const logs = logsDataset();
+  for (const gw of Object.values(gws)) {
+    const res = await fetch(`${gw.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('globex')}` }, body: logs.body });
+    assert.equal(res.status, 200);
+  }
   // Both stores write asynchronously: wait until every point is visible.
+  for (const store of ['influxdb', 'embedded'] as const) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const { body } = await api(store, `/api/v1/traces/${LOGS_ONLY_TRACE}`);
+      if (Array.isArray(body.logs) && body.logs.length === 1) break;
+      if (Date.now() > deadline) throw new Error(`${store} did not show the logs: ${JSON.stringify(body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   for (const store of ['influxdb', 'embedded'] as const) {
     const deadline = Date.now() + 15_000;
     for (;;) {
@@ -199,6 +254,33 @@ describe('query API contract: both stores, exact answers', () => {
     assert.equal(spans[0]?.attributes.tenant_id, undefined, 'the spoofed tenant attribute is not stored');
     assert.deepEqual([spans[2]?.attributes['db.system'], spans[2]?.attributes['db.rows'], spans[2]?.attributes.cache], ['postgresql', 12.5, false]);
     assert.equal(spans[0]?.durationMs, expected.frontend.globex?.[4]);
+  });
+
+  test('GET /api/v1/traces/:traceId: the log records of the trace, next to their spans, identical on both stores', async () => {
+    const { traceId, serverSpan, t1, t2 } = logsDataset();
+    const answers = await Promise.all(stores.map((s) => api(s, `/api/v1/traces/${traceId}`)));
+    assert.deepEqual(answers[0]?.body, answers[1]?.body, 'same answer from both stores');
+    const spans = answers[0]?.body.spans as Array<{ spanId: string; kind: string }>;
+    assert.equal(spans.find((s) => s.kind === 'server')?.spanId, serverSpan, 'the span the records were emitted in is in the same answer');
+    const logs = answers[0]?.body.logs as Array<Record<string, unknown> & { attributes: Record<string, unknown> }>;
+    const common = { traceId, service: 'globex-app', tenant: 'globex' };
+    assert.deepEqual(
+      logs.map(({ attributes: _a, ...rest }) => rest),
+      [
+        // Same instant and span: ordered by severity.
+        { ...common, spanId: serverSpan, timeMicros: Number(t1 / 1000n), severityText: 'INFO', severityNumber: 9, body: 'loading users' },
+        { ...common, spanId: serverSpan, timeMicros: Number(t1 / 1000n), severityText: 'ERROR', severityNumber: 17, body: '{"code":42}' },
+        { ...common, spanId: '', timeMicros: Number(t2 / 1000n), severityText: 'WARN', severityNumber: 13, body: 'slow' },
+      ],
+    );
+    const attrs = logs[0]?.attributes ?? {};
+    assert.deepEqual([attrs.rows, attrs.ratio, attrs.cached, attrs.attr_body, attrs.tenant_id], [3, 0.5, true, 'dup', undefined]);
+    // A trace known only from a log record answers with the record and no spans, on both stores.
+    const orphan = await Promise.all(stores.map((s) => api(s, `/api/v1/traces/${LOGS_ONLY_TRACE}`)));
+    assert.deepEqual(orphan[0]?.body, orphan[1]?.body);
+    assert.deepEqual([(orphan[0]?.body.spans as unknown[]).length, (orphan[0]?.body.logs as Array<{ body: string }>)[0]?.body], [0, 'orphan']);
+    // Another tenant sees neither the spans nor the records.
+    for (const store of stores) assert.equal((await api(store, `/api/v1/traces/${LOGS_ONLY_TRACE}`, await token('acme'))).status, 404);
   });
 
   test('GET /api/v1/compare: the p99 gap per endpoint and per view/action', async () => {

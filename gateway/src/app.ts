@@ -123,6 +123,23 @@ export function createApp(deps: AppDeps): GatewayApp {
     sendExportResponse(res, encoding, result.rejected, result.message);
   });
 
+  // Metrics and logs: the same admission, limits and error catalogue as traces; counted per data
+  // point / log record under their own `signal` label.
+  for (const [path, signal] of [
+    ['/v1/metrics', 'metrics'],
+    ['/v1/logs', 'logs'],
+  ] as const) {
+    app.post(path, async (req, res) => {
+      const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
+      const result = signal === 'metrics' ? deps.ingest.metrics(body, encoding, tenant) : deps.ingest.logs(body, encoding, tenant);
+      metrics.spansReceived.inc({ signal }, result.received);
+      metrics.spansAccepted.inc({ signal }, result.accepted);
+      for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+      if (result.rejected > 0) logger.info({ tenant, signal, rejected: result.rejected, why: result.message }, `${signal} refused (partial success)`);
+      sendExportResponse(res, encoding, result.rejected, result.message, signal);
+    });
+  }
+
   app.post('/v1/telemetry', async (req, res) => {
     const { tenant, body } = await admit(req, res, ['json']);
     let json: unknown;

@@ -10,6 +10,7 @@ import { createV1Transport } from './influx/v1-transport.ts';
 import { createV2Transport } from './influx/v2-transport.ts';
 import { createLineWriter } from './influx/writer.ts';
 import { FieldTypeRegistry } from './mapping/field-types.ts';
+import { createLogsMapper, createMetricsMapper } from './mapping/map-signals.ts';
 import { createSpanMapper } from './mapping/map-spans.ts';
 import { DEFAULT_RULES, loadMappingFile, MappingFileError, type MappingRules } from './mapping/rules.ts';
 import { createMetrics, type GatewayMetrics } from './ops/metrics.ts';
@@ -105,7 +106,14 @@ async function start(): Promise<void> {
   }
   storeRef = store;
 
-  const ingest = createIngest({ mapper: createSpanMapper(rules, fieldTypes), rules, store, instanceName: config.instanceName });
+  const ingest = createIngest({
+    mapper: createSpanMapper(rules, fieldTypes),
+    metricsMapper: createMetricsMapper(rules),
+    logsMapper: createLogsMapper(rules, fieldTypes),
+    rules,
+    store,
+    instanceName: config.instanceName,
+  });
   const { app, startDraining } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger });
 
   const server: Server = app.listen(config.port, config.host, () => {

@@ -7,6 +7,7 @@ import type * as Resources from '../../node_modules/@opentelemetry/resources/bui
 import { GatewayError } from '../src/errors.ts';
 import type { AttrValue, SpanRecord, TraceRequest } from '../src/otlp/model.ts';
 import { decodeTraceRequest } from '../src/otlp/decode.ts';
+import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 
 // Resolved from the repository root, not from here: gateway/node_modules holds the 1.x SDK that
 // the pinned otlp-transformer 0.57.2 (the gateway's decoder) depends on; the tests use the 2.x SDK.
@@ -392,4 +393,14 @@ test('invalid JSON text and broken protobuf bytes are 400s too', async () => {
   malformed(Buffer.from('{"resourceSpans":[]}'), 'protobuf', /invalid protobuf ExportTraceServiceRequest/); // JSON sent as protobuf
   malformed(Buffer.from('hello world, not protobuf'), 'protobuf', /invalid protobuf ExportTraceServiceRequest/);
   malformed(Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 'protobuf', /invalid protobuf/); // runaway varint
+});
+
+test('protobuf: a span with an empty name and no kind decodes to name "" and kind 0, not null', () => {
+  // proto3 omits default values on the wire, and the generated classes then answer null.
+  const body = ExportTraceServiceRequest.encode({
+    resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(8, 2), startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000000000001' }] }] }],
+  }).finish();
+  const span = decodeTraceRequest(body, 'protobuf').resourceSpans[0]?.scopes[0]?.spans[0];
+  assert.equal(span?.name, '');
+  assert.equal(span?.kind, 0);
 });

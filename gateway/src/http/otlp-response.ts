@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { ExportTraceServiceResponse, encodeRpcStatus } from '../otlp/proto.ts';
+import { ExportLogsServiceResponse, ExportMetricsServiceResponse, ExportTraceServiceResponse, encodeRpcStatus } from '../otlp/proto.ts';
 import type { OtlpEncoding } from '../otlp/decode.ts';
 
 /** HTTP status → google.rpc.Code, for the OTLP error body. */
@@ -24,15 +24,25 @@ function rpcCode(status: number): number {
   }
 }
 
-/** The OTLP success body, in the request's encoding, with partial_success when spans were refused. */
-export function sendExportResponse(res: Response, encoding: OtlpEncoding, rejected: number, message: string): void {
+export type Signal = 'traces' | 'metrics' | 'logs';
+
+/** Each signal's response message and the name of its rejected count (opentelemetry-proto collector/{trace,metrics,logs}/v1). */
+const RESPONSES = {
+  traces: { type: ExportTraceServiceResponse, rejected: 'rejectedSpans' },
+  metrics: { type: ExportMetricsServiceResponse, rejected: 'rejectedDataPoints' },
+  logs: { type: ExportLogsServiceResponse, rejected: 'rejectedLogRecords' },
+} as const;
+
+/** The OTLP success body, in the request's encoding, with partial_success when items were refused. */
+export function sendExportResponse(res: Response, encoding: OtlpEncoding, rejected: number, message: string, signal: Signal = 'traces'): void {
+  const { type, rejected: key } = RESPONSES[signal];
   if (encoding === 'protobuf') {
-    const msg = rejected > 0 ? { partialSuccess: { rejectedSpans: rejected, errorMessage: message } } : {};
-    res.status(200).type('application/x-protobuf').send(Buffer.from(ExportTraceServiceResponse.encode(msg).finish()));
+    const msg = rejected > 0 ? { partialSuccess: { [key]: rejected, errorMessage: message } } : {};
+    res.status(200).type('application/x-protobuf').send(Buffer.from(type.encode(msg).finish()));
     return;
   }
   // int64 is a decimal string in OTLP/JSON.
-  const body = rejected > 0 ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: message } } : {};
+  const body = rejected > 0 ? { partialSuccess: { [key]: String(rejected), errorMessage: message } } : {};
   res.status(200).json(body);
 }
 

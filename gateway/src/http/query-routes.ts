@@ -73,9 +73,11 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
     const id = String(req.params.traceId ?? '').toLowerCase();
     if (!TRACE_ID.test(id)) throw new GatewayError('BAD_REQUEST', 'traceId: expected 32 hex characters');
     // A tenant asking for another tenant's trace learns nothing, not even that it exists.
-    const spans = await deps.queries.trace(id, v.admin ? undefined : v.tenant);
-    if (spans.length === 0) throw new GatewayError('NOT_FOUND', `no trace ${id}`);
-    res.json({ traceId: id, spans });
+    const tenant = v.admin ? undefined : v.tenant;
+    const [spans, logs] = await Promise.all([deps.queries.trace(id, tenant), deps.queries.traceLogs(id, tenant)]);
+    if (spans.length === 0 && logs.length === 0) throw new GatewayError('NOT_FOUND', `no trace ${id}`);
+    // Log records emitted inside the trace's spans (their spanId links each to its span).
+    res.json({ traceId: id, spans, logs });
   });
 
   router.get('/compare', async (req, res) => {

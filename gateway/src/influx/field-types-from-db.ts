@@ -1,6 +1,7 @@
 import type { InfluxConfig } from '../config.ts';
 import type { FieldType } from './line-protocol.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
+import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { v1AuthHeaders } from './v1-transport.ts';
 
@@ -11,21 +12,25 @@ const TYPES: Record<string, FieldType> = { float: 'float', integer: 'integer', s
  * restarted gateway keeps writing each attribute at the type the database fixed for it.
  */
 export async function seedFieldTypes(config: InfluxConfig, rules: MappingRules, registry: FieldTypeRegistry): Promise<number> {
-  const measurement = rules.spans.name;
-  const params = new URLSearchParams({ db: config.bucket, q: `SHOW FIELD KEYS FROM "${measurement.replace(/["\\]/g, '\\$&')}"` });
+  // The two measurements with dynamic attribute fields.
+  const measurements = [rules.spans.name, LOGS_MEASUREMENT];
+  const q = measurements.map((m) => `SHOW FIELD KEYS FROM "${m.replace(/["\\]/g, '\\$&')}"`).join('; ');
+  const params = new URLSearchParams({ db: config.bucket, q });
   if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
   const res = await fetch(`${config.url}/query?${params.toString()}`, { headers: v1AuthHeaders(config), signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`SHOW FIELD KEYS answered HTTP ${res.status}`);
   const body = (await res.json()) as { results?: Array<{ series?: Array<{ values?: Array<[string, string]> }> }> };
   let n = 0;
-  for (const s of body.results?.[0]?.series ?? []) {
-    for (const [key, type] of s.values ?? []) {
-      const t = TYPES[type];
-      if (t !== undefined) {
-        registry.seed(measurement, key, t);
-        n++;
+  measurements.forEach((measurement, i) => {
+    for (const s of body.results?.[i]?.series ?? []) {
+      for (const [key, type] of s.values ?? []) {
+        const t = TYPES[type];
+        if (t !== undefined) {
+          registry.seed(measurement, key, t);
+          n++;
+        }
       }
     }
-  }
+  });
   return n;
 }

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
+import type { LogsMapper, MetricsMapper, SignalMapResult } from '../mapping/map-signals.ts';
 import type { MappedPoint, SpanMapper } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { decodeTraceRequest, type OtlpEncoding } from '../otlp/decode.ts';
+import { decodeLogsRequest, decodeMetricsRequest } from '../otlp/decode-signals.ts';
 import { countSpans } from '../otlp/model.ts';
+import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
 
 export interface IngestResult {
@@ -18,6 +21,8 @@ export interface IngestResult {
 
 export interface IngestDeps {
   readonly mapper: SpanMapper;
+  readonly metricsMapper: MetricsMapper;
+  readonly logsMapper: LogsMapper;
   readonly rules: MappingRules;
   readonly store: Store;
   readonly instanceName: string;
@@ -26,12 +31,16 @@ export interface IngestDeps {
 export interface Ingest {
   /** decode → map (tenant applied) → encode → buffer. Throws `GatewayError` (400, 503); writes nothing then. */
   traces(body: Uint8Array, encoding: OtlpEncoding, tenantId: string): IngestResult;
+  /** `/v1/metrics`: data points, counted as accepted/rejected per data point. */
+  metrics(body: Uint8Array, encoding: OtlpEncoding, tenantId: string): IngestResult;
+  /** `/v1/logs`: log records. */
+  logs(body: Uint8Array, encoding: OtlpEncoding, tenantId: string): IngestResult;
   /** The legacy `/v1/telemetry` beacon. */
   beacon(json: unknown, tenantId: string): IngestResult;
 }
 
-function summarize(rejections: ReadonlyMap<string, number>): string {
-  return [...rejections].map(([reason, n]) => `${n} span(s): ${reason}`).join('; ');
+function summarize(rejections: ReadonlyMap<string, number>, what = 'span(s)'): string {
+  return [...rejections].map(([reason, n]) => `${n} ${what}: ${reason}`).join('; ');
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
@@ -41,6 +50,11 @@ export function createIngest(deps: IngestDeps): Ingest {
         retryAfterSeconds: deps.store.retryAfterSeconds(),
       });
     }
+  }
+
+  function signalResult(received: number, mapped: SignalMapResult, what: string): IngestResult {
+    buffer(mapped.points);
+    return { received, accepted: mapped.accepted, rejected: mapped.rejected, message: summarize(mapped.rejections, what), rejections: mapped.rejections };
   }
 
   return {
@@ -55,6 +69,14 @@ export function createIngest(deps: IngestDeps): Ingest {
         message: summarize(mapped.rejections),
         rejections: mapped.rejections,
       };
+    },
+    metrics(body, encoding, tenantId) {
+      const req = decodeMetricsRequest(body, encoding);
+      return signalResult(countDataPoints(req), deps.metricsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'data point(s)');
+    },
+    logs(body, encoding, tenantId) {
+      const req = decodeLogsRequest(body, encoding);
+      return signalResult(countLogRecords(req), deps.logsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'log record(s)');
     },
     beacon(json, tenantId) {
       const records = Array.isArray(json) ? json : [json];

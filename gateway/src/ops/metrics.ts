@@ -23,9 +23,9 @@ export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): nu
   new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferBytes()); } });
   return {
     registry,
-    spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Spans (or beacon records) received in decoded requests', labelNames: ['signal'], registers }),
-    spansAccepted: new Counter({ name: 'tenantlens_spans_accepted_total', help: 'Spans accepted and buffered for writing', labelNames: ['signal'], registers }),
-    spansRejected: new Counter({ name: 'tenantlens_spans_rejected_total', help: 'Spans refused, by reason (partial success, auth, backpressure, limits)', labelNames: ['reason'], registers }),
+    spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Items received in decoded requests, by signal: spans (traces), data points (metrics), log records (logs), beacon records (beacon)', labelNames: ['signal'], registers }),
+    spansAccepted: new Counter({ name: 'tenantlens_spans_accepted_total', help: 'Items (spans, metric data points, log records, beacon records) accepted and buffered for writing, by signal', labelNames: ['signal'], registers }),
+    spansRejected: new Counter({ name: 'tenantlens_spans_rejected_total', help: 'Spans, data points and log records refused one by one (partial success), by reason', labelNames: ['reason'], registers }),
     requestsRefused: new Counter({ name: 'tenantlens_requests_refused_total', help: 'Requests answered with an error, by reason', labelNames: ['reason'], registers }),
     pointsWritten: new Counter({ name: 'tenantlens_points_written_total', help: 'Points InfluxDB acknowledged', registers }),
     writeFailures: new Counter({ name: 'tenantlens_write_failures_total', help: 'Failed write attempts, by kind (retryable, rejected)', labelNames: ['kind'], registers }),

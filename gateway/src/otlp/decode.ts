@@ -11,7 +11,7 @@ export function decodeTraceRequest(body: Uint8Array, encoding: OtlpEncoding): Tr
 
 // ---------------------------------------------------------------- protobuf
 
-function hex(bytes: Uint8Array | null | undefined): string {
+export function hex(bytes: Uint8Array | null | undefined): string {
   if (bytes === null || bytes === undefined || bytes.length === 0) return '';
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
@@ -25,7 +25,7 @@ function pbValue(v: PbAnyValue | null): AttrValue {
   return { type: 'json', value: JSON.stringify(pbPlain(v)) };
 }
 
-function pbPlain(v: PbAnyValue | null): unknown {
+export function pbPlain(v: PbAnyValue | null): unknown {
   if (v === null) return null;
   if (v.stringValue !== null) return v.stringValue;
   if (v.intValue !== null) {
@@ -45,7 +45,7 @@ function pbPlain(v: PbAnyValue | null): unknown {
   return null;
 }
 
-function pbAttributes(kvs: PbKeyValue[] | undefined): Attribute[] {
+export function pbAttributes(kvs: PbKeyValue[] | undefined): Attribute[] {
   if (kvs === undefined || kvs.length === 0) return [];
   const out: Attribute[] = new Array<Attribute>(kvs.length);
   for (let i = 0; i < kvs.length; i++) {
@@ -72,8 +72,10 @@ function decodeProtobuf(body: Uint8Array): TraceRequest {
           traceId: hex(s.traceId),
           spanId: hex(s.spanId),
           parentSpanId: hex(s.parentSpanId),
-          name: s.name,
-          kind: s.kind,
+          // protobufjs leaves an absent (empty) string or enum null, not '' / 0: a nameless span
+          // was stored with name "null".
+          name: s.name ?? '',
+          kind: s.kind ?? 0,
           startTimeUnixNano: int64ToBigInt(s.startTimeUnixNano),
           endTimeUnixNano: int64ToBigInt(s.endTimeUnixNano),
           statusCode: s.status?.code ?? 0,
@@ -89,32 +91,33 @@ function decodeProtobuf(body: Uint8Array): TraceRequest {
 
 // ---------------------------------------------------------------- JSON (OTLP/JSON, not plain proto3 JSON)
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-class JsonShapeError extends Error {}
+/** Exported with the helpers below for the metrics and logs decoders (otlp/decode-signals.ts). */
+export class JsonShapeError extends Error {}
 
-function fail(path: string, expected: string): never {
+export function fail(path: string, expected: string): never {
   throw new JsonShapeError(`${path}: expected ${expected}`);
 }
 
-function obj(v: unknown, path: string): Json {
+export function obj(v: unknown, path: string): Json {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'an object');
   return v as Json;
 }
 
 /** proto3 JSON parsers accept the lowerCamelCase and the original snake_case names. */
-function field(o: Json, camel: string, snake: string): unknown {
+export function field(o: Json, camel: string, snake: string): unknown {
   const v = o[camel];
   return v === undefined ? o[snake] : v;
 }
 
-function arr(v: unknown, path: string): unknown[] {
+export function arr(v: unknown, path: string): unknown[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) fail(path, 'an array');
   return v;
 }
 
-function optStr(v: unknown, path: string): string {
+export function optStr(v: unknown, path: string): string {
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') fail(path, 'a string');
   return v;
@@ -123,7 +126,7 @@ function optStr(v: unknown, path: string): string {
 const INT64 = /^-?\d{1,20}$/;
 
 /** int64 in OTLP/JSON is a decimal string; numbers are tolerated when they are exact. */
-function int64Str(v: unknown, path: string): string {
+export function int64Str(v: unknown, path: string): string {
   if (typeof v === 'string' && INT64.test(v)) return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
   // The official JS exporters' JSON serializer writes intValue as a JSON number, so a whole number
@@ -134,7 +137,7 @@ function int64Str(v: unknown, path: string): string {
   fail(path, 'an int64 as a decimal string');
 }
 
-function uint64(v: unknown, path: string): bigint {
+export function uint64(v: unknown, path: string): bigint {
   if (v === undefined || v === null) return 0n;
   const s = int64Str(v, path);
   const b = BigInt(s);
@@ -143,7 +146,7 @@ function uint64(v: unknown, path: string): bigint {
 }
 
 /** OTLP/JSON ids are hex (not base64 as plain proto3 JSON would have them). */
-function hexId(v: unknown, path: string): string {
+export function hexId(v: unknown, path: string): string {
   if (v === undefined || v === null || v === '') return '';
   if (typeof v !== 'string' || !/^[0-9a-fA-F]*$/.test(v)) fail(path, 'a hex string');
   return v.toLowerCase();
@@ -160,14 +163,14 @@ const KIND_NAMES: Record<string, number> = {
 const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
 
 /** Enums are integers in OTLP/JSON; proto3 JSON also allows the enum value name. */
-function enumValue(v: unknown, names: Record<string, number>, path: string): number {
+export function enumValue(v: unknown, names: Record<string, number>, path: string): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'string' && names[v] !== undefined) return names[v];
   fail(path, 'an enum integer');
 }
 
-function jsonPlain(v: unknown, path: string): unknown {
+export function jsonPlain(v: unknown, path: string): unknown {
   const o = obj(v, path);
   if ('stringValue' in o) return optStr(o.stringValue, `${path}.stringValue`);
   if ('intValue' in o) {
@@ -193,7 +196,7 @@ function jsonPlain(v: unknown, path: string): unknown {
   return null;
 }
 
-function jsonDouble(v: unknown, path: string): number {
+export function jsonDouble(v: unknown, path: string): number {
   if (typeof v === 'number') return v;
   // proto3 JSON spells the non-finite doubles as strings.
   if (v === 'NaN') return NaN;
@@ -218,7 +221,7 @@ function jsonValue(v: unknown, path: string): AttrValue {
   return { type: 'json', value: JSON.stringify(jsonPlain(o, path)) };
 }
 
-function jsonAttributes(v: unknown, path: string): Attribute[] {
+export function jsonAttributes(v: unknown, path: string): Attribute[] {
   return arr(v, path).map((kv, i) => {
     const o = obj(kv, `${path}[${i}]`);
     return { key: optStr(o.key, `${path}[${i}].key`), value: jsonValue(o.value, `${path}[${i}].value`) };

@@ -50,6 +50,78 @@ export interface PbRequest {
   }>;
 }
 
+export interface PbNumberDataPoint {
+  attributes: PbKeyValue[];
+  timeUnixNano: Int64;
+  asDouble: number | null;
+  asInt: Int64 | null;
+}
+export interface PbHistogramDataPoint {
+  attributes: PbKeyValue[];
+  timeUnixNano: Int64;
+  count: Int64;
+  sum: number | null;
+  bucketCounts: Int64[];
+  explicitBounds: number[];
+  min: number | null;
+  max: number | null;
+}
+export interface PbExpBuckets {
+  offset: number;
+  bucketCounts: Int64[];
+}
+export interface PbExponentialHistogramDataPoint {
+  attributes: PbKeyValue[];
+  timeUnixNano: Int64;
+  count: Int64;
+  sum: number | null;
+  scale: number;
+  zeroCount: Int64;
+  positive: PbExpBuckets | null;
+  negative: PbExpBuckets | null;
+  min: number | null;
+  max: number | null;
+  zeroThreshold: number;
+}
+export interface PbSummaryDataPoint {
+  attributes: PbKeyValue[];
+  timeUnixNano: Int64;
+  count: Int64;
+  sum: number;
+  quantileValues: Array<{ quantile: number; value: number }>;
+}
+export interface PbMetric {
+  name: string;
+  unit: string;
+  gauge: { dataPoints: PbNumberDataPoint[] } | null;
+  sum: { dataPoints: PbNumberDataPoint[]; aggregationTemporality: number; isMonotonic: boolean } | null;
+  histogram: { dataPoints: PbHistogramDataPoint[]; aggregationTemporality: number } | null;
+  exponentialHistogram: { dataPoints: PbExponentialHistogramDataPoint[]; aggregationTemporality: number } | null;
+  summary: { dataPoints: PbSummaryDataPoint[] } | null;
+}
+export interface PbMetricsRequest {
+  resourceMetrics: Array<{
+    resource: { attributes: PbKeyValue[] } | null;
+    scopeMetrics: Array<{ scope: { name: string; version: string } | null; metrics: PbMetric[] }>;
+  }>;
+}
+export interface PbLogRecord {
+  timeUnixNano: Int64 | null;
+  observedTimeUnixNano: Int64 | null;
+  severityNumber: number;
+  severityText: string;
+  body: PbAnyValue | null;
+  attributes: PbKeyValue[];
+  traceId: Uint8Array | null;
+  spanId: Uint8Array | null;
+}
+export interface PbLogsRequest {
+  resourceLogs: Array<{
+    resource: { attributes: PbKeyValue[] } | null;
+    scopeLogs: Array<{ scope: { name: string; version: string } | null; logRecords: PbLogRecord[] }>;
+  }>;
+}
+
 interface MessageType<T> {
   decode(buf: Uint8Array): T;
   encode(msg: object): { finish(): Uint8Array };
@@ -60,6 +132,8 @@ const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.j
     proto: {
       collector: {
         trace: { v1: { ExportTraceServiceRequest: MessageType<PbRequest>; ExportTraceServiceResponse: MessageType<object> } };
+        metrics: { v1: { ExportMetricsServiceRequest: MessageType<PbMetricsRequest>; ExportMetricsServiceResponse: MessageType<object> } };
+        logs: { v1: { ExportLogsServiceRequest: MessageType<PbLogsRequest>; ExportLogsServiceResponse: MessageType<object> } };
       };
     };
   };
@@ -68,6 +142,12 @@ const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.j
 const traceV1 = root.opentelemetry.proto.collector.trace.v1;
 export const ExportTraceServiceRequest = traceV1.ExportTraceServiceRequest;
 export const ExportTraceServiceResponse = traceV1.ExportTraceServiceResponse;
+const metricsV1 = root.opentelemetry.proto.collector.metrics.v1;
+export const ExportMetricsServiceRequest = metricsV1.ExportMetricsServiceRequest;
+export const ExportMetricsServiceResponse = metricsV1.ExportMetricsServiceResponse;
+const logsV1 = root.opentelemetry.proto.collector.logs.v1;
+export const ExportLogsServiceRequest = logsV1.ExportLogsServiceRequest;
+export const ExportLogsServiceResponse = logsV1.ExportLogsServiceResponse;
 
 /** Unsigned fixed64 → bigint without a string round trip. */
 export function int64ToBigInt(v: Int64): bigint {

@@ -1,8 +1,11 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { TableSpec } from '../store/embedded-store.ts';
+import type { TableSpecs } from '../store/embedded-store.ts';
 import { sqlIdent } from '../store/embedded-store.ts';
 import {
+  byLogOrder,
   byStartDesc,
+  LOG_COLUMNS,
+  type TraceLog,
   bySlowest,
   comparisonRows,
   summarizeTraces,
@@ -25,10 +28,11 @@ function n(v: DuckDBValue | undefined): number | null {
  * InfluxQL's PERCENTILE (nearest rank: the value at rank floor(n·p/100 + 0.5)), computed with
  * window functions, so both stores give the same numbers.
  */
-export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: { frontend: TableSpec; backend: TableSpec; spans: TableSpec }): DrillDown {
+export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpecs): DrillDown {
   const fe = sqlIdent(specs.frontend.name);
   const be = sqlIdent(specs.backend.name);
   const sp = sqlIdent(specs.spans.name);
+  const lg = sqlIdent(specs.logs.name);
 
   async function rows(sql: string, params: DuckDBValue[]): Promise<Row[]> {
     const reader = await conn.runAndReadAll(sql, params);
@@ -107,6 +111,29 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: { fronten
           }),
         )
         .sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
+    },
+
+    async traceLogs(traceId, tenant) {
+      const sql = `SELECT *, time_ns // 1000 AS time_us FROM ${lg} WHERE trace_id = $1${tenant === undefined ? '' : ' AND tenant_id = $2'}`;
+      const found = await rows(sql, tenant === undefined ? [traceId] : [traceId, tenant]);
+      return found
+        .map((r): TraceLog => {
+          const extra = JSON.parse(String(r.extra ?? '{}')) as Record<string, string | number | boolean>;
+          const attributes: Record<string, string | number | boolean> = {};
+          for (const [k, v] of Object.entries(extra)) if (!LOG_COLUMNS.has(k)) attributes[k] = v;
+          return {
+            traceId: String(r.trace_id),
+            spanId: String(r.span_id ?? ''),
+            service: String(r.service_name ?? ''),
+            tenant: String(r.tenant_id),
+            timeMicros: n(r.time_us) ?? 0,
+            severityText: String(r.severity_text ?? ''),
+            severityNumber: n(r.severity_number) ?? 0,
+            body: String(r.body ?? ''),
+            attributes,
+          };
+        })
+        .sort(byLogOrder);
     },
 
     async compare(a, b, range) {

@@ -2,8 +2,12 @@ import type { InfluxConfig } from '../config.ts';
 import { v1AuthHeaders } from '../influx/v1-transport.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { ident, literal, timeRange } from './influxql.ts';
+import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import {
+  byLogOrder,
   byStartDesc,
+  LOG_COLUMNS,
+  type TraceLog,
   bySlowest,
   comparisonRows,
   SPAN_COLUMNS,
@@ -36,6 +40,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
   const fe = ident(rules.frontend.name);
   const be = ident(rules.backend.name);
   const sp = ident(rules.spans.name);
+  const lg = ident(LOGS_MEASUREMENT);
 
   async function query(q: string): Promise<Series[][]> {
     const params = new URLSearchParams({ db: config.bucket, q, epoch: 'u' });
@@ -171,6 +176,33 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
       return rows
         .flatMap((s) => s.values.map((v) => spanRow(s.columns, v)))
         .sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
+    },
+
+    async traceLogs(traceId, tenant) {
+      const [rows = []] = await query(`SELECT * FROM ${lg} WHERE "trace_id" = ${literal(traceId)}${tenantFilter(tenant)}`);
+      return rows
+        .flatMap((s) =>
+          s.values.map((row): TraceLog => {
+            const get = (c: string): unknown => row[s.columns.indexOf(c)];
+            const attributes: Record<string, string | number | boolean> = {};
+            s.columns.forEach((c, i) => {
+              const v = row[i];
+              if (!LOG_COLUMNS.has(c) && v !== null && v !== undefined) attributes[c] = v as string | number | boolean;
+            });
+            return {
+              traceId: String(get('trace_id') ?? ''),
+              spanId: String(get('span_id') ?? ''),
+              service: String(get('service_name') ?? ''),
+              tenant: String(get('tenant_id') ?? ''),
+              timeMicros: Number(get('time')),
+              severityText: String(get('severity_text') ?? ''),
+              severityNumber: Number(get('severity_number') ?? 0),
+              body: String(get('body') ?? ''),
+              attributes,
+            };
+          }),
+        )
+        .sort(byLogOrder);
     },
 
     async compare(a, b, range) {

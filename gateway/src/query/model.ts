@@ -59,6 +59,30 @@ export interface TraceSpan {
   readonly attributes: Readonly<Record<string, string | number | boolean>>;
 }
 
+/** A log record of a trace, shown next to its span in the drill-down. */
+export interface TraceLog {
+  readonly traceId: string;
+  /** The span the record was emitted in ('' when none). */
+  readonly spanId: string;
+  readonly service: string;
+  readonly tenant: string;
+  readonly timeMicros: number;
+  readonly severityText: string;
+  readonly severityNumber: number;
+  readonly body: string;
+  /** Every other stored attribute, by key. */
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** `logs` columns that are not attributes: shared by both stores so `attributes` means the same. */
+export const LOG_COLUMNS = new Set(['time', 'tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body', 'severity_number']);
+
+/** Log ordering in a trace: by time, then span, severity and body, so both stores list ties alike. */
+export function byLogOrder(x: TraceLog, y: TraceLog): number {
+  const s = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return x.timeMicros - y.timeMicros || s(x.spanId, y.spanId) || x.severityNumber - y.severityNumber || s(x.body, y.body);
+}
+
 export interface ComparisonRow {
   /** `endpoint`, or `view_name` + `action_name`. */
   readonly key: Readonly<Record<string, string>>;
@@ -81,6 +105,8 @@ export interface DrillDown {
   sessions(tenant: string, range: TimeRange, limit: number): Promise<SessionSummary[]>;
   traces(tenant: string, range: TimeRange, limit: number, sessionId: string | undefined): Promise<TraceSummary[]>;
   trace(traceId: string, tenant: string | undefined): Promise<TraceSpan[]>;
+  /** The log records carrying this trace id, in `byLogOrder`. */
+  traceLogs(traceId: string, tenant: string | undefined): Promise<TraceLog[]>;
   compare(a: string, b: string, range: TimeRange): Promise<Comparison>;
 }
 

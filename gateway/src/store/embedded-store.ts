@@ -4,6 +4,7 @@ import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDB
 import type { BufferConfig } from '../config.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
 import { backoffMillis } from '../influx/writer.ts';
+import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
@@ -12,12 +13,39 @@ import type { Store } from './store.ts';
 /** A table per measurement: the data model's tags and fields as columns, anything else in `extra`. */
 export interface TableSpec {
   readonly name: string;
+  /**
+   * The column holding the point's identity (`MappedPoint.spanId`), part of the primary key.
+   * Default `span_id`; logs keep the record's own `span_id` as data, so their identity has its own column.
+   */
+  readonly idColumn?: string;
   readonly text: readonly string[];
   readonly integers: readonly string[];
 }
 
-export function tableSpecs(rules: MappingRules): { frontend: TableSpec; backend: TableSpec; spans: TableSpec } {
+export interface TableSpecs {
+  readonly frontend: TableSpec;
+  readonly backend: TableSpec;
+  readonly spans: TableSpec;
+  readonly logs: TableSpec;
+  /**
+   * Every metric measurement in one generic table (their names are dynamic): the measurement
+   * name, the tenant, and the other tags and the fields as JSON in `extra`.
+   */
+  readonly metrics: TableSpec;
+}
+
+/** Metric points are stored under this column in the generic metrics table. */
+export const METRIC_NAME_COLUMN = 'measurement';
+
+export function tableSpecs(rules: MappingRules): TableSpecs {
   return {
+    logs: {
+      name: LOGS_MEASUREMENT,
+      idColumn: 'record_id',
+      text: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body'],
+      integers: ['severity_number'],
+    },
+    metrics: { name: 'otel_metrics', idColumn: 'point_id', text: ['tenant_id', METRIC_NAME_COLUMN], integers: [] },
     frontend: {
       name: rules.frontend.name,
       text: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name', 'trace_id'],
@@ -41,8 +69,12 @@ export function sqlIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+function idColumn(spec: TableSpec): string {
+  return spec.idColumn ?? 'span_id';
+}
+
 function columns(spec: TableSpec): string[] {
-  return ['time_ns', 'span_id', ...spec.text, ...spec.integers, 'extra'];
+  return ['time_ns', idColumn(spec), ...spec.text, ...spec.integers, 'extra'];
 }
 
 function jsValue(v: FieldValue): string | number | boolean {
@@ -80,17 +112,17 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const writeConn = await instance.connect();
   const readConn = await instance.connect();
   const specs = tableSpecs(opts.rules);
-  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans].map((s) => [s.name, s]));
+  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs].map((s) => [s.name, s]));
 
-  for (const spec of byMeasurement.values()) {
+  for (const spec of [...byMeasurement.values(), specs.metrics]) {
     const cols = [
       'time_ns BIGINT NOT NULL',
-      'span_id VARCHAR NOT NULL',
+      `${sqlIdent(idColumn(spec))} VARCHAR NOT NULL`,
       ...spec.text.map((c) => `${sqlIdent(c)} VARCHAR${c === 'tenant_id' ? ' NOT NULL' : ''}`),
       ...spec.integers.map((c) => `${sqlIdent(c)} BIGINT`),
       'extra VARCHAR',
     ];
-    await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, span_id, time_ns))`);
+    await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(idColumn(spec))}, time_ns))`);
     // Staging tables take appender rows; INSERT OR IGNORE then skips replays (appenders cannot).
     await writeConn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
   }
@@ -120,10 +152,12 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       else appender.appendNull();
       values.delete(c);
     }
-    values.delete('span_id');
+    // In span tables the id column is the span id itself; it is not repeated in `extra`.
+    if (idColumn(spec) === 'span_id') values.delete('span_id');
     const extra: Record<string, string | number | boolean> = {};
     for (const [k, v] of p.point.fields) if (values.has(k)) extra[k] = jsValue(v);
-    for (const [k, v] of p.point.tags) if (values.has(k)) extra[k] = v;
+    // Like InfluxDB, which omits empty tag values (a gauge has no `temporality`).
+    for (const [k, v] of p.point.tags) if (values.has(k) && v !== '') extra[k] = v;
     appender.appendVarchar(JSON.stringify(extra));
     appender.endRow();
   }
@@ -131,10 +165,15 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   async function writeBatch(batch: MappedPoint[]): Promise<void> {
     const groups = new Map<TableSpec, MappedPoint[]>();
     for (const p of batch) {
-      const spec = byMeasurement.get(p.point.measurement);
-      if (spec === undefined) continue;
+      let spec = byMeasurement.get(p.point.measurement);
+      let point = p;
+      if (spec === undefined) {
+        // Any other measurement is a metric: its name becomes a column of the generic table.
+        spec = specs.metrics;
+        point = { spanId: p.spanId, point: { ...p.point, tags: [...p.point.tags, [METRIC_NAME_COLUMN, p.point.measurement]] } };
+      }
       const g = groups.get(spec) ?? [];
-      g.push(p);
+      g.push(point);
       groups.set(spec, g);
     }
     await writeConn.run('BEGIN TRANSACTION');

@@ -1,0 +1,412 @@
+import { GatewayError } from '../errors.ts';
+import {
+  arr,
+  enumValue,
+  fail,
+  field,
+  hex,
+  hexId,
+  int64Str,
+  jsonAttributes,
+  jsonDouble,
+  jsonPlain,
+  JsonShapeError,
+  obj,
+  optStr,
+  pbAttributes,
+  pbPlain,
+  uint64,
+  type Json,
+  type OtlpEncoding,
+} from './decode.ts';
+import {
+  ExportLogsServiceRequest,
+  ExportMetricsServiceRequest,
+  int64ToBigInt,
+  int64ToDecimal,
+  type Int64,
+  type PbAnyValue,
+  type PbExpBuckets,
+  type PbMetric,
+  type PbNumberDataPoint,
+} from './proto.ts';
+import {
+  temporalityName,
+  type ExpBuckets,
+  type LogRecord,
+  type LogsRequest,
+  type MetricData,
+  type MetricRecord,
+  type MetricsRequest,
+  type NumberPoint,
+} from './signals.ts';
+
+/**
+ * Decoders for `ExportMetricsServiceRequest` and `ExportLogsServiceRequest`, protobuf and OTLP/JSON,
+ * with the same rules as the trace decoder: hex ids, int64 as decimal strings, enums as integers
+ * (or their names), unknown fields ignored. Malformed input throws a 400 `GatewayError`.
+ */
+export function decodeMetricsRequest(body: Uint8Array, encoding: OtlpEncoding): MetricsRequest {
+  return encoding === 'protobuf' ? metricsFromProtobuf(body) : metricsFromJson(body);
+}
+
+export function decodeLogsRequest(body: Uint8Array, encoding: OtlpEncoding): LogsRequest {
+  return encoding === 'protobuf' ? logsFromProtobuf(body) : logsFromJson(body);
+}
+
+// ---------------------------------------------------------------- protobuf
+
+// protobufjs's generated classes leave some absent scalars null rather than at their proto3
+// default (a metric without `unit` decodes to unit: null), so every read below defaults explicitly.
+const big = (v: Int64 | null | undefined): bigint => (v === null || v === undefined ? 0n : int64ToBigInt(v));
+/** protobufjs leaves an absent `optional double` null. */
+const opt = (v: number | null | undefined): number | undefined => (v === null || v === undefined ? undefined : v);
+
+function pbNumberPoints(dps: PbNumberDataPoint[]): NumberPoint[] {
+  return dps.map((p) => ({
+    attributes: pbAttributes(p.attributes),
+    timeUnixNano: big(p.timeUnixNano),
+    value: p.asDouble !== null && p.asDouble !== undefined ? p.asDouble : p.asInt !== null && p.asInt !== undefined ? Number(int64ToDecimal(p.asInt)) : NaN,
+  }));
+}
+
+function pbBuckets(b: PbExpBuckets | null): ExpBuckets {
+  return { offset: b?.offset ?? 0, counts: (b?.bucketCounts ?? []).map(big) };
+}
+
+function pbMetricData(m: PbMetric): MetricData {
+  if (m.gauge !== null && m.gauge !== undefined) return { kind: 'gauge', points: pbNumberPoints(m.gauge.dataPoints) };
+  if (m.sum !== null && m.sum !== undefined) {
+    return { kind: 'sum', monotonic: m.sum.isMonotonic === true, temporality: temporalityName(m.sum.aggregationTemporality ?? 0), points: pbNumberPoints(m.sum.dataPoints) };
+  }
+  if (m.histogram !== null && m.histogram !== undefined) {
+    return {
+      kind: 'histogram',
+      temporality: temporalityName(m.histogram.aggregationTemporality ?? 0),
+      points: m.histogram.dataPoints.map((p) => ({
+        attributes: pbAttributes(p.attributes),
+        timeUnixNano: big(p.timeUnixNano),
+        count: big(p.count),
+        sum: opt(p.sum),
+        min: opt(p.min),
+        max: opt(p.max),
+        bounds: p.explicitBounds,
+        counts: p.bucketCounts.map(big),
+      })),
+    };
+  }
+  if (m.exponentialHistogram !== null && m.exponentialHistogram !== undefined) {
+    return {
+      kind: 'exponential_histogram',
+      temporality: temporalityName(m.exponentialHistogram.aggregationTemporality ?? 0),
+      points: m.exponentialHistogram.dataPoints.map((p) => ({
+        attributes: pbAttributes(p.attributes),
+        timeUnixNano: big(p.timeUnixNano),
+        count: big(p.count),
+        sum: opt(p.sum),
+        min: opt(p.min),
+        max: opt(p.max),
+        scale: p.scale ?? 0,
+        zeroCount: big(p.zeroCount),
+        zeroThreshold: p.zeroThreshold ?? 0,
+        positive: pbBuckets(p.positive),
+        negative: pbBuckets(p.negative),
+      })),
+    };
+  }
+  if (m.summary !== null && m.summary !== undefined) {
+    return {
+      kind: 'summary',
+      points: m.summary.dataPoints.map((p) => ({
+        attributes: pbAttributes(p.attributes),
+        timeUnixNano: big(p.timeUnixNano),
+        count: big(p.count),
+        sum: p.sum ?? 0,
+        quantiles: p.quantileValues.map((q) => ({ quantile: q.quantile, value: q.value })),
+      })),
+    };
+  }
+  return { kind: 'none' };
+}
+
+function metricsFromProtobuf(body: Uint8Array): MetricsRequest {
+  let msg;
+  try {
+    msg = ExportMetricsServiceRequest.decode(body);
+  } catch (err) {
+    throw new GatewayError('MALFORMED_BODY', `invalid protobuf ExportMetricsServiceRequest: ${(err as Error).message}`);
+  }
+  return {
+    resourceMetrics: msg.resourceMetrics.map((rm) => ({
+      resource: pbAttributes(rm.resource?.attributes),
+      scopes: rm.scopeMetrics.map((sm) => ({
+        scopeName: sm.scope?.name ?? '',
+        metrics: sm.metrics.map((m): MetricRecord => ({ name: m.name ?? '', unit: m.unit ?? '', data: pbMetricData(m) })),
+      })),
+    })),
+  };
+}
+
+/** A string body as is; anything else (map, array, number, bool, bytes) as JSON. */
+function pbBody(v: PbAnyValue | null): string {
+  if (v === null || v === undefined) return '';
+  if (v.stringValue !== null && v.stringValue !== undefined) return v.stringValue;
+  return JSON.stringify(pbPlain(v));
+}
+
+function logsFromProtobuf(body: Uint8Array): LogsRequest {
+  let msg;
+  try {
+    msg = ExportLogsServiceRequest.decode(body);
+  } catch (err) {
+    throw new GatewayError('MALFORMED_BODY', `invalid protobuf ExportLogsServiceRequest: ${(err as Error).message}`);
+  }
+  return {
+    resourceLogs: msg.resourceLogs.map((rl) => ({
+      resource: pbAttributes(rl.resource?.attributes),
+      scopes: rl.scopeLogs.map((sl) => ({
+        scopeName: sl.scope?.name ?? '',
+        records: sl.logRecords.map(
+          (r): LogRecord => ({
+            timeUnixNano: big(r.timeUnixNano),
+            observedTimeUnixNano: big(r.observedTimeUnixNano),
+            severityNumber: r.severityNumber ?? 0,
+            severityText: r.severityText ?? '',
+            body: pbBody(r.body),
+            attributes: pbAttributes(r.attributes),
+            traceId: hex(r.traceId),
+            spanId: hex(r.spanId),
+          }),
+        ),
+      })),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------- JSON
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+function shapeErrors<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof JsonShapeError) throw new GatewayError('MALFORMED_BODY', `invalid OTLP/JSON ${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+const TEMPORALITY_NAMES: Record<string, number> = {
+  AGGREGATION_TEMPORALITY_UNSPECIFIED: 0,
+  AGGREGATION_TEMPORALITY_DELTA: 1,
+  AGGREGATION_TEMPORALITY_CUMULATIVE: 2,
+};
+
+function optObj(v: unknown, path: string): Json {
+  return v === undefined || v === null ? {} : obj(v, path);
+}
+
+/** An absent `optional double` stays undefined (histogram sum/min/max). */
+function optDouble(v: unknown, path: string): number | undefined {
+  return v === undefined || v === null ? undefined : jsonDouble(v, path);
+}
+
+/** sint32 (bucket offset, scale): a plain JSON number in OTLP/JSON. */
+function jsonInt(v: unknown, path: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, 'an integer');
+  return v;
+}
+
+function jsonNumberPoints(v: unknown, path: string): NumberPoint[] {
+  return arr(v, path).map((raw, i) => {
+    const p = `${path}[${i}]`;
+    const o = obj(raw, p);
+    const asInt = field(o, 'asInt', 'as_int');
+    const asDouble = field(o, 'asDouble', 'as_double');
+    return {
+      attributes: jsonAttributes(o.attributes, `${p}.attributes`),
+      timeUnixNano: uint64(field(o, 'timeUnixNano', 'time_unix_nano'), `${p}.timeUnixNano`),
+      value: asDouble !== undefined && asDouble !== null ? jsonDouble(asDouble, `${p}.asDouble`) : asInt !== undefined && asInt !== null ? Number(int64Str(asInt, `${p}.asInt`)) : NaN,
+    };
+  });
+}
+
+function jsonCounts(v: unknown, path: string): bigint[] {
+  return arr(v, path).map((c, i) => uint64(c, `${path}[${i}]`));
+}
+
+function jsonBuckets(v: unknown, path: string): ExpBuckets {
+  const o = optObj(v, path);
+  return { offset: jsonInt(o.offset, `${path}.offset`), counts: jsonCounts(field(o, 'bucketCounts', 'bucket_counts'), `${path}.bucketCounts`) };
+}
+
+function jsonMetricData(m: Json, path: string): MetricData {
+  const temporality = (o: Json, p: string) => temporalityName(enumValue(field(o, 'aggregationTemporality', 'aggregation_temporality'), TEMPORALITY_NAMES, `${p}.aggregationTemporality`));
+  const dps = (o: Json) => field(o, 'dataPoints', 'data_points');
+  if (m.gauge !== undefined && m.gauge !== null) {
+    const g = obj(m.gauge, `${path}.gauge`);
+    return { kind: 'gauge', points: jsonNumberPoints(dps(g), `${path}.gauge.dataPoints`) };
+  }
+  if (m.sum !== undefined && m.sum !== null) {
+    const s = obj(m.sum, `${path}.sum`);
+    const mono = field(s, 'isMonotonic', 'is_monotonic');
+    if (mono !== undefined && mono !== null && typeof mono !== 'boolean') fail(`${path}.sum.isMonotonic`, 'a boolean');
+    return { kind: 'sum', monotonic: mono === true, temporality: temporality(s, `${path}.sum`), points: jsonNumberPoints(dps(s), `${path}.sum.dataPoints`) };
+  }
+  if (m.histogram !== undefined && m.histogram !== null) {
+    const h = obj(m.histogram, `${path}.histogram`);
+    return {
+      kind: 'histogram',
+      temporality: temporality(h, `${path}.histogram`),
+      points: arr(dps(h), `${path}.histogram.dataPoints`).map((raw, i) => {
+        const p = `${path}.histogram.dataPoints[${i}]`;
+        const o = obj(raw, p);
+        return {
+          attributes: jsonAttributes(o.attributes, `${p}.attributes`),
+          timeUnixNano: uint64(field(o, 'timeUnixNano', 'time_unix_nano'), `${p}.timeUnixNano`),
+          count: uint64(o.count, `${p}.count`),
+          sum: optDouble(o.sum, `${p}.sum`),
+          min: optDouble(o.min, `${p}.min`),
+          max: optDouble(o.max, `${p}.max`),
+          bounds: arr(field(o, 'explicitBounds', 'explicit_bounds'), `${p}.explicitBounds`).map((b, j) => jsonDouble(b, `${p}.explicitBounds[${j}]`)),
+          counts: jsonCounts(field(o, 'bucketCounts', 'bucket_counts'), `${p}.bucketCounts`),
+        };
+      }),
+    };
+  }
+  const eh = field(m, 'exponentialHistogram', 'exponential_histogram');
+  if (eh !== undefined && eh !== null) {
+    const h = obj(eh, `${path}.exponentialHistogram`);
+    return {
+      kind: 'exponential_histogram',
+      temporality: temporality(h, `${path}.exponentialHistogram`),
+      points: arr(dps(h), `${path}.exponentialHistogram.dataPoints`).map((raw, i) => {
+        const p = `${path}.exponentialHistogram.dataPoints[${i}]`;
+        const o = obj(raw, p);
+        return {
+          attributes: jsonAttributes(o.attributes, `${p}.attributes`),
+          timeUnixNano: uint64(field(o, 'timeUnixNano', 'time_unix_nano'), `${p}.timeUnixNano`),
+          count: uint64(o.count, `${p}.count`),
+          sum: optDouble(o.sum, `${p}.sum`),
+          min: optDouble(o.min, `${p}.min`),
+          max: optDouble(o.max, `${p}.max`),
+          scale: jsonInt(o.scale, `${p}.scale`),
+          zeroCount: uint64(field(o, 'zeroCount', 'zero_count'), `${p}.zeroCount`),
+          zeroThreshold: optDouble(field(o, 'zeroThreshold', 'zero_threshold'), `${p}.zeroThreshold`) ?? 0,
+          positive: jsonBuckets(o.positive, `${p}.positive`),
+          negative: jsonBuckets(o.negative, `${p}.negative`),
+        };
+      }),
+    };
+  }
+  if (m.summary !== undefined && m.summary !== null) {
+    const s = obj(m.summary, `${path}.summary`);
+    return {
+      kind: 'summary',
+      points: arr(dps(s), `${path}.summary.dataPoints`).map((raw, i) => {
+        const p = `${path}.summary.dataPoints[${i}]`;
+        const o = obj(raw, p);
+        return {
+          attributes: jsonAttributes(o.attributes, `${p}.attributes`),
+          timeUnixNano: uint64(field(o, 'timeUnixNano', 'time_unix_nano'), `${p}.timeUnixNano`),
+          count: uint64(o.count, `${p}.count`),
+          sum: optDouble(o.sum, `${p}.sum`) ?? 0,
+          quantiles: arr(field(o, 'quantileValues', 'quantile_values'), `${p}.quantileValues`).map((q, j) => {
+            const qo = obj(q, `${p}.quantileValues[${j}]`);
+            return { quantile: optDouble(qo.quantile, `${p}.quantileValues[${j}].quantile`) ?? 0, value: optDouble(qo.value, `${p}.quantileValues[${j}].value`) ?? 0 };
+          }),
+        };
+      }),
+    };
+  }
+  return { kind: 'none' };
+}
+
+function metricsFromJson(body: Uint8Array): MetricsRequest {
+  const parsed = parseJson(body);
+  return shapeErrors('ExportMetricsServiceRequest', () => {
+    const root = obj(parsed, '$');
+    return {
+      resourceMetrics: arr(field(root, 'resourceMetrics', 'resource_metrics'), '$.resourceMetrics').map((rmRaw, i) => {
+        const p = `$.resourceMetrics[${i}]`;
+        const rm = obj(rmRaw, p);
+        const resource = optObj(rm.resource, `${p}.resource`);
+        return {
+          resource: jsonAttributes(resource.attributes, `${p}.resource.attributes`),
+          scopes: arr(field(rm, 'scopeMetrics', 'scope_metrics'), `${p}.scopeMetrics`).map((smRaw, j) => {
+            const sp = `${p}.scopeMetrics[${j}]`;
+            const sm = obj(smRaw, sp);
+            const scope = optObj(sm.scope, `${sp}.scope`);
+            return {
+              scopeName: optStr(scope.name, `${sp}.scope.name`),
+              metrics: arr(sm.metrics, `${sp}.metrics`).map((mRaw, k): MetricRecord => {
+                const mp = `${sp}.metrics[${k}]`;
+                const m = obj(mRaw, mp);
+                return { name: optStr(m.name, `${mp}.name`), unit: optStr(m.unit, `${mp}.unit`), data: jsonMetricData(m, mp) };
+              }),
+            };
+          }),
+        };
+      }),
+    };
+  });
+}
+
+const SEVERITY_NAMES: Record<string, number> = Object.fromEntries(
+  ['UNSPECIFIED', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4', 'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4'].map(
+    (n, i) => [`SEVERITY_NUMBER_${n}`, i],
+  ),
+);
+
+function jsonBody(v: unknown, path: string): string {
+  if (v === undefined || v === null) return '';
+  const o = obj(v, path);
+  if ('stringValue' in o) return optStr(o.stringValue, `${path}.stringValue`);
+  return JSON.stringify(jsonPlain(o, path));
+}
+
+function logsFromJson(body: Uint8Array): LogsRequest {
+  const parsed = parseJson(body);
+  return shapeErrors('ExportLogsServiceRequest', () => {
+    const root = obj(parsed, '$');
+    return {
+      resourceLogs: arr(field(root, 'resourceLogs', 'resource_logs'), '$.resourceLogs').map((rlRaw, i) => {
+        const p = `$.resourceLogs[${i}]`;
+        const rl = obj(rlRaw, p);
+        const resource = optObj(rl.resource, `${p}.resource`);
+        return {
+          resource: jsonAttributes(resource.attributes, `${p}.resource.attributes`),
+          scopes: arr(field(rl, 'scopeLogs', 'scope_logs'), `${p}.scopeLogs`).map((slRaw, j) => {
+            const sp = `${p}.scopeLogs[${j}]`;
+            const sl = obj(slRaw, sp);
+            const scope = optObj(sl.scope, `${sp}.scope`);
+            return {
+              scopeName: optStr(scope.name, `${sp}.scope.name`),
+              records: arr(field(sl, 'logRecords', 'log_records'), `${sp}.logRecords`).map((rRaw, k): LogRecord => {
+                const rp = `${sp}.logRecords[${k}]`;
+                const r = obj(rRaw, rp);
+                return {
+                  timeUnixNano: uint64(field(r, 'timeUnixNano', 'time_unix_nano'), `${rp}.timeUnixNano`),
+                  observedTimeUnixNano: uint64(field(r, 'observedTimeUnixNano', 'observed_time_unix_nano'), `${rp}.observedTimeUnixNano`),
+                  severityNumber: enumValue(field(r, 'severityNumber', 'severity_number'), SEVERITY_NAMES, `${rp}.severityNumber`),
+                  severityText: optStr(field(r, 'severityText', 'severity_text'), `${rp}.severityText`),
+                  body: jsonBody(r.body, `${rp}.body`),
+                  attributes: jsonAttributes(r.attributes, `${rp}.attributes`),
+                  traceId: hexId(field(r, 'traceId', 'trace_id'), `${rp}.traceId`),
+                  spanId: hexId(field(r, 'spanId', 'span_id'), `${rp}.spanId`),
+                };
+              }),
+            };
+          }),
+        };
+      }),
+    };
+  });
+}
