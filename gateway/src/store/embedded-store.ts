@@ -128,6 +128,10 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   }
 
   let queue: MappedPoint[] = [];
+  // Written points are skipped with a head index and compacted now and then: slicing the whole
+  // queue after every batch made a deep queue quadratic.
+  let head = 0;
+  const pending = (): number => queue.length - head;
   let queuedBytes = 0;
   let writing: Promise<void> | undefined;
   let attempt = 0;
@@ -195,14 +199,18 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   }
 
   function pump(): void {
-    if (writing !== undefined || queue.length === 0 || closed) return;
+    if (writing !== undefined || pending() === 0 || closed) return;
     writing = (async () => {
-      while (queue.length > 0 && !closed) {
-        const batch = queue.slice(0, opts.buffer.batchMaxLines);
+      while (pending() > 0 && !closed) {
+        const batch = queue.slice(head, head + opts.buffer.batchMaxLines);
         try {
           await writeBatch(batch);
           attempt = 0;
-          queue = queue.slice(batch.length);
+          head += batch.length;
+          if (head > 4096 && head * 2 > queue.length) {
+            queue = queue.slice(head);
+            head = 0;
+          }
           queuedBytes -= batch.reduce((n, p) => n + sizeOf(p), 0);
           opts.events.written(batch.length);
         } catch (err) {
@@ -237,7 +245,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
     },
     get bufferedPoints() {
-      return queue.length;
+      return pending();
     },
     get bufferedBytes() {
       return queuedBytes;
@@ -252,11 +260,11 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     },
     async drain(deadline) {
       pump();
-      while ((queue.length > 0 || writing !== undefined) && Date.now() < deadline) {
+      while ((pending() > 0 || writing !== undefined) && Date.now() < deadline) {
         await Promise.race([writing ?? Promise.resolve(), new Promise((r) => setTimeout(r, 50))]);
         pump();
       }
-      return queue.length;
+      return pending();
     },
     async close() {
       closed = true;
