@@ -1,4 +1,5 @@
-import type { FieldType } from '../influx/line-protocol.ts';
+import type { FieldType, FieldValue } from '../influx/line-protocol.ts';
+import type { AttrValue } from '../otlp/model.ts';
 
 /**
  * Keeps every dynamic attribute field at one type per measurement, because InfluxDB rejects a
@@ -56,5 +57,39 @@ export class FieldTypeRegistry {
       this.byMeasurement.set(measurement, m);
     }
     return m;
+  }
+}
+
+/** Rules 1 and 2 above: an attribute's field value; undefined for what line protocol cannot carry. */
+export function attributeField(v: AttrValue): FieldValue | undefined {
+  switch (v.type) {
+    case 'int':
+      return { type: 'float', value: Number(v.value) };
+    case 'double':
+      return Number.isFinite(v.value) ? { type: 'float', value: v.value } : undefined;
+    case 'bool':
+      return { type: 'boolean', value: v.value };
+    default:
+      return { type: 'string', value: v.value };
+  }
+}
+
+/**
+ * Appends attributes as typed fields of `measurement`. A name the measurement writes itself gets
+ * `attr_` until it is neither built in nor another attribute's own key, so an attribute `name`
+ * and one literally called `attr_name` both keep their values; rule 3 then fixes each key's type.
+ */
+export function appendAttributeFields(
+  fields: Array<readonly [string, FieldValue]>,
+  measurement: string,
+  attributes: ReadonlyMap<string, AttrValue>,
+  reserved: ReadonlySet<string>,
+  registry: FieldTypeRegistry,
+): void {
+  for (const [key, v] of attributes) {
+    let name = key;
+    if (reserved.has(name)) do name = `attr_${name}`; while (attributes.has(name) || reserved.has(name));
+    const fv = attributeField(v);
+    if (fv !== undefined) fields.push([registry.resolve(measurement, name, fv.type), fv]);
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FieldValue, Point } from '../influx/line-protocol.ts';
 import type { Attribute, AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
-import type { FieldTypeRegistry } from './field-types.ts';
+import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MapContext, MappedPoint } from './map-spans.ts';
 import type { MappingRules } from './rules.ts';
 
@@ -293,27 +293,7 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         if (key !== 'tenant_id' && !(list === resource && key === 'service.name')) rest.set(key, value);
       }
     }
-    for (const [key, v] of rest) {
-      let name = key;
-      if (LOGS_RESERVED.has(name)) do name = `attr_${name}`; while (rest.has(name) || LOGS_RESERVED.has(name));
-      let fv: FieldValue;
-      switch (v.type) {
-        case 'int':
-          // Same rule as span attributes: int and double are one numeric type (README, "A field keeps one type").
-          fv = { type: 'float', value: Number(v.value) };
-          break;
-        case 'double':
-          if (!Number.isFinite(v.value)) continue;
-          fv = { type: 'float', value: v.value };
-          break;
-        case 'bool':
-          fv = { type: 'boolean', value: v.value };
-          break;
-        default:
-          fv = { type: 'string', value: v.value };
-      }
-      fields.push([fieldTypes.resolve(LOGS_MEASUREMENT, name, fv.type), fv]);
-    }
+    appendAttributeFields(fields, LOGS_MEASUREMENT, rest, LOGS_RESERVED, fieldTypes);
   }
 
   return {

@@ -1,7 +1,7 @@
 import type { FieldValue, Point } from '../influx/line-protocol.ts';
 import type { Attribute, AttrValue, SpanRecord, TraceRequest } from '../otlp/model.ts';
 import { invalidSpanReason, spanKindName } from '../otlp/model.ts';
-import type { FieldTypeRegistry } from './field-types.ts';
+import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MappingRules, MeasurementRule } from './rules.ts';
 
 /** A point plus the span it came from: the span id keeps distinct spans from overwriting each other. */
@@ -141,30 +141,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     return tags.sort(byKey);
   }
 
-  function attributeFields(measurement: string, rest: Map<string, AttrValue>, fields: Fields): void {
-    for (const [key, v] of rest) {
-      let name = key;
-      // `attr_` until the name is neither built in nor another attribute's own key, so both an
-      // attribute `name` and one literally called `attr_name` keep their values.
-      if (SPANS_RESERVED.has(name)) do name = `attr_${name}`; while (rest.has(name) || SPANS_RESERVED.has(name));
-      let fv: FieldValue;
-      switch (v.type) {
-        case 'int':
-          fv = { type: 'float', value: Number(v.value) };
-          break;
-        case 'double':
-          if (!Number.isFinite(v.value)) continue;
-          fv = { type: 'float', value: v.value };
-          break;
-        case 'bool':
-          fv = { type: 'boolean', value: v.value };
-          break;
-        default:
-          fv = { type: 'string', value: v.value };
-      }
-      fields.push([fieldTypes.resolve(measurement, name, fv.type), fv]);
-    }
-  }
+
 
   function mapSpan(span: SpanRecord, resource: readonly Attribute[], scopeName: string, ctx: MapContext, out: MappedPoint[]): void {
     const known: Known = {
@@ -231,7 +208,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         ['scope_name', { type: 'string', value: scopeName }],
         instance,
       ];
-      attributeFields(rules.spans.name, rest, fields);
+      appendAttributeFields(fields, rules.spans.name, rest, SPANS_RESERVED, fieldTypes);
       out.push({ spanId: span.spanId, point: { measurement: rules.spans.name, tags, fields, timestamp: ts } });
     }
   }
