@@ -508,3 +508,13 @@ test(
     }
   },
 );
+
+test('parseMappingRules: names reserved for logs and metrics are refused', () => {
+  for (const name of ['logs', 'otel_metrics']) {
+    assert.throws(
+      () => parseMappingRules({ measurements: { spans: { name } } }, 'm.json'),
+      (err: unknown) => err instanceof MappingFileError && err.message.includes(`"${name}"`) && err.message.includes('$.measurements'),
+      name,
+    );
+  }
+});

@@ -95,6 +95,8 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
   }
   const names = [rules.frontend.name, rules.backend.name, rules.spans.name];
   if (new Set(names).size !== names.length) err('$.measurements', 'gives two measurements the same name');
+  // Taken by the logs measurement and the embedded store's generic metrics table.
+  for (const taken of ['logs', 'otel_metrics']) if (names.includes(taken)) err('$.measurements', `may not use the name "${taken}": it is reserved for OTLP logs and metrics`);
   return Object.freeze({ aliases: Object.freeze(aliases), ...rules });
 }
 
