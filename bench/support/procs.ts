@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+// Every child still alive; one 'exit' hook SIGKILLs the lot, so a crashed benchmark leaves no strays.
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+const TAIL_LINES = 40;
+const STOP_GRACE_MILLIS = 10_000;
+
+export interface Child {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Last lines printed (stdout + stderr). */
+  tail(): string;
+  exited(): boolean;
+  /** Resolves with every stdout line once `match` accepts one (or rejects on exit / timeout). */
+  waitForLine<T>(match: (line: string) => T | undefined, timeoutMillis: number): Promise<T>;
+  /** SIGTERM, SIGKILL after 10 s; resolves when the child is gone. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves with the exit code once the child has exited on its own. */
+  done(): Promise<number | null>;
+}
+
+/** Spawns `node <args>` with piped output; stdout lines can be awaited, stderr is passed through when `echoStderr`. */
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv, opts: { echoStderr?: boolean } = {}): Child {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  if (child.pid === undefined) throw new Error(`could not spawn node ${args.join(' ')}`);
+  live.add(child);
+  const lines: string[] = [];
+  const waiters = new Set<(line: string) => void>();
+  let partial = '';
+  let code: number | null = null;
+  const gone = new Promise<void>((resolve) => {
+    child.once('close', (c) => {
+      code = c;
+      live.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      lines.push(`spawn error: ${err.message}`);
+      live.delete(child);
+      resolve();
+    });
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of waiters) w(line);
+    }
+    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (opts.echoStderr === true) process.stderr.write(chunk);
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
+  });
+  const exited = (): boolean => !live.has(child);
+  return {
+    child,
+    pid: child.pid,
+    exited,
+    tail: () => lines.join('\n'),
+    waitForLine<T>(match: (line: string) => T | undefined, timeoutMillis: number): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const finish = (): void => {
+          waiters.delete(onLine);
+          clearTimeout(timer);
+          clearInterval(poll);
+        };
+        const onLine = (line: string): void => {
+          const v = match(line);
+          if (v !== undefined) {
+            finish();
+            resolve(v);
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`no expected output within ${timeoutMillis} ms; last output:\n${lines.join('\n')}`));
+        }, timeoutMillis);
+        const poll = setInterval(() => {
+          if (exited()) {
+            finish();
+            reject(new Error(`process exited (code ${code}); last output:\n${lines.join('\n')}`));
+          }
+        }, 50);
+        waiters.add(onLine);
+      });
+    },
+    async stop() {
+      if (exited()) return;
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MILLIS);
+      child.kill('SIGTERM');
+      await gone;
+      clearTimeout(killer);
+    },
+    async done() {
+      await gone;
+      return code;
+    },
+  };
+}
+
+/** Parses the port from a JSON log line whose `msg` mentions "listening" (pino, or the naive gateway). */
+export function listeningPort(line: string): number | undefined {
+  try {
+    const l = JSON.parse(line) as Record<string, unknown>;
+    return typeof l.port === 'number' && typeof l.msg === 'string' && l.msg.includes('listening') ? l.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A server child and its base URL. */
+export interface ServerChild extends Child {
+  readonly url: string;
+}
+
+export async function startServer(args: string[], env: NodeJS.ProcessEnv, timeoutMillis = 30_000): Promise<ServerChild> {
+  const proc = spawnNode(args, env);
+  try {
+    const port = await proc.waitForLine(listeningPort, timeoutMillis);
+    return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}
+
+/** kB → bytes of a `VmRSS:` / `VmHWM:` line in /proc/PID/status; undefined once the process is gone. */
+export function readStatusBytes(pid: number, key: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] === undefined ? undefined : Number(m[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RssSampler {
+  /** Stops polling; returns the largest VmRSS seen, in bytes. */
+  stop(): number;
+}
+
+/** Polls VmRSS of `pid` every `everyMillis` (100 ms) and keeps the peak. */
+export function sampleRss(pid: number, everyMillis = 100): RssSampler {
+  let peak = readStatusBytes(pid, 'VmRSS') ?? 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, readStatusBytes(pid, 'VmRSS') ?? 0);
+  }, everyMillis);
+  // A sampler left running by a failed run must not keep the benchmark alive.
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, readStatusBytes(pid, 'VmRSS') ?? 0);
+      return peak;
+    },
+  };
+}

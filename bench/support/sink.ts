@@ -1,0 +1,102 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+
+/** What the sink has received since it started (or since the last `reset()`). */
+export interface SinkCounts {
+  readonly lines: number;
+  readonly requests: number;
+  /** Bytes of line protocol after decompression. */
+  readonly bytes: number;
+  /** Write requests it could not read (bad gzip): should stay 0. */
+  readonly bad: number;
+}
+
+export interface Sink {
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  counts(): SinkCounts;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Lines in a line-protocol body: newline-separated, a trailing newline or blank lines do not count. */
+export function countLines(buf: Buffer): number {
+  let lines = 0;
+  let start = 0;
+  for (;;) {
+    const nl = buf.indexOf(10, start);
+    const end = nl === -1 ? buf.length : nl;
+    if (end > start) lines++;
+    if (nl === -1) return lines;
+    start = nl + 1;
+  }
+}
+
+// SHOW FIELD KEYS (the gateway seeds its field types at start-up, v1 API): "nothing known yet".
+const EMPTY_QUERY = JSON.stringify({ results: [{ statement_id: 0 }, { statement_id: 1 }] });
+
+/**
+ * A loopback line-protocol sink: answers 204 to `POST /write` and `/api/v2/write` as fast as it can
+ * read the body, counting lines (gzip-aware), and 204 to `GET /ping`. It stands in for InfluxDB so
+ * that the benchmark measures the gateway, not the database.
+ */
+export async function startSink(): Promise<Sink> {
+  let lines = 0;
+  let requests = 0;
+  let bytes = 0;
+  let bad = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'POST' && (path === '/write' || path === '/api/v2/write')) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          let body = Buffer.concat(chunks);
+          if (/gzip/i.test(req.headers['content-encoding'] ?? '')) body = gunzipSync(body);
+          lines += countLines(body);
+          bytes += body.length;
+          requests++;
+          res.writeHead(204).end();
+        } catch {
+          bad++;
+          res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"unreadable body"}');
+        }
+      });
+      return;
+    }
+    if (path === '/ping' || path === '/health') {
+      res.writeHead(path === '/ping' ? 204 : 200, { 'content-type': 'application/json' }).end(path === '/ping' ? undefined : '{"status":"pass"}');
+      return;
+    }
+    if (path === '/query') {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(EMPTY_QUERY);
+      return;
+    }
+    req.resume();
+    res.writeHead(404).end();
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('sink: no TCP address');
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    counts: () => ({ lines, requests, bytes, bad }),
+    reset() {
+      lines = 0;
+      requests = 0;
+      bytes = 0;
+      bad = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
