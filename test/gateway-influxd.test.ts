@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
 import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
 import { createOtelClient, hrAt, hrToNs, SpanKind } from './support/otel.ts';
 import { ExportTraceServiceResponse } from '../gateway/src/otlp/proto.ts';
 
@@ -17,23 +17,8 @@ let jwtGw: Gateway; // TENANT_AUTH=jwt
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
-/** Rows as objects, keyed by column. */
-function rows(series: InfluxSeries[]): Array<Record<string, unknown>> {
-  return series.flatMap((s) => s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))));
-}
-
-/** Polls until `q` returns `n` rows (the gateway flushes asynchronously), then returns them. */
-async function waitRows(q: string, n: number, timeoutMs = 10_000): Promise<Array<Record<string, unknown>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = rows(await influx.query(q));
-    if (r.length >= n || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
 async function fieldTypes(measurement: string): Promise<Record<string, string>> {
-  return Object.fromEntries(rows(await influx.query(`SHOW FIELD KEYS FROM "${measurement}"`)).map((r) => [r.fieldKey, r.fieldType]));
+  return Object.fromEntries(seriesRows(await influx.query(`SHOW FIELD KEYS FROM "${measurement}"`)).map((r) => [r.fieldKey, r.fieldType]));
 }
 
 function otlpJson(spans: Array<Record<string, unknown>>, resource: Array<Record<string, unknown>> = []): string {
@@ -107,7 +92,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
       const serverId = server.spanContext().spanId;
       const childId = child.spanContext().spanId;
 
-      const spans = await waitRows(`SELECT * FROM spans WHERE trace_id = '${traceId}'`, 2);
+      const spans = await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 2);
       assert.equal(spans.length, 2, 'both spans of the trace are stored');
       const byId = new Map(spans.map((s) => [s.span_id, s]));
       const srv = byId.get(serverId);
@@ -132,7 +117,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
       // The tenant is the header's, never the payload's.
       for (const s of spans) assert.equal(s.tenant_id, 'acme');
 
-      const fe = await waitRows(`SELECT * FROM frontend_performance WHERE trace_id = '${traceId}'`, 1);
+      const fe = await waitForRows(influx, `SELECT * FROM frontend_performance WHERE trace_id = '${traceId}'`, 1);
       assert.equal(fe.length, 1, 'only the span with view_name is a frontend point');
       assert.deepEqual(
         { ...fe[0], time: undefined },
@@ -151,7 +136,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
         },
       );
 
-      const be = await waitRows(`SELECT * FROM backend_api_latency WHERE trace_id = '${traceId}'`, 1);
+      const be = await waitForRows(influx, `SELECT * FROM backend_api_latency WHERE trace_id = '${traceId}'`, 1);
       assert.equal(be.length, 1, 'only the SERVER span is a backend point');
       assert.equal(be[0]?.endpoint, '/api/cart/:id');
       assert.equal(be[0]?.http_method, 'GET');
@@ -176,7 +161,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
   }
 
   test('ids are fields, not tags: series count does not grow with spans', async () => {
-    const tagKeys = rows(await influx.query('SHOW TAG KEYS')).map((r) => r.tagKey);
+    const tagKeys = seriesRows(await influx.query('SHOW TAG KEYS')).map((r) => r.tagKey);
     for (const id of ['trace_id', 'span_id', 'parent_span_id']) assert.ok(!tagKeys.includes(id), `${id} must not be a tag`);
   });
 
@@ -188,7 +173,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
     const b = client.span('b', { start: hrAt(BASE_SEC, 3_200_000), end: hrAt(BASE_SEC, 3_300_000), attributes: { price: 13.5, code: 7 } });
     await client.flush();
     await client.shutdown();
-    const r = await waitRows(`SELECT price, code, "code__float" FROM spans WHERE service_name = 'typeflip'`, 2);
+    const r = await waitForRows(influx, `SELECT price, code, "code__float" FROM spans WHERE service_name = 'typeflip'`, 2);
     const byId = new Map(r.map((x) => [x.time, x]));
     assert.equal(r.length, 2, 'neither line was refused for a type conflict');
     assert.equal(byId.get(hrToNs(hrAt(BASE_SEC, 3_000_000)))?.price, 13);
@@ -211,7 +196,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
     const body = otlpJson([rawSpan(traceId, start), rawSpan(traceId, start), rawSpan(traceId, start)]);
     const res = await post(gw, body, { 'content-type': 'application/json', 'x-tenant-id': 'acme' });
     assert.equal(res.status, 200);
-    const r = await waitRows(`SELECT * FROM spans WHERE trace_id = '${traceId}'`, 3);
+    const r = await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 3);
     assert.equal(r.length, 3);
     assert.deepEqual(r.map((x) => x.time).sort(), [start, start + 1n, start + 2n].map(String));
   });
@@ -225,8 +210,8 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
       assert.equal(res.status, 200);
     }
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await waitRows(`SELECT * FROM spans WHERE trace_id = '${traceId}'`, 3)).length, 3);
-    assert.equal((await waitRows(`SELECT * FROM frontend_performance WHERE trace_id = '${traceId}'`, 1)).length, 1);
+    assert.equal((await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 3)).length, 3);
+    assert.equal((await waitForRows(influx, `SELECT * FROM frontend_performance WHERE trace_id = '${traceId}'`, 1)).length, 1);
   });
 
   test('gzip-compressed OTLP/JSON is accepted', async () => {
@@ -234,7 +219,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
     const body = gzipSync(otlpJson([rawSpan(traceId, BigInt(BASE_SEC) * 1_000_000_000n + 6_000_000n)]));
     const res = await post(gw, body, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-tenant-id': 'acme' });
     assert.equal(res.status, 200);
-    assert.equal((await waitRows(`SELECT * FROM spans WHERE trace_id = '${traceId}'`, 1)).length, 1);
+    assert.equal((await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 1)).length, 1);
   });
 
   test('partial success: invalid spans are refused and counted, valid ones stored (protobuf response)', async () => {
@@ -245,7 +230,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
     const json = (await res.json()) as { partialSuccess?: { rejectedSpans: string; errorMessage: string } };
     assert.equal(json.partialSuccess?.rejectedSpans, '1');
     assert.match(json.partialSuccess?.errorMessage ?? '', /invalid trace_id/);
-    assert.equal((await waitRows(`SELECT * FROM spans WHERE trace_id = '${traceId}'`, 1)).length, 1);
+    assert.equal((await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 1)).length, 1);
   });
 });
 
@@ -257,11 +242,11 @@ describe('tenant isolation', () => {
       [{ key: 'tenant_id', value: { stringValue: 'globex' } }],
     );
     assert.equal((await post(gw, body, { 'content-type': 'application/json', 'x-tenant-id': 'acme' })).status, 200);
-    const r = await waitRows(`SELECT * FROM spans WHERE trace_id = '${traceId}'`, 1);
+    const r = await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 1);
     assert.equal(r[0]?.tenant_id, 'acme');
-    const f = await waitRows(`SELECT * FROM frontend_performance WHERE trace_id = '${traceId}'`, 1);
+    const f = await waitForRows(influx, `SELECT * FROM frontend_performance WHERE trace_id = '${traceId}'`, 1);
     assert.equal(f[0]?.tenant_id, 'acme');
-    assert.equal(rows(await influx.query(`SELECT * FROM spans, frontend_performance WHERE tenant_id = 'globex'`)).length, 0);
+    assert.equal(seriesRows(await influx.query(`SELECT * FROM spans, frontend_performance WHERE tenant_id = 'globex'`)).length, 0);
   });
 
   test('jwt mode: the token decides; a tenant header or attribute naming another tenant is ignored', async () => {
@@ -270,7 +255,7 @@ describe('tenant isolation', () => {
     const s = client.span('op', { start: hrAt(BASE_SEC, 9_000_000), end: hrAt(BASE_SEC, 9_500_000), attributes: { tenant_id: 'globex' } });
     await client.flush();
     await client.shutdown();
-    const r = await waitRows(`SELECT * FROM spans WHERE trace_id = '${s.spanContext().traceId}'`, 1);
+    const r = await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${s.spanContext().traceId}'`, 1);
     assert.equal(r.length, 1);
     assert.equal(r[0]?.tenant_id, 'initech');
     assert.equal(r[0]?.gateway_instance, 'gw-test-2');
@@ -337,7 +322,7 @@ describe('bad input: the right status, nothing written, and the gateway keeps se
 
   test('after all of that: nothing was written for the offending tenant, and the gateway still serves', async () => {
     await new Promise((r) => setTimeout(r, 300));
-    const tenants = rows(await influx.query('SHOW TAG VALUES WITH KEY = "tenant_id"')).map((r) => r.value);
+    const tenants = seriesRows(await influx.query('SHOW TAG VALUES WITH KEY = "tenant_id"')).map((r) => r.value);
     assert.ok(!tenants.includes('mallory'), `no data for the refused requests (tenants: ${tenants.join(', ')})`);
     const health = await fetch(`${gw.url}/healthz`);
     assert.equal(health.status, 200);
@@ -378,7 +363,7 @@ describe('protocol details', () => {
     const session = `beacon-${hex(4)}`;
     const res = await post(gw, JSON.stringify({ sessionId: session, viewName: 'Dashboard', actionName: 'load', metrics: { duration_ms: 412.6, element_count: 120, fps: 58.5 } }), { 'content-type': 'application/json', 'x-tenant-id': 'acme' }, '/v1/telemetry');
     assert.equal(res.status, 200);
-    const r = await waitRows(`SELECT * FROM frontend_performance WHERE session_id = '${session}'`, 1);
+    const r = await waitForRows(influx, `SELECT * FROM frontend_performance WHERE session_id = '${session}'`, 1);
     assert.equal(r.length, 1);
     assert.equal(r[0]?.tenant_id, 'acme');
     assert.equal(r[0]?.view_name, 'Dashboard');

@@ -15,7 +15,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ExportLogsServiceRequest, ExportLogsServiceResponse, ExportMetricsServiceRequest } from '../gateway/src/otlp/proto.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
 
 /**
  * All three signals from one setting: the official OpenTelemetry JS SDKs (metrics, logs, traces),
@@ -26,20 +26,6 @@ const ADMIN = 'operator-token-for-the-metrics-logs-test';
 
 let influx: Influxd;
 let gw: Gateway;
-
-function rows(series: InfluxSeries[]): Array<Record<string, unknown>> {
-  return series.flatMap((s) => s.values.map((v) => Object.fromEntries([...Object.entries(s.tags ?? {}), ...s.columns.map((c, i) => [c, v[i]] as const)])));
-}
-
-/** Polls until `q` returns at least `n` rows (the gateway flushes asynchronously). */
-async function waitRows(q: string, n: number, timeoutMs = 10_000): Promise<Array<Record<string, unknown>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = rows(await influx.query(q));
-    if (r.length >= n || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 /** The exporters read these when constructed: set them first, and pass no `url`. */
 function pointSdkAt(tenant: string): void {
@@ -113,7 +99,7 @@ describe('real OpenTelemetry SDKs → /v1/metrics, /v1/logs, /v1/traces → real
     // Shutdown exports once more and then stops: one collection, so one point per series.
     await sdk.shutdown();
 
-    const counter = await waitRows(`SELECT "counter" FROM "orders_placed" WHERE "tenant_id" = 'acme' GROUP BY *`, 2);
+    const counter = await waitForRows(influx, `SELECT "counter" FROM "orders_placed" WHERE "tenant_id" = 'acme' GROUP BY *`, 2);
     assert.deepEqual(
       counter.map((r) => [r.region, r.counter, r.temporality, r.service_name, r.tenant_id]).sort(),
       [
@@ -122,26 +108,26 @@ describe('real OpenTelemetry SDKs → /v1/metrics, /v1/logs, /v1/traces → real
       ],
       'the spoofed tenant_id attribute is dropped, the credential decides',
     );
-    const gauge = await waitRows(`SELECT "gauge" FROM "queue_depth" WHERE "tenant_id" = 'acme' GROUP BY *`, 1);
+    const gauge = await waitForRows(influx, `SELECT "gauge" FROM "queue_depth" WHERE "tenant_id" = 'acme' GROUP BY *`, 1);
     assert.deepEqual(gauge.map((r) => [r.queue, r.gauge, r.service_name]), [['mail', 42.5, 'shop-api']]);
 
-    const hist = await waitRows(`SELECT "count", "sum", "min", "max" FROM "http_server_request_duration" WHERE "tenant_id" = 'acme' AND "le" = ''`, 1);
+    const hist = await waitForRows(influx, `SELECT "count", "sum", "min", "max" FROM "http_server_request_duration" WHERE "tenant_id" = 'acme' AND "le" = ''`, 1);
     assert.equal(hist.length, 1);
     assert.equal(hist[0]?.count, 4);
     assert.ok(Math.abs((hist[0]?.sum as number) - 2.55) < 1e-12, `sum ${String(hist[0]?.sum)}`);
     assert.deepEqual([hist[0]?.min, hist[0]?.max], [0.05, 2]);
-    const buckets = await waitRows(`SELECT "bucket" FROM "http_server_request_duration" WHERE "tenant_id" = 'acme' GROUP BY "le"`, 4);
+    const buckets = await waitForRows(influx, `SELECT "bucket" FROM "http_server_request_duration" WHERE "tenant_id" = 'acme' GROUP BY "le"`, 4);
     assert.deepEqual(Object.fromEntries(buckets.map((r) => [r.le, r.bucket])), { '0.1': 1, '0.5': 3, '1': 3, '+Inf': 4 }, 'cumulative, Prometheus style');
-    const types = Object.fromEntries(rows(await influx.query('SHOW FIELD KEYS FROM "http_server_request_duration"')).map((r) => [r.fieldKey, r.fieldType]));
+    const types = Object.fromEntries(seriesRows(await influx.query('SHOW FIELD KEYS FROM "http_server_request_duration"')).map((r) => [r.fieldKey, r.fieldType]));
     assert.deepEqual(types, { bucket: 'integer', count: 'integer', max: 'float', min: 'float', sum: 'float' });
 
-    const rollup = await waitRows(`SELECT "request_count", "latency_sum_ms", "latency_min_ms", "latency_max_ms" FROM "backend_api_latency" WHERE "tenant_id" = 'acme' AND "request_count" > 0 GROUP BY *`, 1);
+    const rollup = await waitForRows(influx, `SELECT "request_count", "latency_sum_ms", "latency_min_ms", "latency_max_ms" FROM "backend_api_latency" WHERE "tenant_id" = 'acme' AND "request_count" > 0 GROUP BY *`, 1);
     assert.equal(rollup.length, 1);
     assert.deepEqual([rollup[0]?.endpoint, rollup[0]?.http_method, rollup[0]?.status_code, rollup[0]?.service_name, rollup[0]?.request_count], ['/orders/:id', 'POST', '201', 'shop-api', 4]);
     assert.ok(Math.abs((rollup[0]?.latency_sum_ms as number) - 2550) < 1e-9);
     assert.deepEqual([rollup[0]?.latency_min_ms, rollup[0]?.latency_max_ms], [50, 2000]);
 
-    const logs = await waitRows(`SELECT * FROM "logs" WHERE "trace_id" = '${traceId}'`, 2);
+    const logs = await waitForRows(influx, `SELECT * FROM "logs" WHERE "trace_id" = '${traceId}'`, 2);
     const byBody = Object.fromEntries(logs.map((r) => [r.body, r]));
     const info = byBody['order placed'];
     assert.deepEqual(
@@ -184,11 +170,11 @@ describe('real OpenTelemetry SDKs → /v1/metrics, /v1/logs, /v1/traces → real
     // Shutdown exports once more and then stops: one collection, so one point per series.
     await sdk.shutdown();
 
-    const inv = await waitRows(`SELECT "counter" FROM "invoices" WHERE "tenant_id" = 'globex' GROUP BY *`, 1);
+    const inv = await waitForRows(influx, `SELECT "counter" FROM "invoices" WHERE "tenant_id" = 'globex' GROUP BY *`, 1);
     assert.deepEqual(inv.map((r) => [r.plan, r.counter, r.temporality, r.service_name]), [['pro', 5, 'cumulative', 'billing']]);
-    const active = await waitRows(`SELECT "gauge" FROM "sessions_active" WHERE "tenant_id" = 'globex'`, 1);
+    const active = await waitForRows(influx, `SELECT "gauge" FROM "sessions_active" WHERE "tenant_id" = 'globex'`, 1);
     assert.deepEqual(active.map((r) => r.gauge), [-3], 'an up-down counter is stored as a gauge');
-    const logs = await waitRows(`SELECT * FROM "logs" WHERE "trace_id" = '${span.spanContext().traceId}'`, 1);
+    const logs = await waitForRows(influx, `SELECT * FROM "logs" WHERE "trace_id" = '${span.spanContext().traceId}'`, 1);
     assert.deepEqual(logs.map((r) => [r.body, r.severity_text, r.severity_number, r.span_id, r.attempt, r.tenant_id]), [['retrying charge', 'WARN', 13, span.spanContext().spanId, 2, 'globex']]);
   });
 });
@@ -210,10 +196,10 @@ describe('/v1/metrics and /v1/logs by hand: replays, partial success, bad input'
       assert.equal((await fetch(`${gw.url}/v1/metrics`, { method: 'POST', headers, body: m })).status, 200);
       assert.equal((await fetch(`${gw.url}/v1/logs`, { method: 'POST', headers, body: l })).status, 200);
     }
-    await waitRows(`SELECT * FROM "logs" WHERE "tenant_id" = 'initech' AND "body" = 'same'`, 2);
+    await waitForRows(influx, `SELECT * FROM "logs" WHERE "tenant_id" = 'initech' AND "body" = 'same'`, 2);
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(rows(await influx.query(`SELECT * FROM "replayed" WHERE "tenant_id" = 'initech'`)).length, 1);
-    assert.equal(rows(await influx.query(`SELECT * FROM "logs" WHERE "tenant_id" = 'initech' AND "body" = 'same'`)).length, 2);
+    assert.equal(seriesRows(await influx.query(`SELECT * FROM "replayed" WHERE "tenant_id" = 'initech'`)).length, 1);
+    assert.equal(seriesRows(await influx.query(`SELECT * FROM "logs" WHERE "tenant_id" = 'initech' AND "body" = 'same'`)).length, 2);
   });
 
   test('partial success in the request encoding: JSON metrics, protobuf logs', async () => {
@@ -258,10 +244,10 @@ describe('/v1/metrics and /v1/logs by hand: replays, partial success, bad input'
   }
 
   test('nothing was written for the refused requests; the gzip controls were', async () => {
-    await waitRows(`SELECT * FROM "logs" WHERE "tenant_id" = 'umbrella'`, 1);
-    await waitRows(`SELECT * FROM "mallory_m" WHERE "tenant_id" = 'umbrella'`, 1);
+    await waitForRows(influx, `SELECT * FROM "logs" WHERE "tenant_id" = 'umbrella'`, 1);
+    await waitForRows(influx, `SELECT * FROM "mallory_m" WHERE "tenant_id" = 'umbrella'`, 1);
     await new Promise((r) => setTimeout(r, 300));
-    const tenants = rows(await influx.query('SHOW TAG VALUES WITH KEY = "tenant_id"')).map((r) => r.value);
+    const tenants = seriesRows(await influx.query('SHOW TAG VALUES WITH KEY = "tenant_id"')).map((r) => r.value);
     assert.ok(tenants.includes('umbrella'));
     assert.ok(!tenants.includes('mallory'), `mallory wrote something: ${JSON.stringify(tenants)}`);
   });

@@ -190,3 +190,18 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
   }
   return server;
 }
+
+/** Rows as objects keyed by column, with GROUP BY tags merged in. */
+export function seriesRows(series: InfluxSeries[]): Array<Record<string, unknown>> {
+  return series.flatMap((s) => s.values.map((v) => Object.fromEntries([...Object.entries(s.tags ?? {}), ...s.columns.map((c, i) => [c, v[i]] as const)])));
+}
+
+/** Polls until `q` returns at least `n` rows (writers flush asynchronously), then returns them. */
+export async function waitForRows(influx: Influxd, q: string, n: number, timeoutMs = 10_000): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = seriesRows(await influx.query(q));
+    if (r.length >= n || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
