@@ -22,6 +22,8 @@ export interface Config {
   /** `MAPPING_FILE`: optional JSON file that overrides the default span → point mapping. */
   readonly mappingFile: string | undefined;
   readonly buffer: BufferConfig;
+  /** `TENANT_RATE_LIMIT`: spans per second per tenant (0: no limit), with `TENANT_RATE_BURST` (default one second's worth). */
+  readonly tenantRateLimit: { readonly spansPerSecond: number; readonly burst: number } | undefined;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -249,6 +251,15 @@ function loadCors(env: Env): string[] {
   return origins;
 }
 
+function loadRateLimit(env: Env): Config['tenantRateLimit'] {
+  const rate = int(env, 'TENANT_RATE_LIMIT', 0, 0, 100_000_000);
+  if (rate === 0) {
+    if (str(env, 'TENANT_RATE_BURST') !== undefined) throw new ConfigError('TENANT_RATE_BURST', 'needs TENANT_RATE_LIMIT');
+    return undefined;
+  }
+  return { spansPerSecond: rate, burst: int(env, 'TENANT_RATE_BURST', rate, 1, 1_000_000_000) };
+}
+
 function loadAdminToken(env: Env): string | undefined {
   const t = str(env, 'ADMIN_TOKEN');
   // It unlocks every tenant's data; a short one is guessable.
@@ -276,6 +287,7 @@ export function loadConfig(env: Env): Config {
       maxBytes: int(env, 'BUFFER_MAX_BYTES', 64 * MiB, 64 * 1024, 16 * 1024 * MiB),
       retryMaxDelayMillis: int(env, 'RETRY_MAX_DELAY_MILLIS', 30_000, 10, 3_600_000),
     },
+    tenantRateLimit: loadRateLimit(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

@@ -11,6 +11,7 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, code: 'TL_NOT_FOUND' },
   BODY_TOO_LARGE: { status: 413, code: 'TL_BODY_TOO_LARGE' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'TL_UNSUPPORTED_MEDIA_TYPE' },
+  RATE_LIMITED: { status: 429, code: 'TL_RATE_LIMITED' },
   BUFFER_FULL: { status: 503, code: 'TL_BUFFER_FULL' },
   KEYS_UNAVAILABLE: { status: 503, code: 'TL_KEYS_UNAVAILABLE' },
   SHUTTING_DOWN: { status: 503, code: 'TL_SHUTTING_DOWN' },

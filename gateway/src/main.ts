@@ -17,6 +17,7 @@ import { createMetrics, type GatewayMetrics } from './ops/metrics.ts';
 import { createEmbeddedStore } from './store/embedded-store.ts';
 import { createInfluxStore } from './store/influx-store.ts';
 import type { Store } from './store/store.ts';
+import { createTenantRateLimiter } from './tenancy/rate-limit.ts';
 import { createTenantResolver } from './tenancy/resolve-tenant.ts';
 
 /** How long SIGTERM waits for the buffer to reach the database before giving up (k8s default grace is 30 s). */
@@ -113,6 +114,7 @@ async function start(): Promise<void> {
     rules,
     store,
     instanceName: config.instanceName,
+    rateLimiter: config.tenantRateLimit === undefined ? undefined : createTenantRateLimiter(config.tenantRateLimit),
   });
   const { app, startDraining } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger });
 

@@ -9,6 +9,7 @@ import { decodeLogsRequest, decodeMetricsRequest } from '../otlp/decode-signals.
 import { countSpans } from '../otlp/model.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
+import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 
 export interface IngestResult {
   readonly received: number;
@@ -26,6 +27,8 @@ export interface IngestDeps {
   readonly rules: MappingRules;
   readonly store: Store;
   readonly instanceName: string;
+  /** Per-tenant spans/s limit; checked after decoding (the span count is needed) and before buffering. */
+  readonly rateLimiter?: TenantRateLimiter | undefined;
 }
 
 export interface Ingest {
@@ -44,6 +47,14 @@ function summarize(rejections: ReadonlyMap<string, number>, what = 'span(s)'): s
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
+  function admitRate(tenantId: string, spans: number): void {
+    if (deps.rateLimiter === undefined || spans === 0) return;
+    const r = deps.rateLimiter.take(tenantId, spans);
+    if (!r.ok) {
+      throw new GatewayError('RATE_LIMITED', `tenant "${tenantId}" is over TENANT_RATE_LIMIT; retry after ${r.retryAfterSeconds} s`, { retryAfterSeconds: r.retryAfterSeconds });
+    }
+  }
+
   function buffer(points: readonly MappedPoint[]): void {
     if (points.length > 0 && !deps.store.offer(points)) {
       throw new GatewayError('BUFFER_FULL', 'the write buffer is full (the database is slow or unreachable); retry later', {
@@ -60,6 +71,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   return {
     traces(body, encoding, tenantId) {
       const req = decodeTraceRequest(body, encoding);
+      admitRate(tenantId, countSpans(req));
       const mapped = deps.mapper.map(req, { tenantId, instanceName: deps.instanceName });
       buffer(mapped.points);
       return {
@@ -82,6 +94,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       const records = Array.isArray(json) ? json : [json];
       if (records.length === 0 || records.length > 1000) throw new GatewayError('MALFORMED_BODY', 'expected a beacon object or an array of 1–1000 of them');
       const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
+      admitRate(tenantId, points.length);
       buffer(points);
       return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map() };
     },
