@@ -24,6 +24,11 @@ export interface Config {
   readonly buffer: BufferConfig;
   /** `TENANT_RATE_LIMIT`: spans per second per tenant (0: no limit), with `TENANT_RATE_BURST` (default one second's worth). */
   readonly tenantRateLimit: { readonly spansPerSecond: number; readonly burst: number } | undefined;
+  /**
+   * `CARDINALITY_LIMIT` distinct values per tenant and tag within `CARDINALITY_WINDOW_SECONDS`
+   * (default 3600) for the tags in `CARDINALITY_TAGS` (default session_id,endpoint). Unset: off.
+   */
+  readonly cardinality: { readonly maxValues: number; readonly windowMillis: number; readonly tags: readonly string[] } | undefined;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -251,6 +256,18 @@ function loadCors(env: Env): string[] {
   return origins;
 }
 
+function loadCardinality(env: Env): Config['cardinality'] {
+  const max = int(env, 'CARDINALITY_LIMIT', 0, 0, 10_000_000);
+  if (max === 0) {
+    for (const name of ['CARDINALITY_WINDOW_SECONDS', 'CARDINALITY_TAGS']) if (str(env, name) !== undefined) throw new ConfigError(name, 'needs CARDINALITY_LIMIT');
+    return undefined;
+  }
+  const tags = (str(env, 'CARDINALITY_TAGS') ?? 'session_id,endpoint').split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of tags) if (t === 'tenant_id' || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(t)) throw new ConfigError('CARDINALITY_TAGS', `"${t}" is not a tag that can be guarded`);
+  if (tags.length === 0) throw new ConfigError('CARDINALITY_TAGS', 'must name at least one tag');
+  return { maxValues: max, windowMillis: int(env, 'CARDINALITY_WINDOW_SECONDS', 3600, 1, 31 * 86_400) * 1000, tags };
+}
+
 function loadRateLimit(env: Env): Config['tenantRateLimit'] {
   const rate = int(env, 'TENANT_RATE_LIMIT', 0, 0, 100_000_000);
   if (rate === 0) {
@@ -288,6 +305,7 @@ export function loadConfig(env: Env): Config {
       retryMaxDelayMillis: int(env, 'RETRY_MAX_DELAY_MILLIS', 30_000, 10, 3_600_000),
     },
     tenantRateLimit: loadRateLimit(env),
+    cardinality: loadCardinality(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

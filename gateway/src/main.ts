@@ -18,6 +18,7 @@ import { createEmbeddedStore } from './store/embedded-store.ts';
 import { createInfluxStore } from './store/influx-store.ts';
 import type { Store } from './store/store.ts';
 import { createTenantRateLimiter } from './tenancy/rate-limit.ts';
+import { createCardinalityGuard } from './mapping/cardinality-guard.ts';
 import { createTenantResolver } from './tenancy/resolve-tenant.ts';
 
 /** How long SIGTERM waits for the buffer to reach the database before giving up (k8s default grace is 30 s). */
@@ -115,6 +116,8 @@ async function start(): Promise<void> {
     store,
     instanceName: config.instanceName,
     rateLimiter: config.tenantRateLimit === undefined ? undefined : createTenantRateLimiter(config.tenantRateLimit),
+    cardinalityGuard:
+      config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });
   const { app, startDraining } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger });
 

@@ -10,6 +10,7 @@ import { countSpans } from '../otlp/model.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
+import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
 
 export interface IngestResult {
   readonly received: number;
@@ -29,6 +30,8 @@ export interface IngestDeps {
   readonly instanceName: string;
   /** Per-tenant spans/s limit; checked after decoding (the span count is needed) and before buffering. */
   readonly rateLimiter?: TenantRateLimiter | undefined;
+  /** Demotes over-limit tag values to fields (series cardinality per tenant). */
+  readonly cardinalityGuard?: CardinalityGuard | undefined;
 }
 
 export interface Ingest {
@@ -55,7 +58,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
   }
 
-  function buffer(points: readonly MappedPoint[]): void {
+  function buffer(tenantId: string, mapped: readonly MappedPoint[]): void {
+    const points = deps.cardinalityGuard === undefined ? mapped : deps.cardinalityGuard.apply(tenantId, mapped);
     if (points.length > 0 && !deps.store.offer(points)) {
       throw new GatewayError('BUFFER_FULL', 'the write buffer is full (the database is slow or unreachable); retry later', {
         retryAfterSeconds: deps.store.retryAfterSeconds(),
@@ -63,8 +67,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
   }
 
-  function signalResult(received: number, mapped: SignalMapResult, what: string): IngestResult {
-    buffer(mapped.points);
+  function signalResult(tenantId: string, received: number, mapped: SignalMapResult, what: string): IngestResult {
+    buffer(tenantId, mapped.points);
     return { received, accepted: mapped.accepted, rejected: mapped.rejected, message: summarize(mapped.rejections, what), rejections: mapped.rejections };
   }
 
@@ -73,7 +77,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       const req = decodeTraceRequest(body, encoding);
       admitRate(tenantId, countSpans(req));
       const mapped = deps.mapper.map(req, { tenantId, instanceName: deps.instanceName });
-      buffer(mapped.points);
+      buffer(tenantId, mapped.points);
       return {
         received: countSpans(req),
         accepted: mapped.acceptedSpans,
@@ -84,18 +88,18 @@ export function createIngest(deps: IngestDeps): Ingest {
     },
     metrics(body, encoding, tenantId) {
       const req = decodeMetricsRequest(body, encoding);
-      return signalResult(countDataPoints(req), deps.metricsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'data point(s)');
+      return signalResult(tenantId, countDataPoints(req), deps.metricsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'data point(s)');
     },
     logs(body, encoding, tenantId) {
       const req = decodeLogsRequest(body, encoding);
-      return signalResult(countLogRecords(req), deps.logsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'log record(s)');
+      return signalResult(tenantId, countLogRecords(req), deps.logsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'log record(s)');
     },
     beacon(json, tenantId) {
       const records = Array.isArray(json) ? json : [json];
       if (records.length === 0 || records.length > 1000) throw new GatewayError('MALFORMED_BODY', 'expected a beacon object or an array of 1–1000 of them');
       const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
       admitRate(tenantId, points.length);
-      buffer(points);
+      buffer(tenantId, points);
       return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map() };
     },
   };

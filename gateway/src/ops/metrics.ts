@@ -12,6 +12,7 @@ export interface GatewayMetrics {
   readonly linesRejected: Counter;
   readonly writeRetries: Counter<'reason'>;
   readonly fieldTypeConflicts: Counter;
+  readonly tagValuesDemoted: Counter<'tag'>;
   readonly requestDuration: Histogram<'route' | 'status'>;
 }
 
@@ -31,6 +32,7 @@ export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): nu
     writeFailures: new Counter({ name: 'tenantlens_write_failures_total', help: 'Failed write attempts, by kind (retryable, rejected)', labelNames: ['kind'], registers }),
     linesRejected: new Counter({ name: 'tenantlens_lines_rejected_total', help: 'Lines InfluxDB refused as invalid (dropped after logging)', registers }),
     writeRetries: new Counter({ name: 'tenantlens_write_retries_total', help: 'Write retries scheduled, by reason', labelNames: ['reason'], registers }),
+    tagValuesDemoted: new Counter({ name: 'tenantlens_tag_values_demoted_total', help: 'Tag values over CARDINALITY_LIMIT written as <tag>__demoted fields instead', labelNames: ['tag'], registers }),
     fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
     requestDuration: new Histogram({
       name: 'tenantlens_http_request_duration_seconds',
