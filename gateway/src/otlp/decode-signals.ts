@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.ts';
+import type { Attribute } from './model.ts';
 import {
   arr,
   enumValue,
@@ -329,34 +330,50 @@ function jsonMetricData(m: Json, path: string): MetricData {
   return { kind: 'none' };
 }
 
-function metricsFromJson(body: Uint8Array): MetricsRequest {
-  const parsed = parseJson(body);
-  return shapeErrors('ExportMetricsServiceRequest', () => {
-    const root = obj(parsed, '$');
+type Keys = readonly [camel: string, snake: string];
+
+/**
+ * The OTLP/JSON envelope every signal shares: resource<X>[] → { resource, scope<X>[] → { scope,
+ * items[] } }. `item` decodes one item at its JSON path.
+ */
+function jsonResourceScopes<T>(
+  root: Json,
+  resourceKey: Keys,
+  scopeKey: Keys,
+  itemsKey: Keys,
+  item: (raw: Json, path: string) => T,
+): Array<{ resource: Attribute[]; scopes: Array<{ scopeName: string; items: T[] }> }> {
+  return arr(field(root, ...resourceKey), `$.${resourceKey[0]}`).map((rRaw, i) => {
+    const p = `$.${resourceKey[0]}[${i}]`;
+    const r = obj(rRaw, p);
+    const resource = optObj(r.resource, `${p}.resource`);
     return {
-      resourceMetrics: arr(field(root, 'resourceMetrics', 'resource_metrics'), '$.resourceMetrics').map((rmRaw, i) => {
-        const p = `$.resourceMetrics[${i}]`;
-        const rm = obj(rmRaw, p);
-        const resource = optObj(rm.resource, `${p}.resource`);
+      resource: jsonAttributes(resource.attributes, `${p}.resource.attributes`),
+      scopes: arr(field(r, ...scopeKey), `${p}.${scopeKey[0]}`).map((sRaw, j) => {
+        const sp = `${p}.${scopeKey[0]}[${j}]`;
+        const sc = obj(sRaw, sp);
+        const scope = optObj(sc.scope, `${sp}.scope`);
         return {
-          resource: jsonAttributes(resource.attributes, `${p}.resource.attributes`),
-          scopes: arr(field(rm, 'scopeMetrics', 'scope_metrics'), `${p}.scopeMetrics`).map((smRaw, j) => {
-            const sp = `${p}.scopeMetrics[${j}]`;
-            const sm = obj(smRaw, sp);
-            const scope = optObj(sm.scope, `${sp}.scope`);
-            return {
-              scopeName: optStr(scope.name, `${sp}.scope.name`),
-              metrics: arr(sm.metrics, `${sp}.metrics`).map((mRaw, k): MetricRecord => {
-                const mp = `${sp}.metrics[${k}]`;
-                const m = obj(mRaw, mp);
-                return { name: optStr(m.name, `${mp}.name`), unit: optStr(m.unit, `${mp}.unit`), data: jsonMetricData(m, mp) };
-              }),
-            };
+          scopeName: optStr(scope.name, `${sp}.scope.name`),
+          items: arr(field(sc, ...itemsKey), `${sp}.${itemsKey[0]}`).map((raw, k) => {
+            const ip = `${sp}.${itemsKey[0]}[${k}]`;
+            return item(obj(raw, ip), ip);
           }),
         };
       }),
     };
   });
+}
+
+function metricsFromJson(body: Uint8Array): MetricsRequest {
+  const parsed = parseJson(body);
+  return shapeErrors('ExportMetricsServiceRequest', () => ({
+    resourceMetrics: jsonResourceScopes(obj(parsed, '$'), ['resourceMetrics', 'resource_metrics'], ['scopeMetrics', 'scope_metrics'], ['metrics', 'metrics'], (m, mp): MetricRecord => ({
+      name: optStr(m.name, `${mp}.name`),
+      unit: optStr(m.unit, `${mp}.unit`),
+      data: jsonMetricData(m, mp),
+    })).map((rm) => ({ resource: rm.resource, scopes: rm.scopes.map((sm) => ({ scopeName: sm.scopeName, metrics: sm.items })) })),
+  }));
 }
 
 const SEVERITY_NAMES: Record<string, number> = Object.fromEntries(
@@ -374,39 +391,18 @@ function jsonBody(v: unknown, path: string): string {
 
 function logsFromJson(body: Uint8Array): LogsRequest {
   const parsed = parseJson(body);
-  return shapeErrors('ExportLogsServiceRequest', () => {
-    const root = obj(parsed, '$');
-    return {
-      resourceLogs: arr(field(root, 'resourceLogs', 'resource_logs'), '$.resourceLogs').map((rlRaw, i) => {
-        const p = `$.resourceLogs[${i}]`;
-        const rl = obj(rlRaw, p);
-        const resource = optObj(rl.resource, `${p}.resource`);
-        return {
-          resource: jsonAttributes(resource.attributes, `${p}.resource.attributes`),
-          scopes: arr(field(rl, 'scopeLogs', 'scope_logs'), `${p}.scopeLogs`).map((slRaw, j) => {
-            const sp = `${p}.scopeLogs[${j}]`;
-            const sl = obj(slRaw, sp);
-            const scope = optObj(sl.scope, `${sp}.scope`);
-            return {
-              scopeName: optStr(scope.name, `${sp}.scope.name`),
-              records: arr(field(sl, 'logRecords', 'log_records'), `${sp}.logRecords`).map((rRaw, k): LogRecord => {
-                const rp = `${sp}.logRecords[${k}]`;
-                const r = obj(rRaw, rp);
-                return {
-                  timeUnixNano: uint64(field(r, 'timeUnixNano', 'time_unix_nano'), `${rp}.timeUnixNano`),
-                  observedTimeUnixNano: uint64(field(r, 'observedTimeUnixNano', 'observed_time_unix_nano'), `${rp}.observedTimeUnixNano`),
-                  severityNumber: enumValue(field(r, 'severityNumber', 'severity_number'), SEVERITY_NAMES, `${rp}.severityNumber`),
-                  severityText: optStr(field(r, 'severityText', 'severity_text'), `${rp}.severityText`),
-                  body: jsonBody(r.body, `${rp}.body`),
-                  attributes: jsonAttributes(r.attributes, `${rp}.attributes`),
-                  traceId: hexId(field(r, 'traceId', 'trace_id'), `${rp}.traceId`),
-                  spanId: hexId(field(r, 'spanId', 'span_id'), `${rp}.spanId`),
-                };
-              }),
-            };
-          }),
-        };
-      }),
-    };
-  });
+  return shapeErrors('ExportLogsServiceRequest', () => ({
+    resourceLogs: jsonResourceScopes(obj(parsed, '$'), ['resourceLogs', 'resource_logs'], ['scopeLogs', 'scope_logs'], ['logRecords', 'log_records'], (r, rp): LogRecord => {
+      return {
+        timeUnixNano: uint64(field(r, 'timeUnixNano', 'time_unix_nano'), `${rp}.timeUnixNano`),
+        observedTimeUnixNano: uint64(field(r, 'observedTimeUnixNano', 'observed_time_unix_nano'), `${rp}.observedTimeUnixNano`),
+        severityNumber: enumValue(field(r, 'severityNumber', 'severity_number'), SEVERITY_NAMES, `${rp}.severityNumber`),
+        severityText: optStr(field(r, 'severityText', 'severity_text'), `${rp}.severityText`),
+        body: jsonBody(r.body, `${rp}.body`),
+        attributes: jsonAttributes(r.attributes, `${rp}.attributes`),
+        traceId: hexId(field(r, 'traceId', 'trace_id'), `${rp}.traceId`),
+        spanId: hexId(field(r, 'spanId', 'span_id'), `${rp}.spanId`),
+      };
+    }).map((rl) => ({ resource: rl.resource, scopes: rl.scopes.map((sl) => ({ scopeName: sl.scopeName, records: sl.items })) })),
+  }));
 }
