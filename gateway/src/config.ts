@@ -29,6 +29,12 @@ export interface Config {
    * (default 3600) for the tags in `CARDINALITY_TAGS` (default session_id,endpoint). Unset: off.
    */
   readonly cardinality: { readonly maxValues: number; readonly windowMillis: number; readonly tags: readonly string[] } | undefined;
+  /**
+   * `SPOOL_DIR`: append every accepted request to disk (fdatasync) before answering 200; replayed
+   * on start. `SPOOL_MAX_BYTES` (default 1 GiB) bounds it; `SPOOL_SEGMENT_BYTES` (default 16 MiB)
+   * is the unit in which acknowledged data is deleted. InfluxDB only. Unset: memory buffer only.
+   */
+  readonly spool: { readonly dir: string; readonly maxBytes: number; readonly segmentBytes: number } | undefined;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -268,6 +274,20 @@ function loadCardinality(env: Env): Config['cardinality'] {
   return { maxValues: max, windowMillis: int(env, 'CARDINALITY_WINDOW_SECONDS', 3600, 1, 31 * 86_400) * 1000, tags };
 }
 
+function loadSpool(env: Env, influx: boolean): Config['spool'] {
+  const dir = str(env, 'SPOOL_DIR');
+  if (dir === undefined) {
+    for (const name of ['SPOOL_MAX_BYTES', 'SPOOL_SEGMENT_BYTES']) if (str(env, name) !== undefined) throw new ConfigError(name, 'needs SPOOL_DIR');
+    return undefined;
+  }
+  // The embedded store commits to its own database file; a spool in front of it would only double the writes.
+  if (!influx) throw new ConfigError('SPOOL_DIR', 'needs INFLUX_URL (the spool protects writes to InfluxDB; the embedded store is on disk already)');
+  const maxBytes = int(env, 'SPOOL_MAX_BYTES', 1024 * MiB, MiB, 1024 * 1024 * MiB);
+  const segmentBytes = int(env, 'SPOOL_SEGMENT_BYTES', 16 * MiB, 64 * 1024, 1024 * MiB);
+  if (segmentBytes > maxBytes) throw new ConfigError('SPOOL_SEGMENT_BYTES', `must not exceed SPOOL_MAX_BYTES (${maxBytes})`);
+  return { dir, maxBytes, segmentBytes };
+}
+
 function loadRateLimit(env: Env): Config['tenantRateLimit'] {
   const rate = int(env, 'TENANT_RATE_LIMIT', 0, 0, 100_000_000);
   if (rate === 0) {
@@ -306,6 +326,7 @@ export function loadConfig(env: Env): Config {
     },
     tenantRateLimit: loadRateLimit(env),
     cardinality: loadCardinality(env),
+    spool: loadSpool(env, str(env, 'INFLUX_URL') !== undefined),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

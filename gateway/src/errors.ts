@@ -14,6 +14,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, code: 'TL_RATE_LIMITED' },
   BUFFER_FULL: { status: 503, code: 'TL_BUFFER_FULL' },
   KEYS_UNAVAILABLE: { status: 503, code: 'TL_KEYS_UNAVAILABLE' },
+  SPOOL_UNAVAILABLE: { status: 503, code: 'TL_SPOOL_UNAVAILABLE' },
   SHUTTING_DOWN: { status: 503, code: 'TL_SHUTTING_DOWN' },
   INTERNAL: { status: 500, code: 'TL_INTERNAL' },
 } as const;

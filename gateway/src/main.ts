@@ -8,6 +8,7 @@ import { seedFieldTypes } from './influx/field-types-from-db.ts';
 import type { WriteTransport } from './influx/transport.ts';
 import { createV1Transport } from './influx/v1-transport.ts';
 import { createV2Transport } from './influx/v2-transport.ts';
+import { openSpool, type Spool } from './influx/spool.ts';
 import { createLineWriter } from './influx/writer.ts';
 import { FieldTypeRegistry } from './mapping/field-types.ts';
 import { createLogsMapper, createMetricsMapper } from './mapping/map-signals.ts';
@@ -48,17 +49,51 @@ const logger = pino({
 
 // The gauges read the store lazily: it is created after the metrics it reports into.
 let storeRef: Store | undefined;
-const metrics = createMetrics({ bufferLines: () => storeRef?.bufferedPoints ?? 0, bufferBytes: () => storeRef?.bufferedBytes ?? 0 });
+let spoolRef: Spool | undefined;
+const metrics = createMetrics({
+  bufferLines: () => storeRef?.bufferedPoints ?? 0,
+  bufferBytes: () => storeRef?.bufferedBytes ?? 0,
+  spoolBytes: () => spoolRef?.bytes ?? 0,
+});
 
 const fieldTypes = new FieldTypeRegistry((measurement, key, type) => {
   metrics.fieldTypeConflicts.inc();
   logger.warn({ measurement, field: key, type }, `attribute "${key}" arrived as ${type} but the field has another type; written as "${key}__${type}"`);
 });
 
+function openConfiguredSpool(m: GatewayMetrics): Spool | undefined {
+  if (config.spool === undefined) return undefined;
+  const dir = resolve(config.spool.dir);
+  try {
+    return openSpool(
+      // Any one record must fit the memory buffer with a batch to spare, or the feed would stall behind it.
+      { ...config.spool, dir, maxRecordBytes: Math.max(64 * 1024, config.buffer.maxBytes - config.buffer.batchMaxBytes) },
+      {
+        recovered: (records, lines, bytes) => {
+          m.spoolRecovered.inc(records);
+          logger.info({ records, lines, bytes, dir }, 'spool: replaying lines InfluxDB had not acknowledged before the last stop');
+        },
+        truncated: (segment, bytes, why) => {
+          m.spoolTruncatedBytes.inc(bytes);
+          logger.warn({ segment, bytes, why }, 'spool: cut a torn tail off a segment (a write interrupted by a crash; it was never acknowledged)');
+        },
+        diskError: (err) => logger.error({ err: err.message, dir }, 'spool: disk write failed; refusing new data with 503 until restart'),
+      },
+    );
+  } catch (err) {
+    fatal(`cannot open the spool in SPOOL_DIR=${dir}: ${(err as Error).message}`);
+  }
+}
+
 function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRules): Store {
   const transport: WriteTransport = influx.apiVersion === 1 ? createV1Transport(influx) : createV2Transport(influx, config.buffer.batchMaxLines);
+  const spool = openConfiguredSpool(m);
+  spoolRef = spool;
+  // The store feeds the writer from the spool; it exists only once the writer does.
+  let released: (n: number) => void = () => undefined;
   const writer = createLineWriter({
     transport,
+    onReleased: spool === undefined ? undefined : (n) => released(n),
     buffer: config.buffer,
     events: {
       written: (n) => m.pointsWritten.inc(n),
@@ -79,7 +114,9 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
       .then((n) => logger.info({ fields: n }, 'field types read from InfluxDB'))
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not read field types from InfluxDB; conflicts will be learned as they happen'));
   }
-  return createInfluxStore({ config: influx, rules: mapping, writer, transport });
+  const store = createInfluxStore({ config: influx, rules: mapping, writer, transport, spool });
+  released = (n) => store.released(n);
+  return store;
 }
 
 async function start(): Promise<void> {
@@ -150,7 +187,9 @@ async function start(): Promise<void> {
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
-    if (left > 0) {
+    if (left > 0 && store.durable) {
+      logger.warn({ spooled: left, dir: config.spool?.dir }, 'the database did not take everything before the deadline; the rest stays in the spool and is replayed at the next start');
+    } else if (left > 0) {
       logger.error({ lost: left }, 'the database did not take the whole buffer before the deadline; these points are lost');
       process.exit(1);
     }

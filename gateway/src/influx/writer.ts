@@ -60,6 +60,8 @@ export interface WriterOptions {
   readonly buffer: BufferConfig;
   readonly events: WriterEvents;
   readonly random?: () => number;
+  /** The writer is done with the oldest `lines` lines (written, or refused as invalid): the spool may forget them. */
+  readonly onReleased?: (lines: number) => void;
 }
 
 /**
@@ -111,6 +113,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
     head += count;
     bytes -= size;
     compact();
+    opts.onReleased?.(count);
   }
 
   function schedule(): void {

@@ -60,11 +60,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   function buffer(tenantId: string, mapped: readonly MappedPoint[]): void {
     const points = deps.cardinalityGuard === undefined ? mapped : deps.cardinalityGuard.apply(tenantId, mapped);
-    if (points.length > 0 && !deps.store.offer(points)) {
-      throw new GatewayError('BUFFER_FULL', 'the write buffer is full (the database is slow or unreachable); retry later', {
-        retryAfterSeconds: deps.store.retryAfterSeconds(),
-      });
-    }
+    if (points.length > 0 && !deps.store.offer(points)) throw deps.store.refusal();
   }
 
   function signalResult(tenantId: string, received: number, mapped: SignalMapResult, what: string): IngestResult {

@@ -14,14 +14,24 @@ export interface GatewayMetrics {
   readonly fieldTypeConflicts: Counter;
   readonly tagValuesDemoted: Counter<'tag'>;
   readonly requestDuration: Histogram<'route' | 'status'>;
+  readonly spoolRecovered: Counter;
+  readonly spoolTruncatedBytes: Counter;
 }
 
-export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): number }, collectDefaults = true): GatewayMetrics {
+export interface MetricGauges {
+  bufferLines(): number;
+  bufferBytes(): number;
+  /** Bytes in SPOOL_DIR (0 without a spool). */
+  spoolBytes?(): number;
+}
+
+export function createMetrics(gauges: MetricGauges, collectDefaults = true): GatewayMetrics {
   const registry = new Registry();
   if (collectDefaults) collectDefaultMetrics({ register: registry, prefix: 'tenantlens_' });
   const registers = [registry];
   new Gauge({ name: 'tenantlens_buffer_lines', help: 'Lines waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferLines()); } });
-  new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferBytes()); } });
+  new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB (in memory)', registers, collect() { this.set(gauges.bufferBytes()); } });
+  new Gauge({ name: 'tenantlens_spool_bytes', help: 'Bytes in the on-disk spool (SPOOL_DIR) not yet deleted', registers, collect() { this.set(gauges.spoolBytes?.() ?? 0); } });
   return {
     registry,
     spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Items received in decoded requests, by signal: spans (traces), data points (metrics), log records (logs), beacon records (beacon)', labelNames: ['signal'], registers }),
@@ -34,6 +44,8 @@ export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): nu
     writeRetries: new Counter({ name: 'tenantlens_write_retries_total', help: 'Write retries scheduled, by reason', labelNames: ['reason'], registers }),
     tagValuesDemoted: new Counter({ name: 'tenantlens_tag_values_demoted_total', help: 'Tag values over CARDINALITY_LIMIT written as <tag>__demoted fields instead', labelNames: ['tag'], registers }),
     fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
+    spoolRecovered: new Counter({ name: 'tenantlens_spool_records_recovered_total', help: 'Spool records found at start-up and replayed to InfluxDB', registers }),
+    spoolTruncatedBytes: new Counter({ name: 'tenantlens_spool_truncated_bytes_total', help: 'Bytes cut off the spool at start-up: a torn write from a crash (never acknowledged)', registers }),
     requestDuration: new Histogram({
       name: 'tenantlens_http_request_duration_seconds',
       help: 'HTTP request duration',

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { BufferConfig } from '../config.ts';
+import { GatewayError } from '../errors.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
 import { backoffMillis } from '../influx/writer.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
@@ -240,6 +241,12 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       setImmediate(pump);
       return true;
     },
+    persisted: () => undefined,
+    refusal: () =>
+      new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
+        retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
+      }),
+    durable: false,
     retryAfterSeconds: () => Math.max(1, Math.ceil(lastRetryMillis / 1000)),
     get isFull() {
       return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;

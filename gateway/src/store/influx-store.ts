@@ -1,28 +1,85 @@
 import type { InfluxConfig } from '../config.ts';
+import { GatewayError } from '../errors.ts';
 import { encodePoints, TimestampSlots } from '../influx/point-identity.ts';
+import type { Spool } from '../influx/spool.ts';
 import type { WriteTransport } from '../influx/transport.ts';
 import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
 import type { Store } from './store.ts';
 
-/** InfluxDB: points become line protocol with collision-free timestamps, then the batching writer. */
-export function createInfluxStore(opts: { config: InfluxConfig; rules: MappingRules; writer: LineWriter; transport: WriteTransport }): Store {
-  const { writer, transport } = opts;
+const REFUSALS = {
+  memory: 'the write buffer is full (the database is slow or unreachable); retry later',
+  full: 'the spool is full (SPOOL_MAX_BYTES; the database is slow or unreachable); retry later',
+  'too-large': 'the request encodes to more line protocol than the write buffer holds (BUFFER_MAX_BYTES); send smaller batches',
+  'disk-error': 'the spool cannot write to disk; retry later or on another instance',
+} as const;
+
+/**
+ * InfluxDB: points become line protocol with collision-free timestamps, then the batching writer.
+ * With a spool, every request's lines are appended to disk first and the writer is fed from the
+ * spool in order, as far as its memory buffer allows; the rest waits on disk.
+ */
+export function createInfluxStore(opts: {
+  config: InfluxConfig;
+  rules: MappingRules;
+  writer: LineWriter;
+  transport: WriteTransport;
+  spool?: Spool | undefined;
+}): Store & { released(lines: number): void } {
+  const { writer, transport, spool } = opts;
   const slots = new TimestampSlots();
   let reachable = { at: 0, ok: false };
+  let refusal: keyof typeof REFUSALS = 'memory';
+
+  /** Hands spooled records to the writer, oldest first, while its memory buffer has room. */
+  function feed(): void {
+    if (spool === undefined) return;
+    for (let lines = spool.peek(); lines !== undefined; lines = spool.peek()) {
+      if (!writer.offer(lines)) return;
+      spool.handOut();
+    }
+  }
+
   return {
     kind: 'influxdb',
+    /** Wired to the writer's `onReleased`: InfluxDB took the oldest lines, so the spool may drop them and feed more. */
+    released(n) {
+      spool?.release(n);
+      feed();
+    },
     offer(points) {
       const lines = encodePoints(points, slots);
-      return lines.length === 0 || writer.offer(lines);
+      if (lines.length === 0) return true;
+      if (spool === undefined) {
+        refusal = 'memory';
+        return writer.offer(lines);
+      }
+      const r = spool.append(lines);
+      if (!r.ok) {
+        refusal = r.reason;
+        return false;
+      }
+      feed();
+      return true;
     },
+    persisted() {
+      if (spool === undefined) return undefined;
+      return spool.synced().catch((err: unknown) => {
+        throw new GatewayError('SPOOL_UNAVAILABLE', `${REFUSALS['disk-error']} (${(err as Error).message})`, { retryAfterSeconds: 5 });
+      });
+    },
+    refusal() {
+      if (refusal === 'too-large') return new GatewayError('BODY_TOO_LARGE', REFUSALS[refusal]);
+      return new GatewayError(refusal === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[refusal], { retryAfterSeconds: writer.retryAfterSeconds() });
+    },
+    durable: spool !== undefined,
     retryAfterSeconds: () => writer.retryAfterSeconds(),
     get isFull() {
-      return writer.isFull;
+      return spool === undefined ? writer.isFull : spool.isFull || spool.failed !== undefined;
     },
     get bufferedPoints() {
-      return writer.bufferedLines;
+      return spool === undefined ? writer.bufferedLines : spool.lines;
     },
     get bufferedBytes() {
       return writer.bufferedBytes;
@@ -32,9 +89,18 @@ export function createInfluxStore(opts: { config: InfluxConfig; rules: MappingRu
       if (Date.now() - reachable.at > 1000) reachable = { at: Date.now(), ok: await transport.ping() };
       return reachable.ok;
     },
-    drain: (deadline) => writer.drain(deadline),
+    async drain(deadline) {
+      // The writer drains what it holds; spooled records follow as it makes room.
+      for (;;) {
+        feed();
+        const left = await writer.drain(deadline);
+        if (left > 0 || spool === undefined || spool.waitingLines === 0 || Date.now() >= deadline) break;
+      }
+      return spool === undefined ? writer.bufferedLines : spool.lines;
+    },
     async close() {
       writer.close();
+      await spool?.close();
       await transport.close();
     },
     queries: createInfluxDrillDown(opts.config, opts.rules),

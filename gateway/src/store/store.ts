@@ -1,3 +1,4 @@
+import type { GatewayError } from '../errors.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { DrillDown } from '../query/model.ts';
 
@@ -12,6 +13,16 @@ export interface Store {
    * (503 + Retry-After) rather than accept data it would have to drop.
    */
   offer(points: readonly MappedPoint[]): boolean;
+  /**
+   * With a spool: resolves once everything offered so far is on disk, so the request may be
+   * answered 200; throws a 503 `GatewayError` if the disk failed. Undefined without a spool
+   * (nothing to wait for: the hot path skips the await).
+   */
+  persisted(): Promise<void> | undefined;
+  /** The error for the last refused offer (503 + Retry-After, or 413 for a record too large to buffer). */
+  refusal(): GatewayError;
+  /** True when a refused or unfinished drain leaves data on disk for the next start, not lost. */
+  readonly durable: boolean;
   retryAfterSeconds(): number;
   readonly isFull: boolean;
   readonly bufferedPoints: number;
