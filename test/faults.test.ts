@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ackingExporter, assertExactlyOnce, storedSpanIds, waitDrained } from './support/delivery.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from './support/fault-proxy.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { startInfluxd, type Influxd } from './support/influxd.ts';
@@ -46,19 +46,6 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-async function storedSpanIds(service: string): Promise<string[]> {
-  const series = await influx.query(`SELECT span_id FROM spans WHERE service_name = '${service}'`);
-  return series.flatMap((s) => s.values.map((v) => v[1] as string));
-}
-
-async function waitDrained(gw: Gateway, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await gw.metric('tenantlens_buffer_lines')) > 0) {
-    if (Date.now() > deadline) throw new Error(`gateway buffer did not drain (${await gw.metric('tenantlens_buffer_lines')} lines left)`);
-    await sleep(100);
-  }
-}
-
 /** One OTLP/JSON request of `n` spans; resolves with their ids when the gateway answered 200. */
 async function post(gw: Gateway, service: string, n: number, attrs: (i: number) => Record<string, number | string> = () => ({})): Promise<{ status: number; ids: string[]; res: Response }> {
   const now = BigInt(Date.now()) * 1_000_000n;
@@ -74,13 +61,6 @@ async function post(gw: Gateway, service: string, n: number, attrs: (i: number) 
   const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }] });
   const res = await fetch(`${gw.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'acme' }, body });
   return { status: res.status, ids: res.status === 200 ? spans.map((s) => s.spanId) : [], res };
-}
-
-function assertExactlyOnce(stored: string[], acked: readonly string[], what: string): void {
-  const set = new Set(stored);
-  assert.equal(stored.length, set.size, `${what}: no span stored twice`);
-  const missing = acked.filter((id) => !set.has(id));
-  assert.deepEqual(missing.slice(0, 5), [], `${what}: ${missing.length} acknowledged spans missing`);
 }
 
 test('InfluxDB misbehaving: slow answers, 429/503 + Retry-After and resets are retried; a partial write drops only the refused lines; all counted', async () => {
@@ -113,7 +93,7 @@ test('InfluxDB misbehaving: slow answers, 429/503 + Retry-After and resets are r
       assert.equal((proxy.seen[c.fault.kind] ?? 0) - seenBefore, 2, `${c.name}: the fault hit two writes`);
       assert.ok(retries >= 2, `${c.name}: ${retries} retries counted under reason=${c.metric.reason}`);
       assert.ok(elapsed >= c.minMillis, `${c.name}: Retry-After / timeout honoured (${elapsed} ms)`);
-      const stored = await storedSpanIds(service);
+      const stored = await storedSpanIds(influx, service);
       assertExactlyOnce(stored, acked, c.name);
       assert.equal(stored.length, acked.length, `${c.name}: stored = acknowledged`);
       figures.push(`${c.name}: sent 60, acked ${acked.length}, stored ${stored.length}, lost 0, retries ${retries}, ${elapsed} ms`);
@@ -130,7 +110,7 @@ test('InfluxDB misbehaving: slow answers, 429/503 + Retry-After and resets are r
     const { status, ids } = await post(gw, service, 10, (i) => (i % 2 === 0 ? { [`clash_${service.slice(-4)}`]: 1.5 } : {}));
     assert.equal(status, 200);
     await waitDrained(gw);
-    const stored = await storedSpanIds(service);
+    const stored = await storedSpanIds(influx, service);
     const rejected = (await gw.metric('tenantlens_lines_rejected_total')) - rejectedBefore;
     assert.equal(rejected, 5, 'the five conflicting lines are counted as rejected');
     assert.equal((await gw.metric('tenantlens_write_failures_total', { kind: 'rejected' })) - failuresBefore, 1, 'one rejected write, not retried');
@@ -144,21 +124,6 @@ test('InfluxDB misbehaving: slow answers, 429/503 + Retry-After and resets are r
     console.log(figures.map((f) => `# ${f}`).join('\n'));
   }
 });
-
-/** Wraps the real OTLP exporter and records which spans the gateway acknowledged (HTTP 200). */
-function ackingExporter(inner: SpanExporter, acked: Set<string>, failed: { n: number }): SpanExporter {
-  return {
-    export(spans: ReadableSpan[], cb: (r: ExportResult) => void) {
-      inner.export(spans, (r) => {
-        if (r.code === ExportResultCode.SUCCESS) for (const s of spans) acked.add(s.spanContext().spanId);
-        else failed.n += spans.length;
-        cb(r);
-      });
-    },
-    shutdown: () => inner.shutdown(),
-    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
-  };
-}
 
 test('gateway crash: kill -9 with the spool on loses no acknowledged span and duplicates none', async () => {
   const spoolDir = mkdtempSync(join(tmpdir(), 'tl-spool-crash-'));
@@ -215,7 +180,7 @@ test('gateway crash: kill -9 with the spool on loses no acknowledged span and du
     sending = false;
     await gw.stop();
   }
-  const stored = await storedSpanIds(service);
+  const stored = await storedSpanIds(influx, service);
   assertExactlyOnce(stored, [...acked], 'kill -9');
   const storedUnacked = stored.length - acked.size;
   console.log(
@@ -254,7 +219,7 @@ test('spool full: 503 + Retry-After, never silent loss; the spool holds more tha
     proxy.inject({ kind: 'pass' });
     await gw.stop();
   }
-  const stored = await storedSpanIds(service);
+  const stored = await storedSpanIds(influx, service);
   assertExactlyOnce(stored, acked, 'spool full');
   assert.equal(stored.length, acked.length);
   console.log(`# spool full: acked ${acked.length} spans before the first 503, stored ${stored.length}, lost 0`);

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ackingExporter, assertExactlyOnce, idChecksum, storedSpanIds, waitDrained } from './support/delivery.ts';
+import { startGateway } from './support/gateway.ts';
 import { startInfluxd, type Influxd } from './support/influxd.ts';
 
 let influx: Influxd;
@@ -30,96 +33,87 @@ function gatewayEnv(extra: Record<string, string> = {}): Record<string, string> 
   };
 }
 
-async function storedSpanIds(service: string): Promise<string[]> {
-  const series = await influx.query(`SELECT span_id FROM spans WHERE service_name = '${service}'`);
-  return series.flatMap((s) => s.values.map((v) => v[1] as string));
-}
+/** `npm test` stops influxd for 10 s; `npm run soak` sets OUTAGE_SECONDS=30. */
+const OUTAGE_SECONDS = Number(process.env.OUTAGE_SECONDS ?? 10);
 
-async function waitDrained(gw: Gateway, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await gw.metric('tenantlens_buffer_lines')) > 0) {
-    if (Date.now() > deadline) throw new Error('gateway buffer did not drain');
-    await sleep(100);
-  }
-}
-
-/** Wraps the real OTLP exporter and records which spans the gateway acknowledged (HTTP 200). */
-function ackingExporter(inner: SpanExporter, acked: Set<string>, failed: { n: number }): SpanExporter {
-  return {
-    export(spans: ReadableSpan[], cb: (r: ExportResult) => void) {
-      inner.export(spans, (r) => {
-        if (r.code === ExportResultCode.SUCCESS) for (const s of spans) acked.add(s.spanContext().spanId);
-        else failed.n += spans.length;
-        cb(r);
-      });
-    },
-    shutdown: () => inner.shutdown(),
-    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
-  };
-}
-
-test('influxd outage mid-stream: every acknowledged span is stored exactly once, memory stays bounded', async () => {
-  const bufferMax = 8 * 1024 * 1024;
-  const gw = await startGateway(gatewayEnv({ BUFFER_MAX_BYTES: String(bufferMax) }));
-  const acked = new Set<string>();
-  const failed = { n: 0 };
-  const exporter = ackingExporter(new OTLPTraceExporter({ url: `${gw.url}/v1/traces`, headers: { 'X-Tenant-ID': 'acme' } }), acked, failed);
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'outage-test' }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 25, maxExportBatchSize: 100, maxQueueSize: 100_000 })],
-  });
-  const tracer = provider.getTracer('outage');
-  let produced = 0;
-  let sending = true;
-  const producer = (async () => {
-    while (sending) {
-      for (let i = 0; i < 20; i++) {
-        tracer.startSpan('work', { attributes: { seq: produced++, 'session.id': 's1' } }).end();
+for (const mode of ['memory', 'spool'] as const) {
+  test(`influxd stopped for ${OUTAGE_SECONDS} s under steady OTLP export (${mode} buffer): every acknowledged span is stored exactly once, memory stays bounded`, async () => {
+    const bufferMax = 8 * 1024 * 1024;
+    const spoolDir = mode === 'spool' ? mkdtempSync(join(tmpdir(), 'tl-outage-spool-')) : undefined;
+    const gw = await startGateway(
+      gatewayEnv({ BUFFER_MAX_BYTES: String(bufferMax), ...(spoolDir === undefined ? {} : { SPOOL_DIR: spoolDir, SPOOL_SEGMENT_BYTES: String(1024 * 1024) }) }),
+    );
+    const service = `outage-${mode}-${randomBytes(2).toString('hex')}`;
+    const acked = new Set<string>();
+    const failed = { n: 0 };
+    const exporter = ackingExporter(new OTLPTraceExporter({ url: `${gw.url}/v1/traces`, headers: { 'X-Tenant-ID': 'acme' } }), acked, failed);
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': service }),
+      spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 25, maxExportBatchSize: 100, maxQueueSize: 200_000 })],
+    });
+    const tracer = provider.getTracer('outage');
+    let produced = 0;
+    let sending = true;
+    const producer = (async () => {
+      while (sending) {
+        for (let i = 0; i < 20; i++) {
+          tracer.startSpan('work', { attributes: { seq: produced++, 'session.id': `s${produced % 10}` } }).end();
+        }
+        await sleep(10);
       }
-      await sleep(10);
+    })();
+
+    let maxBufferBytes = 0;
+    let rssBefore: number;
+    let maxRss = 0;
+    const sampler = setInterval(() => {
+      gw.metric('tenantlens_buffer_bytes').then((b) => (maxBufferBytes = Math.max(maxBufferBytes, b)), () => undefined);
+      gw.metric('tenantlens_process_resident_memory_bytes').then((b) => (maxRss = Math.max(maxRss, b)), () => undefined);
+    }, 100);
+
+    let ackedDuringOutage: number;
+    try {
+      await sleep(1000);
+      rssBefore = await gw.metric('tenantlens_process_resident_memory_bytes');
+      await influx.stop();
+      const beforeOutage = acked.size;
+      await sleep(OUTAGE_SECONDS * 1000);
+      ackedDuringOutage = acked.size - beforeOutage;
+      // The gateway kept answering 200 while InfluxDB was down: spans are buffered, not lost.
+      assert.ok(ackedDuringOutage > 500, `spans acknowledged during the outage (${ackedDuringOutage})`);
+      assert.ok((await gw.metric('tenantlens_write_retries_total')) > 0, 'writes were retried');
+      assert.ok((await gw.metric('tenantlens_buffer_lines')) > 0, 'lines are waiting in the buffer');
+      const notReady = await fetch(`${gw.url}/readyz`);
+      assert.equal(notReady.status, 503, '/readyz reports InfluxDB unreachable');
+      await influx.restart();
+      await sleep(1000);
+      sending = false;
+      await producer;
+      await provider.forceFlush();
+      await provider.shutdown();
+      await waitDrained(gw, 60_000);
+    } finally {
+      clearInterval(sampler);
+      sending = false;
+      await gw.stop();
+      if (spoolDir !== undefined) rmSync(spoolDir, { recursive: true, force: true });
     }
-  })();
 
-  let maxBufferBytes = 0;
-  const sampler = setInterval(() => {
-    gw.metric('tenantlens_buffer_bytes').then((b) => (maxBufferBytes = Math.max(maxBufferBytes, b)), () => undefined);
-  }, 100);
-
-  try {
-    await sleep(1000);
-    await influx.stop();
-    const beforeOutage = acked.size;
-    await sleep(4000);
-    // The gateway kept answering 200 while InfluxDB was down: spans are buffered, not lost.
-    assert.ok(acked.size > beforeOutage + 500, `spans acknowledged during the outage (${acked.size - beforeOutage})`);
-    assert.ok((await gw.metric('tenantlens_write_retries_total')) > 0, 'writes were retried');
-    assert.ok((await gw.metric('tenantlens_buffer_lines')) > 0, 'lines are waiting in the buffer');
-    const notReady = await fetch(`${gw.url}/readyz`);
-    assert.equal(notReady.status, 503, '/readyz reports InfluxDB unreachable');
-    await influx.restart();
-    await sleep(1000);
-    sending = false;
-    await producer;
-    await provider.forceFlush();
-    await provider.shutdown();
-    await waitDrained(gw);
-  } finally {
-    clearInterval(sampler);
-    await gw.stop();
-  }
-
-  const stored = await storedSpanIds('outage-test');
-  const storedSet = new Set(stored);
-  assert.equal(failed.n, 0, 'no export was refused');
-  assert.equal(acked.size, produced, 'every produced span was acknowledged');
-  assert.equal(stored.length, storedSet.size, 'no span is stored twice');
-  const missing = [...acked].filter((id) => !storedSet.has(id));
-  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged spans missing`);
-  assert.equal(stored.length, acked.size, 'stored count equals acknowledged count');
-  const checksum = (ids: Iterable<string>): string => [...ids].sort().join('').length + ':' + [...ids].reduce((x, id) => x ^ parseInt(id.slice(0, 8), 16), 0);
-  assert.equal(checksum(storedSet), checksum(acked), 'same ids');
-  assert.ok(maxBufferBytes <= bufferMax, `buffer stayed within BUFFER_MAX_BYTES (${maxBufferBytes} <= ${bufferMax})`);
-});
+    const stored = await storedSpanIds(influx, service);
+    console.log(
+      `# outage ${OUTAGE_SECONDS} s (${mode}): produced ${produced}, acked ${acked.size} (${ackedDuringOutage} during the outage), stored ${stored.length}, lost ${acked.size - stored.length}; ` +
+        `buffer peak ${(maxBufferBytes / 2 ** 20).toFixed(1)} MiB of ${bufferMax / 2 ** 20}; RSS ${(rssBefore / 2 ** 20).toFixed(0)} → peak ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
+    );
+    assert.equal(failed.n, 0, 'no export was refused');
+    assert.equal(acked.size, produced, 'every produced span was acknowledged');
+    assertExactlyOnce(stored, acked, `outage (${mode})`);
+    assert.equal(stored.length, acked.size, 'stored count equals acknowledged count');
+    assert.equal(idChecksum(stored), idChecksum(acked), 'same ids');
+    assert.ok(maxBufferBytes <= bufferMax, `buffer stayed within BUFFER_MAX_BYTES (${maxBufferBytes} <= ${bufferMax})`);
+    // The buffer bounds what the outage can cost in memory; the rest is the process's own churn.
+    assert.ok(maxRss - rssBefore < bufferMax * 4 + 64 * 2 ** 20, `RSS grew by ${((maxRss - rssBefore) / 2 ** 20).toFixed(0)} MiB during the outage`);
+  });
+}
 
 test('buffer full: 503 + Retry-After instead of accepting data it would drop; acknowledged data survives', async () => {
   const gw = await startGateway(gatewayEnv({ BUFFER_MAX_BYTES: String(64 * 1024), BATCH_MAX_BYTES: '16384' }));
@@ -155,7 +149,7 @@ test('buffer full: 503 + Retry-After instead of accepting data it would drop; ac
   } finally {
     await gw.stop();
   }
-  const stored = new Set(await storedSpanIds(service));
+  const stored = new Set(await storedSpanIds(influx, service));
   assert.equal(stored.size, acked.length, 'exactly the acknowledged spans are stored');
   for (const id of acked) assert.ok(stored.has(id));
 });
@@ -175,9 +169,9 @@ test('SIGTERM: stop accepting, flush the buffer, exit 0', async () => {
   const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }] });
   const res = await fetch(`${gw.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': 'acme' }, body });
   assert.equal(res.status, 200);
-  assert.equal((await storedSpanIds(service)).length, 0, 'still buffered before SIGTERM');
+  assert.equal((await storedSpanIds(influx, service)).length, 0, 'still buffered before SIGTERM');
   gw.proc.child.kill('SIGTERM');
   assert.equal(await gw.waitExit(), 0);
-  assert.equal((await storedSpanIds(service)).length, 50, 'everything flushed on the way out');
+  assert.equal((await storedSpanIds(influx, service)).length, 50, 'everything flushed on the way out');
   assert.ok(gw.logs().some((l) => l.msg === 'stopped cleanly'));
 });
