@@ -50,14 +50,15 @@ const segments = (dir: string): string[] => readdirSync(dir).filter((f) => f.end
 test('records survive a restart in order, byte for byte, including escaped newlines and UTF-8', async () => {
   const dir = tempDir();
   const { spool } = open(dir);
-  const odd = ['m,t=a\\ b s="line\\nbreak \\"quoted\\" ünïcødé 🚀" 1', 'm,t=x v=1i 2'];
+  // A string field may hold a raw newline: lines are framed by length, not by '\n'.
+  const odd = ['m,t=a\\ b s="line\nbreak \\"quoted\\" ünïcødé 🚀" 1', 'm,t=x v=1i 2', 'm s="\n\n" 3'];
   assert.deepEqual(spool.append(batch('a', 3)), { ok: true });
   assert.deepEqual(spool.append(odd), { ok: true });
   await spool.synced();
   // Simulates kill -9: no close(), so no ack file and the lock still names this (live) pid.
   const { spool: again, events } = open(dir);
-  assert.deepEqual(events.recovered, [{ records: 2, lines: 5 }]);
-  assert.equal(again.lines, 5);
+  assert.deepEqual(events.recovered, [{ records: 2, lines: 6 }]);
+  assert.equal(again.lines, 6);
   assert.deepEqual(replay(again), [...batch('a', 3), ...odd]);
 });
 
@@ -123,7 +124,7 @@ test('a flipped byte fails the checksum: the segment is cut at that record', asy
   const seg = join(dir, segments(dir)[0] as string);
   const bytes = readFileSync(seg);
   const second = 12 + bytes.readUInt32LE(0);
-  bytes[second + 14] = (bytes[second + 14] as number) ^ 0x20; // inside record b's payload
+  bytes[second + 40] = (bytes[second + 40] as number) ^ 0x20; // inside record b's lines
   writeFileSync(seg, bytes);
   const { spool: again, events } = open(dir);
   assert.equal(events.truncated.length, 1);
@@ -162,7 +163,7 @@ test('records waiting on disk are read back, not kept in memory', async () => {
   // which proves the record was read from the file rather than kept in memory.
   const seg = join(dir, segments(dir)[0] as string);
   const bytes = readFileSync(seg);
-  bytes.write('W', 12 + 'm,t='.length, 'latin1');
+  bytes.write('W', 12 + 4 * 5 + 'm,t='.length, 'latin1');
   writeFileSync(seg, bytes);
   const expected = batch('w', 5);
   expected[0] = expected[0]?.replace('t=w', 't=W') as string;

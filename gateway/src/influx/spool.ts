@@ -14,7 +14,8 @@ import { crc32 } from 'node:zlib';
  *
  *   segment file  `<16-digit number>.seg`, a sequence of records
  *   record        u32 payload bytes · u32 line count · u32 crc32(header[0..8] ‖ payload) · payload
- *   payload       the line-protocol lines joined by '\n' (the encoder escapes newlines in values)
+ *   payload       u32 byte length of each line, then the lines' UTF-8 back to back (string field
+ *                 values may hold raw newlines, so '\n' cannot separate lines)
  *   `ack`         "<segment> <offset>": everything before it is in InfluxDB (best effort: a stale
  *                 ack only replays lines InfluxDB already has, which overwrite themselves)
  *
@@ -96,18 +97,27 @@ interface Segment {
 const segmentFile = (dir: string, n: number): string => join(dir, `${String(n).padStart(16, '0')}.seg`);
 
 function encodeRecord(lines: readonly string[]): Buffer {
-  const payload = Buffer.from(lines.join('\n'), 'utf8');
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  buf.writeUInt32LE(payload.length, 0);
+  const text = lines.join('');
+  const textBytes = Buffer.byteLength(text);
+  const payloadBytes = 4 * lines.length + textBytes;
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
+  buf.writeUInt32LE(payloadBytes, 0);
   buf.writeUInt32LE(lines.length, 4);
-  payload.copy(buf, HEADER_BYTES);
-  buf.writeUInt32LE(crc32(payload, crc32(buf.subarray(0, 8))), 8);
+  let at = HEADER_BYTES;
+  for (const line of lines) at = buf.writeUInt32LE(Buffer.byteLength(line), at);
+  buf.write(text, at, 'utf8');
+  buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES), crc32(buf.subarray(0, 8))), 8);
   return buf;
 }
 
 function decodePayload(payload: Buffer, lineCount: number): string[] {
-  const lines = lineCount === 0 ? [] : payload.toString('utf8').split('\n');
-  if (lines.length !== lineCount) throw new Error(`spool record holds ${lines.length} lines, header says ${lineCount}`);
+  const lines = new Array<string>(lineCount);
+  let at = 4 * lineCount;
+  for (let i = 0; i < lineCount; i++) {
+    const end = at + payload.readUInt32LE(4 * i);
+    lines[i] = payload.toString('utf8', at, end);
+    at = end;
+  }
   return lines;
 }
 
