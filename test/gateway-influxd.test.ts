@@ -174,13 +174,15 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
     await client.flush();
     await client.shutdown();
     const r = await waitForRows(influx, `SELECT price, code, "code__float" FROM spans WHERE service_name = 'typeflip'`, 2);
-    const byId = new Map(r.map((x) => [x.time, x]));
+    // Keyed by microsecond: the SDK's whole-microsecond start gets a sub-microsecond offset.
+    const micros = (ns: string | unknown): string => String(BigInt(ns as string) / 1000n);
+    const byUs = new Map(r.map((x) => [micros(x.time), x]));
     assert.equal(r.length, 2, 'neither line was refused for a type conflict');
-    assert.equal(byId.get(hrToNs(hrAt(BASE_SEC, 3_000_000)))?.price, 13);
-    assert.equal(byId.get(hrToNs(hrAt(BASE_SEC, 3_200_000)))?.price, 13.5);
+    assert.equal(byUs.get(micros(hrToNs(hrAt(BASE_SEC, 3_000_000))))?.price, 13);
+    assert.equal(byUs.get(micros(hrToNs(hrAt(BASE_SEC, 3_200_000))))?.price, 13.5);
     // A string-then-number attribute keeps its first type and the number goes to code__float.
-    assert.equal(byId.get(hrToNs(hrAt(BASE_SEC, 3_000_000)))?.code, 'A7');
-    assert.equal(byId.get(hrToNs(hrAt(BASE_SEC, 3_200_000)))?.code__float, 7);
+    assert.equal(byUs.get(micros(hrToNs(hrAt(BASE_SEC, 3_000_000))))?.code, 'A7');
+    assert.equal(byUs.get(micros(hrToNs(hrAt(BASE_SEC, 3_200_000))))?.code__float, 7);
     const types = await fieldTypes('spans');
     assert.equal(types.price, 'float');
     assert.equal(types.code, 'string');
@@ -192,13 +194,22 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
 
   test('no silent overwrites: two spans with the same series and start nanosecond are both kept', async () => {
     const traceId = hex(16);
-    const start = BigInt(BASE_SEC) * 1_000_000_000n + 4_000_000n;
+    // Real nanosecond digits: kept exactly, collisions probed upwards one nanosecond at a time.
+    const start = BigInt(BASE_SEC) * 1_000_000_000n + 4_000_123n;
     const body = otlpJson([rawSpan(traceId, start), rawSpan(traceId, start), rawSpan(traceId, start)]);
     const res = await post(gw, body, { 'content-type': 'application/json', 'x-tenant-id': 'acme' });
     assert.equal(res.status, 200);
     const r = await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceId}'`, 3);
     assert.equal(r.length, 3);
     assert.deepEqual(r.map((x) => x.time).sort(), [start, start + 1n, start + 2n].map(String));
+
+    // Whole microseconds (a JavaScript clock): spread inside the microsecond, all three kept.
+    const traceUs = hex(16);
+    const us = BigInt(BASE_SEC) * 1_000_000_000n + 4_500_000n;
+    assert.equal((await post(gw, otlpJson([rawSpan(traceUs, us), rawSpan(traceUs, us), rawSpan(traceUs, us)]), { 'content-type': 'application/json', 'x-tenant-id': 'acme' })).status, 200);
+    const times = (await waitForRows(influx, `SELECT * FROM spans WHERE trace_id = '${traceUs}'`, 3)).map((x) => BigInt(x.time as string));
+    assert.equal(new Set(times).size, 3);
+    for (const t of times) assert.equal(t / 1000n, us / 1000n, 'inside the original microsecond');
   });
 
   test('replaying the same request does not duplicate anything', async () => {

@@ -18,6 +18,8 @@ export interface AppDeps {
   readonly store: Store;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** The `/metrics` text; default: this process's registry (a cluster worker asks the primary for the sum). */
+  readonly metricsText?: (() => Promise<string>) | undefined;
 }
 
 export interface GatewayApp {
@@ -172,7 +174,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await (deps.metricsText ?? (() => metrics.registry.metrics()))());
   });
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 /** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
 export interface Config {
@@ -35,6 +35,11 @@ export interface Config {
    * is the unit in which acknowledged data is deleted. InfluxDB only. Unset: memory buffer only.
    */
   readonly spool: { readonly dir: string; readonly maxBytes: number; readonly segmentBytes: number } | undefined;
+  /**
+   * `WORKERS`, default 1: gateway processes sharing the port (Node cluster); `auto` = one per CPU.
+   * More than one needs INFLUX_URL (the embedded store is a single-process database file).
+   */
+  readonly workers: number;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -288,6 +293,12 @@ function loadSpool(env: Env, influx: boolean): Config['spool'] {
   return { dir, maxBytes, segmentBytes };
 }
 
+function loadWorkers(env: Env, influx: boolean): number {
+  const workers = str(env, 'WORKERS') === 'auto' ? availableParallelism() : int(env, 'WORKERS', 1, 1, 256);
+  if (workers > 1 && !influx) throw new ConfigError('WORKERS', 'more than one worker needs INFLUX_URL (the embedded store is one database file, opened by one process)');
+  return workers;
+}
+
 function loadRateLimit(env: Env): Config['tenantRateLimit'] {
   const rate = int(env, 'TENANT_RATE_LIMIT', 0, 0, 100_000_000);
   if (rate === 0) {
@@ -327,6 +338,7 @@ export function loadConfig(env: Env): Config {
     tenantRateLimit: loadRateLimit(env),
     cardinality: loadCardinality(env),
     spool: loadSpool(env, str(env, 'INFLUX_URL') !== undefined),
+    workers: loadWorkers(env, str(env, 'INFLUX_URL') !== undefined),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

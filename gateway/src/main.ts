@@ -1,7 +1,10 @@
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
+import { clusterMetricsText, runPrimary, WORKER_SLOT_ENV } from './cluster/primary.ts';
 import { ConfigError, loadConfig, type Config, type InfluxConfig } from './config.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { seedFieldTypes } from './influx/field-types-from-db.ts';
@@ -40,9 +43,12 @@ try {
   throw err;
 }
 
+/** Which of the `WORKERS` processes this is (undefined with one worker). */
+const workerSlot = config.workers > 1 && cluster.isWorker ? Number(process.env[WORKER_SLOT_ENV] ?? 0) : undefined;
+
 const logger = pino({
   level: config.logLevel,
-  base: { service: 'tenantlens-gateway', instance: config.instanceName },
+  base: { service: 'tenantlens-gateway', instance: config.instanceName, pid: process.pid, ...(workerSlot === undefined ? {} : { worker: workerSlot }) },
   // Belt and braces: nothing should log credentials, but if a header object ever is, they vanish.
   redact: { paths: ['*.authorization', '*.headers.authorization', '*.token', 'config.influx.token', 'config.influx.password'], censor: '[redacted]' },
 });
@@ -63,7 +69,8 @@ const fieldTypes = new FieldTypeRegistry((measurement, key, type) => {
 
 function openConfiguredSpool(m: GatewayMetrics): Spool | undefined {
   if (config.spool === undefined) return undefined;
-  const dir = resolve(config.spool.dir);
+  // One spool per worker: a spool has one owner (its lock), and a replacement worker takes over its slot's.
+  const dir = workerSlot === undefined ? resolve(config.spool.dir) : join(resolve(config.spool.dir), `worker-${workerSlot}`);
   try {
     return openSpool(
       // Any one record must fit the memory buffer with a batch to spare, or the feed would stall behind it.
@@ -156,7 +163,15 @@ async function start(): Promise<void> {
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });
-  const { app, startDraining } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger });
+  const { app, startDraining } = createApp({
+    config,
+    ingest,
+    tenants: createTenantResolver(config.tenancy),
+    store,
+    metrics,
+    logger,
+    metricsText: workerSlot === undefined ? undefined : clusterMetricsText(metrics.registry),
+  });
 
   const server: Server = app.listen(config.port, config.host, () => {
     const addr = server.address();
@@ -200,4 +215,5 @@ async function start(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-await start();
+if (config.workers > 1 && cluster.isPrimary) runPrimary(config.workers, logger);
+else await start();

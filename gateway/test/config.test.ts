@@ -183,6 +183,13 @@ const BAD: readonly Bad[] = [
   { name: 'BUFFER_MAX_BYTES too small', env: { ...BASE, BUFFER_MAX_BYTES: '1024' }, variable: 'BUFFER_MAX_BYTES' },
   { name: 'RETRY_MAX_DELAY_MILLIS too small', env: { ...BASE, RETRY_MAX_DELAY_MILLIS: '9' }, variable: 'RETRY_MAX_DELAY_MILLIS' },
   { name: 'INFLUX_TIMEOUT_MILLIS too small', env: { ...BASE, INFLUX_TIMEOUT_MILLIS: '99' }, variable: 'INFLUX_TIMEOUT_MILLIS' },
+  // Spool and workers
+  { name: 'SPOOL_DIR on the embedded store', env: { TENANT_AUTH: 'header', SPOOL_DIR: '/tmp/spool' }, variable: 'SPOOL_DIR', says: /needs INFLUX_URL/ },
+  { name: 'SPOOL_MAX_BYTES without SPOOL_DIR', env: { ...BASE, SPOOL_MAX_BYTES: '10485760' }, variable: 'SPOOL_MAX_BYTES', says: /needs SPOOL_DIR/ },
+  { name: 'SPOOL_MAX_BYTES below 1 MiB', env: { ...BASE, SPOOL_DIR: '/tmp/spool', SPOOL_MAX_BYTES: '1000' }, variable: 'SPOOL_MAX_BYTES' },
+  { name: 'SPOOL_SEGMENT_BYTES over SPOOL_MAX_BYTES', env: { ...BASE, SPOOL_DIR: '/tmp/spool', SPOOL_MAX_BYTES: '1048576', SPOOL_SEGMENT_BYTES: '2097152' }, variable: 'SPOOL_SEGMENT_BYTES', says: /must not exceed/ },
+  { name: 'WORKERS on the embedded store', env: { TENANT_AUTH: 'header', WORKERS: '2' }, variable: 'WORKERS', says: /needs INFLUX_URL/ },
+  { name: 'WORKERS zero', env: { ...BASE, WORKERS: '0' }, variable: 'WORKERS' },
   { name: 'LOG_LEVEL verbose', env: { ...BASE, LOG_LEVEL: 'verbose' }, variable: 'LOG_LEVEL', says: /"verbose"/ },
 ];
 
@@ -201,6 +208,16 @@ for (const c of BAD) {
     );
   });
 }
+
+test('spool and workers: defaults and values', () => {
+  const off = loadConfig(BASE);
+  assert.equal(off.spool, undefined);
+  assert.equal(off.workers, 1);
+  const on = loadConfig({ ...BASE, SPOOL_DIR: ' /var/lib/tenantlens/spool ', WORKERS: 'auto' });
+  assert.deepEqual(on.spool, { dir: '/var/lib/tenantlens/spool', maxBytes: 1024 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 });
+  assert.ok(on.workers >= 1);
+  assert.equal(loadConfig({ ...BASE, WORKERS: '2' }).workers, 2);
+});
 
 test('the config is frozen, deeply', () => {
   const configs = [loadConfig({ ...BASE, CORS_ORIGINS: 'https://app.example.com' }), loadConfig({ ...JWT, JWT_SECRET: SECRET })];

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Point } from '../src/influx/line-protocol.ts';
-import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
+import { encodePoints, spreadTimestamp, TimestampSlots } from '../src/influx/point-identity.ts';
 import type { MappedPoint } from '../src/mapping/map-spans.ts';
 
 const T0 = 1700000000123456789n;
@@ -115,3 +115,31 @@ test(
     assert.ok(slots.size <= 100, `size ${slots.size} exceeds the capacity 100`);
   },
 );
+
+test('microsecond timestamps are spread below the microsecond by span id, the same on any process', () => {
+  const us = 1700000000123456000n;
+  const ids = Array.from({ length: 2000 }, (_, i) => i.toString(16).padStart(16, '0'));
+  const spread = ids.map((id) => spreadTimestamp(us, id));
+  for (const t of spread) {
+    assert.ok(t >= us && t < us + 1000n, 'stays inside its microsecond');
+    assert.equal(t / 1000n, us / 1000n, 'the microsecond the query API reads is unchanged');
+  }
+  // Deterministic: another process (a fresh function call, a fresh index) picks the same offset.
+  assert.deepEqual(ids.map((id) => spreadTimestamp(us, id)), spread);
+  // Spread: 2000 ids over 1000 offsets use most of them (a constant would use one).
+  assert.ok(new Set(spread).size > 800, `${new Set(spread).size} distinct offsets`);
+  // Real nanosecond digits are kept exactly; so is a point without an id.
+  assert.equal(spreadTimestamp(us + 7n, 'abc'), us + 7n);
+  assert.equal(spreadTimestamp(us, ''), us);
+});
+
+test('two processes writing distinct spans of one microsecond rarely pick the same slot, and each replays to its own', () => {
+  const us = 1700000000123456000n;
+  const a = new TimestampSlots();
+  const b = new TimestampSlots();
+  const fromA = encodePoints([point('1111111111111111', us)], a);
+  const fromB = encodePoints([point('2222222222222222', us)], b);
+  assert.notEqual(timestamps(fromA)[0], timestamps(fromB)[0], 'different slots without a shared index');
+  // A retry of B's request that reaches process A lands where B put it.
+  assert.deepEqual(encodePoints([point('2222222222222222', us)], a), fromB);
+});

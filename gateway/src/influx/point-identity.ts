@@ -66,6 +66,23 @@ export class TimestampSlots {
   }
 }
 
+/**
+ * The slot index is per process, so it cannot keep apart two spans that start in the same
+ * nanosecond with the same tags on two workers, two replicas, or either side of a restart. Clocks
+ * that tick in whole microseconds (every JavaScript SDK: `performance.now()`; browsers coarsen it
+ * further) make that likely. Such a timestamp gets a sub-microsecond offset derived from the span
+ * id: distinct spans spread over 1000 nanoseconds, the same span always lands on the same one on
+ * any process (so retries and replays stay idempotent), and the microsecond is unchanged, which
+ * is all the query API reads. Timestamps with real nanosecond digits are kept exactly.
+ */
+export function spreadTimestamp(timestamp: bigint, spanId: string): bigint {
+  if (timestamp % 1000n !== 0n || spanId === '') return timestamp;
+  // FNV-1a over the id: span ids are random hex, log/metric identities are hashes; either spreads well.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < spanId.length; i++) h = Math.imul(h ^ spanId.charCodeAt(i), 0x01000193);
+  return timestamp + BigInt((h >>> 0) % 1000);
+}
+
 /** Encodes mapped points into line protocol, giving each a collision-free timestamp. */
 export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlots): string[] {
   const lines: string[] = [];
@@ -73,7 +90,7 @@ export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlo
     const fields = encodeFields(point.fields);
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
-    lines.push(series + ' ' + fields + ' ' + slots.assign(series, point.timestamp, spanId));
+    lines.push(series + ' ' + fields + ' ' + slots.assign(series, spreadTimestamp(point.timestamp, spanId), spanId));
   }
   return lines;
 }
