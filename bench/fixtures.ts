@@ -75,3 +75,44 @@ export function buildFixtures(requests: number, spansPerRequest: number): Fixtur
   }
   return { protobuf, json, spansPerRequest };
 }
+
+export interface Shape {
+  readonly requests: number;
+  readonly spansPerRequest: number;
+  /** Attributes per span, session.id, http.route and http.request.method included. */
+  readonly attributes: number;
+  /** Distinct session.id values, cycled over the spans. */
+  readonly sessions: number;
+}
+
+/**
+ * Server spans of a chosen shape, for the cost-growth bench: how cost per span moves with batch
+ * size, attribute count and session cardinality. Attributes mix strings, ints, doubles and bools
+ * like real instrumentation; the official serializer writes the bodies.
+ */
+export function buildShapedFixtures(shape: Shape): Fixture {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'bench-app', 'service.version': '1.4.2' }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('bench');
+  const protobuf: Uint8Array[] = [];
+  const json: Uint8Array[] = [];
+  let n = 0;
+  for (let r = 0; r < shape.requests; r++) {
+    exporter.reset();
+    for (let i = 0; i < shape.spansPerRequest; i++, n++) {
+      const attributes: Record<string, string | number | boolean> = { 'session.id': `sess-${n % shape.sessions}`, 'http.route': '/api/orders/:id', 'http.request.method': 'GET' };
+      for (let a = 0; Object.keys(attributes).length < shape.attributes; a++) {
+        const v = a % 4 === 0 ? `value-${a}-${n % 97}` : a % 4 === 1 ? n + a : a % 4 === 2 ? (n % 1000) / 7 : n % 2 === 0;
+        attributes[`app.attr_${a}`] = v;
+      }
+      tracer.startSpan('GET /api/orders/:id', { kind: SpanKind.SERVER, attributes }).end();
+    }
+    const spans = exporter.getFinishedSpans();
+    protobuf.push(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+    json.push(new TextEncoder().encode(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans) as Uint8Array)));
+  }
+  return { protobuf, json, spansPerRequest: shape.spansPerRequest };
+}

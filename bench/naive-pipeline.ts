@@ -1,15 +1,17 @@
 import { Point } from '@influxdata/influxdb-client';
-import { decodeTraceRequest, type OtlpEncoding } from '../gateway/src/otlp/decode.ts';
+import { decodeTraceRequest, decodeTraceRequestWithProtobufjs, type OtlpEncoding } from '../gateway/src/otlp/decode.ts';
 import type { AttrValue } from '../gateway/src/otlp/model.ts';
 
 /**
- * The baseline: what a straightforward gateway does. The same decoder and the same data model as
+ * The baseline: what a straightforward gateway does. The library's protobuf decoder (our JSON
+ * decoder: the same walk over JSON.parse output a straightforward gateway writes) and the same data model as
  * ours, but every point is an `@influxdata/influxdb-client` `Point` (tag/field maps, sorted and
  * escaped by the library on `toLineProtocol()`), attributes looked up through an object.
  * It keeps the same tags, fields and types, so the output is comparable line for line.
  */
 export function naivePipeline(body: Uint8Array, encoding: OtlpEncoding, tenantId: string): string {
-  const req = decodeTraceRequest(body, encoding);
+  // The library's decoder (generated protobufjs code), as a straightforward gateway would use.
+  const req = encoding === 'protobuf' ? decodeTraceRequestWithProtobufjs(body) : decodeTraceRequest(body, encoding);
   const points: Point[] = [];
   const kinds = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
   const text = (v: AttrValue | undefined): string => (v === undefined ? '' : String(v.value));

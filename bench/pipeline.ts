@@ -40,7 +40,7 @@ const runners: Record<string, Runner> = {
     for (const b of bodies) bytes += naivePipeline(b, encoding, 'acme').length;
     return bytes;
   },
-  'decode only (shared by both)': (bodies, encoding) => {
+  'decode only (ours)': (bodies, encoding) => {
     let n = 0;
     for (const b of bodies) n += decodeTraceRequest(b, encoding).resourceSpans.length;
     return n;

@@ -89,3 +89,9 @@ export function lineChart(spec: ChartSpec): string {
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+/** Several charts from `lineChart`, one under the other, in one SVG file. */
+export function stackCharts(charts: readonly string[]): string {
+  const inner = charts.map((c, i) => c.replace('<svg ', `<svg y="${i * H}" `));
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * charts.length}" viewBox="0 0 ${W} ${H * charts.length}">`, ...inner, '</svg>'].join('\n');
+}

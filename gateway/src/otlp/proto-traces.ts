@@ -1,0 +1,387 @@
+import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
+
+/**
+ * A hand-written protobuf reader for `ExportTraceServiceRequest`, straight into the span model.
+ *
+ * Why by hand: the generated protobufjs decoder plus the conversion to our model was the largest
+ * cost of the gateway (bench/cost-growth.ts: ~1.3 µs per attribute, and worse on large requests,
+ * where its intermediate objects outlive young-generation GC). This reader allocates only what
+ * the model keeps: strings come from Buffer slices (native UTF-8, invalid bytes become U+FFFD),
+ * ids from native hex, timestamps from two 32-bit reads.
+ *
+ * Field numbers follow opentelemetry-proto (collector/trace/v1, trace/v1, common/v1, resource/v1).
+ * Unknown fields are skipped by wire type, as protobuf requires; groups (unused by OTLP) and
+ * anything truncated or overlong are refused. A differential test holds it to the protobufjs
+ * decoder on the official serializer's output.
+ */
+export class ProtoError extends Error {}
+
+/** AnyValue nesting (arrays of kvlists of arrays …) deeper than this is refused, not recursed into. */
+const MAX_DEPTH = 64;
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+class Reader {
+  pos = 0;
+  constructor(
+    readonly buf: Buffer,
+    readonly end: number,
+  ) {}
+
+  fail(what: string): never {
+    throw new ProtoError(`${what} at byte ${this.pos}`);
+  }
+
+  /** A varint of at most 32 significant bits (tags, lengths, enums, bools); longer ones are truncated like protobufjs's uint32(). */
+  uint32(): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    // A sub-reader's end is inside the buffer: never read a byte past it.
+    if (pos >= this.end) this.fail('truncated varint');
+    let b = buf[pos++] as number;
+    let v = b & 0x7f;
+    if (b < 0x80) {
+      this.pos = pos;
+      return v;
+    }
+    let shift = 7;
+    for (;;) {
+      if (pos >= this.end) this.fail('truncated varint');
+      b = buf[pos++] as number;
+      if (shift < 32) v |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7;
+      if (shift > 63) this.fail('varint longer than 10 bytes');
+    }
+    this.pos = pos;
+    return v >>> 0;
+  }
+
+  /** A signed int64 varint as an exact decimal string. */
+  int64Decimal(): string {
+    const buf = this.buf;
+    let pos = this.pos;
+    let lo = 0;
+    let hi = 0;
+    let shift = 0;
+    for (;;) {
+      if (pos >= this.end) this.fail('truncated varint');
+      const b = buf[pos++] as number;
+      if (shift < 28) lo |= (b & 0x7f) << shift;
+      else if (shift === 28) {
+        lo |= (b & 0x0f) << 28;
+        hi |= (b & 0x7f) >> 4;
+      } else hi |= (b & 0x7f) << (shift - 32);
+      if (b < 0x80) break;
+      shift += 7;
+      if (shift > 63) this.fail('varint longer than 10 bytes');
+    }
+    this.pos = pos;
+    lo >>>= 0;
+    hi >>>= 0;
+    // Small non-negative values (the common case) are exact in a double.
+    if (hi < 0x200000) return String(hi * 0x100000000 + lo);
+    const u = (BigInt(hi) << 32n) | BigInt(lo);
+    return BigInt.asIntN(64, u).toString();
+  }
+
+  fixed64(): bigint {
+    if (this.pos + 8 > this.end) this.fail('truncated fixed64');
+    const lo = this.buf.readUInt32LE(this.pos);
+    const hi = this.buf.readUInt32LE(this.pos + 4);
+    this.pos += 8;
+    return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.end) this.fail('truncated double');
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Start and end of a length-delimited field's payload; advances past it. */
+  span(): number {
+    const len = this.uint32();
+    const start = this.pos;
+    if (len > this.end - start) this.fail(`length ${len} runs past the end of its message`);
+    this.pos = start + len;
+    return start;
+  }
+
+  string(): string {
+    const start = this.span();
+    return start === this.pos ? '' : this.buf.toString('utf8', start, this.pos);
+  }
+
+  hex(): string {
+    const start = this.span();
+    return start === this.pos ? '' : this.buf.toString('hex', start, this.pos);
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        this.uint32();
+        return;
+      case WIRE_I64:
+        if (this.pos + 8 > this.end) this.fail('truncated fixed64');
+        this.pos += 8;
+        return;
+      case WIRE_LEN:
+        this.span();
+        return;
+      case WIRE_I32:
+        if (this.pos + 4 > this.end) this.fail('truncated fixed32');
+        this.pos += 4;
+        return;
+      default:
+        this.fail(`invalid wire type ${wire}`);
+    }
+  }
+
+  /** A sub-reader over the next length-delimited field, sharing the buffer. */
+  sub(): Reader {
+    const start = this.span();
+    const r = new Reader(this.buf, this.pos);
+    r.pos = start;
+    return r;
+  }
+}
+
+function readKeyValue(r: Reader, depth: number): Attribute {
+  let key = '';
+  let value: AttrValue = EMPTY;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === WIRE_LEN) key = r.string();
+    else if (field === 2 && (tag & 7) === WIRE_LEN) value = readAnyValue(r.sub(), depth);
+    else r.skip(tag & 7);
+  }
+  return { key, value };
+}
+
+const EMPTY: AttrValue = { type: 'string', value: '' };
+
+/**
+ * The last member of the oneof wins (proto3). Arrays, kvlists and bytes become JSON, the shape
+ * the JSON decoder produces for them too.
+ */
+function readAnyValue(r: Reader, depth: number): AttrValue {
+  let v: AttrValue = EMPTY;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (1 << 3) | WIRE_LEN:
+        v = { type: 'string', value: r.string() };
+        break;
+      case (2 << 3) | WIRE_VARINT:
+        v = { type: 'bool', value: r.uint32() !== 0 };
+        break;
+      case (3 << 3) | WIRE_VARINT:
+        v = { type: 'int', value: r.int64Decimal() };
+        break;
+      case (4 << 3) | WIRE_I64:
+        v = { type: 'double', value: r.double() };
+        break;
+      case (5 << 3) | WIRE_LEN:
+      case (6 << 3) | WIRE_LEN:
+      case (7 << 3) | WIRE_LEN: {
+        const plain = plainAnyValueMember(tag >>> 3, r, depth + 1);
+        v = { type: 'json', value: JSON.stringify(plain) };
+        break;
+      }
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return v;
+}
+
+/** A plain JS value for JSON: what `pbPlain` gives for the same AnyValue. */
+function plainAnyValue(r: Reader, depth: number): unknown {
+  if (depth > MAX_DEPTH) r.fail(`AnyValue nested deeper than ${MAX_DEPTH} levels`);
+  let v: unknown = null;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (1 << 3) | WIRE_LEN:
+        v = r.string();
+        break;
+      case (2 << 3) | WIRE_VARINT:
+        v = r.uint32() !== 0;
+        break;
+      case (3 << 3) | WIRE_VARINT: {
+        const s = r.int64Decimal();
+        const n = Number(s);
+        v = Number.isSafeInteger(n) ? n : s;
+        break;
+      }
+      case (4 << 3) | WIRE_I64:
+        v = r.double();
+        break;
+      case (5 << 3) | WIRE_LEN:
+      case (6 << 3) | WIRE_LEN:
+      case (7 << 3) | WIRE_LEN:
+        v = plainAnyValueMember(tag >>> 3, r, depth + 1);
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return v;
+}
+
+function plainAnyValueMember(field: number, r: Reader, depth: number): unknown {
+  if (depth > MAX_DEPTH) r.fail(`AnyValue nested deeper than ${MAX_DEPTH} levels`);
+  if (field === 7) {
+    const start = r.span();
+    return r.buf.toString('base64', start, r.pos);
+  }
+  const m = r.sub();
+  if (field === 5) {
+    const values: unknown[] = [];
+    while (m.pos < m.end) {
+      const tag = m.uint32();
+      if (tag === ((1 << 3) | WIRE_LEN)) values.push(plainAnyValue(m.sub(), depth + 1));
+      else m.skip(tag & 7);
+    }
+    return values;
+  }
+  const o: Record<string, unknown> = {};
+  while (m.pos < m.end) {
+    const tag = m.uint32();
+    if (tag !== ((1 << 3) | WIRE_LEN)) {
+      m.skip(tag & 7);
+      continue;
+    }
+    const kv = m.sub();
+    let key = '';
+    let value: unknown = null;
+    while (kv.pos < kv.end) {
+      const t = kv.uint32();
+      if (t === ((1 << 3) | WIRE_LEN)) key = kv.string();
+      else if (t === ((2 << 3) | WIRE_LEN)) value = plainAnyValue(kv.sub(), depth + 1);
+      else kv.skip(t & 7);
+    }
+    o[key] = value;
+  }
+  return o;
+}
+
+/** Repeated KeyValue field `field` of the message in `r`, e.g. Resource.attributes (1). */
+function readAttributes(r: Reader, field: number): Attribute[] {
+  const out: Attribute[] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === ((field << 3) | WIRE_LEN)) out.push(readKeyValue(r.sub(), 0));
+    else r.skip(tag & 7);
+  }
+  return out;
+}
+
+function readSpan(r: Reader): SpanRecord {
+  let traceId = '';
+  let spanId = '';
+  let parentSpanId = '';
+  let name = '';
+  let kind = 0;
+  let start = 0n;
+  let end = 0n;
+  let statusCode = 0;
+  const attributes: Attribute[] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (1 << 3) | WIRE_LEN:
+        traceId = r.hex();
+        break;
+      case (2 << 3) | WIRE_LEN:
+        spanId = r.hex();
+        break;
+      case (4 << 3) | WIRE_LEN:
+        parentSpanId = r.hex();
+        break;
+      case (5 << 3) | WIRE_LEN:
+        name = r.string();
+        break;
+      case (6 << 3) | WIRE_VARINT:
+        kind = r.uint32() | 0;
+        break;
+      case (7 << 3) | WIRE_I64:
+        start = r.fixed64();
+        break;
+      case (8 << 3) | WIRE_I64:
+        end = r.fixed64();
+        break;
+      case (9 << 3) | WIRE_LEN:
+        attributes.push(readKeyValue(r.sub(), 0));
+        break;
+      case (15 << 3) | WIRE_LEN: {
+        // Status: a later status replaces an earlier one, as protobufjs does.
+        const s = r.sub();
+        statusCode = 0;
+        while (s.pos < s.end) {
+          const t = s.uint32();
+          if (t === ((3 << 3) | WIRE_VARINT)) statusCode = s.uint32() | 0;
+          else s.skip(t & 7);
+        }
+        break;
+      }
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  return { traceId, spanId, parentSpanId, name, kind, startTimeUnixNano: start, endTimeUnixNano: end, statusCode, attributes };
+}
+
+function readScopeSpans(r: Reader): ScopeSpans {
+  let scopeName = '';
+  let scopeVersion = '';
+  const spans: SpanRecord[] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === ((2 << 3) | WIRE_LEN)) spans.push(readSpan(r.sub()));
+    else if (tag === ((1 << 3) | WIRE_LEN)) {
+      const s = r.sub();
+      scopeName = '';
+      scopeVersion = '';
+      while (s.pos < s.end) {
+        const t = s.uint32();
+        if (t === ((1 << 3) | WIRE_LEN)) scopeName = s.string();
+        else if (t === ((2 << 3) | WIRE_LEN)) scopeVersion = s.string();
+        else s.skip(t & 7);
+      }
+    } else r.skip(tag & 7);
+  }
+  return { scopeName, scopeVersion, spans };
+}
+
+function readResourceSpans(r: Reader): ResourceSpans {
+  let resource: Attribute[] = [];
+  const scopes: ScopeSpans[] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === ((2 << 3) | WIRE_LEN)) scopes.push(readScopeSpans(r.sub()));
+    else if (tag === ((1 << 3) | WIRE_LEN)) resource = readAttributes(r.sub(), 1);
+    else r.skip(tag & 7);
+  }
+  return { resource, scopes };
+}
+
+/** Decodes an `ExportTraceServiceRequest`. Throws `ProtoError` on malformed input. */
+export function readTraceRequest(body: Uint8Array): TraceRequest {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const r = new Reader(buf, buf.length);
+  const resourceSpans: ResourceSpans[] = [];
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_LEN)) resourceSpans.push(readResourceSpans(r.sub()));
+    else r.skip(tag & 7);
+  }
+  return { resourceSpans };
+}
