@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, type SpanKind } from '@opentelemetry/api';
+import type * as SdkTraceBase from '../../node_modules/@opentelemetry/sdk-trace-base/build/src/index-shim.js';
+import type * as Resources from '../../node_modules/@opentelemetry/resources/build/src/index.js';
 import { decodeTraceRequestWithProtobufjs } from '../src/otlp/decode.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 import { ProtoError, readTraceRequest } from '../src/otlp/proto-traces.ts';
@@ -10,15 +12,17 @@ import { ProtoError, readTraceRequest } from '../src/otlp/proto-traces.ts';
  * The hand-written protobuf reader against the generated protobufjs decoder (the reference), on
  * what the official serializer writes, plus the corners the serializer never produces.
  */
+// The 2.x SDK and the exporters' serializer, from the repository root (see decode.test.ts).
 const rootRequire = createRequire(new URL('../../package.json', import.meta.url));
-const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = rootRequire('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-const { resourceFromAttributes } = rootRequire('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-const { ProtobufTraceSerializer } = rootRequire('@opentelemetry/otlp-transformer') as { ProtobufTraceSerializer: { serializeRequest(spans: unknown[]): Uint8Array } };
+const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = rootRequire('@opentelemetry/sdk-trace-base') as typeof SdkTraceBase;
+const { resourceFromAttributes } = rootRequire('@opentelemetry/resources') as typeof Resources;
+const exporterRequire = createRequire(rootRequire.resolve('@opentelemetry/exporter-trace-otlp-proto'));
+const { ProtobufTraceSerializer } = exporterRequire('@opentelemetry/otlp-transformer') as { ProtobufTraceSerializer: { serializeRequest(spans: unknown[]): Uint8Array } };
 
 function serializerCorpus(): Uint8Array[] {
   const bodies: Uint8Array[] = [];
   const values: Array<Record<string, unknown>> = [
-    { s: 'plain', i: 42, neg: -7, big: 9007199254740993, d: 3.25, nan: NaN, inf: -Infinity, b: true, f: false },
+    { s: 'plain', i: 42, neg: -7, big: 2 ** 53 + 2, d: 3.25, nan: NaN, inf: -Infinity, b: true, f: false },
     { empty: '', unicode: 'ünïcødé 🚀 中文', arr: ['a', 'b'], nums: [1, 2.5, -3], bools: [true, false], mixed: [] },
     { 'session.id': 'sess-1', 'http.route': '/api/:id', 'http.response.status_code': 200, view_name: 'Home', element_count: 12 },
   ];
