@@ -15,6 +15,7 @@ export const ERRORS = {
   BUFFER_FULL: { status: 503, code: 'TL_BUFFER_FULL' },
   KEYS_UNAVAILABLE: { status: 503, code: 'TL_KEYS_UNAVAILABLE' },
   SHUTTING_DOWN: { status: 503, code: 'TL_SHUTTING_DOWN' },
+  UNAVAILABLE: { status: 503, code: 'TL_UNAVAILABLE' },
   INTERNAL: { status: 500, code: 'TL_INTERNAL' },
 } as const;
 

@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
+import { createAlerting, type Alerting } from './alerts/alerting.ts';
 import { createApp } from './app.ts';
+import type { AlertsSource } from './http/query-routes.ts';
 import { ConfigError, loadConfig, type Config, type InfluxConfig } from './config.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { seedFieldTypes } from './influx/field-types-from-db.ts';
@@ -48,7 +50,12 @@ const logger = pino({
 
 // The gauges read the store lazily: it is created after the metrics it reports into.
 let storeRef: Store | undefined;
-const metrics = createMetrics({ bufferLines: () => storeRef?.bufferedPoints ?? 0, bufferBytes: () => storeRef?.bufferedBytes ?? 0 });
+let alertingRef: Alerting | undefined;
+const metrics = createMetrics({
+  bufferLines: () => storeRef?.bufferedPoints ?? 0,
+  bufferBytes: () => storeRef?.bufferedBytes ?? 0,
+  alertsFiring: () => alertingRef?.evaluator.firingCount ?? 0,
+});
 
 const fieldTypes = new FieldTypeRegistry((measurement, key, type) => {
   metrics.fieldTypeConflicts.inc();
@@ -119,7 +126,15 @@ async function start(): Promise<void> {
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });
-  const { app, startDraining } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger });
+  const alerting = config.alerts.enabled ? createAlerting({ config: config.alerts, queries: store.queries, metrics, logger }) : undefined;
+  alertingRef = alerting;
+  const alerts: AlertsSource =
+    alerting !== undefined
+      ? { kind: 'local', list: () => alerting.evaluator.alerts() }
+      : config.alerts.apiUrl !== undefined
+        ? { kind: 'remote', url: config.alerts.apiUrl, forwardHeaders: ['authorization', config.tenancy.header] }
+        : { kind: 'off' };
+  const { app, startDraining } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger, alerts });
 
   const server: Server = app.listen(config.port, config.host, () => {
     const addr = server.address();
@@ -132,11 +147,13 @@ async function start(): Promise<void> {
           ? { dataDir: resolve(config.dataDir) }
           : { influx: config.influx.url, apiVersion: config.influx.apiVersion, bucket: config.influx.bucket }),
         tenantAuth: config.tenancy.mode,
+        alerts: config.alerts.only ? 'only' : config.alerts.enabled ? 'on' : 'off',
       },
-      `gateway listening on http://${config.host}:${port} (OTLP/HTTP: POST /v1/traces; drill-down: GET /api/v1/tenants)`,
+      `${config.alerts.only ? 'alert evaluator (ALERTS_ONLY=1, no ingest)' : 'gateway'} listening on http://${config.host}:${port} (OTLP/HTTP: POST /v1/traces; drill-down: GET /api/v1/tenants)`,
     );
   });
   server.keepAliveTimeout = 65_000;
+  alerting?.start();
 
   let stopping = false;
   async function shutdown(signal: string): Promise<void> {
@@ -144,9 +161,12 @@ async function start(): Promise<void> {
     stopping = true;
     logger.info({ signal, buffered: store.bufferedPoints }, 'stopping: refusing new data, flushing the buffer');
     startDraining();
+    await alerting?.stop();
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeIdleConnections();
     const left = await store.drain(Date.now() + DRAIN_MILLIS);
+    // A resolved notification still queued is worth a few seconds, not the whole grace period.
+    if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);

@@ -14,16 +14,26 @@ export interface GatewayMetrics {
   readonly fieldTypeConflicts: Counter;
   readonly tagValuesDemoted: Counter<'tag'>;
   readonly requestDuration: Histogram<'route' | 'status'>;
+  readonly alertNotifications: Counter<'receiver' | 'outcome'>;
+  readonly alertEvaluations: Counter<'outcome'>;
 }
 
-export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): number }, collectDefaults = true): GatewayMetrics {
+export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): number; alertsFiring?(): number }, collectDefaults = true): GatewayMetrics {
   const registry = new Registry();
   if (collectDefaults) collectDefaultMetrics({ register: registry, prefix: 'tenantlens_' });
   const registers = [registry];
   new Gauge({ name: 'tenantlens_buffer_lines', help: 'Lines waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferLines()); } });
   new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferBytes()); } });
+  new Gauge({ name: 'tenantlens_alerts_firing', help: 'Per-tenant P99 alerts currently firing (0 where the evaluator does not run)', registers, collect() { this.set(gauges.alertsFiring?.() ?? 0); } });
   return {
     registry,
+    alertNotifications: new Counter({
+      name: 'tenantlens_alert_notifications_total',
+      help: 'Alert notification attempts by receiver (webhook, alertmanager) and outcome (success, failure, retry, dropped)',
+      labelNames: ['receiver', 'outcome'],
+      registers,
+    }),
+    alertEvaluations: new Counter({ name: 'tenantlens_alert_evaluations_total', help: 'Alert evaluations by outcome (ok, error)', labelNames: ['outcome'], registers }),
     spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Items received in decoded requests, by signal: spans (traces), data points (metrics), log records (logs), beacon records (beacon)', labelNames: ['signal'], registers }),
     spansAccepted: new Counter({ name: 'tenantlens_spans_accepted_total', help: 'Items (spans, metric data points, log records, beacon records) accepted and buffered for writing, by signal', labelNames: ['signal'], registers }),
     spansRejected: new Counter({ name: 'tenantlens_spans_rejected_total', help: 'Spans, data points and log records refused one by one (partial success), by reason', labelNames: ['reason'], registers }),
