@@ -161,7 +161,8 @@ async function start(): Promise<void> {
     stopping = true;
     logger.info({ signal, buffered: store.bufferedPoints }, 'stopping: refusing new data, flushing the buffer');
     startDraining();
-    await alerting?.stop();
+    // An evaluation stuck on an unreachable database must not eat the drain's grace period.
+    if (alerting !== undefined) await Promise.race([alerting.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeIdleConnections();
     const left = await store.drain(Date.now() + DRAIN_MILLIS);

@@ -5,8 +5,7 @@
  * data (minutes to hours), so a new tenant or a store with short retention gets a baseline the
  * same day; the median ignores a few odd windows (one deploy, one batch job), where a mean or an
  * EWMA is dragged by them; and both stores answer it from one grouped query. The price: a slow
- * drift over many windows becomes the new normal. Daily seasonality can be had by choosing
- * ALERT_WINDOW=1h and ALERT_BASELINE_WINDOWS=24.
+ * drift over many windows becomes the new normal, and daily seasonality is not modelled.
  */
 
 /** A window's sample count and P99 (ms). */

@@ -3,7 +3,7 @@ import type { AlertsConfig } from '../config.ts';
 /**
  * The alert rule, decided once from the configuration and frozen: what "slower than usual" means.
  * Fire when a window's P99 exceeds BOTH baseline × ratio and baseline + floorMs (the ratio alone
- * would page on 20 ms → 31 ms; the floor alone would never fire for slow endpoints), with at
+ * would page on 20 ms → 31 ms; the floor alone on a 2 s endpoint taking 2.2 s), with at
  * least minSamples samples. Resolve below baseline × resolveRatio, a lower bar than firing.
  */
 export interface AlertRules {
