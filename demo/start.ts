@@ -3,7 +3,9 @@
  * the gateway on the embedded store (no InfluxDB needed), the demo backend and the web app.
  * Ctrl-C stops everything cleanly.
  *
- * Environment: GATEWAY_PORT (4318), DEMO_PORT (5173), DATA_DIR (./data), HOST (127.0.0.1).
+ * Environment: GATEWAY_PORT (4318), DEMO_PORT (5173), DATA_DIR (./data), HOST (127.0.0.1), and any
+ * ALERT_* variable of the gateway. Alerts are tuned to fire within a minute or two of
+ * `npm run demo:traffic -- --regress globex` (production defaults are 1 min / 5 min windows).
  * The JWT secret and operator token below are demo values, printed on purpose; never reuse them.
  */
 import { spawn } from 'node:child_process';
@@ -35,6 +37,17 @@ async function main(): Promise<void> {
       JWT_SECRET: DEMO_JWT_SECRET,
       ADMIN_TOKEN: DEMO_ADMIN_TOKEN,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // Short windows so a demo regression fires quickly: evaluate every 5 s, compare 15 s
+      // windows with the median of the previous 8 (2 are enough to start), 5 samples minimum.
+      // Only the single demo process evaluates (embedded store), so ALERTS stays on.
+      ALERT_INTERVAL: process.env.ALERT_INTERVAL ?? '5s',
+      ALERT_WINDOW: process.env.ALERT_WINDOW ?? '15s',
+      ALERT_BASELINE_WINDOWS: process.env.ALERT_BASELINE_WINDOWS ?? '8',
+      ALERT_BASELINE_MIN_WINDOWS: process.env.ALERT_BASELINE_MIN_WINDOWS ?? '2',
+      ALERT_MIN_SAMPLES: process.env.ALERT_MIN_SAMPLES ?? '5',
+      // globex's normal database latency alone spans 250–650 ms: demand +500 ms, not +200.
+      ALERT_FLOOR_MS: process.env.ALERT_FLOOR_MS ?? '500',
+      ALERT_DASHBOARD_URL: process.env.ALERT_DASHBOARD_URL ?? `http://${host}:${demoPort}/#dashboard`,
     },
   });
   const gatewayUrl = `http://${host}:${gatewayPort}`;
@@ -75,6 +88,8 @@ async function main(): Promise<void> {
     drill-down API        ${gatewayUrl}/api/v1/tenants   (Authorization: Bearer ${DEMO_ADMIN_TOKEN})
 
   Fill the dashboard:     npm run demo:traffic -- --sessions 30
+  Make globex regress:    npm run demo:traffic -- --regress globex   (an alert fires, then resolves)
+  Alerts API:             ${gatewayUrl}/api/v1/alerts
   Stop:                   Ctrl-C
 `);
 

@@ -1,5 +1,11 @@
 /**
  * `npm run demo:traffic -- --sessions N [--url http://127.0.0.1:5173] [--concurrency 4] [--actions 6]`
+ * `npm run demo:traffic -- --regress globex [--warmup 40] [--regress-for 45] [--recover-for 60] [--slow-ms 1500]`
+ *
+ * With `--regress <tenant>` the run is timed instead of counted: normal traffic for `--warmup`
+ * seconds (the alert baseline), then that tenant's report endpoint is slowed by `--slow-ms` (the
+ * backend honours an `x-demo-slow-ms` header: real latency in real spans) for `--regress-for`
+ * seconds, then normal again for `--recover-for` seconds, so one run shows an alert fire and resolve.
  *
  * Drives realistic sessions for every demo tenant against the running demo (`npm start`), with
  * real OpenTelemetry exporters (fast mode): each session logs in, then performs browser-like
@@ -30,7 +36,22 @@ function positive(name: string, def: number): number {
   return v;
 }
 
-const sessions = positive('sessions', 20);
+const regress = arg('regress', '');
+if (regress !== '' && !TENANTS.includes(regress)) {
+  console.error(`--regress must be one of ${TENANTS.join(', ')}`);
+  process.exit(2);
+}
+const nonNegative = (name: string, def: number): number => {
+  const v = Number(arg(name, String(def)));
+  if (!Number.isFinite(v) || v < 0) {
+    console.error(`--${name} must be a number ≥ 0`);
+    process.exit(2);
+  }
+  return v;
+};
+const phases = regress === '' ? undefined : { warmup: nonNegative('warmup', 40) * 1000, regress: nonNegative('regress-for', 45) * 1000, recover: nonNegative('recover-for', 60) * 1000 };
+const slowMs = nonNegative('slow-ms', 1500);
+const sessions = phases === undefined ? positive('sessions', 20) : Number.MAX_SAFE_INTEGER;
 const concurrency = positive('concurrency', 4);
 const actions = positive('actions', 6);
 const base = arg('url', process.env.DEMO_URL ?? 'http://127.0.0.1:5173').replace(/\/$/, '');
@@ -38,7 +59,23 @@ propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 let done = 0;
 let failed = 0;
+let started = Date.now();
+
+function phaseAt(now: number): 'warmup' | 'regress' | 'recover' | 'done' {
+  if (phases === undefined) return 'warmup';
+  const t = now - started;
+  if (t < phases.warmup) return 'warmup';
+  if (t < phases.warmup + phases.regress) return 'regress';
+  return t < phases.warmup + phases.regress + phases.recover ? 'recover' : 'done';
+}
+
 function progress(): void {
+  if (phases !== undefined) {
+    const t = Math.round((Date.now() - started) / 1000);
+    const label = { warmup: 'normal traffic (baseline)', regress: `${regress} /demo-api/report +${slowMs} ms`, recover: 'recovered', done: 'done' }[phaseAt(Date.now())];
+    process.stderr.write(`\r${t}s: ${label}; ${done} sessions${failed > 0 ? `, ${failed} failed` : ''}      `);
+    return;
+  }
   const width = 30;
   const filled = Math.round((done / sessions) * width);
   process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${sessions} sessions${failed > 0 ? `, ${failed} failed` : ''}`);
@@ -60,6 +97,7 @@ async function runSession(index: number): Promise<void> {
     const [view, action, path] = report ? ['ReportView', 'loadReport', 'report?size=20000'] : ['UserListView', 'fetchUsers', 'users'];
     const span = tracer.startSpan(action, { kind: SpanKind.INTERNAL, attributes: { view_name: view, action_name: action, 'session.id': sessionId, 'mobx.kind': 'transition' } });
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (report && tenant === regress && phaseAt(Date.now()) === 'regress') headers['x-demo-slow-ms'] = String(slowMs);
     propagation.inject(trace.setSpan(context.active(), span), headers, defaultTextMapSetter);
     const res = await fetch(`${base}/demo-api/${path}`, { headers });
     const body = (await res.json()) as { users?: unknown[]; values?: unknown[] };
@@ -79,12 +117,13 @@ async function main(): Promise<void> {
     console.error(`cannot reach the demo at ${base}: start it first with \`npm start\` (or pass --url)`);
     process.exit(1);
   }
-  const started = Date.now();
+  started = Date.now();
   let next = 0;
   progress();
+  const ticker = phases === undefined ? undefined : setInterval(progress, 1000);
   await Promise.all(
     Array.from({ length: Math.min(concurrency, sessions) }, async () => {
-      while (next < sessions) {
+      while (next < sessions && phaseAt(Date.now()) !== 'done') {
         const i = next++;
         try {
           await runSession(i);
@@ -97,7 +136,10 @@ async function main(): Promise<void> {
       }
     }),
   );
-  process.stderr.write(`\n${sessions - failed} sessions (${(sessions - failed) * actions} traces) in ${((Date.now() - started) / 1000).toFixed(1)} s. Open ${base}/#dashboard\n`);
+  if (ticker !== undefined) clearInterval(ticker);
+  const ok = done - failed;
+  if (phases !== undefined) process.stderr.write(`\nOpen ${base}/#dashboard: the Alerts panel shows ${regress}'s alert (firing, then resolved).\n`);
+  process.stderr.write(`\n${ok} sessions (${ok * actions} traces) in ${((Date.now() - started) / 1000).toFixed(1)} s. Open ${base}/#dashboard\n`);
   if (failed > 0) process.exit(1);
 }
 

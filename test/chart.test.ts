@@ -74,6 +74,7 @@ const podAnnotations = (doc: K8sObject): Record<string, string> =>
 const GATEWAY = `${RELEASE}-tenantlens-gateway`;
 const CADDY = `${RELEASE}-tenantlens-caddy`;
 const TELEGRAF = `${RELEASE}-tenantlens-telegraf`;
+const ALERTS = `${RELEASE}-tenantlens-alerts`;
 
 /** kubernetes-models class for an apiVersion/kind; every kind the chart renders must be here. */
 function modelFor(apiVersion: string, kind: string): (new (data: Obj) => { validate(): void }) | undefined {
@@ -198,8 +199,8 @@ describe('helm chart charts/tenantlens', () => {
     return r.docs;
   };
 
-  test('the six scenarios of issue 5 exist under ci/', () => {
-    assert.deepEqual([...scenarioFiles.keys()].sort(), ['defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'tls-secret']);
+  test('the six scenarios of issue 5 and the alerts one of issue 9 exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'tls-secret']);
   });
 
   test('helm is the pinned v3.18.0', async () => {
@@ -296,10 +297,11 @@ describe('helm chart charts/tenantlens', () => {
       'tls-secret': { name: 'tenantlens-influx', key: 'influx-token' },
       influxdb: { name: `${RELEASE}-influxdb2-auth`, key: 'admin-token' },
       'header-auth': { name: 'tenantlens-influx', key: 'influx-token' },
+      alerts: { name: 'tenantlens-influx', key: 'influx-token' },
     };
     for (const [name, r] of rendered) {
-      for (const deployment of [GATEWAY, TELEGRAF]) {
-        const env = container(find(r.docs, 'Deployment', deployment), deployment === GATEWAY ? 'gateway' : 'telegraf').env ?? [];
+      for (const deployment of [GATEWAY, TELEGRAF, ALERTS]) {
+        const env = container(find(r.docs, 'Deployment', deployment), deployment === GATEWAY ? 'gateway' : deployment === ALERTS ? 'alerts' : 'telegraf').env ?? [];
         const token = env.find((e) => e.name === 'INFLUX_TOKEN');
         assert.deepEqual(token?.valueFrom?.secretKeyRef, expected[name], `${name}: ${deployment} INFLUX_TOKEN`);
       }
@@ -319,7 +321,7 @@ describe('helm chart charts/tenantlens', () => {
     // The chart creates a Secret only when it is given the token itself.
     const secret = find(docs('defaults'), 'Secret', `${RELEASE}-tenantlens-influx`);
     assert.equal(Buffer.from(secret.data?.['influx-token'] ?? '', 'base64').toString(), 'ci-placeholder-token');
-    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth']) {
+    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts']) {
       assert.equal(docs(name).filter((d) => d.kind === 'Secret').length, 0, `${name} creates no Secret`);
     }
     const jwt = container(find(docs('existing-secret'), 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'JWT_SECRET');
@@ -373,6 +375,8 @@ describe('helm chart charts/tenantlens', () => {
         LOG_LEVEL: 'info',
         BUFFER_MAX_BYTES: '67108864',
         MAX_BODY_BYTES: '20971520',
+        ALERTS: 'off',
+        ALERTS_API_URL: `http://${ALERTS}:4318`,
       },
     );
     const es = cm('existing-secret');
@@ -409,6 +413,53 @@ describe('helm chart charts/tenantlens', () => {
     const pdb = find(d, 'PodDisruptionBudget', GATEWAY).spec as Obj;
     assert.equal(pdb.minAvailable, 2);
     assert.deepEqual(pdb.selector, find(d, 'Deployment', GATEWAY).spec?.selector);
+  });
+
+  test('alerts: exactly one evaluator (1 replica, Recreate, no HPA), the gateway image with ALERTS_ONLY=1; gateway replicas run ALERTS=off and forward to its Service', async () => {
+    for (const [name, r] of rendered) {
+      const d = find(r.docs, 'Deployment', ALERTS);
+      assert.equal(d.spec?.replicas, 1, name);
+      assert.equal((d.spec?.strategy as Obj).type, 'Recreate', `${name}: never two evaluators during a rollout`);
+      assert.ok(!r.docs.some((x) => x.kind === 'HorizontalPodAutoscaler' && ((x.spec?.scaleTargetRef as Obj).name as string) === ALERTS), `${name}: not autoscaled`);
+      const c = container(d, 'alerts');
+      assert.equal(c.image, container(find(r.docs, 'Deployment', GATEWAY), 'gateway').image, `${name}: same image`);
+      const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+      assert.deepEqual([env.ALERTS, env.ALERTS_ONLY], ['on', '1'], `${name}: explicit env beats the gateway ConfigMap's ALERTS=off`);
+      assert.deepEqual(c.envFrom, [{ configMapRef: { name: GATEWAY } }, { configMapRef: { name: ALERTS } }]);
+      assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'http' });
+      assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+      assert.match(podAnnotations(d)['checksum/config'] ?? '', /^[0-9a-f]{64}$/);
+      const gw = find(r.docs, 'ConfigMap', GATEWAY).data ?? {};
+      assert.equal(gw.ALERTS, 'off', `${name}: gateway replicas never evaluate`);
+      const svc = find(r.docs, 'Service', ALERTS);
+      assert.deepEqual(svc.spec?.selector, (d.spec?.selector as Obj).matchLabels);
+      assert.equal(gw.ALERTS_API_URL, `http://${ALERTS}:${(svc.spec?.ports as Array<{ port: number }>)[0]?.port}`);
+    }
+    const cm = find(docs('alerts'), 'ConfigMap', ALERTS).data ?? {};
+    assert.deepEqual(cm, {
+      ALERT_INTERVAL: '30s',
+      ALERT_WINDOW: '2m',
+      ALERT_BASELINE_WINDOWS: '30',
+      ALERT_BASELINE_MIN_WINDOWS: '3',
+      ALERT_RATIO: '2',
+      ALERT_FLOOR_MS: '300',
+      ALERT_MIN_SAMPLES: '50',
+      ALERT_RESOLVE_RATIO: '1.3',
+      ALERT_FIRE_AFTER: '1',
+      ALERT_RESOLVE_AFTER: '3',
+      ALERTMANAGER_URL: 'http://alertmanager.monitoring.svc.cluster.local:9093',
+      ALERT_DASHBOARD_URL: 'https://grafana.example.com/d/tenantlens',
+    });
+    const hook = container(find(docs('alerts'), 'Deployment', ALERTS), 'alerts').env?.find((e) => e.name === 'ALERT_WEBHOOK_URL');
+    assert.deepEqual(hook?.valueFrom?.secretKeyRef, { name: 'tenantlens-alerts', key: 'webhook-url' }, 'a webhook URL with a token comes from a Secret');
+    // The evaluator answers GET /api/v1/alerts with the gateway's credentials.
+    const admin = container(find(docs('alerts'), 'Deployment', ALERTS), 'alerts').env?.find((e) => e.name === 'ADMIN_TOKEN');
+    assert.deepEqual(admin?.valueFrom?.secretKeyRef, { name: 'tenantlens-admin', key: 'admin-token' });
+    // Off: no evaluator, and still no evaluation on the gateway replicas.
+    const off = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('defaults') as string, '--set', 'alerts.enabled=false']));
+    assert.equal(off.filter((x) => x.metadata.name === ALERTS).length, 0);
+    assert.equal(find(off, 'ConfigMap', GATEWAY).data?.ALERTS, 'off');
+    assert.equal(find(off, 'ConfigMap', GATEWAY).data?.ALERTS_API_URL, undefined);
   });
 
   test('Caddy: Deployment, LoadBalancer Service with the AKS probe annotations, internal metrics Service', () => {
@@ -492,6 +543,9 @@ describe('helm chart charts/tenantlens', () => {
       const labels = (((find(d, 'Deployment', name).spec?.template as Obj).metadata as Obj).labels ?? {}) as Record<string, string>;
       for (const [k, v] of Object.entries(peer)) assert.equal(labels[k], v, `${component} ${k}`);
     }
+    const evaluator = find(d, 'NetworkPolicy', ALERTS).spec as typeof np;
+    assert.deepEqual(evaluator.podSelector, find(d, 'Deployment', ALERTS).spec?.selector);
+    assert.deepEqual(evaluator.ingress[0]?.from.map((f) => f.podSelector.matchLabels['app.kubernetes.io/component']), ['gateway', 'telegraf'], 'only the gateway forwards GET /api/v1/alerts');
     const testPod = d.find((x) => x.kind === 'Pod');
     assert.equal(testPod?.metadata.labels?.['app.kubernetes.io/component'], 'test');
     assert.equal(docs('defaults').filter((x) => x.kind === 'NetworkPolicy').length, 0);
@@ -604,6 +658,8 @@ describe('helm chart charts/tenantlens', () => {
       [['--set', 'caddy.replicaCount=2'], /ReadWriteOnce/],
       [['--set', 'gateway.pdb.enabled=true', '--set', 'gateway.pdb.minAvailable=2'], /minAvailable \(2\) must be below the gateway's replica count \(2\)/],
       [['--set', 'caddy.metrics.legacySyntax=true'], /perHost needs Caddy >= 2\.9/],
+      [['--set', 'alerts.resolveRatio=2'], /alerts\.resolveRatio \(2\) must not exceed alerts\.ratio \(1\.5\)/],
+      [['--set', 'alerts.baselineMinWindows=13'], /alerts\.baselineMinWindows \(13\) must not exceed alerts\.baselineWindows \(12\)/],
     ];
     for (const [args, message] of cases) {
       const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, ...args]);

@@ -9,6 +9,7 @@ import { startDemoBackend } from '../demo/backend/server.ts';
 import { buildDemo } from '../demo/build.ts';
 import { requireBinary } from './support/binaries.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
+import { launch } from './support/process.ts';
 
 /**
  * The whole demo stack, as `npm start` runs it (gateway on the embedded store, demo backend,
@@ -17,6 +18,9 @@ import { startGateway, type Gateway } from './support/gateway.ts';
 const SECRET = 'e2e-demo-secret-that-is-long-enough-for-hs256';
 const ADMIN = 'e2e-demo-operator-token-long-enough';
 const SHOTS = fileURLToPath(new URL('../test-output/demo/', import.meta.url));
+const TRAFFIC = fileURLToPath(new URL('../demo/traffic.ts', import.meta.url));
+/** Like `npm start` (demo/start.ts), shorter still: 6 s windows evaluated every second. */
+const DEMO_ALERTS = { ALERT_INTERVAL: '1s', ALERT_WINDOW: '6s', ALERT_BASELINE_WINDOWS: '6', ALERT_BASELINE_MIN_WINDOWS: '2', ALERT_MIN_SAMPLES: '3', ALERT_FLOOR_MS: '500' };
 
 let dataDir: string;
 let gateway: Gateway;
@@ -28,7 +32,7 @@ before(async () => {
   const staticDir = await buildDemo(() => undefined);
   dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-demo-'));
   await mkdir(SHOTS, { recursive: true });
-  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100' });
+  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100', ...DEMO_ALERTS });
   backend = await startDemoBackend({ port: 0, host: '127.0.0.1', gatewayUrl: gateway.url, jwtSecret: SECRET, adminToken: ADMIN, staticDir });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -125,4 +129,35 @@ test('two tenants use the app; the dashboard lists both (globex slower) and dril
   }
   assert.ok(found, 'a trace with the browser span, the backend server span and the db span under one trace id');
   await ctx.close();
+});
+
+test('`demo:traffic --regress globex`: an alert fires in the dashboard, and its link opens globex\'s drill-down for the alert window', async () => {
+  // Real traffic through the demo backend and the gateway: a baseline, then globex's report endpoint slowed by 2 s.
+  const traffic = launch(process.execPath, ['--import', 'tsx', TRAFFIC, '--url', backend.url, '--regress', 'globex', '--warmup', '16', '--regress-for', '60', '--recover-for', '0', '--slow-ms', '2000', '--concurrency', '6']);
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  try {
+    const page = await ctx.newPage();
+    await page.goto(backend.url);
+    await page.getByTestId('login-acme').click();
+    await page.getByTestId('tab-dashboard').click();
+    // The regressed endpoint; its view (ReportView) may fire too, since it waits for that endpoint.
+    const firing = page.locator('[data-testid="alerts"] tr[data-alert-tenant="globex"][data-state="firing"][data-dimension="/demo-api/report"]');
+    await firing.first().waitFor({ timeout: 75_000 });
+    assert.ok(!traffic.exited(), `traffic still running:\n${traffic.tail()}`);
+    const row = (await firing.first().innerText()).replace(/\s+/g, ' ');
+    assert.match(row, /firing globex endpoint \/demo-api\/report/, row);
+    assert.ok(Number(await firing.first().getAttribute('data-p99')) >= 2000, `the 2 s regression is what fired: ${row}`);
+    // docs/images/dashboard-alerts.png is a committed copy of this screenshot (not rewritten by tests).
+    await page.screenshot({ path: join(SHOTS, '5-alerts.png'), fullPage: true });
+
+    await firing.first().getByTestId('alert-link-globex').click();
+    await page.getByTestId('crumb-tenant').filter({ hasText: 'globex' }).waitFor();
+    await page.getByTestId('pinned-range').waitFor();
+    await page.getByTestId('sessions').locator('tbody tr').first().waitFor({ timeout: 15_000 });
+    assert.match(page.url(), /#dashboard\?tenant=globex&from=.+&to=.+/);
+    await page.screenshot({ path: join(SHOTS, '6-alert-drilldown.png'), fullPage: true });
+  } finally {
+    await ctx.close();
+    await traffic.stop();
+  }
 });

@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { loadConfig } from '../gateway/src/config.ts';
+import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
+import { createInfluxDrillDown } from '../gateway/src/query/influx.ts';
+import type { WindowP99 } from '../gateway/src/query/model.ts';
+import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { startInfluxd, type Influxd } from './support/influxd.ts';
 
@@ -339,6 +344,46 @@ describe('query API access and injection', () => {
       const t = await api(store, '/api/v1/tenants');
       assert.equal((t.body.tenants as unknown[]).length, 2);
     });
+  }
+});
+
+test('windowP99 (the alert evaluator\'s query): the same windows, counts and nearest-rank P99s on both stores, as computed by hand', async () => {
+  const bucketMs = 100;
+  // Start the range 50 ms before the data so that windows do not coincide with round numbers.
+  const range = { fromNs: BASE_NS - 50n * MS, toNs: BASE_NS + 3000n * MS };
+  const want = (dimension: 'endpoint' | 'view_name'): WindowP99[] => {
+    const groups = new Map<string, { tenant: string; value: string; startMs: number; values: number[] }>();
+    for (const [ti, tenant] of ['acme', 'globex'].entries()) {
+      for (let i = 0; i < 18; i++) {
+        const a = i % 6;
+        const feMs = (10 + ((i * 37) % 90)) * (tenant === 'globex' ? 5 : 1);
+        // Offsets from BASE_NS in µs, as dataset() places the browser span and the server span (+2 ms).
+        const offsetUs = ti * 1_000_000 + i * 10_000 + (ti * 7 + 3) + (dimension === 'endpoint' ? 2000 : 0);
+        const bucket = Math.floor((offsetUs + 50_000) / (bucketMs * 1000));
+        const value = dimension === 'endpoint' ? (a % 2 === 0 ? '/api/users' : '/api/report') : a % 2 === 0 ? 'Users' : 'Report';
+        const key = `${tenant} ${value} ${bucket}`;
+        const g = groups.get(key) ?? { tenant, value, startMs: Number((range.fromNs + BigInt(bucket * bucketMs) * MS) / MS), values: [] };
+        g.values.push(dimension === 'endpoint' ? Math.max(1, feMs - 4) : feMs);
+        groups.set(key, g);
+      }
+    }
+    return [...groups.values()]
+      .map((g) => ({ tenant: g.tenant, value: g.value, startMs: g.startMs, count: g.values.length, p99: pct(g.values, 99) as number }))
+      .sort((x, y) => (x.tenant < y.tenant ? -1 : x.tenant > y.tenant ? 1 : x.value < y.value ? -1 : x.value > y.value ? 1 : x.startMs - y.startMs));
+  };
+  const influxQueries = createInfluxDrillDown(loadConfig({ TENANT_AUTH: 'header', INFLUX_URL: influx.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens' }).influx!, DEFAULT_RULES);
+  // DuckDB allows one process per file: the gateway steps aside (the next test restarts it).
+  await gws.embedded.stop();
+  const embedded = await createEmbeddedStore({ dataDir, rules: DEFAULT_RULES, buffer: loadConfig({ TENANT_AUTH: 'header' }).buffer, events: { written: () => undefined, retry: () => undefined } });
+  try {
+    for (const dimension of ['endpoint', 'view_name'] as const) {
+      const expected = want(dimension);
+      assert.ok(expected.length >= 8, 'several windows per tenant and value');
+      assert.deepEqual(await influxQueries.windowP99(range, BigInt(bucketMs) * MS, dimension), expected, `influxdb ${dimension}`);
+      assert.deepEqual(await embedded.queries.windowP99(range, BigInt(bucketMs) * MS, dimension), expected, `embedded ${dimension}`);
+    }
+  } finally {
+    await embedded.close();
   }
 });
 

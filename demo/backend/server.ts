@@ -66,11 +66,11 @@ export async function startDemoBackend(opts: DemoBackendOptions): Promise<{ url:
     }
   }
 
-  /** A pretend database call: a CLIENT span with the tenant's latency. */
-  async function query<T>(tenant: string, statement: string, rows: () => T): Promise<T> {
+  /** A pretend database call: a CLIENT span with the tenant's latency, plus `extraMs` (an injected regression). */
+  async function query<T>(tenant: string, statement: string, rows: () => T, extraMs = 0): Promise<T> {
     return tracer.startActiveSpan(`SELECT ${statement}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': `SELECT * FROM ${statement} WHERE tenant = $1` } }, async (span) => {
       const [lo, hi] = DB_LATENCY[tenant] ?? [20, 80];
-      await sleep(lo + Math.random() * (hi - lo));
+      await sleep(lo + Math.random() * (hi - lo) + extraMs);
       const result = rows();
       span.setAttribute('db.rows', Array.isArray(result) ? result.length : 1);
       span.end();
@@ -110,7 +110,10 @@ export async function startDemoBackend(opts: DemoBackendOptions): Promise<{ url:
   app.get('/demo-api/report', async (req, res) => {
     const tenant = res.locals.tenant as string;
     const size = Math.min(200_000, Math.max(1000, Number(req.query.size) || 50_000));
-    const values = await query(tenant, 'orders', () => Array.from({ length: size }, (_, i) => ((i * 7919) % 1000) + Math.random()));
+    // `npm run demo:traffic -- --regress <tenant>` sends this header: a bad query plan for the
+    // report query only, so the regression is real latency in real spans, on one endpoint.
+    const slowMs = Math.min(10_000, Math.max(0, Number(req.headers['x-demo-slow-ms']) || 0));
+    const values = await query(tenant, 'orders', () => Array.from({ length: size }, (_, i) => ((i * 7919) % 1000) + Math.random()), slowMs);
     res.json({ tenant, values });
   });
 

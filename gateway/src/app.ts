@@ -9,7 +9,7 @@ import type { OtlpEncoding } from './otlp/decode.ts';
 import type { GatewayMetrics } from './ops/metrics.ts';
 import type { TenantResolver } from './tenancy/resolve-tenant.ts';
 import type { Store } from './store/store.ts';
-import { createQueryRouter } from './http/query-routes.ts';
+import { createQueryRouter, type AlertsSource } from './http/query-routes.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -20,6 +20,8 @@ export interface AppDeps {
   readonly logger: Logger;
   /** The `/metrics` text; default: this process's registry (a cluster worker asks the primary for the sum). */
   readonly metricsText?: (() => Promise<string>) | undefined;
+  /** Where GET /api/v1/alerts answers from. Default: not evaluated here. */
+  readonly alerts?: AlertsSource;
 }
 
 export interface GatewayApp {
@@ -115,6 +117,13 @@ export function createApp(deps: AppDeps): GatewayApp {
     return { tenant, encoding, body };
   }
 
+  if (config.alerts.only) {
+    // The evaluator Deployment shares the image, not the job: data sent here would be lost.
+    app.post(['/v1/traces', '/v1/metrics', '/v1/logs', '/v1/telemetry'], () => {
+      throw new GatewayError('NOT_FOUND', 'this process only evaluates alerts (ALERTS_ONLY=1); send telemetry to the gateway');
+    });
+  }
+
   app.post('/v1/traces', async (req, res) => {
     const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
     const result = deps.ingest.traces(body, encoding, tenant);
@@ -159,7 +168,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     res.status(200).json({ accepted: result.accepted });
   });
 
-  app.use('/api/v1', createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken }));
+  app.use('/api/v1', createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

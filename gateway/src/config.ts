@@ -40,8 +40,48 @@ export interface Config {
    * More than one needs INFLUX_URL (the embedded store is a single-process database file).
    */
   readonly workers: number;
+  readonly alerts: AlertsConfig;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/**
+ * Per-tenant P99 alerts (`gateway/src/alerts/`). Durations accept `500ms`, `30s`, `5m`, `1h` or
+ * a bare number of seconds.
+ */
+export interface AlertsConfig {
+  /** `ALERTS`: `on` (default) or `off`. `ALERTS_ONLY=1` implies on. */
+  readonly enabled: boolean;
+  /** `ALERTS_ONLY=1`: run the evaluator and the read-only API, not the OTLP ingest routes. */
+  readonly only: boolean;
+  /** `ALERT_INTERVAL`, default 1m: time between evaluations. */
+  readonly intervalMillis: number;
+  /** `ALERT_WINDOW`, default 5m: the window whose P99 is compared; baseline windows have the same length. */
+  readonly windowMillis: number;
+  /** `ALERT_BASELINE_WINDOWS`, default 12: how many previous windows the trailing median is taken over. */
+  readonly baselineWindows: number;
+  /** `ALERT_BASELINE_MIN_WINDOWS`, default 3: fewer usable baseline windows means "still learning", no verdict. */
+  readonly baselineMinWindows: number;
+  /** `ALERT_RATIO`, default 1.5: fire above baseline × ratio … */
+  readonly ratio: number;
+  /** `ALERT_FLOOR_MS`, default 200: … and above baseline + floor (both must hold). */
+  readonly floorMs: number;
+  /** `ALERT_MIN_SAMPLES`, default 20: a window with fewer samples gives no verdict (quiet tenants do not flap). */
+  readonly minSamples: number;
+  /** `ALERT_RESOLVE_RATIO`, default 1.2: a firing alert recovers below baseline × this (below the fire threshold). */
+  readonly resolveRatio: number;
+  /** `ALERT_FIRE_AFTER`, default 1: consecutive breaching evaluations before firing. */
+  readonly fireAfter: number;
+  /** `ALERT_RESOLVE_AFTER`, default 2: consecutive recovered evaluations before resolving. */
+  readonly resolveAfter: number;
+  /** `ALERT_WEBHOOK_URL`: generic JSON webhook. */
+  readonly webhookUrl: string | undefined;
+  /** `ALERTMANAGER_URL`: Alertmanager base URL; alerts are POSTed to `<url>/api/v2/alerts`. */
+  readonly alertmanagerUrl: string | undefined;
+  /** `ALERT_DASHBOARD_URL`: drill-down links are `<url>?tenant=…&from=…&to=…`. Unset: the API path. */
+  readonly dashboardUrl: string | undefined;
+  /** `ALERTS_API_URL`: where a process with `ALERTS=off` forwards `GET /api/v1/alerts` (the evaluator's Service). */
+  readonly apiUrl: string | undefined;
 }
 
 export interface InfluxConfig {
@@ -308,6 +348,76 @@ function loadRateLimit(env: Env): Config['tenantRateLimit'] {
   return { spansPerSecond: rate, burst: int(env, 'TENANT_RATE_BURST', rate, 1, 1_000_000_000) };
 }
 
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function duration(env: Env, name: string, defMillis: number, minMillis: number, maxMillis: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return defMillis;
+  const m = /^(\d{1,9})(ms|s|m|h)?$/.exec(raw);
+  if (m === null) throw new ConfigError(name, `must be a duration like 30s, 5m or 1h (a bare number is seconds), got "${raw}"`);
+  const ms = Number(m[1]) * (DURATION_MS[m[2] ?? 's'] as number);
+  if (ms < minMillis || ms > maxMillis) throw new ConfigError(name, `must be between ${minMillis} ms and ${maxMillis} ms, got ${ms} ms`);
+  return ms;
+}
+
+function decimal(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number like 1.5, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function flag(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return def;
+  if (['1', 'on', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'off', 'false', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off (1/0, true/false), got "${raw}"`);
+}
+
+function loadAlerts(env: Env, workers: number): AlertsConfig {
+  const only = flag(env, 'ALERTS_ONLY', false);
+  // Every worker would evaluate and notify: with WORKERS > 1 alerts are off unless asked for, and asking is refused.
+  const enabled = flag(env, 'ALERTS', workers === 1);
+  if ((enabled || only) && workers > 1) {
+    throw new ConfigError('WORKERS', 'more than one worker cannot run the alert evaluator (each would notify); set ALERTS=off here and run one ALERTS_ONLY=1 process');
+  }
+  if (only && !enabled) throw new ConfigError('ALERTS', 'cannot be off with ALERTS_ONLY=1 (the process would do nothing)');
+  const ratio = decimal(env, 'ALERT_RATIO', 1.5, 1, 100);
+  const resolveRatio = decimal(env, 'ALERT_RESOLVE_RATIO', Math.min(1.2, ratio), 0.1, 100);
+  // Resolving above the firing threshold would let one value both fire and resolve: no hysteresis.
+  if (resolveRatio > ratio) throw new ConfigError('ALERT_RESOLVE_RATIO', `must not exceed ALERT_RATIO (${ratio}), got ${resolveRatio}`);
+  const baselineWindows = int(env, 'ALERT_BASELINE_WINDOWS', 12, 1, 1000);
+  const baselineMinWindows = int(env, 'ALERT_BASELINE_MIN_WINDOWS', Math.min(3, baselineWindows), 1, 1000);
+  if (baselineMinWindows > baselineWindows) {
+    throw new ConfigError('ALERT_BASELINE_MIN_WINDOWS', `must not exceed ALERT_BASELINE_WINDOWS (${baselineWindows}), got ${baselineMinWindows}`);
+  }
+  const url = (name: string): string | undefined => {
+    const raw = str(env, name);
+    return raw === undefined ? undefined : httpUrl(name, raw);
+  };
+  return {
+    enabled: enabled || only,
+    only,
+    intervalMillis: duration(env, 'ALERT_INTERVAL', 60_000, 100, 86_400_000),
+    windowMillis: duration(env, 'ALERT_WINDOW', 300_000, 1000, 7 * 86_400_000),
+    baselineWindows,
+    baselineMinWindows,
+    ratio,
+    floorMs: decimal(env, 'ALERT_FLOOR_MS', 200, 0, 3_600_000),
+    minSamples: int(env, 'ALERT_MIN_SAMPLES', 20, 1, 100_000_000),
+    resolveRatio,
+    fireAfter: int(env, 'ALERT_FIRE_AFTER', 1, 1, 1000),
+    resolveAfter: int(env, 'ALERT_RESOLVE_AFTER', 2, 1, 1000),
+    webhookUrl: url('ALERT_WEBHOOK_URL'),
+    alertmanagerUrl: url('ALERTMANAGER_URL'),
+    dashboardUrl: url('ALERT_DASHBOARD_URL'),
+    apiUrl: url('ALERTS_API_URL'),
+  };
+}
+
 function loadAdminToken(env: Env): string | undefined {
   const t = str(env, 'ADMIN_TOKEN');
   // It unlocks every tenant's data; a short one is guessable.
@@ -317,6 +427,7 @@ function loadAdminToken(env: Env): string | undefined {
 
 /** Reads and validates every variable once. Throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env): Config {
+  const workers = loadWorkers(env, str(env, 'INFLUX_URL') !== undefined);
   const config: Config = {
     port: int(env, 'PORT', 4318, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -338,7 +449,8 @@ export function loadConfig(env: Env): Config {
     tenantRateLimit: loadRateLimit(env),
     cardinality: loadCardinality(env),
     spool: loadSpool(env, str(env, 'INFLUX_URL') !== undefined),
-    workers: loadWorkers(env, str(env, 'INFLUX_URL') !== undefined),
+    workers,
+    alerts: loadAlerts(env, workers),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

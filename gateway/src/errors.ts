@@ -16,6 +16,7 @@ export const ERRORS = {
   KEYS_UNAVAILABLE: { status: 503, code: 'TL_KEYS_UNAVAILABLE' },
   SPOOL_UNAVAILABLE: { status: 503, code: 'TL_SPOOL_UNAVAILABLE' },
   SHUTTING_DOWN: { status: 503, code: 'TL_SHUTTING_DOWN' },
+  UNAVAILABLE: { status: 503, code: 'TL_UNAVAILABLE' },
   INTERNAL: { status: 500, code: 'TL_INTERNAL' },
 } as const;
 

@@ -3,8 +3,10 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
+import { createAlerting, type Alerting } from './alerts/alerting.ts';
 import { createApp } from './app.ts';
 import { clusterMetricsText, runPrimary, WORKER_SLOT_ENV } from './cluster/primary.ts';
+import type { AlertsSource } from './http/query-routes.ts';
 import { ConfigError, loadConfig, type Config, type InfluxConfig } from './config.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { seedFieldTypes } from './influx/field-types-from-db.ts';
@@ -56,10 +58,12 @@ const logger = pino({
 // The gauges read the store lazily: it is created after the metrics it reports into.
 let storeRef: Store | undefined;
 let spoolRef: Spool | undefined;
+let alertingRef: Alerting | undefined;
 const metrics = createMetrics({
   bufferLines: () => storeRef?.bufferedPoints ?? 0,
   bufferBytes: () => storeRef?.bufferedBytes ?? 0,
   spoolBytes: () => spoolRef?.bytes ?? 0,
+  alertsFiring: () => alertingRef?.evaluator.firingCount ?? 0,
 });
 
 const fieldTypes = new FieldTypeRegistry((measurement, key, type) => {
@@ -163,6 +167,14 @@ async function start(): Promise<void> {
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });
+  const alerting = config.alerts.enabled ? createAlerting({ config: config.alerts, queries: store.queries, metrics, logger }) : undefined;
+  alertingRef = alerting;
+  const alerts: AlertsSource =
+    alerting !== undefined
+      ? { kind: 'local', list: () => alerting.evaluator.alerts() }
+      : config.alerts.apiUrl !== undefined
+        ? { kind: 'remote', url: config.alerts.apiUrl, forwardHeaders: ['authorization', config.tenancy.header] }
+        : { kind: 'off' };
   const { app, startDraining } = createApp({
     config,
     ingest,
@@ -170,6 +182,7 @@ async function start(): Promise<void> {
     store,
     metrics,
     logger,
+    alerts,
     metricsText: workerSlot === undefined ? undefined : clusterMetricsText(metrics.registry),
   });
 
@@ -184,11 +197,13 @@ async function start(): Promise<void> {
           ? { dataDir: resolve(config.dataDir) }
           : { influx: config.influx.url, apiVersion: config.influx.apiVersion, bucket: config.influx.bucket }),
         tenantAuth: config.tenancy.mode,
+        alerts: config.alerts.only ? 'only' : config.alerts.enabled ? 'on' : 'off',
       },
-      `gateway listening on http://${config.host}:${port} (OTLP/HTTP: POST /v1/traces; drill-down: GET /api/v1/tenants)`,
+      `${config.alerts.only ? 'alert evaluator (ALERTS_ONLY=1, no ingest)' : 'gateway'} listening on http://${config.host}:${port} (OTLP/HTTP: POST /v1/traces; drill-down: GET /api/v1/tenants)`,
     );
   });
   server.keepAliveTimeout = 65_000;
+  alerting?.start();
 
   let stopping = false;
   async function shutdown(signal: string): Promise<void> {
@@ -196,9 +211,13 @@ async function start(): Promise<void> {
     stopping = true;
     logger.info({ signal, buffered: store.bufferedPoints }, 'stopping: refusing new data, flushing the buffer');
     startDraining();
+    // An evaluation stuck on an unreachable database must not eat the drain's grace period.
+    if (alerting !== undefined) await Promise.race([alerting.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeIdleConnections();
     const left = await store.drain(Date.now() + DRAIN_MILLIS);
+    // A resolved notification still queued is worth a few seconds, not the whole grace period.
+    if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);

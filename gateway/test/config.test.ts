@@ -189,6 +189,7 @@ const BAD: readonly Bad[] = [
   { name: 'SPOOL_MAX_BYTES below 1 MiB', env: { ...BASE, SPOOL_DIR: '/tmp/spool', SPOOL_MAX_BYTES: '1000' }, variable: 'SPOOL_MAX_BYTES' },
   { name: 'SPOOL_SEGMENT_BYTES over SPOOL_MAX_BYTES', env: { ...BASE, SPOOL_DIR: '/tmp/spool', SPOOL_MAX_BYTES: '1048576', SPOOL_SEGMENT_BYTES: '2097152' }, variable: 'SPOOL_SEGMENT_BYTES', says: /must not exceed/ },
   { name: 'WORKERS on the embedded store', env: { TENANT_AUTH: 'header', WORKERS: '2' }, variable: 'WORKERS', says: /needs INFLUX_URL/ },
+  { name: 'WORKERS with the alert evaluator', env: { ...BASE, WORKERS: '2', ALERTS: 'on' }, variable: 'WORKERS', says: /ALERTS_ONLY=1/ },
   { name: 'WORKERS zero', env: { ...BASE, WORKERS: '0' }, variable: 'WORKERS' },
   { name: 'LOG_LEVEL verbose', env: { ...BASE, LOG_LEVEL: 'verbose' }, variable: 'LOG_LEVEL', says: /"verbose"/ },
 ];
@@ -217,6 +218,8 @@ test('spool and workers: defaults and values', () => {
   assert.deepEqual(on.spool, { dir: '/var/lib/tenantlens/spool', maxBytes: 1024 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 });
   assert.ok(on.workers >= 1);
   assert.equal(loadConfig({ ...BASE, WORKERS: '2' }).workers, 2);
+  assert.equal(loadConfig({ ...BASE, WORKERS: '2' }).alerts.enabled, false, 'alerts default off with several workers');
+  assert.equal(loadConfig(BASE).alerts.enabled, true);
 });
 
 test('the config is frozen, deeply', () => {

@@ -188,6 +188,13 @@ gateway ConfigMap, so every render runs them.
 {{- if and .Values.caddy.enabled (eq .Values.caddy.tls.mode "secret") (not .Values.caddy.tls.secretName) }}
 {{- fail "caddy.tls.mode=secret needs caddy.tls.secretName (a kubernetes.io/tls Secret)" }}
 {{- end }}
+{{- $al := .Values.alerts }}
+{{- if gt (float64 $al.resolveRatio) (float64 $al.ratio) }}
+{{- fail (printf "alerts.resolveRatio (%v) must not exceed alerts.ratio (%v): resolving must take a lower P99 than firing" $al.resolveRatio $al.ratio) }}
+{{- end }}
+{{- if gt (int $al.baselineMinWindows) (int $al.baselineWindows) }}
+{{- fail (printf "alerts.baselineMinWindows (%d) must not exceed alerts.baselineWindows (%d)" (int $al.baselineMinWindows) (int $al.baselineWindows)) }}
+{{- end }}
 {{- if and .Values.caddy.metrics.legacySyntax .Values.caddy.metrics.perHost }}
 {{- fail "caddy.metrics.perHost needs Caddy >= 2.9 (global metrics option); set it to false with caddy.metrics.legacySyntax" }}
 {{- end }}

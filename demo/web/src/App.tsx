@@ -15,7 +15,8 @@ export interface AppProps {
 type Tab = 'users' | 'report' | 'dashboard';
 
 export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps) => {
-  const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1) as Tab) || 'users');
+  // `#dashboard?tenant=…&from=…&to=…` is an alert's drill-down link: the tab is before the `?`.
+  const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1).split('?')[0] as Tab) || 'users');
   const go = (t: Tab) => {
     location.hash = t;
     setTab(t);

@@ -10,6 +10,14 @@ export interface TraceSpan {
 }
 export interface ComparisonRow { key: Record<string, string>; a: LatencyStats; b: LatencyStats; p99DiffMs: number | null }
 export interface Comparison { a: string; b: string; endpoints: ComparisonRow[]; views: ComparisonRow[] }
+/** `GET /api/v1/alerts` (see the gateway's alerts/state.ts). */
+export interface AlertView {
+  tenant: string; dimension: { kind: 'endpoint' | 'view_name'; value: string }; state: 'firing' | 'resolved'; since: string; resolvedAt?: string;
+  p99Ms: number; count: number; firedP99Ms: number; peakP99Ms: number; baselineMs: number; thresholdMs: number; drilldown: { from: string; to: string; url: string };
+}
+/** A drill-down time range: `from`/`to` as the API takes them (relative like -1h, `now`, or ISO-8601). */
+export interface Range { from: string; to: string }
+const q = (r: Range): string => `from=${encodeURIComponent(r.from)}&to=${encodeURIComponent(r.to)}`;
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(url, { headers });
@@ -22,12 +30,13 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
 }
 
 export const drill = {
-  tenants: (range: string) => getJson<{ tenants: TenantSummary[] }>(`/api/v1/tenants?from=${range}`).then((r) => r.tenants),
-  sessions: (tenant: string, range: string) => getJson<{ sessions: SessionSummary[] }>(`/api/v1/tenants/${encodeURIComponent(tenant)}/sessions?from=${range}&limit=25`).then((r) => r.sessions),
-  traces: (tenant: string, session: string, range: string) =>
-    getJson<{ traces: TraceSummary[] }>(`/api/v1/tenants/${encodeURIComponent(tenant)}/traces?from=${range}&limit=25&session_id=${encodeURIComponent(session)}`).then((r) => r.traces),
+  tenants: (range: Range) => getJson<{ tenants: TenantSummary[] }>(`/api/v1/tenants?${q(range)}`).then((r) => r.tenants),
+  sessions: (tenant: string, range: Range) => getJson<{ sessions: SessionSummary[] }>(`/api/v1/tenants/${encodeURIComponent(tenant)}/sessions?${q(range)}&limit=25`).then((r) => r.sessions),
+  traces: (tenant: string, session: string, range: Range) =>
+    getJson<{ traces: TraceSummary[] }>(`/api/v1/tenants/${encodeURIComponent(tenant)}/traces?${q(range)}&limit=25&session_id=${encodeURIComponent(session)}`).then((r) => r.traces),
   trace: (traceId: string) => getJson<{ spans: TraceSpan[] }>(`/api/v1/traces/${traceId}`).then((r) => r.spans),
-  compare: (a: string, b: string, range: string) => getJson<Comparison>(`/api/v1/compare?a=${a}&b=${b}&from=${range}`),
+  compare: (a: string, b: string, range: Range) => getJson<Comparison>(`/api/v1/compare?a=${a}&b=${b}&${q(range)}`),
+  alerts: () => getJson<{ alerts: AlertView[] }>('/api/v1/alerts').then((r) => r.alerts),
 };
 
 export async function login(tenant: string): Promise<string> {

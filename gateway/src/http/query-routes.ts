@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Request } from 'express';
 import { GatewayError, isGatewayError } from '../errors.ts';
+import type { AlertView } from '../alerts/state.ts';
 import type { DrillDown } from '../query/model.ts';
 import { parseLimit, parseRange } from '../query/range.ts';
 import type { TenantResolver } from '../tenancy/resolve-tenant.ts';
@@ -11,10 +12,20 @@ type Viewer = { readonly admin: true } | { readonly admin: false; readonly tenan
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
+/**
+ * Where `GET /api/v1/alerts` gets its answer: this process's evaluator, the evaluator process
+ * (`ALERTS_API_URL`, when this one runs with `ALERTS=off`), or nowhere.
+ */
+export type AlertsSource =
+  | { readonly kind: 'local'; list(): AlertView[] }
+  | { readonly kind: 'remote'; readonly url: string; readonly forwardHeaders: readonly string[] }
+  | { readonly kind: 'off' };
+
 export interface QueryRouterDeps {
   readonly queries: DrillDown;
   readonly tenants: TenantResolver;
   readonly adminToken: string | undefined;
+  readonly alerts?: AlertsSource;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -89,6 +100,30 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
     }
     if (!v.admin && (a !== v.tenant || b !== v.tenant)) throw new GatewayError('FORBIDDEN', 'comparing tenants needs the operator token');
     res.json(await deps.queries.compare(a, b, parseRange(req.query)));
+  });
+
+  router.get('/alerts', async (req, res) => {
+    const source = deps.alerts ?? { kind: 'off' };
+    if (source.kind === 'remote') {
+      // The evaluator process checks the same credentials itself; only they are forwarded.
+      const headers: Record<string, string> = {};
+      for (const h of source.forwardHeaders) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+      let upstream: Response;
+      try {
+        upstream = await fetch(`${source.url}/api/v1/alerts`, { headers, signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        throw new GatewayError('UNAVAILABLE', `the alert evaluator at ALERTS_API_URL is unreachable: ${(err as Error).message}`, { retryAfterSeconds: 5 });
+      }
+      res.status(upstream.status).type('application/json').send(await upstream.text());
+      return;
+    }
+    const v = await viewer(req);
+    if (source.kind === 'off') throw new GatewayError('NOT_FOUND', 'alerts are not evaluated by this process (ALERTS=off and no ALERTS_API_URL)');
+    const all = source.list();
+    res.json({ alerts: v.admin ? all : all.filter((a) => a.tenant === v.tenant) });
   });
 
   return router;

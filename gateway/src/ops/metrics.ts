@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   readonly requestDuration: Histogram<'route' | 'status'>;
   readonly spoolRecovered: Counter;
   readonly spoolTruncatedBytes: Counter;
+  readonly alertNotifications: Counter<'receiver' | 'outcome'>;
+  readonly alertEvaluations: Counter<'outcome'>;
 }
 
 export interface MetricGauges {
@@ -23,6 +25,7 @@ export interface MetricGauges {
   bufferBytes(): number;
   /** Bytes in SPOOL_DIR (0 without a spool). */
   spoolBytes?(): number;
+  alertsFiring?(): number;
 }
 
 export function createMetrics(gauges: MetricGauges, collectDefaults = true): GatewayMetrics {
@@ -32,8 +35,16 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
   new Gauge({ name: 'tenantlens_buffer_lines', help: 'Lines waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferLines()); } });
   new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB (in memory)', registers, collect() { this.set(gauges.bufferBytes()); } });
   new Gauge({ name: 'tenantlens_spool_bytes', help: 'Bytes in the on-disk spool (SPOOL_DIR) not yet deleted', registers, collect() { this.set(gauges.spoolBytes?.() ?? 0); } });
+  new Gauge({ name: 'tenantlens_alerts_firing', help: 'Per-tenant P99 alerts currently firing (0 where the evaluator does not run)', registers, collect() { this.set(gauges.alertsFiring?.() ?? 0); } });
   return {
     registry,
+    alertNotifications: new Counter({
+      name: 'tenantlens_alert_notifications_total',
+      help: 'Alert notification attempts by receiver (webhook, alertmanager) and outcome (success, failure, retry, dropped)',
+      labelNames: ['receiver', 'outcome'],
+      registers,
+    }),
+    alertEvaluations: new Counter({ name: 'tenantlens_alert_evaluations_total', help: 'Alert evaluations by outcome (ok, error)', labelNames: ['outcome'], registers }),
     spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Items received in decoded requests, by signal: spans (traces), data points (metrics), log records (logs), beacon records (beacon)', labelNames: ['signal'], registers }),
     spansAccepted: new Counter({ name: 'tenantlens_spans_accepted_total', help: 'Items (spans, metric data points, log records, beacon records) accepted and buffered for writing, by signal', labelNames: ['signal'], registers }),
     spansRejected: new Counter({ name: 'tenantlens_spans_rejected_total', help: 'Spans, data points and log records refused one by one (partial success), by reason', labelNames: ['reason'], registers }),

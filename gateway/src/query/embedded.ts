@@ -12,6 +12,8 @@ import {
   type DrillDown,
   type LatencyStats,
   type TraceSpan,
+  byWindow,
+  type WindowP99,
 } from './model.ts';
 
 const MAX_TRACE_ROWS = 100_000;
@@ -152,6 +154,31 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
         endpoints: comparisonRows(await rowsOf(be, 'latency_ms', ['endpoint']), a, b),
         views: comparisonRows(await rowsOf(fe, 'duration_ms', ['view_name', 'action_name']), a, b),
       };
+    },
+
+    async windowP99(range, bucketNs, dimension) {
+      const [table, value] = dimension === 'endpoint' ? [be, 'latency_ms'] : [fe, 'duration_ms'];
+      const dim = sqlIdent(dimension);
+      // Same nearest rank as stats() (InfluxQL PERCENTILE), per (tenant, value, window).
+      const sql = `WITH w AS (
+          SELECT tenant_id, coalesce(${dim}, '') AS dim, (time_ns - $1) // $3 AS bucket, ${sqlIdent(value)} AS v
+          FROM ${table} WHERE time_ns >= $1 AND time_ns < $2 AND ${sqlIdent(value)} IS NOT NULL),
+        r AS (
+          SELECT *, row_number() OVER (PARTITION BY tenant_id, dim, bucket ORDER BY v) AS rn,
+            count(*) OVER (PARTITION BY tenant_id, dim, bucket) AS cnt FROM w)
+        SELECT tenant_id, dim, bucket, max(cnt) AS count, max(v) FILTER (WHERE rn = floor(cnt::DOUBLE * 99 / 100 + 0.5)) AS p99
+        FROM r GROUP BY tenant_id, dim, bucket`;
+      const found = await rows(sql, [range.fromNs, range.toNs, bucketNs]);
+      const fromMs = Number(range.fromNs / 1_000_000n);
+      const bucketMs = Number(bucketNs / 1_000_000n);
+      const out: WindowP99[] = [];
+      for (const r of found) {
+        const p99 = n(r.p99);
+        const count = n(r.count) ?? 0;
+        if (p99 === null || count === 0) continue;
+        out.push({ tenant: String(r.tenant_id), value: String(r.dim), startMs: fromMs + (n(r.bucket) ?? 0) * bucketMs, count, p99 });
+      }
+      return out.sort(byWindow);
     },
   };
 }

@@ -17,6 +17,8 @@ import {
   type LatencyStats,
   type SessionSummary,
   type TraceSpan,
+  byWindow,
+  type WindowP99,
 } from './model.ts';
 
 interface Series {
@@ -221,6 +223,29 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
         views: comparisonRows(rows(front, ['view_name', 'action_name']), a, b),
       };
       return result;
+    },
+
+    async windowP99(range, bucketNs, dimension) {
+      const [measurement, field] = dimension === 'endpoint' ? [be, 'latency_ms'] : [fe, 'duration_ms'];
+      // GROUP BY time() buckets align on the epoch plus the offset: aligning them on range.fromNs
+      // makes the first bucket start exactly there, as on the embedded store.
+      const offset = ((range.fromNs % bucketNs) + bucketNs) % bucketNs;
+      const [series = []] = await query(
+        `SELECT COUNT(${ident(field)}) AS "count", PERCENTILE(${ident(field)}, 99) AS "p99" FROM ${measurement} WHERE ${timeRange(range.fromNs, range.toNs)} ` +
+          `GROUP BY time(${bucketNs}ns, ${offset}ns), "tenant_id", ${ident(dimension)} fill(none)`,
+      );
+      const out: WindowP99[] = [];
+      for (const s of series) {
+        const ci = s.columns.indexOf('count');
+        const pi = s.columns.indexOf('p99');
+        for (const row of s.values) {
+          const count = num(row[ci]) ?? 0;
+          const p99 = num(row[pi]);
+          if (count === 0 || p99 === null) continue;
+          out.push({ tenant: s.tags?.tenant_id ?? '', value: s.tags?.[dimension] ?? '', startMs: Math.round(Number(row[0]) / 1000), count, p99 });
+        }
+      }
+      return out.sort(byWindow);
     },
   };
 }

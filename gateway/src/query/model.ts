@@ -99,6 +99,26 @@ export interface Comparison {
   readonly views: readonly ComparisonRow[];
 }
 
+/** The dimension an alert watches: a backend `endpoint` or a frontend `view_name`. */
+export type AlertDimension = 'endpoint' | 'view_name';
+
+/** One window of one (tenant, dimension value): its sample count and nearest-rank P99 (ms). */
+export interface WindowP99 {
+  readonly tenant: string;
+  /** The endpoint or view name ('' when the tag is empty). */
+  readonly value: string;
+  /** Window start, epoch ms; windows are `bucketNs` long and aligned on `range.fromNs`. */
+  readonly startMs: number;
+  readonly count: number;
+  readonly p99: number;
+}
+
+/** Stable order for window rows, so both stores list them alike. */
+export function byWindow(x: WindowP99, y: WindowP99): number {
+  const s = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return s(x.tenant, y.tenant) || s(x.value, y.value) || x.startMs - y.startMs;
+}
+
 /** What both stores answer. `tenant` undefined means every tenant (operator token only). */
 export interface DrillDown {
   tenants(range: TimeRange, tenant: string | undefined): Promise<TenantSummary[]>;
@@ -108,6 +128,12 @@ export interface DrillDown {
   /** The log records carrying this trace id, in `byLogOrder`. */
   traceLogs(traceId: string, tenant: string | undefined): Promise<TraceLog[]>;
   compare(a: string, b: string, range: TimeRange): Promise<Comparison>;
+  /**
+   * Every tenant's P99 and count per `bucketNs` window over `range`, per endpoint (backend
+   * latency) or per view (frontend duration). Windows start at `range.fromNs` + k·bucketNs;
+   * empty windows are left out. Feeds the alert evaluator.
+   */
+  windowP99(range: TimeRange, bucketNs: bigint, dimension: AlertDimension): Promise<WindowP99[]>;
 }
 
 /** Spans columns that are not attributes: shared by both stores so `attributes` means the same. */

@@ -1,6 +1,6 @@
 import { observer } from 'mobx-react-lite';
 import { useEffect, useState } from 'react';
-import { fmtMs, fmtTime, type ComparisonRow, type TenantSummary, type TraceSpan } from '../api.ts';
+import { fmtMs, fmtTime, type AlertView, type ComparisonRow, type TenantSummary, type TraceSpan } from '../api.ts';
 import { DashboardStore, valueOf } from './store.ts';
 
 const COLORS: Record<string, string> = { p50: '#8fb3ff', p95: '#3d6df2', p99: '#1a3fa8' };
@@ -142,6 +142,44 @@ const Traces = observer(({ store }: { store: DashboardStore }) => {
   );
 });
 
+const alertHref = (a: AlertView): string => `#dashboard?${new URLSearchParams({ tenant: a.tenant, from: a.drilldown.from, to: a.drilldown.to })}`;
+const fmtIso = (iso: string | undefined): string => (iso === undefined ? '—' : new Date(iso).toLocaleTimeString());
+
+/** Firing alerts first, then recently resolved ones; each links to its tenant's sessions in the alert's window. */
+const AlertsPanel = observer(({ store }: { store: DashboardStore }) => {
+  const alerts = valueOf(store.alerts);
+  if (store.alerts.state === 'error') return <p className="muted" data-testid="alerts-error">Alerts unavailable: {store.alerts.message}</p>;
+  if (alerts === undefined) return <Loading what="alerts" />;
+  if (alerts.length === 0) return <p className="muted" data-testid="alerts-empty">No alerts: every tenant's P99 is within its baseline.</p>;
+  return (
+    <table data-testid="alerts">
+      <thead>
+        <tr><th>State</th><th>Tenant</th><th>Endpoint / view</th><th className="num">P99</th><th className="num">Baseline</th><th className="num">Threshold</th><th className="num">n</th><th>Since</th><th>Resolved</th><th /></tr>
+      </thead>
+      <tbody>
+        {alerts.map((a) => (
+          <tr key={`${a.tenant} ${a.dimension.kind} ${a.dimension.value} ${a.since}`} data-alert-tenant={a.tenant} data-state={a.state} data-dimension={a.dimension.value} data-p99={a.peakP99Ms} className={a.state === 'firing' ? 'alert-firing' : 'alert-resolved'}>
+            <td><span className={`badge ${a.state}`}>{a.state}</span></td>
+            <td>{a.tenant}</td>
+            <td>{a.dimension.kind === 'endpoint' ? 'endpoint' : 'view'} <code>{a.dimension.value || '—'}</code></td>
+            <td className={`num${a.state === 'firing' ? ' slow' : ''}`} title={`fired at ${fmtMs(a.firedP99Ms)}, peak ${fmtMs(a.peakP99Ms)}`}>{fmtMs(a.state === 'firing' ? a.peakP99Ms : a.p99Ms)}</td>
+            <td className="num">{fmtMs(a.baselineMs)}</td>
+            <td className="num">{fmtMs(a.thresholdMs)}</td>
+            <td className="num">{a.count}</td>
+            <td>{fmtIso(a.since)}</td>
+            <td>{fmtIso(a.resolvedAt)}</td>
+            <td>
+              <a href={alertHref(a)} data-testid={`alert-link-${a.tenant}`} onClick={(e) => { e.preventDefault(); history.replaceState(null, '', alertHref(a)); store.openDrilldown(a.tenant, a.drilldown.from, a.drilldown.to); }}>
+                drill down
+              </a>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+});
+
 /** Orders spans parent-first (depth-first), so the waterfall reads like a call tree. */
 function treeOrder(spans: TraceSpan[]): Array<{ span: TraceSpan; depth: number }> {
   const ids = new Set(spans.map((s) => s.spanId));
@@ -194,6 +232,10 @@ const Waterfall = observer(({ store }: { store: DashboardStore }) => {
 export const Dashboard = observer(() => {
   const [store] = useState(() => new DashboardStore());
   useEffect(() => {
+    // An alert link (`#dashboard?tenant=…&from=…&to=…`, e.g. from Alertmanager) opens its drill-down.
+    const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+    const tenant = params.get('tenant');
+    if (tenant !== null) store.openDrilldown(tenant, params.get('from') ?? '-1h', params.get('to') ?? 'now');
     store.start();
     return store.stop;
   }, [store]);
@@ -204,10 +246,17 @@ export const Dashboard = observer(() => {
         {store.tenant !== undefined && <> › <button className="link" data-testid="crumb-tenant" onClick={() => store.selectSession(undefined)}>{store.tenant}</button></>}
         {store.session !== undefined && <> › <button className="link" data-testid="crumb-session" onClick={() => store.selectTrace(undefined)}>session {store.session.slice(0, 8)}</button></>}
         {store.traceId !== undefined && <> › trace {store.traceId.slice(0, 12)}</>}
-        <span className="muted"> · last hour, refreshes every 5 s</span>
+        {store.pinned ? (
+          <span className="muted" data-testid="pinned-range">
+            {' '}· alert window {fmtIso(store.from)} – {fmtIso(store.to)} <button className="link" onClick={store.unpin}>back to the last hour</button>
+          </span>
+        ) : (
+          <span className="muted"> · last hour, refreshes every 5 s</span>
+        )}
       </div>
       {store.tenant === undefined && (
         <>
+          <div className="card"><h2>Alerts (per-tenant P99 against its own baseline)</h2><AlertsPanel store={store} /></div>
           <div className="card"><h2>Latency per tenant (frontend actions and backend requests)</h2><TenantTable store={store} /></div>
           <ComparisonCard store={store} />
         </>

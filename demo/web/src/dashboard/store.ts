@@ -1,11 +1,14 @@
 import { makeAutoObservable, runInAction } from 'mobx';
-import { drill, type Comparison, type SessionSummary, type TenantSummary, type TraceSpan, type TraceSummary } from '../api.ts';
+import { drill, type AlertView, type Comparison, type Range, type SessionSummary, type TenantSummary, type TraceSpan, type TraceSummary } from '../api.ts';
 
 type Load<T> = { state: 'idle' } | { state: 'loading'; previous: T | undefined } | { state: 'ready'; value: T } | { state: 'error'; message: string };
 
 /** The drill-down state: tenants → a tenant's sessions → a session's traces → one trace. */
 export class DashboardStore {
-  range = '-1h';
+  /** The drill-down window: the last hour, or an alert's window after following its link. */
+  from = '-1h';
+  to = 'now';
+  alerts: Load<AlertView[]> = { state: 'idle' };
   tenants: Load<TenantSummary[]> = { state: 'idle' };
   comparison: Load<Comparison> = { state: 'idle' };
   tenant: string | undefined = undefined;
@@ -22,7 +25,16 @@ export class DashboardStore {
   }
 
   /** Loads into `key`, keeping the previous value visible while refreshing. */
-  private async load<K extends 'tenants' | 'comparison' | 'sessions' | 'traces' | 'spans'>(key: K, fetcher: () => Promise<unknown>): Promise<void> {
+  get range(): Range {
+    return { from: this.from, to: this.to };
+  }
+
+  /** True while showing an alert's window rather than the last hour. */
+  get pinned(): boolean {
+    return this.to !== 'now';
+  }
+
+  private async load<K extends 'tenants' | 'comparison' | 'sessions' | 'traces' | 'spans' | 'alerts'>(key: K, fetcher: () => Promise<unknown>): Promise<void> {
     const current = this[key] as Load<unknown>;
     (this[key] as Load<unknown>) = { state: 'loading', previous: current.state === 'ready' ? current.value : current.state === 'loading' ? current.previous : undefined };
     try {
@@ -34,6 +46,7 @@ export class DashboardStore {
   }
 
   refresh(): void {
+    void this.load('alerts', () => drill.alerts());
     // The comparison picks its two tenants from the fresh tenant list, so it loads second.
     void this.load('tenants', () => drill.tenants(this.range)).then(() => this.load('comparison', async () => {
       const t = this.tenants.state === 'ready' ? this.tenants.value : [];
@@ -77,6 +90,21 @@ export class DashboardStore {
 
   selectSpan(spanId: string | undefined): void {
     this.selectedSpan = spanId;
+  }
+
+  /** An alert's link: that tenant's sessions in the alert's time window. */
+  openDrilldown(tenant: string, from: string, to: string): void {
+    this.from = from;
+    this.to = to;
+    this.selectTenant(tenant);
+    this.refresh();
+  }
+
+  /** Back to the rolling last hour. */
+  unpin(): void {
+    this.from = '-1h';
+    this.to = 'now';
+    this.refresh();
   }
 }
 

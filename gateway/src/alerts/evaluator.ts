@@ -1,0 +1,211 @@
+import type { AlertDimension, DrillDown, WindowP99 } from '../query/model.ts';
+import { trailingMedianBaseline, type WindowSample } from './baseline.ts';
+import { fireThresholdMs, resolveThresholdMs, type AlertRules } from './rules.ts';
+import { drilldownUrl, keyOf, RESOLVED_MAX, RESOLVED_RETENTION_MILLIS, type AlertKey, type AlertView } from './state.ts';
+
+const DIMENSIONS: readonly AlertDimension[] = ['endpoint', 'view_name'];
+
+/** What one evaluation changed, plus everything firing after it. */
+export interface EvaluationResult {
+  readonly at: number;
+  readonly fired: readonly AlertView[];
+  readonly resolved: readonly AlertView[];
+  readonly firing: readonly AlertView[];
+}
+
+export interface Evaluator {
+  /** One evaluation at `at` (epoch ms, default now). Evaluations never overlap: a call waits for the previous one. */
+  evaluate(at?: number): Promise<EvaluationResult>;
+  /** Firing alerts, then resolved ones, newest first. */
+  alerts(): AlertView[];
+  readonly firingCount: number;
+}
+
+export interface EvaluatorOptions {
+  readonly queries: Pick<DrillDown, 'windowP99'>;
+  readonly rules: AlertRules;
+  readonly dashboardUrl?: string | undefined;
+  readonly now?: () => number;
+}
+
+/**
+ * Per (tenant, endpoint|view) state machine: ok → firing → (resolved, listed) → ok.
+ *
+ * - A window gives a verdict only with at least minSamples samples; with fewer, the state holds
+ *   (a quiet tenant neither fires nor resolves on noise).
+ * - ok → firing after fireAfter consecutive breaching windows (P99 above the fire threshold).
+ * - While firing, the baseline is frozen at the value it fired against: a long regression would
+ *   otherwise become the trailing median and "resolve" itself.
+ * - firing → resolved after resolveAfter consecutive windows below baseline × resolveRatio,
+ *   a lower bar than firing (hysteresis), so a P99 hovering at the threshold does not flap.
+ */
+interface Entry {
+  readonly key: AlertKey;
+  phase: 'ok' | 'firing';
+  breaches: number;
+  recoveries: number;
+  sinceMs: number;
+  windowStartMs: number;
+  lastAtMs: number;
+  baselineMs: number;
+  thresholdMs: number;
+  p99Ms: number;
+  count: number;
+  firedP99Ms: number;
+  peakP99Ms: number;
+}
+
+export function createEvaluator(opts: EvaluatorOptions): Evaluator {
+  const { rules } = opts;
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  let resolved: AlertView[] = [];
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+  function view(e: Entry, state: 'firing' | 'resolved', resolvedAtMs?: number): AlertView {
+    const toMs = resolvedAtMs ?? e.lastAtMs;
+    return {
+      tenant: e.key.tenant,
+      dimension: { kind: e.key.kind, value: e.key.value },
+      state,
+      since: new Date(e.sinceMs).toISOString(),
+      ...(resolvedAtMs === undefined ? {} : { resolvedAt: new Date(resolvedAtMs).toISOString() }),
+      p99Ms: e.p99Ms,
+      count: e.count,
+      firedP99Ms: e.firedP99Ms,
+      peakP99Ms: e.peakP99Ms,
+      baselineMs: round(e.baselineMs),
+      thresholdMs: round(e.thresholdMs),
+      drilldown: {
+        from: new Date(e.windowStartMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+        url: drilldownUrl(opts.dashboardUrl, e.key.tenant, e.windowStartMs, toMs),
+      },
+    };
+  }
+
+  async function run(at: number): Promise<EvaluationResult> {
+    const w = rules.windowMillis;
+    const k = rules.baselineWindows;
+    const fromMs = at - (k + 1) * w;
+    const range = { fromNs: BigInt(fromMs) * 1_000_000n, toNs: BigInt(at) * 1_000_000n };
+    const bucketNs = BigInt(w) * 1_000_000n;
+    const groups = new Map<string, { key: AlertKey; windows: Array<WindowSample | undefined> }>();
+    for (const kind of DIMENSIONS) {
+      const rows: WindowP99[] = await opts.queries.windowP99(range, bucketNs, kind);
+      for (const r of rows) {
+        const key: AlertKey = { tenant: r.tenant, kind, value: r.value };
+        const id = keyOf(key);
+        const g = groups.get(id) ?? { key, windows: new Array<WindowSample | undefined>(k + 1).fill(undefined) };
+        const index = Math.round((r.startMs - fromMs) / w);
+        if (index >= 0 && index <= k) g.windows[index] = { count: r.count, p99: r.p99 };
+        groups.set(id, g);
+      }
+    }
+    // Firing alerts are evaluated even when their windows are empty (so they stay listed, fresh).
+    for (const [id, e] of entries) if (!groups.has(id) && e.phase === 'firing') groups.set(id, { key: e.key, windows: [] });
+
+    const fired: AlertView[] = [];
+    const nowResolved: AlertView[] = [];
+    for (const [id, g] of groups) {
+      const current = g.windows[k] ?? { count: 0, p99: 0 };
+      let e = entries.get(id);
+      const sufficient = current.count >= rules.minSamples;
+      if (e === undefined || e.phase === 'ok') {
+        const previous = g.windows.slice(0, k).filter((x): x is WindowSample => x !== undefined);
+        const baseline = trailingMedianBaseline(previous, rules.minSamples, rules.baselineMinWindows);
+        if (baseline === undefined || !sufficient) {
+          if (e !== undefined && baseline === undefined) e.breaches = 0;
+          continue;
+        }
+        const threshold = fireThresholdMs(rules, baseline.baselineMs);
+        if (current.p99 <= threshold) {
+          if (e !== undefined) e.breaches = 0;
+          continue;
+        }
+        e ??= {
+          key: g.key,
+          phase: 'ok',
+          breaches: 0,
+          recoveries: 0,
+          sinceMs: at,
+          windowStartMs: at - w,
+          lastAtMs: at,
+          baselineMs: baseline.baselineMs,
+          thresholdMs: threshold,
+          p99Ms: current.p99,
+          count: current.count,
+          firedP99Ms: current.p99,
+          peakP99Ms: current.p99,
+        };
+        entries.set(id, e);
+        e.breaches++;
+        if (e.breaches === 1) e.windowStartMs = at - w;
+        if (e.breaches >= rules.fireAfter) {
+          Object.assign(e, {
+            phase: 'firing',
+            recoveries: 0,
+            sinceMs: at,
+            lastAtMs: at,
+            baselineMs: baseline.baselineMs,
+            thresholdMs: threshold,
+            p99Ms: current.p99,
+            count: current.count,
+            firedP99Ms: current.p99,
+            peakP99Ms: current.p99,
+          });
+          fired.push(view(e, 'firing'));
+        }
+        continue;
+      }
+      // Firing.
+      e.lastAtMs = at;
+      if (!sufficient) continue;
+      e.p99Ms = current.p99;
+      e.count = current.count;
+      e.peakP99Ms = Math.max(e.peakP99Ms, current.p99);
+      if (current.p99 < resolveThresholdMs(rules, e.baselineMs)) {
+        e.recoveries++;
+        if (e.recoveries >= rules.resolveAfter) {
+          const v = view(e, 'resolved', at);
+          nowResolved.push(v);
+          entries.delete(id);
+        }
+      } else {
+        e.recoveries = 0;
+      }
+    }
+    // Entries that are neither firing nor counting breaches carry no state worth keeping.
+    for (const [id, e] of entries) if (e.phase === 'ok' && (e.breaches === 0 || !groups.has(id))) entries.delete(id);
+    resolved = [...[...nowResolved].reverse(), ...resolved].filter((v) => at - Date.parse(v.resolvedAt ?? '') < RESOLVED_RETENTION_MILLIS).slice(0, RESOLVED_MAX);
+    return { at, fired, resolved: nowResolved, firing: firingViews() };
+  }
+
+  function firingViews(): AlertView[] {
+    return [...entries.values()]
+      .filter((e) => e.phase === 'firing')
+      .sort((x, y) => y.sinceMs - x.sinceMs || (keyOf(x.key) < keyOf(y.key) ? -1 : 1))
+      .map((e) => view(e, 'firing'));
+  }
+
+  return {
+    evaluate(at = now()) {
+      const next = chain.then(
+        () => run(Math.floor(at)),
+        () => run(Math.floor(at)),
+      );
+      chain = next.catch(() => undefined);
+      return next;
+    },
+    alerts() {
+      return [...firingViews(), ...resolved];
+    },
+    get firingCount() {
+      let n = 0;
+      for (const e of entries.values()) if (e.phase === 'firing') n++;
+      return n;
+    },
+  };
+}

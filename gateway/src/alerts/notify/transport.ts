@@ -1,0 +1,100 @@
+/**
+ * Notification transports. Outcomes are values, not exceptions: `success`, `failure` (do not
+ * retry: the receiver refused the payload) or `retryable` (network error, 408, 429, 5xx),
+ * optionally with the receiver's `Retry-After`. Retrying is a wrapper around a transport.
+ */
+export type SendResult =
+  | { readonly kind: 'success' }
+  | { readonly kind: 'failure'; readonly error: string }
+  | { readonly kind: 'retryable'; readonly error: string; readonly retryInMillis?: number };
+
+export interface NotifyTransport {
+  send(body: string): Promise<SendResult>;
+}
+
+/** `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** Statuses worth another attempt; anything else non-2xx means the payload itself was refused. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+export interface HttpTransportOptions {
+  readonly url: string;
+  /** Deadline of one attempt. Default 10 s. */
+  readonly timeoutMillis?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export function createHttpTransport(opts: HttpTransportOptions): NotifyTransport {
+  const timeout = opts.timeoutMillis ?? 10_000;
+  const headers = { 'content-type': 'application/json', 'user-agent': 'tenantlens-alerts', ...opts.headers };
+  return {
+    async send(body) {
+      let res: Response;
+      try {
+        res = await fetch(opts.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
+      } catch (err) {
+        return { kind: 'retryable', error: `POST ${opts.url}: ${(err as Error).message}` };
+      }
+      // Drain the body so the connection can be reused.
+      const text = await res.text().catch(() => '');
+      if (res.ok) return { kind: 'success' };
+      const error = `POST ${opts.url}: HTTP ${res.status} ${text.slice(0, 200)}`.trim();
+      if (!isRetryableStatus(res.status)) return { kind: 'failure', error };
+      const retryInMillis = parseRetryAfter(res.headers.get('retry-after'), Date.now());
+      return retryInMillis === undefined ? { kind: 'retryable', error } : { kind: 'retryable', error, retryInMillis };
+    },
+  };
+}
+
+export interface RetryOptions {
+  readonly transport: NotifyTransport;
+  /** Attempts in all, the first included. Default 5. */
+  readonly maxAttempts?: number;
+  /** First backoff; doubles each retry, with full jitter. Default 1 s. */
+  readonly initialDelayMillis?: number;
+  /** Backoff ceiling, also the ceiling for a receiver's Retry-After. Default 30 s. */
+  readonly maxDelayMillis?: number;
+  /** No retry starts after this long since the first attempt. Default 2 min. */
+  readonly deadlineMillis?: number;
+  /** Called before each retry (counted as `retry`). */
+  readonly onRetry?: (error: string, delayMillis: number) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+/** Retries `retryable` outcomes with exponential backoff, honouring Retry-After, until a deadline. */
+export function createRetryingTransport(opts: RetryOptions): NotifyTransport {
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const initial = opts.initialDelayMillis ?? 1000;
+  const ceiling = opts.maxDelayMillis ?? 30_000;
+  const deadline = opts.deadlineMillis ?? 120_000;
+  const sleep = opts.sleep ?? defaultSleep;
+  const now = opts.now ?? Date.now;
+  const random = opts.random ?? Math.random;
+  return {
+    async send(body) {
+      const started = now();
+      for (let attempt = 1; ; attempt++) {
+        const result = await opts.transport.send(body);
+        if (result.kind !== 'retryable' || attempt >= maxAttempts) return result;
+        const backoff = Math.min(ceiling, initial * 2 ** (attempt - 1));
+        const delay = result.retryInMillis !== undefined ? Math.min(ceiling, result.retryInMillis) : Math.round(random() * backoff);
+        if (now() + delay - started > deadline) return result;
+        opts.onRetry?.(result.error, delay);
+        await sleep(delay);
+      }
+    },
+  };
+}
