@@ -199,8 +199,8 @@ describe('helm chart charts/tenantlens', () => {
     return r.docs;
   };
 
-  test('the six scenarios of issue 5 and the alerts one of issue 9 exist under ci/', () => {
-    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'tls-secret']);
+  test('the six scenarios of issue 5, the alerts one of issue 9 and the spool one exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'spool', 'tls-secret']);
   });
 
   test('helm is the pinned v3.18.0', async () => {
@@ -298,6 +298,7 @@ describe('helm chart charts/tenantlens', () => {
       influxdb: { name: `${RELEASE}-influxdb2-auth`, key: 'admin-token' },
       'header-auth': { name: 'tenantlens-influx', key: 'influx-token' },
       alerts: { name: 'tenantlens-influx', key: 'influx-token' },
+      spool: { name: 'tenantlens-influx', key: 'influx-token' },
     };
     for (const [name, r] of rendered) {
       for (const deployment of [GATEWAY, TELEGRAF, ALERTS]) {
@@ -321,7 +322,7 @@ describe('helm chart charts/tenantlens', () => {
     // The chart creates a Secret only when it is given the token itself.
     const secret = find(docs('defaults'), 'Secret', `${RELEASE}-tenantlens-influx`);
     assert.equal(Buffer.from(secret.data?.['influx-token'] ?? '', 'base64').toString(), 'ci-placeholder-token');
-    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts']) {
+    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts', 'spool']) {
       assert.equal(docs(name).filter((d) => d.kind === 'Secret').length, 0, `${name} creates no Secret`);
     }
     const jwt = container(find(docs('existing-secret'), 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'JWT_SECRET');
@@ -392,6 +393,38 @@ describe('helm chart charts/tenantlens', () => {
     assert.match(cm('hpa-pdb').JWT_PUBLIC_KEY ?? '', /^-----BEGIN PUBLIC KEY-----\n/);
     assert.equal(cm('header-auth').TENANT_AUTH, 'header');
     assert.equal(cm('header-auth').JWT_JWKS_URL, undefined);
+  });
+
+  test('spool and workers: SPOOL_* and WORKERS on the gateway container only, an emptyDir with a sizeLimit mounted at SPOOL_DIR', () => {
+    const d = docs('spool');
+    const gw = find(d, 'Deployment', GATEWAY);
+    const c = container(gw, 'gateway');
+    const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    assert.equal(env.WORKERS, '2');
+    assert.equal(env.SPOOL_DIR, '/var/lib/tenantlens/spool');
+    assert.equal(env.SPOOL_MAX_BYTES, '536870912');
+    assert.equal(env.SPOOL_SEGMENT_BYTES, '8388608');
+    const mount = c.volumeMounts?.find((m) => m.mountPath === env.SPOOL_DIR);
+    assert.ok(mount, 'a volume is mounted at SPOOL_DIR');
+    assert.notEqual(mount.readOnly, true, 'the spool is writable (the root filesystem is not)');
+    assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+    assert.deepEqual(podSpec(gw).volumes?.find((v) => v.name === mount.name), { name: mount.name, emptyDir: { sizeLimit: '2Gi' } });
+    assert.deepEqual([c.resources?.requests?.cpu, c.resources?.limits?.cpu], ['2', '2'], 'CPU matches the worker count');
+    // Not in the ConfigMap: the alerts evaluator (and the helm test pod) load it, and must not
+    // become two processes or open a spool on a read-only root.
+    const cm = find(d, 'ConfigMap', GATEWAY).data ?? {};
+    for (const k of ['WORKERS', 'SPOOL_DIR', 'SPOOL_MAX_BYTES', 'SPOOL_SEGMENT_BYTES']) assert.equal(cm[k], undefined, `${k} not in the gateway ConfigMap`);
+    const evaluator = container(find(d, 'Deployment', ALERTS), 'alerts');
+    assert.ok(!(evaluator.env ?? []).some((e) => /^(WORKERS|SPOOL_)/.test(e.name)), 'the evaluator stays one process without a spool');
+    assert.equal(podSpec(find(d, 'Deployment', ALERTS)).volumes?.some((v) => v.name === mount.name), false);
+    // Off by default: WORKERS=1, no spool variable, no spool volume.
+    for (const name of ['defaults', 'existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts']) {
+      const other = find(docs(name), 'Deployment', GATEWAY);
+      const oc = container(other, 'gateway');
+      assert.equal(oc.env?.find((e) => e.name === 'WORKERS')?.value, '1', name);
+      assert.ok(!(oc.env ?? []).some((e) => e.name.startsWith('SPOOL_')), name);
+      assert.deepEqual(podSpec(other).volumes?.map((v) => v.name).filter((n) => n === 'spool'), [], name);
+    }
   });
 
   test('HPA and PDB: off by default, rendered and consistent when on', () => {
@@ -637,6 +670,12 @@ describe('helm chart charts/tenantlens', () => {
       [['--set', 'gateway.replicaCount=two'], /gateway\.replicaCount/],
       [['--set', 'gateway.env.BATCH_MAX_LINE=10'], /gateway\.env/],
       [['--set', 'influxdb2.persistance.size=1Gi'], /influxdb2: Additional property persistance is not allowed/],
+      [['--set', 'gateway.spool.enabeld=true'], /gateway\.spool: Additional property enabeld is not allowed/],
+      [['--set', 'gateway.spool.volume.size=4Gi'], /gateway\.spool\.volume: Additional property size is not allowed/],
+      [['--set', 'gateway.spool.volume.sizeLimit=1.5Gi'], /gateway\.spool\.volume\.sizeLimit/],
+      [['--set', 'gateway.spool.maxBytes=1000'], /gateway\.spool\.maxBytes/],
+      [['--set', 'gateway.workers=0'], /gateway\.workers/],
+      [['--set', 'gateway.workers=many'], /gateway\.workers/],
     ];
     for (const [args, message] of cases) {
       const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, ...args]);
@@ -660,11 +699,28 @@ describe('helm chart charts/tenantlens', () => {
       [['--set', 'caddy.metrics.legacySyntax=true'], /perHost needs Caddy >= 2\.9/],
       [['--set', 'alerts.resolveRatio=2'], /alerts\.resolveRatio \(2\) must not exceed alerts\.ratio \(1\.5\)/],
       [['--set', 'alerts.baselineMinWindows=13'], /alerts\.baselineMinWindows \(13\) must not exceed alerts\.baselineWindows \(12\)/],
+      [['--set', 'gateway.spool.enabled=true', '--set', 'influx.url='], /gateway\.spool\.enabled needs InfluxDB: .*Set influx\.url, or influxdb2\.enabled=true/],
     ];
     for (const [args, message] of cases) {
       const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, ...args]);
       assert.notEqual(res.code, 0, args.join(' '));
       assert.match(res.stderr, message, args.join(' '));
+    }
+    const spool = scenarioFiles.get('spool') as string;
+    const spoolCases: Array<[string[], RegExp]> = [
+      [['--set', 'gateway.spool.volume.sizeLimit=1Gi'], /sizeLimit \(1Gi = 1073741824 bytes\) must hold gateway\.workers \(2\) × \(spool\.maxBytes 536870912 \+ spool\.segmentBytes 8388608\) = 1090519040 bytes/],
+      [['--set', 'gateway.workers=auto'], /gateway\.workers=auto with gateway\.spool\.enabled/],
+      [['--set', 'gateway.spool.segmentBytes=1073741824'], /gateway\.spool\.segmentBytes \(1073741824\) must not exceed gateway\.spool\.maxBytes \(536870912\)/],
+    ];
+    for (const [args, message] of spoolCases) {
+      const res = await helm(['template', RELEASE, chart.dir, '--values', spool, ...args]);
+      assert.notEqual(res.code, 0, args.join(' '));
+      assert.match(res.stderr, message, args.join(' '));
+    }
+    // The in-cluster InfluxDB counts as InfluxDB; "auto" without a spool is fine; 2G (decimal) is parsed.
+    for (const args of [['--set', 'influx.url=', '--set', 'influxdb2.enabled=true'], ['--set', 'gateway.spool.enabled=false', '--set', 'gateway.workers=auto'], ['--set', 'gateway.spool.volume.sizeLimit=2G']]) {
+      const res = await helm(['template', RELEASE, chart.dir, '--values', spool, ...args]);
+      assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
     }
   });
 

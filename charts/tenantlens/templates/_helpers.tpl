@@ -145,10 +145,48 @@ True (non-empty) when the chart itself creates the token Secret.
 {{- end }}
 
 {{/*
+Bytes in a Kubernetes quantity, as an integer string. Only the forms the values schema admits:
+digits with an optional binary (Ki…Pi) or decimal (k…P) suffix, e.g. "2Gi" -> "2147483648".
+*/}}
+{{- define "tenantlens.quantityBytes" -}}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 }}
+{{- $q := toString . }}
+{{- if not (regexMatch "^[0-9]+(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$" $q) }}
+{{- fail (printf "%q is not a quantity this chart can check (digits with an optional Ki, Mi, Gi, Ti, Pi, k, M, G, T or P suffix)" $q) }}
+{{- end }}
+{{- mul (int64 (regexFind "^[0-9]+" $q)) (index $units (regexReplaceAll "^[0-9]+" $q "")) }}
+{{- end }}
+
+{{/*
+Gateway worker count for sizing, as an integer; "auto" cannot be known at render time and is 0.
+*/}}
+{{- define "tenantlens.gateway.workerCount" -}}
+{{- if eq (toString .Values.gateway.workers) "auto" }}0{{ else }}{{ int64 .Values.gateway.workers }}{{ end }}
+{{- end }}
+
+{{/*
 Cross-field checks the JSON schema cannot express with a readable message. Included by the
 gateway ConfigMap, so every render runs them.
 */}}
 {{- define "tenantlens.validate" -}}
+{{- $spool := .Values.gateway.spool }}
+{{- if $spool.enabled }}
+{{- if not (include "tenantlens.influx.url" .) }}
+{{- fail "gateway.spool.enabled needs InfluxDB: the spool holds writes on their way to InfluxDB (SPOOL_DIR requires INFLUX_URL). Set influx.url, or influxdb2.enabled=true" }}
+{{- end }}
+{{- if gt (int64 $spool.segmentBytes) (int64 $spool.maxBytes) }}
+{{- fail (printf "gateway.spool.segmentBytes (%d) must not exceed gateway.spool.maxBytes (%d)" (int64 $spool.segmentBytes) (int64 $spool.maxBytes)) }}
+{{- end }}
+{{- $workers := int64 (include "tenantlens.gateway.workerCount" .) }}
+{{- if eq $workers 0 }}
+{{- fail "gateway.workers=auto with gateway.spool.enabled: every worker has its own spool of up to spool.maxBytes, so the emptyDir must hold workers × (maxBytes + segmentBytes), which cannot be checked for \"auto\". Set gateway.workers to the pod's CPU count" }}
+{{- end }}
+{{- $need := mul $workers (add (int64 $spool.maxBytes) (int64 $spool.segmentBytes)) }}
+{{- $have := int64 (include "tenantlens.quantityBytes" $spool.volume.sizeLimit) }}
+{{- if lt $have $need }}
+{{- fail (printf "gateway.spool.volume.sizeLimit (%s = %d bytes) must hold gateway.workers (%d) × (spool.maxBytes %d + spool.segmentBytes %d) = %d bytes: above its sizeLimit the kubelet evicts the pod and the spool is deleted. Raise sizeLimit or lower spool.maxBytes" (toString $spool.volume.sizeLimit) $have $workers (int64 $spool.maxBytes) (int64 $spool.segmentBytes) $need) }}
+{{- end }}
+{{- end }}
 {{- if not (include "tenantlens.influx.url" .) }}
 {{- fail "influx.url is required (your InfluxDB 2/3 or Cloud URL), or set influxdb2.enabled=true for an in-cluster InfluxDB" }}
 {{- end }}
