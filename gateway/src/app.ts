@@ -176,10 +176,18 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   app.get('/readyz', async (_req, res) => {
     const problems: string[] = [];
+    const warnings: string[] = [];
     if (draining) problems.push('shutting down');
     if (deps.store.isFull) problems.push('write buffer full');
-    if (!(await deps.store.reachable())) problems.push(deps.store.kind === 'influxdb' ? 'InfluxDB unreachable' : 'embedded store unavailable');
-    res.status(problems.length === 0 ? 200 : 503).json({ status: problems.length === 0 ? 'ready' : 'not ready', problems });
+    // InfluxDB down is a warning, not unreadiness: every replica shares the database, so taking
+    // them all out of the Service would turn buffering (memory or spool) into refused connections.
+    // The buffer filling up is what makes a replica unready.
+    if (!(await deps.store.reachable())) {
+      if (deps.store.kind === 'influxdb') warnings.push('InfluxDB unreachable');
+      else problems.push('embedded store unavailable');
+    }
+    const status = problems.length > 0 ? 'not ready' : warnings.length > 0 ? 'degraded' : 'ready';
+    res.status(problems.length === 0 ? 200 : 503).json({ status, problems, warnings });
   });
 
   app.get('/metrics', async (_req, res) => {

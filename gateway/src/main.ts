@@ -222,7 +222,10 @@ async function start(): Promise<void> {
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     if (left > 0 && store.durable) {
-      logger.warn({ spooled: left, dir: config.spool?.dir }, 'the database did not take everything before the deadline; the rest stays in the spool and is replayed at the next start');
+      logger.warn(
+        { spooled: left, dir: config.spool?.dir },
+        'the database did not take everything before the deadline; the rest stays in the spool, replayed when a gateway starts on this directory again (an emptyDir volume is deleted with its pod: then these lines are lost)',
+      );
     } else if (left > 0) {
       logger.error({ lost: left }, 'the database did not take the whole buffer before the deadline; these points are lost');
       process.exit(1);

@@ -174,13 +174,20 @@ test('one spool per process: a live owner is refused, a stale lock (killed gatew
   const dir = tempDir();
   const child = spawn('sleep', ['30']);
   try {
-    writeFileSync(join(dir, 'lock'), String(child.pid));
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    writeFileSync(join(dir, 'lock'), `${child.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
     assert.throws(() => open(dir), /in use by process \d+; give each gateway its own SPOOL_DIR/);
   } finally {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
   }
+  // A pid that is alive but started later than the lock says: a container restart reused it.
+  writeFileSync(join(dir, 'lock'), `${process.ppid} 1`);
+  const { spool: reused } = open(dir);
+  assert.equal(reused.append(batch('r', 1)).ok, true, 'a reused pid does not hold the spool hostage');
+  await reused.close();
   // The owner is gone now.
+
   const { spool } = open(dir);
   assert.equal(spool.append(batch('x', 1)).ok, true);
   await spool.close();

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -121,25 +121,49 @@ function decodePayload(payload: Buffer, lineCount: number): string[] {
   return lines;
 }
 
+/**
+ * When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), or undefined
+ * where /proc is not readable. A pid alone is not an identity: a restarted container numbers its
+ * processes from 1 again, so the old owner's pid may well be a live sibling.
+ */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may itself hold spaces or parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number, started: string | undefined): boolean {
+  if (started !== undefined) {
+    const now = startTime(pid);
+    if (now !== undefined || existsSync('/proc/self/stat')) return now === started;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Only one process may own a spool: two would replay each other's records and delete them. */
 function lock(dir: string): void {
   const file = join(dir, 'lock');
   try {
-    const pid = Number(readFileSync(file, 'utf8'));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-      let alive = true;
-      try {
-        process.kill(pid, 0);
-      } catch (err) {
-        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-      }
-      if (alive) throw new Error(`the spool in ${dir} is in use by process ${pid}; give each gateway its own SPOOL_DIR`);
+    const [pidText, started] = readFileSync(file, 'utf8').trim().split(' ');
+    const pid = Number(pidText);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid, started)) {
+      throw new Error(`the spool in ${dir} is in use by process ${pid}; give each gateway its own SPOOL_DIR`);
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  // A stale lock (a crashed or killed gateway) is taken over.
-  writeFileSync(file, String(process.pid));
+  // A stale lock (a crashed or killed gateway, or one from before a container restart) is taken over.
+  const me = startTime(process.pid);
+  writeFileSync(file, me === undefined ? String(process.pid) : `${process.pid} ${me}`);
 }
 
 function readAck(dir: string): { segment: number; offset: number } {
