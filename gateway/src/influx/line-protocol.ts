@@ -68,12 +68,17 @@ function dropTrailingBackslashes(e: string): string {
  * backslash escaped the comma before the tags, so influxd stored `m\,tenant_id=a` as a measurement
  * named `m,tenant_id=a` without tags; it is dropped like in keys.
  */
+/** Nothing any of the key escapers changes: the common case, answered with one scan. */
+const KEY_SPECIALS = /[,= \n\r\t\\"]/;
+
 export function escapeMeasurement(s: string): string {
+  if (!KEY_SPECIALS.test(s)) return s;
   return dropTrailingBackslashes(escapeMeasurementRaw(evenBeforeSeparator(s)));
 }
 
 /** Tag keys and tag values (see the two rules above). */
 export function escapeKey(s: string): string {
+  if (!KEY_SPECIALS.test(s)) return s;
   return dropTrailingBackslashes(escapeTagRaw(evenBeforeSpace(s)));
 }
 
@@ -82,6 +87,7 @@ export function escapeKey(s: string): string {
  * influxd unescapes `\"` in a field key to `"` (not in tags), so a backslash before `"` gets one more.
  */
 export function escapeFieldKey(s: string): string {
+  if (!KEY_SPECIALS.test(s)) return s;
   const even = evenBeforeSeparator(s);
   return dropTrailingBackslashes(escapeTagRaw(even.includes('\\"') ? even.replace(/\\(?=")/g, '\\\\') : even));
 }

@@ -29,8 +29,13 @@ export class TimestampSlots {
 
   /** The timestamp to write, as a decimal string. */
   assign(series: string, timestamp: bigint, spanId: string): string {
-    let ts = timestamp;
-    let key = ts.toString();
+    return this.assignDecimal(series, timestamp.toString(), spanId);
+  }
+
+  /** `assign` for a timestamp already in decimal: the hot path never needs BigInt arithmetic. */
+  assignDecimal(series: string, decimal: string, spanId: string): string {
+    let key = decimal;
+    let ts: bigint | undefined;
     // 1000 distinct spans in one series within one microsecond would be pathological; stop there.
     for (let i = 0; i < 1000; i++) {
       const owners = this.owners.get(key);
@@ -40,10 +45,10 @@ export class TimestampSlots {
         this.insert(key, series, spanId);
         return key;
       }
-      ts++;
+      ts = (ts ?? BigInt(decimal)) + 1n;
       key = ts.toString();
     }
-    return timestamp.toString();
+    return decimal;
   }
 
   get size(): number {
@@ -76,11 +81,19 @@ export class TimestampSlots {
  * is all the query API reads. Timestamps with real nanosecond digits are kept exactly.
  */
 export function spreadTimestamp(timestamp: bigint, spanId: string): bigint {
-  if (timestamp % 1000n !== 0n || spanId === '') return timestamp;
+  return BigInt(spreadDecimal(timestamp.toString(), spanId));
+}
+
+const PAD = ['', '00', '0', ''];
+
+/** `spreadTimestamp` on the decimal string: the last three digits are replaced, no BigInt math. */
+function spreadDecimal(ts: string, spanId: string): string {
+  if (spanId === '' || ts.length < 4 || !ts.endsWith('000')) return ts;
   // FNV-1a over the id: span ids are random hex, log/metric identities are hashes; either spreads well.
   let h = 0x811c9dc5;
   for (let i = 0; i < spanId.length; i++) h = Math.imul(h ^ spanId.charCodeAt(i), 0x01000193);
-  return timestamp + BigInt((h >>> 0) % 1000);
+  const offset = String((h >>> 0) % 1000);
+  return ts.slice(0, -3) + PAD[offset.length] + offset;
 }
 
 /** Encodes mapped points into line protocol, giving each a collision-free timestamp. */
@@ -90,7 +103,7 @@ export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlo
     const fields = encodeFields(point.fields);
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
-    lines.push(series + ' ' + fields + ' ' + slots.assign(series, spreadTimestamp(point.timestamp, spanId), spanId));
+    lines.push(series + ' ' + fields + ' ' + slots.assignDecimal(series, spreadDecimal(point.timestamp.toString(), spanId), spanId));
   }
   return lines;
 }
