@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits } from './otlp/limits.ts';
 
 /** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
 export interface Config {
@@ -29,6 +30,12 @@ export interface Config {
    * (default 3600) for the tags in `CARDINALITY_TAGS` (default session_id,endpoint). Unset: off.
    */
   readonly cardinality: { readonly maxValues: number; readonly windowMillis: number; readonly tags: readonly string[] } | undefined;
+  /**
+   * OTel attribute limits, per resource, span, data point and log record: `ATTRIBUTE_COUNT_LIMIT`
+   * (default 128; attributes past it are dropped) and `ATTRIBUTE_VALUE_LENGTH_LIMIT` (default
+   * 16 384 characters; longer strings are truncated). Both are counted and reported.
+   */
+  readonly attributeLimits: AttributeLimits;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -306,6 +313,10 @@ export function loadConfig(env: Env): Config {
     },
     tenantRateLimit: loadRateLimit(env),
     cardinality: loadCardinality(env),
+    attributeLimits: {
+      countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),
+      valueLengthLimit: int(env, 'ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, 1, 64 * MiB),
+    },
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FieldValue, Point } from '../influx/line-protocol.ts';
-import type { Attribute, AttrValue } from '../otlp/model.ts';
+import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
+import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MapContext, MappedPoint } from './map-spans.ts';
@@ -35,13 +35,22 @@ export interface LogsMapper {
   map(req: LogsRequest, ctx: MapContext): SignalMapResult;
 }
 
-/** InfluxDB's timestamp range ends here; past it the whole batch would be refused. */
-const MAX_TIMESTAMP_NS = 9_223_372_036_854_775_806n;
-
+/** Past InfluxDB's range the whole batch would be refused; refused alone instead, never clamped. */
 function timeProblem(ts: bigint): string | undefined {
   if (ts <= 0n) return 'missing time_unix_nano';
-  if (ts > MAX_TIMESTAMP_NS) return 'timestamp out of range';
+  if (ts > MAX_TIMESTAMP_NS) return REASONS.timeRange;
   return undefined;
+}
+
+/**
+ * Buckets per data point. Every bucket is a point, and a 20 MiB body of packed zero counts is
+ * 20 million of them; OTel SDKs default to 160 exponential buckets and a dozen explicit ones.
+ */
+export const MAX_BUCKETS = 4096;
+
+function tooLong(points: readonly MappedPoint[], from: number): boolean {
+  for (let i = from; i < points.length; i++) if (seriesKeyTooLong((points[i] as MappedPoint).point)) return true;
+  return false;
 }
 
 function asText(v: AttrValue): string {
@@ -208,6 +217,7 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                 continue;
               }
               const tags = tagsOf(p.attributes, base);
+              const from = points.length;
               switch (data.kind) {
                 case 'gauge':
                 case 'sum': {
@@ -223,6 +233,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                 }
                 case 'histogram': {
                   const hp = p as HistogramPoint;
+                  if (hp.counts.length > MAX_BUCKETS) {
+                    refuse(`too many histogram buckets (more than ${MAX_BUCKETS})`);
+                    continue;
+                  }
                   const problem = histogramPoints(measurement, tags, hp, points);
                   if (problem !== undefined) {
                     refuse(problem);
@@ -233,6 +247,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                 }
                 case 'exponential_histogram': {
                   const ep = p as ExpHistogramPoint;
+                  if (ep.positive.counts.length + ep.negative.counts.length > MAX_BUCKETS) {
+                    refuse(`too many histogram buckets (more than ${MAX_BUCKETS})`);
+                    continue;
+                  }
                   const fields = summaryFields(ep.count, ep.sum, ep.min, ep.max);
                   fields.push(['scale', { type: 'integer', value: ep.scale }], ['zero_count', { type: 'integer', value: ep.zeroCount }]);
                   push(points, measurement, tags, fields, ep.timeUnixNano);
@@ -249,6 +267,11 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                   push(points, measurement, tags, fields, p.timeUnixNano);
                   break;
                 }
+              }
+              if (tooLong(points, from)) {
+                points.length = from;
+                refuse(REASONS.seriesKey);
+                continue;
               }
               accepted++;
             }
@@ -278,8 +301,8 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
   const aliases = new Map(Object.entries(rules.aliases));
 
   function logProblem(r: LogRecord): string | undefined {
-    if (r.traceId !== '' && (!TRACE_ID.test(r.traceId) || /^0+$/.test(r.traceId))) return 'invalid trace_id';
-    if (r.spanId !== '' && (!SPAN_ID.test(r.spanId) || /^0+$/.test(r.spanId))) return 'invalid span_id';
+    if (r.traceId !== '' && (!TRACE_ID.test(r.traceId) || /^0+$/.test(r.traceId))) return REASONS.traceId;
+    if (r.spanId !== '' && (!SPAN_ID.test(r.spanId) || /^0+$/.test(r.spanId))) return REASONS.spanId;
     return timeProblem(r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano);
   }
 
@@ -310,18 +333,19 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         for (const sl of rl.scopes) {
           for (const r of sl.records) {
             const bad = logProblem(r);
-            if (bad !== undefined) {
-              rejected++;
-              rejections.set(bad, (rejections.get(bad) ?? 0) + 1);
-              continue;
-            }
-            accepted++;
             const ts = r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
             const tags: Array<[string, string]> = [
               ['service_name', service],
               ['severity_text', r.severityText],
               ['tenant_id', ctx.tenantId],
             ];
+            const problem = bad ?? (seriesKeyTooLong({ measurement: LOGS_MEASUREMENT, tags, fields: [], timestamp: ts }) ? REASONS.seriesKey : undefined);
+            if (problem !== undefined) {
+              rejected++;
+              rejections.set(problem, (rejections.get(problem) ?? 0) + 1);
+              continue;
+            }
+            accepted++;
             const fields: Fields = [
               ['body', { type: 'string', value: r.body }],
               ['severity_number', { type: 'integer', value: r.severityNumber }],

@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   readonly writeRetries: Counter<'reason'>;
   readonly fieldTypeConflicts: Counter;
   readonly tagValuesDemoted: Counter<'tag'>;
+  readonly attributesDropped: Counter<'signal'>;
+  readonly attributeValuesTruncated: Counter<'signal'>;
   readonly requestDuration: Histogram<'route' | 'status'>;
 }
 
@@ -33,6 +35,8 @@ export function createMetrics(gauges: { bufferLines(): number; bufferBytes(): nu
     linesRejected: new Counter({ name: 'tenantlens_lines_rejected_total', help: 'Lines InfluxDB refused as invalid (dropped after logging)', registers }),
     writeRetries: new Counter({ name: 'tenantlens_write_retries_total', help: 'Write retries scheduled, by reason', labelNames: ['reason'], registers }),
     tagValuesDemoted: new Counter({ name: 'tenantlens_tag_values_demoted_total', help: 'Tag values over CARDINALITY_LIMIT written as <tag>__demoted fields instead', labelNames: ['tag'], registers }),
+    attributesDropped: new Counter({ name: 'tenantlens_attributes_dropped_total', help: 'Attributes dropped: past ATTRIBUTE_COUNT_LIMIT per resource/span/data point/log record, or with a key over 1024 characters; by signal', labelNames: ['signal'], registers }),
+    attributeValuesTruncated: new Counter({ name: 'tenantlens_attribute_values_truncated_total', help: 'Attribute values cut to ATTRIBUTE_VALUE_LENGTH_LIMIT characters, by signal', labelNames: ['signal'], registers }),
     fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
     requestDuration: new Histogram({
       name: 'tenantlens_http_request_duration_seconds',
