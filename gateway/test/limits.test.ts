@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
+import { encodeFieldValue } from '../src/influx/line-protocol.ts';
 import { createIngest, type Ingest } from '../src/ingest/ingest.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
 import { createLogsMapper, createMetricsMapper } from '../src/mapping/map-signals.ts';
@@ -300,4 +301,38 @@ test('log records: ids of the wrong length and times past 2262 are refused alone
     'timestamp out of range (InfluxDB stores up to 2262-04-11T23:47:16.854775806Z)': 1,
   });
   assert.deepEqual(store.points.map((p) => [p.point.timestamp, p.point.fields.find(([k]) => k === 'body')?.[1].value]), [[9_223_372_036_854_775_806n, 'd']]);
+});
+
+// ---------------------------------------------------------------- integers InfluxDB cannot hold (found by test/fuzz.test.ts)
+
+test('uint64 counts over int64 refuse their data point alone (influxd refused the line after a 200)', () => {
+  const { ingest, store } = ingestWith();
+  const hist = (count: string, buckets: string[]) => ({
+    name: 'h',
+    histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(START), count, explicitBounds: [1], bucketCounts: buckets }] },
+  });
+  const body = Buffer.from(
+    JSON.stringify({
+      resourceMetrics: [{ scopeMetrics: [{ metrics: [hist('18446744073709551615', ['1', '18446744073709551614']), hist('9223372036854775807', ['9223372036854775807', '1']), hist('3', ['1', '2'])] }] }],
+    }),
+  );
+  const r = ingest.metrics(body, 'json', 'acme');
+  assert.deepEqual(Object.fromEntries(r.rejections), { 'count out of range (InfluxDB integers are signed 64-bit)': 2 }, 'the second overflows in its cumulative +Inf bucket');
+  assert.equal(r.accepted, 1);
+  assert.deepEqual(store.points.map((p) => p.point.fields.map(([k, v]) => `${k}=${v.value}`).join()), ['count=3', 'bucket=1', 'bucket=3']);
+});
+
+test('OTLP/JSON enums and sint32 fields outside 32 bits are a 400, not an integer field InfluxDB refuses', () => {
+  malformed(() => decodeTraceRequest(jsonTraces([jsonSpan({ status: { code: 1e20 } })]), 'json'), /status\.code: expected an enum integer/);
+  malformed(() => decodeTraceRequest(jsonTraces([jsonSpan({ kind: 2 ** 31 })]), 'json'), /kind: expected an enum integer/);
+  const exp = Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'e', exponentialHistogram: { dataPoints: [{ timeUnixNano: '1', scale: 1e12 }] } }] }] }] }));
+  malformed(() => ingestWith().ingest.metrics(exp, 'json', 'acme'), /scale: expected a 32-bit integer/);
+});
+
+test('encodeFieldValue: integers outside int64 are not encodable (safety net under the mapping checks)', () => {
+  assert.equal(encodeFieldValue({ type: 'integer', value: 2n ** 63n - 1n }), '9223372036854775807i');
+  assert.equal(encodeFieldValue({ type: 'integer', value: 2n ** 63n }), undefined);
+  assert.equal(encodeFieldValue({ type: 'integer', value: -(2n ** 63n) - 1n }), undefined);
+  assert.equal(encodeFieldValue({ type: 'integer', value: 1e20 }), undefined);
+  assert.equal(encodeFieldValue({ type: 'integer', value: -42 }), '-42i');
 });

@@ -121,11 +121,19 @@ export function seriesKeyTooLong(point: Point): boolean {
   return Buffer.byteLength(encodeSeriesKey(point.measurement, point.tags)) > MAX_SERIES_KEY_BYTES;
 }
 
-/** Returns the encoded field value, or undefined when line protocol cannot carry it (NaN, ±Infinity). */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Returns the encoded field value, or undefined when line protocol cannot carry it (NaN, ±Infinity,
+ * an integer outside int64, which influxd refuses with the whole line). Mapping refuses such values
+ * first; this keeps an oversight from costing the rest of the point.
+ */
 export function encodeFieldValue(f: FieldValue): string | undefined {
   switch (f.type) {
     case 'integer':
-      return `${f.value}i`;
+      if (typeof f.value === 'bigint') return f.value >= INT64_MIN && f.value <= INT64_MAX ? `${f.value}i` : undefined;
+      return Number.isSafeInteger(f.value) ? `${f.value}i` : undefined;
     case 'float':
       // JS prints the shortest round-trip form ("13", "1e+21"); InfluxDB parses both as floats.
       return Number.isFinite(f.value) ? String(f.value) : undefined;

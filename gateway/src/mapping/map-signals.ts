@@ -48,9 +48,18 @@ function timeProblem(ts: bigint): string | undefined {
  */
 export const MAX_BUCKETS = 4096;
 
-function tooLong(points: readonly MappedPoint[], from: number): boolean {
-  for (let i = from; i < points.length; i++) if (seriesKeyTooLong((points[i] as MappedPoint).point)) return true;
-  return false;
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Why the points a data point produced cannot be written, if they cannot. */
+function unwritable(points: readonly MappedPoint[], from: number): string | undefined {
+  for (let i = from; i < points.length; i++) {
+    const { point } = points[i] as MappedPoint;
+    if (seriesKeyTooLong(point)) return REASONS.seriesKey;
+    // Counts are uint64 in OTLP, InfluxDB integers int64: influxd refuses the line ("value out of
+    // range"), after the client got its 200. Cumulative bucket sums can pass 2^63 too.
+    for (const [, f] of point.fields) if (f.type === 'integer' && typeof f.value === 'bigint' && f.value > INT64_MAX) return 'count out of range (InfluxDB integers are signed 64-bit)';
+  }
+  return undefined;
 }
 
 function asText(v: AttrValue): string {
@@ -268,9 +277,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                   break;
                 }
               }
-              if (tooLong(points, from)) {
+              const problem = unwritable(points, from);
+              if (problem !== undefined) {
                 points.length = from;
-                refuse(REASONS.seriesKey);
+                refuse(problem);
                 continue;
               }
               accepted++;

@@ -218,7 +218,7 @@ function optDouble(v: unknown, path: string): number | undefined {
 /** sint32 (bucket offset, scale): a plain JSON number in OTLP/JSON. */
 function jsonInt(v: unknown, path: string): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, 'an integer');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) fail(path, 'a 32-bit integer');
   return v;
 }
 

@@ -190,7 +190,8 @@ const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE
 /** Enums are integers in OTLP/JSON; proto3 JSON also allows the enum value name. */
 export function enumValue(v: unknown, names: Record<string, number>, path: string): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  // Enums are int32 on the wire; 1e20 passed Number.isInteger and became an integer field InfluxDB refuses.
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) return v;
   if (typeof v === 'string' && names[v] !== undefined) return names[v];
   fail(path, 'an enum integer');
 }
