@@ -263,7 +263,7 @@ async function jwksServe(body: string): Promise<{ url: string; requests(): numbe
   };
 }
 
-test('JWKS outage: keys already fetched keep verifying; a token that needs a fetch is 401 TL_KEYS_UNAVAILABLE', async () => {
+test('JWKS outage: keys already fetched keep verifying; an unknown kid is 401 without a fetch (jose refetch cooldown)', async () => {
   const a = await generateKeyPair('RS256');
   const body = JSON.stringify({ keys: [{ ...(await exportJWK(a.publicKey)), kid: 'a', alg: 'RS256', use: 'sig' }] });
   const idp = await jwksServe(body);
