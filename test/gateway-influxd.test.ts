@@ -388,7 +388,7 @@ describe('protocol details', () => {
     assert.equal(ready.status, 200);
     assert.ok((await gw.metric('tenantlens_spans_accepted_total', { signal: 'traces' })) > 0);
     assert.ok((await gw.metric('tenantlens_points_written_total')) > 0);
-    assert.ok((await gw.metric('tenantlens_spans_rejected_total', { reason: 'invalid trace_id' })) >= 1);
+    assert.ok((await gw.metric('tenantlens_spans_rejected_total', { reason: 'invalid trace_id (must be 16 bytes, not all zero)' })) >= 1);
     const text = await (await fetch(`${gw.url}/metrics`)).text();
     for (const name of ['tenantlens_buffer_lines', 'tenantlens_write_retries_total', 'tenantlens_write_failures_total', 'tenantlens_http_request_duration_seconds_bucket']) {
       assert.ok(text.includes(name), `${name} exposed`);

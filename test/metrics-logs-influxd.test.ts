@@ -213,7 +213,7 @@ describe('/v1/metrics and /v1/logs by hand: replays, partial success, bad input'
     assert.equal(res2.headers.get('content-type'), 'application/x-protobuf');
     const decoded = ExportLogsServiceResponse.decode(new Uint8Array(await res2.arrayBuffer())) as { partialSuccess?: { rejectedLogRecords: { toString(): string }; errorMessage: string } };
     assert.equal(decoded.partialSuccess?.rejectedLogRecords.toString(), '1');
-    assert.equal(decoded.partialSuccess?.errorMessage, '1 log record(s): invalid trace_id');
+    assert.equal(decoded.partialSuccess?.errorMessage, '1 log record(s): invalid trace_id (must be 16 bytes, not all zero)');
   });
 
   const MALLORY = { 'x-tenant-id': 'mallory' };

@@ -124,6 +124,11 @@ export function createApp(deps: AppDeps): GatewayApp {
     });
   }
 
+  function countLimits(signal: 'traces' | 'metrics' | 'logs', result: { attributesDropped: number; valuesTruncated: number }): void {
+    if (result.attributesDropped > 0) metrics.attributesDropped.inc({ signal }, result.attributesDropped);
+    if (result.valuesTruncated > 0) metrics.attributeValuesTruncated.inc({ signal }, result.valuesTruncated);
+  }
+
   app.post('/v1/traces', async (req, res) => {
     const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
     const result = deps.ingest.traces(body, encoding, tenant);
@@ -131,6 +136,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     metrics.spansReceived.inc({ signal: 'traces' }, result.received);
     metrics.spansAccepted.inc({ signal: 'traces' }, result.accepted);
     for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+    countLimits('traces', result);
     if (result.rejected > 0) logger.info({ tenant, rejected: result.rejected, why: result.message }, 'spans refused (partial success)');
     sendExportResponse(res, encoding, result.rejected, result.message);
   });
@@ -148,6 +154,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       metrics.spansReceived.inc({ signal }, result.received);
       metrics.spansAccepted.inc({ signal }, result.accepted);
       for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+      countLimits(signal, result);
       if (result.rejected > 0) logger.info({ tenant, signal, rejected: result.rejected, why: result.message }, `${signal} refused (partial success)`);
       sendExportResponse(res, encoding, result.rejected, result.message, signal);
     });

@@ -1,4 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
+import { DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits } from './otlp/limits.ts';
 
 /** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
 export interface Config {
@@ -41,6 +42,12 @@ export interface Config {
    */
   readonly workers: number;
   readonly alerts: AlertsConfig;
+  /**
+   * OTel attribute limits, per resource, span, data point and log record: `ATTRIBUTE_COUNT_LIMIT`
+   * (default 128; attributes past it are dropped) and `ATTRIBUTE_VALUE_LENGTH_LIMIT` (default
+   * 16 384 characters; longer strings are truncated). Both are counted and reported.
+   */
+  readonly attributeLimits: AttributeLimits;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -451,6 +458,10 @@ export function loadConfig(env: Env): Config {
     spool: loadSpool(env, str(env, 'INFLUX_URL') !== undefined),
     workers,
     alerts: loadAlerts(env, workers),
+    attributeLimits: {
+      countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),
+      valueLengthLimit: int(env, 'ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, 1, 64 * MiB),
+    },
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

@@ -13,7 +13,9 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'TL_UNSUPPORTED_MEDIA_TYPE' },
   RATE_LIMITED: { status: 429, code: 'TL_RATE_LIMITED' },
   BUFFER_FULL: { status: 503, code: 'TL_BUFFER_FULL' },
-  KEYS_UNAVAILABLE: { status: 503, code: 'TL_KEYS_UNAVAILABLE' },
+  // A JWKS outage is a 401 like every token that cannot be verified (issue #7), under its own
+  // code so it is told apart from forged tokens in the body and in the refused-requests metric.
+  KEYS_UNAVAILABLE: { status: 401, code: 'TL_KEYS_UNAVAILABLE' },
   SPOOL_UNAVAILABLE: { status: 503, code: 'TL_SPOOL_UNAVAILABLE' },
   SHUTTING_DOWN: { status: 503, code: 'TL_SHUTTING_DOWN' },
   UNAVAILABLE: { status: 503, code: 'TL_UNAVAILABLE' },

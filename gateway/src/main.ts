@@ -164,6 +164,7 @@ async function start(): Promise<void> {
     store,
     instanceName: config.instanceName,
     rateLimiter: config.tenantRateLimit === undefined ? undefined : createTenantRateLimiter(config.tenantRateLimit),
+    attributeLimits: config.attributeLimits,
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });

@@ -245,8 +245,8 @@ test('logs: identical records stay distinct, a replay keeps its identities, bad 
   assert.notEqual(r.points[0]?.spanId, r.points[1]?.spanId);
   assert.deepEqual(mapper.map(decodeLogsRequest(json(req), 'json'), CTX).points.map((p) => p.spanId), r.points.map((p) => p.spanId));
   assert.deepEqual([...r.rejections].sort(), [
-    ['invalid span_id', 1],
-    ['invalid trace_id', 1],
+    ['invalid span_id (must be 8 bytes, not all zero)', 1],
+    ['invalid trace_id (must be 16 bytes, not all zero)', 1],
     ['missing time_unix_nano', 1],
   ]);
 });

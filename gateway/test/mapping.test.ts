@@ -278,15 +278,17 @@ test('the tenant comes from ctx only; tenant_id / tenant.id attributes never app
 
 test('invalid spans are counted with their reason and produce no points', () => {
   const cases: Array<{ name: string; span: Partial<SpanRecord>; reason: string }> = [
-    { name: 'short trace id', span: { traceId: 'abc' }, reason: 'invalid trace_id' },
-    { name: 'upper-case trace id', span: { traceId: TRACE_ID.toUpperCase() }, reason: 'invalid trace_id' },
-    { name: 'all-zero trace id', span: { traceId: '0'.repeat(32) }, reason: 'invalid trace_id' },
-    { name: 'non-hex span id', span: { spanId: 'zzzzzzzzzzzzzzzz' }, reason: 'invalid span_id' },
-    { name: 'all-zero span id', span: { spanId: '0'.repeat(16) }, reason: 'invalid span_id' },
-    { name: 'short span id', span: { spanId: 'abcd' }, reason: 'invalid span_id' },
-    { name: 'bad parent id', span: { parentSpanId: 'xyz' }, reason: 'invalid parent_span_id' },
+    { name: 'short trace id', span: { traceId: 'abc' }, reason: 'invalid trace_id (must be 16 bytes, not all zero)' },
+    { name: 'upper-case trace id', span: { traceId: TRACE_ID.toUpperCase() }, reason: 'invalid trace_id (must be 16 bytes, not all zero)' },
+    { name: 'all-zero trace id', span: { traceId: '0'.repeat(32) }, reason: 'invalid trace_id (must be 16 bytes, not all zero)' },
+    { name: 'non-hex span id', span: { spanId: 'zzzzzzzzzzzzzzzz' }, reason: 'invalid span_id (must be 8 bytes, not all zero)' },
+    { name: 'all-zero span id', span: { spanId: '0'.repeat(16) }, reason: 'invalid span_id (must be 8 bytes, not all zero)' },
+    { name: 'short span id', span: { spanId: 'abcd' }, reason: 'invalid span_id (must be 8 bytes, not all zero)' },
+    { name: 'bad parent id', span: { parentSpanId: 'xyz' }, reason: 'invalid parent_span_id (must be 8 bytes or empty)' },
     { name: 'zero start', span: { startTimeUnixNano: 0n, endTimeUnixNano: 5n }, reason: 'missing start_time_unix_nano' },
     { name: 'end before start', span: { endTimeUnixNano: START - 1n }, reason: 'end_time_unix_nano before start_time_unix_nano' },
+    { name: 'end past 2262', span: { endTimeUnixNano: 9_223_372_036_854_775_807n }, reason: 'timestamp out of range (InfluxDB stores up to 2262-04-11T23:47:16.854775806Z)' },
+    { name: 'start and end past 2262 (fixed64 max)', span: { startTimeUnixNano: 2n ** 64n - 2n, endTimeUnixNano: 2n ** 64n - 1n }, reason: 'timestamp out of range (InfluxDB stores up to 2262-04-11T23:47:16.854775806Z)' },
   ];
   for (const c of cases) {
     const bad = span({ ...c.span, attributes: [s('view_name', '/v')], kind: 2 });
@@ -301,6 +303,18 @@ test('invalid spans are counted with their reason and produce no points', () => 
       `${c.name}: only the valid span is mapped`,
     );
   }
+});
+
+test('a span whose tags would pass InfluxDB\'s 64 KiB series key is refused alone, with no point at all', () => {
+  // 20 000 emoji: 40 000 UTF-16 units, 80 000 UTF-8 bytes in frontend_performance's session_id tag.
+  const long = span({ attributes: [s('view_name', '/v'), s('session.id', '😀'.repeat(20_000))], kind: 2 });
+  // Just under: 15 000 emoji are 60 000 bytes, and no other tag is long.
+  const under = span({ spanId: 'b'.repeat(16), attributes: [s('view_name', '/v'), s('session.id', '😀'.repeat(15_000))] });
+  const good = span({ spanId: 'c'.repeat(16) });
+  const r = mapWith(request([long, under, good]));
+  assert.deepEqual([...r.rejections], [["tags too long (series key over InfluxDB's 64 KiB limit)", 1]]);
+  assert.equal(r.acceptedSpans, 2);
+  assert.deepEqual([...new Set(r.points.map((p) => p.spanId))], [under.spanId, good.spanId], 'none of the long span\'s three points');
 });
 
 test('rejections are counted per reason across resources and scopes', () => {
@@ -319,7 +333,7 @@ test('rejections are counted per reason across resources and scopes', () => {
   const r = mapWith(req);
   assert.equal(r.acceptedSpans, 2);
   assert.equal(r.rejectedSpans, 4);
-  assert.deepEqual(Object.fromEntries(r.rejections), { 'invalid trace_id': 2, 'invalid span_id': 1, 'missing start_time_unix_nano': 1 });
+  assert.deepEqual(Object.fromEntries(r.rejections), { 'invalid trace_id (must be 16 bytes, not all zero)': 2, 'invalid span_id (must be 8 bytes, not all zero)': 1, 'missing start_time_unix_nano': 1 });
   assert.equal(r.points.length, 2, 'one spans point per valid span');
   assert.deepEqual(
     r.points.map((p) => (fieldsOf(p.point).scope_name as { value: string }).value),

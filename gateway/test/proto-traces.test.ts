@@ -162,4 +162,12 @@ test('malformed input is refused with where it broke: truncation, overlong lengt
   let v: number[] = str(1, 'leaf');
   for (let i = 0; i < 200; i++) v = len(5, len(1, v));
   refuse(request(len(9, [...str(1, 'deep'), ...len(2, v)])), /nested deeper than 64 levels/);
+  // 64 levels are fine, 65 are not: the same rule as OTLP/JSON.
+  const nest = (levels: number): number[] => {
+    let x: number[] = str(1, 'leaf');
+    for (let i = 0; i < levels; i++) x = len(5, len(1, x));
+    return request(len(9, [...str(1, 'k'), ...len(2, x)])) as unknown as number[];
+  };
+  assert.equal(readTraceRequest(Uint8Array.from(nest(64))).resourceSpans[0]?.scopes[0]?.spans[0]?.attributes[0]?.value.type, 'json');
+  refuse(Uint8Array.from(nest(65)), /nested deeper than 64 levels/);
 });

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { loadConfig } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { createTenantResolver, type TenantResolver } from '../src/tenancy/resolve-tenant.ts';
@@ -228,20 +228,90 @@ test('JWKS: keys fetched from JWT_JWKS_URL verify RS256 and ES256 tokens by kid'
   await rejects401(r.resolve(bearer(await sign({ tenant_id: 'acme' }, secretKey(SECRET), { alg: 'HS256', kid: 'rsa-1' }))), /token algorithm not allowed/);
 });
 
-test('JWKS: when the key set cannot be fetched the token is refused with 503 + Retry-After, never accepted unverified', async () => {
+test('JWKS: when the key set cannot be fetched the token is refused with 401 TL_KEYS_UNAVAILABLE, never accepted unverified', async () => {
   const token = await sign({ tenant_id: 'acme' }, rsaKey, { alg: 'RS256', kid: 'rsa-1' });
   // A 404 from the key server, and a key server that is not there at all.
   for (const url of [jwksUrl.replace('/.well-known/jwks.json', '/missing'), 'http://127.0.0.1:1/jwks.json']) {
     const r = resolverFor({ TENANT_AUTH: 'jwt', JWT_JWKS_URL: url });
-    // 503, not 401: OTLP clients drop data on 401 but retry a 503, and the outage is ours.
+    // 401 (issue #7): a token the gateway cannot verify is unauthenticated, whatever the reason.
     await assert.rejects(r.resolve(bearer(token)), (err: unknown) => {
       assert.ok(err instanceof GatewayError);
-      assert.equal(err.status, 503);
+      assert.equal(err.status, 401);
       assert.equal(err.code, 'TL_KEYS_UNAVAILABLE');
-      assert.ok((err.retryAfterSeconds ?? 0) > 0);
+      assert.match(err.message, /key set \(JWT_JWKS_URL\) could not be fetched/);
+      assert.equal(err.retryAfterSeconds, undefined, 'a 401 carries no Retry-After');
       return true;
     });
   }
+});
+
+/** A JWKS server of its own, so the test can take it down. */
+async function jwksServe(body: string): Promise<{ url: string; requests(): number; close(): Promise<void> }> {
+  let n = 0;
+  const server = createServer((_req, res) => {
+    n++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+    requests: () => n,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('JWKS outage: keys already fetched keep verifying; an unknown kid is 401 without a fetch (jose refetch cooldown)', async () => {
+  const a = await generateKeyPair('RS256');
+  const body = JSON.stringify({ keys: [{ ...(await exportJWK(a.publicKey)), kid: 'a', alg: 'RS256', use: 'sig' }] });
+  const idp = await jwksServe(body);
+  const r = resolverFor({ TENANT_AUTH: 'jwt', JWT_JWKS_URL: idp.url });
+  assert.equal(await r.resolve(bearer(await sign({ tenant_id: 'acme' }, a.privateKey, { alg: 'RS256', kid: 'a' }))), 'acme');
+  assert.equal(idp.requests(), 1);
+  await idp.close();
+  // A new token (not in the verified-token cache) signed with the cached key: jose's key cache serves it.
+  assert.equal(await r.resolve(bearer(await sign({ tenant_id: 'globex' }, a.privateKey, { alg: 'RS256', kid: 'a' }))), 'globex');
+  // A kid the cached set lacks: within jose's 30 s refetch cooldown there is no fetch, so it is
+  // simply unknown (401); the test above covers a failing fetch.
+  const b = await generateKeyPair('RS256');
+  await rejects401(r.resolve(bearer(await sign({ tenant_id: 'acme' }, b.privateKey, { alg: 'RS256', kid: 'b' }))), /kid/);
+  assert.equal(idp.requests(), 1, 'no fetch was attempted');
+});
+
+// ---------------------------------------------------------------- issue #7: hostile tokens against a JWKS
+
+test('JWKS: every hostile token of issue #7 is 401, and a good token still resolves afterwards', async () => {
+  const r = resolverFor({ TENANT_AUTH: 'jwt', JWT_JWKS_URL: jwksUrl, JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'tenantlens' });
+  const good = { iss: 'https://id.example.com', aud: 'tenantlens' } as const;
+  const rs = (o: SignOptions = {}) => sign({ tenant_id: 'acme' }, rsaKey, { alg: 'RS256', kid: 'rsa-1', ...good, ...o });
+  const rsaJwk = JSON.parse(JSON.stringify((JSON.parse(await (await fetch(jwksUrl)).text()) as { keys: object[] }).keys[0])) as Record<string, unknown>;
+  const rsaPem = await exportSPKI(await importJWK({ ...rsaJwk, alg: 'RS256' }, 'RS256') as CryptoKey);
+  const header = (h: object): string => Buffer.from(JSON.stringify(h)).toString('base64url');
+  const claims = header({ tenant_id: 'acme', exp: nowSeconds() + 3600, ...good });
+
+  const cases: Array<[string, () => Promise<string>, RegExp]> = [
+    ['expired', () => rs({ exp: nowSeconds() - 60 }), /^token expired$/],
+    ['nbf in the future', () => rs({ nbf: nowSeconds() + 3600 }), /"nbf"/],
+    ['wrong issuer', () => rs({ iss: 'https://evil.example.com' }), /"iss"/],
+    ['wrong audience', () => rs({ aud: 'someone-else' }), /"aud"/],
+    ['alg: none (jose UnsecuredJWT)', async () => new UnsecuredJWT({ tenant_id: 'acme', ...good }).setExpirationTime('1h').encode(), /token/],
+    ['alg: none with the kid of a real key', async () => `${header({ alg: 'none', kid: 'rsa-1' })}.${claims}.`, /token/],
+    // Algorithm confusion: HS256 keyed with the RSA public key (PEM text, and the JWK modulus bytes).
+    ['HS256 signed with the RSA public key (PEM)', () => sign({ tenant_id: 'acme' }, secretKey(rsaPem), { alg: 'HS256', kid: 'rsa-1', ...good }), /token algorithm not allowed/],
+    ['HS256 signed with the RSA public key (JWK n)', () => sign({ tenant_id: 'acme' }, Buffer.from(String(rsaJwk.n), 'base64url'), { alg: 'HS256', kid: 'rsa-1', ...good }), /token algorithm not allowed/],
+    ['unknown kid', async () => sign({ tenant_id: 'acme' }, (await generateKeyPair('RS256')).privateKey, { alg: 'RS256', kid: 'who-is-this', ...good }), /kid/],
+  ];
+  for (const [name, make, message] of cases) {
+    await assert.rejects(r.resolve(bearer(await make())), (err: unknown) => {
+      assert.ok(err instanceof GatewayError, `${name}: ${String(err)}`);
+      assert.equal(err.status, 401, name);
+      assert.match(err.message, message, name);
+      return true;
+    }, name);
+  }
+  assert.equal(await r.resolve(bearer(await rs())), 'acme', 'the resolver still serves a good token');
 });
 
 // ---------------------------------------------------------------- header mode

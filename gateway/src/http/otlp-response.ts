@@ -33,16 +33,20 @@ const RESPONSES = {
   logs: { type: ExportLogsServiceResponse, rejected: 'rejectedLogRecords' },
 } as const;
 
-/** The OTLP success body, in the request's encoding, with partial_success when items were refused. */
+/**
+ * The OTLP success body, in the request's encoding, with partial_success when items were refused,
+ * or with rejected 0 and a message as a warning (attributes cut to the limits), as the spec allows.
+ */
 export function sendExportResponse(res: Response, encoding: OtlpEncoding, rejected: number, message: string, signal: Signal = 'traces'): void {
   const { type, rejected: key } = RESPONSES[signal];
+  const partial = rejected > 0 || message !== '';
   if (encoding === 'protobuf') {
-    const msg = rejected > 0 ? { partialSuccess: { [key]: rejected, errorMessage: message } } : {};
+    const msg = partial ? { partialSuccess: { [key]: rejected, errorMessage: message } } : {};
     res.status(200).type('application/x-protobuf').send(Buffer.from(type.encode(msg).finish()));
     return;
   }
   // int64 is a decimal string in OTLP/JSON.
-  const body = rejected > 0 ? { partialSuccess: { [key]: String(rejected), errorMessage: message } } : {};
+  const body = partial ? { partialSuccess: { [key]: String(rejected), errorMessage: message } } : {};
   res.status(200).json(body);
 }
 

@@ -109,11 +109,37 @@ export function encodeSeriesKey(measurement: string, tags: Point['tags']): strin
   return out;
 }
 
-/** Returns the encoded field value, or undefined when line protocol cannot carry it (NaN, ±Infinity). */
+/**
+ * influxd refuses a line whose series key plus one field key passes 65 535 bytes ("max key length
+ * exceeded"), after the gateway has answered 200. Attribute keys are capped at 1024 characters
+ * (≤ 3 KiB), so series keys are held under 64 KiB minus room for the longest field key.
+ */
+export const MAX_SERIES_KEY_BYTES = 65_535 - 4 * 1024;
+
+/**
+ * True when the point's series key is over MAX_SERIES_KEY_BYTES. A UTF-16 unit is at most 3 UTF-8
+ * bytes, escaped or not, so short tag sets (all of them, in practice) skip the exact encoding.
+ */
+export function seriesKeyTooLong(point: Point): boolean {
+  let units = point.measurement.length;
+  for (const [k, v] of point.tags) units += k.length + v.length + 2;
+  if (units * 3 <= MAX_SERIES_KEY_BYTES) return false;
+  return Buffer.byteLength(encodeSeriesKey(point.measurement, point.tags)) > MAX_SERIES_KEY_BYTES;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Returns the encoded field value, or undefined when line protocol cannot carry it (NaN, ±Infinity,
+ * an integer outside int64, which influxd refuses with the whole line). Mapping refuses such values
+ * first; this keeps an oversight from costing the rest of the point.
+ */
 export function encodeFieldValue(f: FieldValue): string | undefined {
   switch (f.type) {
     case 'integer':
-      return `${f.value}i`;
+      if (typeof f.value === 'bigint') return f.value >= INT64_MIN && f.value <= INT64_MAX ? `${f.value}i` : undefined;
+      return Number.isSafeInteger(f.value) ? `${f.value}i` : undefined;
     case 'float':
       // JS prints the shortest round-trip form ("13", "1e+21"); InfluxDB parses both as floats.
       return Number.isFinite(f.value) ? String(f.value) : undefined;

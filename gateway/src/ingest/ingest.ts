@@ -7,6 +7,7 @@ import type { MappingRules } from '../mapping/rules.ts';
 import { decodeTraceRequest, type OtlpEncoding } from '../otlp/decode.ts';
 import { decodeLogsRequest, decodeMetricsRequest } from '../otlp/decode-signals.ts';
 import { countSpans } from '../otlp/model.ts';
+import { DEFAULT_ATTRIBUTE_LIMITS, limitLogsRequest, limitMetricsRequest, limitTraceRequest, type AttributeLimits, type LimitTally } from '../otlp/limits.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
@@ -19,6 +20,10 @@ export interface IngestResult {
   /** For OTLP `partial_success.error_message`; '' when nothing was refused. */
   readonly message: string;
   readonly rejections: ReadonlyMap<string, number>;
+  /** Attributes dropped over ATTRIBUTE_COUNT_LIMIT (or with an over-long key). */
+  readonly attributesDropped: number;
+  /** Attribute values truncated to ATTRIBUTE_VALUE_LENGTH_LIMIT. */
+  readonly valuesTruncated: number;
 }
 
 export interface IngestDeps {
@@ -32,6 +37,8 @@ export interface IngestDeps {
   readonly rateLimiter?: TenantRateLimiter | undefined;
   /** Demotes over-limit tag values to fields (series cardinality per tenant). */
   readonly cardinalityGuard?: CardinalityGuard | undefined;
+  /** Default: the OTel spec's count limit (128) and 16 384 characters per value. */
+  readonly attributeLimits?: AttributeLimits | undefined;
 }
 
 export interface Ingest {
@@ -45,11 +52,18 @@ export interface Ingest {
   beacon(json: unknown, tenantId: string): IngestResult;
 }
 
-function summarize(rejections: ReadonlyMap<string, number>, what = 'span(s)'): string {
-  return [...rejections].map(([reason, n]) => `${n} ${what}: ${reason}`).join('; ');
+function summarize(rejections: ReadonlyMap<string, number>, what: string, tally: LimitTally, limits: AttributeLimits): string {
+  const parts = [...rejections].map(([reason, n]) => `${n} ${what}: ${reason}`);
+  // OTLP lets a server warn through partial_success with nothing rejected (opentelemetry-proto
+  // docs/specification.md, "Partial Success"): the client learns its data was cut.
+  if (tally.dropped > 0) parts.push(`${tally.dropped} attribute(s) dropped (over ATTRIBUTE_COUNT_LIMIT=${limits.countLimit} or a key over 1024 characters)`);
+  if (tally.truncated > 0) parts.push(`${tally.truncated} attribute value(s) truncated to ATTRIBUTE_VALUE_LENGTH_LIMIT=${limits.valueLengthLimit} characters`);
+  return parts.join('; ');
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
+  const limits = deps.attributeLimits ?? DEFAULT_ATTRIBUTE_LIMITS;
+
   function admitRate(tenantId: string, spans: number): void {
     if (deps.rateLimiter === undefined || spans === 0) return;
     const r = deps.rateLimiter.take(tenantId, spans);
@@ -63,14 +77,23 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (points.length > 0 && !deps.store.offer(points)) throw deps.store.refusal();
   }
 
-  function signalResult(tenantId: string, received: number, mapped: SignalMapResult, what: string): IngestResult {
+  function signalResult(tenantId: string, received: number, mapped: SignalMapResult, what: string, tally: LimitTally): IngestResult {
     buffer(tenantId, mapped.points);
-    return { received, accepted: mapped.accepted, rejected: mapped.rejected, message: summarize(mapped.rejections, what), rejections: mapped.rejections };
+    return {
+      received,
+      accepted: mapped.accepted,
+      rejected: mapped.rejected,
+      message: summarize(mapped.rejections, what, tally, limits),
+      rejections: mapped.rejections,
+      attributesDropped: tally.dropped,
+      valuesTruncated: tally.truncated,
+    };
   }
 
   return {
     traces(body, encoding, tenantId) {
-      const req = decodeTraceRequest(body, encoding);
+      const tally: LimitTally = { dropped: 0, truncated: 0 };
+      const req = limitTraceRequest(decodeTraceRequest(body, encoding), limits, tally);
       admitRate(tenantId, countSpans(req));
       const mapped = deps.mapper.map(req, { tenantId, instanceName: deps.instanceName });
       buffer(tenantId, mapped.points);
@@ -78,17 +101,21 @@ export function createIngest(deps: IngestDeps): Ingest {
         received: countSpans(req),
         accepted: mapped.acceptedSpans,
         rejected: mapped.rejectedSpans,
-        message: summarize(mapped.rejections),
+        message: summarize(mapped.rejections, 'span(s)', tally, limits),
         rejections: mapped.rejections,
+        attributesDropped: tally.dropped,
+        valuesTruncated: tally.truncated,
       };
     },
     metrics(body, encoding, tenantId) {
-      const req = decodeMetricsRequest(body, encoding);
-      return signalResult(tenantId, countDataPoints(req), deps.metricsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'data point(s)');
+      const tally: LimitTally = { dropped: 0, truncated: 0 };
+      const req = limitMetricsRequest(decodeMetricsRequest(body, encoding), limits, tally);
+      return signalResult(tenantId, countDataPoints(req), deps.metricsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'data point(s)', tally);
     },
     logs(body, encoding, tenantId) {
-      const req = decodeLogsRequest(body, encoding);
-      return signalResult(tenantId, countLogRecords(req), deps.logsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'log record(s)');
+      const tally: LimitTally = { dropped: 0, truncated: 0 };
+      const req = limitLogsRequest(decodeLogsRequest(body, encoding), limits, tally);
+      return signalResult(tenantId, countLogRecords(req), deps.logsMapper.map(req, { tenantId, instanceName: deps.instanceName }), 'log record(s)', tally);
     },
     beacon(json, tenantId) {
       const records = Array.isArray(json) ? json : [json];
@@ -96,7 +123,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
       admitRate(tenantId, points.length);
       buffer(tenantId, points);
-      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map() };
+      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map(), attributesDropped: 0, valuesTruncated: 0 };
     },
   };
 }

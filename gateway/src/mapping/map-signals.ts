@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FieldValue, Point } from '../influx/line-protocol.ts';
-import type { Attribute, AttrValue } from '../otlp/model.ts';
+import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
+import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MapContext, MappedPoint } from './map-spans.ts';
@@ -35,12 +35,30 @@ export interface LogsMapper {
   map(req: LogsRequest, ctx: MapContext): SignalMapResult;
 }
 
-/** InfluxDB's timestamp range ends here; past it the whole batch would be refused. */
-const MAX_TIMESTAMP_NS = 9_223_372_036_854_775_806n;
-
+/** Past InfluxDB's range the whole batch would be refused; refused alone instead, never clamped. */
 function timeProblem(ts: bigint): string | undefined {
   if (ts <= 0n) return 'missing time_unix_nano';
-  if (ts > MAX_TIMESTAMP_NS) return 'timestamp out of range';
+  if (ts > MAX_TIMESTAMP_NS) return REASONS.timeRange;
+  return undefined;
+}
+
+/**
+ * Buckets per data point. Every bucket is a point, and a 20 MiB body of packed zero counts is
+ * 20 million of them; OTel SDKs default to 160 exponential buckets and a dozen explicit ones.
+ */
+export const MAX_BUCKETS = 4096;
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Why the points a data point produced cannot be written, if they cannot. */
+function unwritable(points: readonly MappedPoint[], from: number): string | undefined {
+  for (let i = from; i < points.length; i++) {
+    const { point } = points[i] as MappedPoint;
+    if (seriesKeyTooLong(point)) return REASONS.seriesKey;
+    // Counts are uint64 in OTLP, InfluxDB integers int64: influxd refuses the line ("value out of
+    // range"), after the client got its 200. Cumulative bucket sums can pass 2^63 too.
+    for (const [, f] of point.fields) if (f.type === 'integer' && typeof f.value === 'bigint' && f.value > INT64_MAX) return 'count out of range (InfluxDB integers are signed 64-bit)';
+  }
   return undefined;
 }
 
@@ -208,6 +226,7 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                 continue;
               }
               const tags = tagsOf(p.attributes, base);
+              const from = points.length;
               switch (data.kind) {
                 case 'gauge':
                 case 'sum': {
@@ -223,6 +242,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                 }
                 case 'histogram': {
                   const hp = p as HistogramPoint;
+                  if (hp.counts.length > MAX_BUCKETS) {
+                    refuse(`too many histogram buckets (more than ${MAX_BUCKETS})`);
+                    continue;
+                  }
                   const problem = histogramPoints(measurement, tags, hp, points);
                   if (problem !== undefined) {
                     refuse(problem);
@@ -233,6 +256,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                 }
                 case 'exponential_histogram': {
                   const ep = p as ExpHistogramPoint;
+                  if (ep.positive.counts.length + ep.negative.counts.length > MAX_BUCKETS) {
+                    refuse(`too many histogram buckets (more than ${MAX_BUCKETS})`);
+                    continue;
+                  }
                   const fields = summaryFields(ep.count, ep.sum, ep.min, ep.max);
                   fields.push(['scale', { type: 'integer', value: ep.scale }], ['zero_count', { type: 'integer', value: ep.zeroCount }]);
                   push(points, measurement, tags, fields, ep.timeUnixNano);
@@ -249,6 +276,12 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
                   push(points, measurement, tags, fields, p.timeUnixNano);
                   break;
                 }
+              }
+              const problem = unwritable(points, from);
+              if (problem !== undefined) {
+                points.length = from;
+                refuse(problem);
+                continue;
               }
               accepted++;
             }
@@ -278,8 +311,8 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
   const aliases = new Map(Object.entries(rules.aliases));
 
   function logProblem(r: LogRecord): string | undefined {
-    if (r.traceId !== '' && (!TRACE_ID.test(r.traceId) || /^0+$/.test(r.traceId))) return 'invalid trace_id';
-    if (r.spanId !== '' && (!SPAN_ID.test(r.spanId) || /^0+$/.test(r.spanId))) return 'invalid span_id';
+    if (r.traceId !== '' && (!TRACE_ID.test(r.traceId) || /^0+$/.test(r.traceId))) return REASONS.traceId;
+    if (r.spanId !== '' && (!SPAN_ID.test(r.spanId) || /^0+$/.test(r.spanId))) return REASONS.spanId;
     return timeProblem(r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano);
   }
 
@@ -310,18 +343,19 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         for (const sl of rl.scopes) {
           for (const r of sl.records) {
             const bad = logProblem(r);
-            if (bad !== undefined) {
-              rejected++;
-              rejections.set(bad, (rejections.get(bad) ?? 0) + 1);
-              continue;
-            }
-            accepted++;
             const ts = r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
             const tags: Array<[string, string]> = [
               ['service_name', service],
               ['severity_text', r.severityText],
               ['tenant_id', ctx.tenantId],
             ];
+            const problem = bad ?? (seriesKeyTooLong({ measurement: LOGS_MEASUREMENT, tags, fields: [], timestamp: ts }) ? REASONS.seriesKey : undefined);
+            if (problem !== undefined) {
+              rejected++;
+              rejections.set(problem, (rejections.get(problem) ?? 0) + 1);
+              continue;
+            }
+            accepted++;
             const fields: Fields = [
               ['body', { type: 'string', value: r.body }],
               ['severity_number', { type: 'integer', value: r.severityNumber }],

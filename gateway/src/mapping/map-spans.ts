@@ -1,6 +1,6 @@
-import type { FieldValue, Point } from '../influx/line-protocol.ts';
+import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
 import type { Attribute, AttrValue, SpanRecord, TraceRequest } from '../otlp/model.ts';
-import { invalidSpanReason, spanKindName } from '../otlp/model.ts';
+import { invalidSpanReason, REASONS, spanKindName } from '../otlp/model.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MappingRules, MeasurementRule } from './rules.ts';
 
@@ -222,14 +222,19 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
       for (const rs of req.resourceSpans) {
         for (const ss of rs.scopes) {
           for (const span of ss.spans) {
-            const reason = invalidSpanReason(span);
+            let reason = invalidSpanReason(span);
+            const from = points.length;
+            if (reason === undefined) {
+              mapSpan(span, rs.resource, ss.scopeName, ctx, points);
+              for (let i = from; i < points.length && reason === undefined; i++) if (seriesKeyTooLong((points[i] as MappedPoint).point)) reason = REASONS.seriesKey;
+            }
             if (reason !== undefined) {
+              points.length = from;
               rejected++;
               rejections.set(reason, (rejections.get(reason) ?? 0) + 1);
               continue;
             }
             accepted++;
-            mapSpan(span, rs.resource, ss.scopeName, ctx, points);
           }
         }
       }

@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   readonly writeRetries: Counter<'reason'>;
   readonly fieldTypeConflicts: Counter;
   readonly tagValuesDemoted: Counter<'tag'>;
+  readonly attributesDropped: Counter<'signal'>;
+  readonly attributeValuesTruncated: Counter<'signal'>;
   readonly requestDuration: Histogram<'route' | 'status'>;
   readonly spoolRecovered: Counter;
   readonly spoolTruncatedBytes: Counter;
@@ -54,6 +56,8 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
     linesRejected: new Counter({ name: 'tenantlens_lines_rejected_total', help: 'Lines InfluxDB refused as invalid (dropped after logging)', registers }),
     writeRetries: new Counter({ name: 'tenantlens_write_retries_total', help: 'Write retries scheduled, by reason', labelNames: ['reason'], registers }),
     tagValuesDemoted: new Counter({ name: 'tenantlens_tag_values_demoted_total', help: 'Tag values over CARDINALITY_LIMIT written as <tag>__demoted fields instead', labelNames: ['tag'], registers }),
+    attributesDropped: new Counter({ name: 'tenantlens_attributes_dropped_total', help: 'Attributes dropped: past ATTRIBUTE_COUNT_LIMIT per resource/span/data point/log record, or with a key over 1024 characters; by signal', labelNames: ['signal'], registers }),
+    attributeValuesTruncated: new Counter({ name: 'tenantlens_attribute_values_truncated_total', help: 'Attribute values cut to ATTRIBUTE_VALUE_LENGTH_LIMIT characters, by signal', labelNames: ['signal'], registers }),
     fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
     spoolRecovered: new Counter({ name: 'tenantlens_spool_records_recovered_total', help: 'Spool records found at start-up and replayed to InfluxDB', registers }),
     spoolTruncatedBytes: new Counter({ name: 'tenantlens_spool_truncated_bytes_total', help: 'Bytes cut off the spool at start-up: a torn write from a crash (never acknowledged)', registers }),

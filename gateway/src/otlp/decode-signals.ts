@@ -5,6 +5,7 @@ import {
   enumValue,
   fail,
   field,
+  asBuffer,
   hex,
   hexId,
   int64Str,
@@ -14,8 +15,10 @@ import {
   JsonShapeError,
   obj,
   optStr,
+  parseOtlpJson,
   pbAttributes,
   pbPlain,
+  protobufError,
   uint64,
   type Json,
   type OtlpEncoding,
@@ -133,9 +136,9 @@ function pbMetricData(m: PbMetric): MetricData {
 function metricsFromProtobuf(body: Uint8Array): MetricsRequest {
   let msg;
   try {
-    msg = ExportMetricsServiceRequest.decode(body);
+    msg = ExportMetricsServiceRequest.decode(asBuffer(body));
   } catch (err) {
-    throw new GatewayError('MALFORMED_BODY', `invalid protobuf ExportMetricsServiceRequest: ${(err as Error).message}`);
+    throw protobufError('ExportMetricsServiceRequest', err);
   }
   return {
     resourceMetrics: msg.resourceMetrics.map((rm) => ({
@@ -158,9 +161,9 @@ function pbBody(v: PbAnyValue | null): string {
 function logsFromProtobuf(body: Uint8Array): LogsRequest {
   let msg;
   try {
-    msg = ExportLogsServiceRequest.decode(body);
+    msg = ExportLogsServiceRequest.decode(asBuffer(body));
   } catch (err) {
-    throw new GatewayError('MALFORMED_BODY', `invalid protobuf ExportLogsServiceRequest: ${(err as Error).message}`);
+    throw protobufError('ExportLogsServiceRequest', err);
   }
   return {
     resourceLogs: msg.resourceLogs.map((rl) => ({
@@ -186,13 +189,7 @@ function logsFromProtobuf(body: Uint8Array): LogsRequest {
 
 // ---------------------------------------------------------------- JSON
 
-function parseJson(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch (err) {
-    throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
-  }
-}
+const parseJson = parseOtlpJson;
 
 function shapeErrors<T>(what: string, fn: () => T): T {
   try {
@@ -221,7 +218,7 @@ function optDouble(v: unknown, path: string): number | undefined {
 /** sint32 (bucket offset, scale): a plain JSON number in OTLP/JSON. */
 function jsonInt(v: unknown, path: string): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, 'an integer');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) fail(path, 'a 32-bit integer');
   return v;
 }
 

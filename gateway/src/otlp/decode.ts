@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.ts';
+import { MAX_ANY_VALUE_DEPTH } from './limits.ts';
 import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
 import { ExportTraceServiceRequest, int64ToBigInt, int64ToDecimal, type PbAnyValue, type PbKeyValue } from './proto.ts';
 import { ProtoError, readTraceRequest } from './proto-traces.ts';
@@ -17,8 +18,8 @@ export function hex(bytes: Uint8Array | null | undefined): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-function pbValue(v: PbAnyValue | null): AttrValue {
-  if (v === null) return { type: 'string', value: '' };
+function pbValue(v: PbAnyValue | null | undefined): AttrValue {
+  if (v === null || v === undefined) return { type: 'string', value: '' };
   if (v.stringValue !== null) return { type: 'string', value: v.stringValue };
   if (v.intValue !== null) return { type: 'int', value: int64ToDecimal(v.intValue) };
   if (v.doubleValue !== null) return { type: 'double', value: v.doubleValue };
@@ -26,8 +27,13 @@ function pbValue(v: PbAnyValue | null): AttrValue {
   return { type: 'json', value: JSON.stringify(pbPlain(v)) };
 }
 
-export function pbPlain(v: PbAnyValue | null): unknown {
-  if (v === null) return null;
+function tooDeep(): never {
+  throw new GatewayError('MALFORMED_BODY', `invalid protobuf: an AnyValue (array or kvlist) is nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
+}
+
+/** An AnyValue as plain JSON; `depth` counts array/kvlist levels (see MAX_ANY_VALUE_DEPTH). */
+export function pbPlain(v: PbAnyValue | null | undefined, depth = 1): unknown {
+  if (v === null || v === undefined) return null;
   if (v.stringValue !== null) return v.stringValue;
   if (v.intValue !== null) {
     const s = int64ToDecimal(v.intValue);
@@ -36,10 +42,14 @@ export function pbPlain(v: PbAnyValue | null): unknown {
   }
   if (v.doubleValue !== null) return v.doubleValue;
   if (v.boolValue !== null) return v.boolValue;
-  if (v.arrayValue !== null) return v.arrayValue.values.map(pbPlain);
+  if (v.arrayValue !== null) {
+    if (depth > MAX_ANY_VALUE_DEPTH) tooDeep();
+    return v.arrayValue.values.map((x) => pbPlain(x, depth + 1));
+  }
   if (v.kvlistValue !== null) {
+    if (depth > MAX_ANY_VALUE_DEPTH) tooDeep();
     const o: Record<string, unknown> = {};
-    for (const kv of v.kvlistValue.values) o[kv.key] = pbPlain(kv.value);
+    for (const kv of v.kvlistValue.values) o[kv.key ?? ''] = pbPlain(kv.value, depth + 1);
     return o;
   }
   if (v.bytesValue !== null) return Buffer.from(v.bytesValue).toString('base64');
@@ -51,9 +61,24 @@ export function pbAttributes(kvs: PbKeyValue[] | undefined): Attribute[] {
   const out: Attribute[] = new Array<Attribute>(kvs.length);
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i] as PbKeyValue;
-    out[i] = { key: kv.key, value: pbValue(kv.value) };
+    // protobufjs leaves an absent key null, not '': a keyless attribute crashed the line encoder.
+    out[i] = { key: kv.key ?? '', value: pbValue(kv.value) };
   }
   return out;
+}
+
+/**
+ * protobufjs decodes strings of a Buffer with Node's UTF-8 decoder (invalid bytes become U+FFFD)
+ * but those of a plain Uint8Array with its own, which differs; a Buffer view keeps it one rule.
+ */
+export function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** A protobuf decode failure as a 400; protobufjs recurses, so absurd nesting overflows its stack. */
+export function protobufError(type: string, err: unknown): GatewayError {
+  const why = err instanceof RangeError && /call stack/.test(err.message) ? `messages nested too deeply (more than ${MAX_ANY_VALUE_DEPTH} AnyValue levels are refused)` : (err as Error).message;
+  return new GatewayError('MALFORMED_BODY', `invalid protobuf ${type}: ${why}`);
 }
 
 function decodeProtobuf(body: Uint8Array): TraceRequest {
@@ -72,9 +97,9 @@ function decodeProtobuf(body: Uint8Array): TraceRequest {
 export function decodeTraceRequestWithProtobufjs(body: Uint8Array): TraceRequest {
   let msg;
   try {
-    msg = ExportTraceServiceRequest.decode(body);
+    msg = ExportTraceServiceRequest.decode(asBuffer(body));
   } catch (err) {
-    throw new GatewayError('MALFORMED_BODY', `invalid protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
+    throw protobufError('ExportTraceServiceRequest', err);
   }
   const resourceSpans: ResourceSpans[] = [];
   for (const rs of msg.resourceSpans) {
@@ -179,12 +204,14 @@ const STATUS_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE
 /** Enums are integers in OTLP/JSON; proto3 JSON also allows the enum value name. */
 export function enumValue(v: unknown, names: Record<string, number>, path: string): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  // Enums are int32 on the wire; 1e20 passed Number.isInteger and became an integer field InfluxDB refuses.
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) return v;
   if (typeof v === 'string' && names[v] !== undefined) return names[v];
   fail(path, 'an enum integer');
 }
 
-export function jsonPlain(v: unknown, path: string): unknown {
+/** `depth` counts array/kvlist levels (see MAX_ANY_VALUE_DEPTH). */
+export function jsonPlain(v: unknown, path: string, depth = 1): unknown {
   const o = obj(v, path);
   if ('stringValue' in o) return optStr(o.stringValue, `${path}.stringValue`);
   if ('intValue' in o) {
@@ -195,14 +222,16 @@ export function jsonPlain(v: unknown, path: string): unknown {
   if ('doubleValue' in o) return jsonDouble(o.doubleValue, `${path}.doubleValue`);
   if ('boolValue' in o) return jsonBool(o.boolValue, `${path}.boolValue`);
   if ('arrayValue' in o) {
-    return arr(obj(o.arrayValue, `${path}.arrayValue`).values, `${path}.arrayValue.values`).map((x, i) => jsonPlain(x, `${path}.arrayValue.values[${i}]`));
+    if (depth > MAX_ANY_VALUE_DEPTH) fail(path, `an AnyValue nested at most ${MAX_ANY_VALUE_DEPTH} levels deep`);
+    return arr(obj(o.arrayValue, `${path}.arrayValue`).values, `${path}.arrayValue.values`).map((x, i) => jsonPlain(x, `${path}.arrayValue.values[${i}]`, depth + 1));
   }
   if ('kvlistValue' in o) {
+    if (depth > MAX_ANY_VALUE_DEPTH) fail(path, `an AnyValue nested at most ${MAX_ANY_VALUE_DEPTH} levels deep`);
     const out: Record<string, unknown> = {};
     const kvs = arr(obj(o.kvlistValue, `${path}.kvlistValue`).values, `${path}.kvlistValue.values`);
     kvs.forEach((kv, i) => {
       const k = obj(kv, `${path}.kvlistValue.values[${i}]`);
-      out[optStr(k.key, `${path}.kvlistValue.values[${i}].key`)] = k.value === undefined ? null : jsonPlain(k.value, `${path}.kvlistValue.values[${i}].value`);
+      out[optStr(k.key, `${path}.kvlistValue.values[${i}].key`)] = k.value === undefined ? null : jsonPlain(k.value, `${path}.kvlistValue.values[${i}].value`, depth + 1);
     });
     return out;
   }
@@ -242,13 +271,31 @@ export function jsonAttributes(v: unknown, path: string): Attribute[] {
   });
 }
 
-function decodeJson(body: Uint8Array): TraceRequest {
-  let parsed: unknown;
+/** A `\uD800`–`\uDFFF` escape: the only way a lone surrogate gets into a string parsed from UTF-8. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Lone surrogates → U+FFFD: what a UTF-8 encoder would write anyway, decided here once for every store. */
+function wellFormed(_key: string, v: unknown): unknown {
+  return typeof v === 'string' ? v.replace(LONE_SURROGATE, '\uFFFD') : v;
+}
+
+/**
+ * OTLP/JSON text → value. Invalid UTF-8 bytes decode to U+FFFD; escaped lone surrogates (which
+ * JSON allows and UTF-8 cannot carry) become U+FFFD too, through a reviver that only bodies with
+ * such an escape pay for.
+ */
+export function parseOtlpJson(body: Uint8Array): unknown {
+  const text = asBuffer(body).toString('utf8');
   try {
-    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    return SURROGATE_ESCAPE.test(text) ? JSON.parse(text, wellFormed) : JSON.parse(text);
   } catch (err) {
-    throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
+    throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${err instanceof RangeError ? 'nested too deeply' : (err as Error).message}`);
   }
+}
+
+function decodeJson(body: Uint8Array): TraceRequest {
+  const parsed = parseOtlpJson(body);
   try {
     const root = obj(parsed, '$');
     const resourceSpans: ResourceSpans[] = arr(field(root, 'resourceSpans', 'resource_spans'), '$.resourceSpans').map((rsRaw, i) => {

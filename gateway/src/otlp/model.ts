@@ -61,17 +61,33 @@ export function countSpans(req: TraceRequest): number {
   return n;
 }
 
-/** InfluxDB's timestamp range ends here ("time outside range -9223372036854775806 - 9223372036854775806"). */
-const MAX_TIMESTAMP_NS = 9_223_372_036_854_775_806n;
+/**
+ * InfluxDB's timestamp range ends here ("time outside range -9223372036854775806 -
+ * 9223372036854775806", 2262-04-11T23:47:16.854775806Z). OTLP times are unsigned, so the lower end
+ * (1677) cannot be reached; 0 means "not set".
+ */
+export const MAX_TIMESTAMP_NS = 9_223_372_036_854_775_806n;
+
+/** Partial-success reasons (also the `reason` label of tenantlens_spans_rejected_total): few, fixed strings. */
+export const REASONS = {
+  traceId: 'invalid trace_id (must be 16 bytes, not all zero)',
+  spanId: 'invalid span_id (must be 8 bytes, not all zero)',
+  parentSpanId: 'invalid parent_span_id (must be 8 bytes or empty)',
+  noStart: 'missing start_time_unix_nano',
+  endBeforeStart: 'end_time_unix_nano before start_time_unix_nano',
+  timeRange: 'timestamp out of range (InfluxDB stores up to 2262-04-11T23:47:16.854775806Z)',
+  seriesKey: 'tags too long (series key over InfluxDB\'s 64 KiB limit)',
+} as const;
 
 /** Why a single span is refused (reported through OTLP partial_success, never a whole-request error). */
 export function invalidSpanReason(span: SpanRecord): string | undefined {
-  if (!/^[0-9a-f]{32}$/.test(span.traceId) || /^0+$/.test(span.traceId)) return 'invalid trace_id';
-  if (!/^[0-9a-f]{16}$/.test(span.spanId) || /^0+$/.test(span.spanId)) return 'invalid span_id';
-  if (span.parentSpanId !== '' && !/^[0-9a-f]{16}$/.test(span.parentSpanId)) return 'invalid parent_span_id';
-  if (span.startTimeUnixNano <= 0n) return 'missing start_time_unix_nano';
-  if (span.endTimeUnixNano < span.startTimeUnixNano) return 'end_time_unix_nano before start_time_unix_nano';
-  // Past year 2262 the point, and the int64 duration, are out of InfluxDB's range: a 400 for the batch.
-  if (span.endTimeUnixNano > MAX_TIMESTAMP_NS) return 'timestamp out of range';
+  if (!/^[0-9a-f]{32}$/.test(span.traceId) || /^0+$/.test(span.traceId)) return REASONS.traceId;
+  if (!/^[0-9a-f]{16}$/.test(span.spanId) || /^0+$/.test(span.spanId)) return REASONS.spanId;
+  if (span.parentSpanId !== '' && !/^[0-9a-f]{16}$/.test(span.parentSpanId)) return REASONS.parentSpanId;
+  if (span.startTimeUnixNano <= 0n) return REASONS.noStart;
+  if (span.endTimeUnixNano < span.startTimeUnixNano) return REASONS.endBeforeStart;
+  // Refused rather than clamped: a clamped time is a wrong time, and past year 2262 the point (and
+  // the int64 duration) would be a 400 for the whole batch, other tenants' lines included.
+  if (span.endTimeUnixNano > MAX_TIMESTAMP_NS) return REASONS.timeRange;
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { MAX_ANY_VALUE_DEPTH } from './limits.ts';
 import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
 
 /**
@@ -16,8 +17,6 @@ import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, Trace
  */
 export class ProtoError extends Error {}
 
-/** AnyValue nesting (arrays of kvlists of arrays …) deeper than this is refused, not recursed into. */
-const MAX_DEPTH = 64;
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
@@ -152,14 +151,14 @@ class Reader {
   }
 }
 
-function readKeyValue(r: Reader, depth: number): Attribute {
+function readKeyValue(r: Reader): Attribute {
   let key = '';
   let value: AttrValue = EMPTY;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const field = tag >>> 3;
     if (field === 1 && (tag & 7) === WIRE_LEN) key = r.string();
-    else if (field === 2 && (tag & 7) === WIRE_LEN) value = readAnyValue(r.sub(), depth);
+    else if (field === 2 && (tag & 7) === WIRE_LEN) value = readAnyValue(r.sub());
     else r.skip(tag & 7);
   }
   return { key, value };
@@ -171,7 +170,7 @@ const EMPTY: AttrValue = { type: 'string', value: '' };
  * The last member of the oneof wins (proto3). Arrays, kvlists and bytes become JSON, the shape
  * the JSON decoder produces for them too.
  */
-function readAnyValue(r: Reader, depth: number): AttrValue {
+function readAnyValue(r: Reader): AttrValue {
   let v: AttrValue = EMPTY;
   while (r.pos < r.end) {
     const tag = r.uint32();
@@ -191,7 +190,7 @@ function readAnyValue(r: Reader, depth: number): AttrValue {
       case (5 << 3) | WIRE_LEN:
       case (6 << 3) | WIRE_LEN:
       case (7 << 3) | WIRE_LEN: {
-        const plain = plainAnyValueMember(tag >>> 3, r, depth + 1);
+        const plain = plainAnyValueMember(tag >>> 3, r, 1);
         v = { type: 'json', value: JSON.stringify(plain) };
         break;
       }
@@ -202,9 +201,8 @@ function readAnyValue(r: Reader, depth: number): AttrValue {
   return v;
 }
 
-/** A plain JS value for JSON: what `pbPlain` gives for the same AnyValue. */
+/** A plain JS value for JSON: what `pbPlain` gives for the same AnyValue. `depth` counts array/kvlist levels. */
 function plainAnyValue(r: Reader, depth: number): unknown {
-  if (depth > MAX_DEPTH) r.fail(`AnyValue nested deeper than ${MAX_DEPTH} levels`);
   let v: unknown = null;
   while (r.pos < r.end) {
     const tag = r.uint32();
@@ -227,7 +225,7 @@ function plainAnyValue(r: Reader, depth: number): unknown {
       case (5 << 3) | WIRE_LEN:
       case (6 << 3) | WIRE_LEN:
       case (7 << 3) | WIRE_LEN:
-        v = plainAnyValueMember(tag >>> 3, r, depth + 1);
+        v = plainAnyValueMember(tag >>> 3, r, depth);
         break;
       default:
         r.skip(tag & 7);
@@ -237,11 +235,12 @@ function plainAnyValue(r: Reader, depth: number): unknown {
 }
 
 function plainAnyValueMember(field: number, r: Reader, depth: number): unknown {
-  if (depth > MAX_DEPTH) r.fail(`AnyValue nested deeper than ${MAX_DEPTH} levels`);
   if (field === 7) {
     const start = r.span();
     return r.buf.toString('base64', start, r.pos);
   }
+  // Refused before recursing: 100 000 nested levels must be a 400, not a stack overflow.
+  if (depth > MAX_ANY_VALUE_DEPTH) r.fail(`an AnyValue (array or kvlist) is nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
   const m = r.sub();
   if (field === 5) {
     const values: unknown[] = [];
@@ -278,7 +277,7 @@ function readAttributes(r: Reader, field: number): Attribute[] {
   const out: Attribute[] = [];
   while (r.pos < r.end) {
     const tag = r.uint32();
-    if (tag === ((field << 3) | WIRE_LEN)) out.push(readKeyValue(r.sub(), 0));
+    if (tag === ((field << 3) | WIRE_LEN)) out.push(readKeyValue(r.sub()));
     else r.skip(tag & 7);
   }
   return out;
@@ -319,7 +318,7 @@ function readSpan(r: Reader): SpanRecord {
         end = r.fixed64();
         break;
       case (9 << 3) | WIRE_LEN:
-        attributes.push(readKeyValue(r.sub(), 0));
+        attributes.push(readKeyValue(r.sub()));
         break;
       case (15 << 3) | WIRE_LEN: {
         // Status: a later status replaces an earlier one, as protobufjs does.

@@ -149,8 +149,12 @@ const logsV1 = root.opentelemetry.proto.collector.logs.v1;
 export const ExportLogsServiceRequest = logsV1.ExportLogsServiceRequest;
 export const ExportLogsServiceResponse = logsV1.ExportLogsServiceResponse;
 
-/** Unsigned fixed64 → bigint without a string round trip. */
-export function int64ToBigInt(v: Int64): bigint {
+/**
+ * Unsigned fixed64 → bigint without a string round trip. protobufjs leaves an absent fixed64 null
+ * (not 0): a span without start_time_unix_nano threw a TypeError here, a 500 for bad input.
+ */
+export function int64ToBigInt(v: Int64 | null | undefined): bigint {
+  if (v === null || v === undefined) return 0n;
   if (typeof v === 'number') return BigInt(Math.trunc(v));
   return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
 }

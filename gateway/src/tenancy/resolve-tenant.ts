@@ -77,10 +77,13 @@ export function createJwtTenantResolver(cfg: Extract<TenancyConfig, { mode: 'jwt
         // The overloads differ by key type only; the union is safe at runtime.
         ({ payload } = await jwtVerify(token, key as Uint8Array, options));
       } catch (err) {
-        // The key set could not be fetched: our outage, not a bad credential. A 401 would make
-        // OTLP clients drop the data; a 503 makes them retry.
+        // The key set could not be fetched: refused like any token that cannot be verified (401,
+        // issue #7), under its own code so an outage of the identity provider is told apart from
+        // forged tokens in the body and in tenantlens_requests_refused_total{reason}. Keys jose
+        // already holds keep verifying (createRemoteJWKSet caches the set), so only tokens that
+        // need a fetch fail during an outage.
         if (cfg.key.kind === 'jwks' && keySetUnavailable(err)) {
-          throw new GatewayError('KEYS_UNAVAILABLE', 'cannot fetch the token signing keys (JWT_JWKS_URL); retry later', { retryAfterSeconds: 5, cause: err });
+          throw new GatewayError('KEYS_UNAVAILABLE', 'token cannot be verified: the signing key set (JWT_JWKS_URL) could not be fetched (TL_KEYS_UNAVAILABLE)', { cause: err });
         }
         const why =
           err instanceof joseErrors.JWTExpired
@@ -91,7 +94,9 @@ export function createJwtTenantResolver(cfg: Extract<TenancyConfig, { mode: 'jwt
                 ? 'token algorithm not allowed'
                 : err instanceof joseErrors.JWSSignatureVerificationFailed
                   ? 'token signature invalid'
-                  : 'token invalid';
+                  : err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys
+                    ? 'token key id (kid) matches no key in the key set'
+                    : 'token invalid';
         throw new GatewayError('UNAUTHENTICATED', why);
       }
       const claim = payload[cfg.claim];
