@@ -19,6 +19,7 @@ import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identi
 import { decodeTraceRequest } from '../gateway/src/otlp/decode.ts';
 import { buildShapedFixtures, type Shape } from './fixtures.ts';
 import { naivePipeline } from './naive-pipeline.ts';
+import { machineLine } from './support/machine.ts';
 import { lineChart, stackCharts } from './support/svg-chart.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -94,12 +95,14 @@ const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFra
 const label = (v: number): string => (v >= 1000 ? `${v / 1000}k` : String(v));
 
 async function main(): Promise<void> {
+  const machine = machineLine();
   const results: Result[] = [];
   for (const c of cases()) {
     progress(`${c.dimension} = ${label(c.value)}: ${c.shape.requests} requests × ${c.shape.spansPerRequest} spans`);
     results.push(measure(c));
   }
-  console.log(`\ncost growth, in process (decode + map + encode, OTLP protobuf), ${SECONDS}s per case, node ${process.version}; default shape: 100 spans/request, 20 attributes, 1k sessions\n`);
+  console.log(`\ncost growth, in process (decode + map + encode, OTLP protobuf), ${SECONDS}s per case, node ${process.version}; default shape: 100 spans/request, 20 attributes, 1k sessions`);
+  console.log(`${machine}\n`);
   console.log('| varies | value | ours spans/s | ours µs/span | naive spans/s | naive µs/span | ours ÷ naive |');
   console.log('|:--|--:|--:|--:|--:|--:|--:|');
   for (const r of results) {

@@ -3,25 +3,38 @@
  * official serializer), 32 connections from a separate autocannon process, with and without gzip,
  * against a loopback line-protocol sink that isolates the gateway from the database.
  *
- * For each gzip mode, ours (`gateway/src/main.ts`) and the naive baseline (`bench/naive-gateway.ts`)
- * each run in a fresh process: warm-up, a max-throughput run, then a run at HALF of our max
- * throughput (the same rate for both), then a drain check (every acknowledged span reached the
- * sink). Reported: spans/s acknowledged (2xx × 100), lines/s the sink received in the same window,
- * p50/p99 latency, peak RSS (VmRSS polled every 100 ms during the max run), p99 at half rate, and
- * the ratios ours ÷ naive from this run.
+ * For each gzip mode, ours (`gateway/src/main.ts`, one process), ours with `WORKERS=2` (a Node
+ * cluster: a primary and two workers sharing the port) and the naive baseline
+ * (`bench/naive-gateway.ts`) each run in a fresh process: warm-up, a max-throughput run, then a
+ * run at HALF of our max throughput (ours ×1's half rate for the naive gateway too; ×2 workers at
+ * half of its own max), then a drain check (every acknowledged span reached the sink). Reported:
+ * spans/s acknowledged (2xx × 100), lines/s the sink received in the same window, p50/p99 latency,
+ * peak RSS (VmRSS polled every 100 ms during the max run, summed over the primary and its workers
+ * for a cluster), p99 at half rate, and the ratios to naive and ×2 ÷ ×1 from this run.
+ *
+ * Then the overload phase: ours (one process) with BUFFER_MAX_BYTES=8 MiB in front of a slowed
+ * sink, 32 connections flat out for BENCH_OVERLOAD_SECONDS (default 15): status counts, whether
+ * refusals carry Retry-After (direct probes during the load), RSS against idle, the
+ * tenantlens_buffer_bytes peak against the limit, and the drain check once the sink is fast again.
+ *
+ * Results also go to bench/results/e2e.json and bench/results/e2e.svg.
  *
  * Run: `npm run bench:e2e` (BENCH_SECONDS per run, default 10; BENCH_WARMUP_SECONDS, default 3;
- * BENCH_INFLUXD=1 adds the real-influxd comparison (`only`: skips the sink runs); BENCH_CPU_PROF=<dir> profiles our gateway with --cpu-prof and prints the top self-time functions).
+ * BENCH_INFLUXD=1 adds the real-influxd comparison (`only`: skips the sink runs and the overload
+ * phase); BENCH_CPU_PROF=<dir> profiles our single-process gateway with --cpu-prof and prints the
+ * top self-time functions; BENCH_OVERLOAD_SECONDS, default 15).
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeBodies } from './support/bodies.ts';
 import { topSelfTime } from './support/cpu-profile.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
-import { readStatusBytes, sampleRss, spawnNode, startServer, type ServerChild } from './support/procs.ts';
-import { startSink, type Sink } from './support/sink.ts';
+import { machineInfo, machineLine } from './support/machine.ts';
+import { processTree, readStatusBytes, readTreeStatusBytes, sampleRss, spawnNode, startServer, type ServerChild } from './support/procs.ts';
+import { startSink, type Sink, type SinkThrottle } from './support/sink.ts';
+import { barChart, stackCharts } from './support/svg-chart.ts';
 import { buildFixtures } from './fixtures.ts';
 import { naivePipeline } from './naive-pipeline.ts';
 import { startInfluxd } from '../test/support/influxd.ts';
@@ -32,12 +45,14 @@ const OUR_MAIN = join(ROOT, 'gateway/src/main.ts');
 const NAIVE_MAIN = join(ROOT, 'bench/naive-gateway.ts');
 const LOAD_MAIN = join(ROOT, 'bench/support/load.ts');
 const DIRECT_MAIN = join(ROOT, 'bench/support/direct-writer.ts');
+const RESULTS = join(ROOT, 'bench/results');
 
 const SECONDS = positive('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = positive('BENCH_WARMUP_SECONDS', 3);
 /** BENCH_INFLUXD=1: also run against a real influxd (needs `apt-get install influxdb`); `only`: just that. */
 const WITH_INFLUXD = process.env.BENCH_INFLUXD === '1' || process.env.BENCH_INFLUXD === 'only';
 const SINK_RUNS = process.env.BENCH_INFLUXD !== 'only';
+const OVERLOAD_SECONDS = positive('BENCH_OVERLOAD_SECONDS', 15);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF === undefined || process.env.BENCH_CPU_PROF === '' ? undefined : resolve(process.env.BENCH_CPU_PROF);
 const CONNECTIONS = 32;
 const SPANS_PER_REQUEST = 100;
@@ -47,6 +62,14 @@ const TENANT = 'acme';
 const DRAIN_MAX_MILLIS = 15_000;
 /** The sink's count must hold still this long to call the gateway drained (our flush interval is 1 s). */
 const DRAIN_QUIET_MILLIS = 1_500;
+/** The overload phase's gateway buffer: small, so that it fills within a second. */
+const OVERLOAD_BUFFER_BYTES = 8 * 2 ** 20;
+/**
+ * The overload phase's sink: 200 ms per write and at most 5,000 lines/s. The gateway keeps one
+ * write (≤ 1 MiB) in flight, so an answer never waits near its 10 s write timeout.
+ */
+const SLOW_SINK: SinkThrottle = { delayMillis: 200, maxLinesPerSec: 5000 };
+const RSS_TARGET_BYTES = 300 * 2 ** 20;
 
 function positive(name: string, dflt: number): number {
   const raw = process.env[name];
@@ -59,10 +82,17 @@ function positive(name: string, dflt: number): number {
 const progress = (msg: string): void => void process.stderr.write(`[bench:e2e ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type GatewayName = 'tenantlens' | 'naive';
+type GatewayName = 'tenantlens' | 'tenantlens ×2 workers' | 'naive';
+const OURS_X2: GatewayName = 'tenantlens ×2 workers';
+const isOurs = (name: GatewayName): boolean => name !== 'naive';
+const workersOf = (name: GatewayName): number => (name === OURS_X2 ? 2 : 1);
 
 interface Row {
   gateway: GatewayName;
+  /** `WORKERS` (1 for the naive gateway). */
+  workers: number;
+  /** Processes whose RSS was summed (the primary and its workers for a cluster). */
+  processes: number;
   gzip: boolean;
   max: LoadResult;
   /** Lines the sink received between the first and the last request of the max run, per second. */
@@ -85,15 +115,19 @@ interface Target {
   readonly db: string;
 }
 
-function startGateway(name: GatewayName, target: Target, profileTag: string): Promise<ServerChild> {
+function startGateway(name: GatewayName, target: Target, profileTag: string, env: Record<string, string> = {}): Promise<ServerChild> {
   if (name === 'naive') {
     return startServer(['--import', 'tsx', NAIVE_MAIN], { ...process.env, SINK_URL: target.url, INFLUX_DB: target.db, HOST: '127.0.0.1', PORT: '0' });
   }
   // One directory per run: node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile,
   // and tsx's loader hooks run on a worker thread of their own (a fixed --cpu-prof-name would let
   // that thread's profile overwrite the main thread's).
-  const prof = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `tenantlens-${profileTag}`)}`];
-  return startServer([...prof, '--import', 'tsx', OUR_MAIN], {
+  // Only the single-process gateway: cluster workers inherit the primary's execArgv, and the
+  // profile summary reads one main-thread profile per run.
+  const workers = workersOf(name);
+  const prof = CPU_PROF_DIR === undefined || workers > 1 ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `tenantlens-${profileTag}`)}`];
+  const args = [...prof, '--import', 'tsx', OUR_MAIN];
+  return startServer(args, {
     ...process.env,
     INFLUX_URL: target.url,
     INFLUX_API_VERSION: '1',
@@ -104,7 +138,10 @@ function startGateway(name: GatewayName, target: Target, profileTag: string): Pr
     // `info`, not `warn`: the port comes from the "listening" line, which is logged at info. The
     // gateway logs nothing per request at info (only refused spans, which these fixtures never have).
     LOG_LEVEL: 'info',
-  });
+    // More than one worker must not run the alert evaluator (config refuses it).
+    ...(workers > 1 ? { WORKERS: String(workers), ALERTS: 'off' } : {}),
+    ...env,
+  }, 60_000, workers); // one "listening" line per worker: wait for all of them
 }
 
 /** One autocannon run in its own process; `onStart` fires just before its first request. */
@@ -145,6 +182,8 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
   const label = `${name} gzip=${gzip ? 'on' : 'off'}`;
   progress(`${label}: starting the gateway`);
   const gw = await startGateway(name, { url: sink.url, db: 'bench' }, `sink-gzip-${gzip ? 'on' : 'off'}`);
+  const processes = processTree(gw.pid).length;
+  if (processes !== workersOf(name) + (workersOf(name) > 1 ? 1 : 0)) progress(`  ! ${label}: ${processes} processes in the gateway's tree (expected ${workersOf(name) > 1 ? `1 primary + ${workersOf(name)} workers` : '1'})`);
   try {
     sink.reset();
     const spec = (seconds: number, overallRate?: number): LoadSpec => ({
@@ -171,7 +210,7 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     let t0 = 0;
     const max = await load(spec(SECONDS), () => {
       linesAtStart = sink.counts().lines;
-      rss = sampleRss(gw.pid);
+      rss = sampleRss(gw.pid, 100, { tree: true });
       t0 = performance.now();
     });
     const windowSeconds = (performance.now() - t0) / 1000;
@@ -192,7 +231,7 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
 
     const expected = acked * SPANS_PER_REQUEST * linesPerSpan;
     const got = await drain(sink, expected);
-    const hwmBytes = readStatusBytes(gw.pid, 'VmHWM') ?? 0;
+    const hwmBytes = readTreeStatusBytes(gw.pid, 'VmHWM') ?? 0;
     if (sink.counts().bad > 0) progress(`  ! ${label}: the sink could not read ${sink.counts().bad} write requests`);
     // Every acknowledged span must reach the sink. Requests still in flight when autocannon stops
     // (at most one per connection per run) may reach it too, without being counted as acknowledged.
@@ -203,6 +242,8 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     if (!drained) progress(`  ! ${label}: drain check failed: ${lost} lines missing, or more lines than requests sent`);
     return {
       gateway: name,
+      workers: workersOf(name),
+      processes,
       gzip,
       max,
       sinkLinesPerSec,
@@ -223,6 +264,9 @@ const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minim
 const mb = (b: number): string => fmt(b / 2 ** 20);
 const spansPerSec = (r: LoadResult): number => (r.ok * SPANS_PER_REQUEST) / r.durationSeconds;
 
+const ratio = (a: number, b: number): number | undefined => (b === 0 ? undefined : a / b);
+const x = (r: number | undefined): string => (r === undefined ? 'n/a' : `${fmt(r, 2)}×`);
+
 function table(rows: Row[], linesPerSpan: number): string {
   const head = ['gateway', 'gzip', 'spans/s acked', 'sink lines/s', 'lines/span', 'acked lost', 'p50 ms', 'p99 ms', 'peak RSS MB', 'HWM MB', 'non-2xx/err', 'half rate req/s', 'p99 @half ms'];
   const body = rows.map((r) => [
@@ -234,47 +278,300 @@ function table(rows: Row[], linesPerSpan: number): string {
     fmt(r.lost),
     fmt(r.max.p50Millis, 1),
     fmt(r.max.p99Millis, 1),
-    mb(r.peakRssBytes),
-    mb(r.hwmBytes),
+    `${mb(r.peakRssBytes)}${r.processes > 1 ? ` (Σ${r.processes})` : ''}`,
+    `${mb(r.hwmBytes)}${r.processes > 1 ? ` (Σ${r.processes})` : ''}`,
     `${r.max.non2xx + r.half.non2xx}/${r.max.errors + r.max.timeouts + r.half.errors + r.half.timeouts}`,
     fmt(r.halfRate),
     fmt(r.half.p99Millis, 1),
   ]);
-  for (const gzip of [false, true]) {
-    const ours = rows.find((r) => r.gateway === 'tenantlens' && r.gzip === gzip);
-    const naive = rows.find((r) => r.gateway === 'naive' && r.gzip === gzip);
-    if (ours === undefined || naive === undefined) continue;
-    const x = (a: number, b: number): string => (b === 0 ? 'n/a' : `${fmt(a / b, 2)}×`);
+  const ratioRow = (label: string, gzip: boolean, a: Row | undefined, b: Row | undefined): void => {
+    if (a === undefined || b === undefined) return;
     body.push([
-      'ours ÷ naive',
+      label,
       gzip ? 'on' : 'off',
-      x(spansPerSec(ours.max), spansPerSec(naive.max)),
-      x(ours.sinkLinesPerSec, naive.sinkLinesPerSec),
+      x(ratio(spansPerSec(a.max), spansPerSec(b.max))),
+      x(ratio(a.sinkLinesPerSec, b.sinkLinesPerSec)),
       '',
       '',
-      x(ours.max.p50Millis, naive.max.p50Millis),
-      x(ours.max.p99Millis, naive.max.p99Millis),
-      x(ours.peakRssBytes, naive.peakRssBytes),
-      x(ours.hwmBytes, naive.hwmBytes),
+      x(ratio(a.max.p50Millis, b.max.p50Millis)),
+      x(ratio(a.max.p99Millis, b.max.p99Millis)),
+      x(ratio(a.peakRssBytes, b.peakRssBytes)),
+      x(ratio(a.hwmBytes, b.hwmBytes)),
       '',
       '',
-      x(ours.half.p99Millis, naive.half.p99Millis),
+      x(ratio(a.half.p99Millis, b.half.p99Millis)),
     ]);
+  };
+  for (const gzip of [false, true]) {
+    const find = (g: GatewayName): Row | undefined => rows.find((r) => r.gateway === g && r.gzip === gzip);
+    ratioRow('tenantlens ÷ naive', gzip, find('tenantlens'), find('naive'));
+    ratioRow('×2 workers ÷ naive', gzip, find(OURS_X2), find('naive'));
+    ratioRow('×2 workers ÷ ×1', gzip, find(OURS_X2), find('tenantlens'));
   }
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const out = [line(head), `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)];
-  out.push('', `expected lines/span ${fmt(linesPerSpan, 3)} (naive pipeline on the fixtures); lines/span = sink lines ÷ acknowledged spans after the drain (a little above expected: requests in flight when a run stopped also reach the sink); acked lost = lines of 2xx requests the sink never got; (!) = drain check failed`);
+  out.push(
+    '',
+    `expected lines/span ${fmt(linesPerSpan, 3)} (naive pipeline on the fixtures); lines/span = sink lines ÷ acknowledged spans after the drain (a little above expected: requests in flight when a run stopped also reach the sink); acked lost = lines of 2xx requests the sink never got; (!) = drain check failed`,
+    'peak RSS / HWM (Σn) = summed over the n node processes of a cluster (the primary and its workers; tsx\'s esbuild helper left out; RSS summed at each 100 ms poll, HWM = the sum of each process\'s own high-water mark, an upper bound); ' +
+      '×2 workers runs with ALERTS=off (required with WORKERS > 1) and at half of its own max for the p99 @half column; the naive gateway runs at tenantlens ×1\'s half rate',
+    `scaling: the load generator (autocannon, one process) and the sink (the bench process) share the same ${machineInfo().cpus} CPUs with the gateway, so ×2 workers ÷ ×1 understates what a second core gives a gateway on a machine of its own`,
+  );
   const targets = rows
-    .filter((r) => r.gateway === 'tenantlens')
+    .filter((r) => isOurs(r.gateway))
     .map((r) => {
       const naive = rows.find((n) => n.gateway === 'naive' && n.gzip === r.gzip);
-      const ratio = naive === undefined ? 0 : spansPerSec(r.max) / spansPerSec(naive.max);
-      const ok = (b: boolean): string => (b ? 'met' : 'NOT met');
-      return `gzip ${r.gzip ? 'on ' : 'off'}: spans/s ≥ 5× naive: ${ok(ratio >= 5)} (${fmt(ratio, 2)}×); p99 at half rate ≤ 50 ms: ${ok(r.half.p99Millis <= 50)} (${fmt(r.half.p99Millis, 1)} ms); peak RSS ≤ 300 MB: ${ok(r.peakRssBytes <= 300 * 2 ** 20)} (${mb(r.peakRssBytes)} MB)`;
+      const vsNaive = naive === undefined ? 0 : spansPerSec(r.max) / spansPerSec(naive.max);
+      return `${r.gateway.padEnd(OURS_X2.length)} gzip ${r.gzip ? 'on ' : 'off'}: spans/s ≥ 5× naive: ${ok(vsNaive >= 5)} (${fmt(vsNaive, 2)}×); p99 at half rate ≤ 50 ms: ${ok(r.half.p99Millis <= 50)} (${fmt(r.half.p99Millis, 1)} ms); peak RSS ≤ 300 MB: ${ok(r.peakRssBytes <= RSS_TARGET_BYTES)} (${mb(r.peakRssBytes)} MB); nothing acknowledged lost: ${ok(r.drained)} (${fmt(r.lost)} lines)`;
     });
   out.push('issue 6 targets (against the sink):', ...targets.map((t) => `  ${t}`));
+  const scaling = [false, true].flatMap((gzip) => {
+    const one = rows.find((r) => r.gateway === 'tenantlens' && r.gzip === gzip);
+    const two = rows.find((r) => r.gateway === OURS_X2 && r.gzip === gzip);
+    return one === undefined || two === undefined ? [] : [`gzip ${gzip ? 'on' : 'off'} ${x(ratio(spansPerSec(two.max), spansPerSec(one.max)))}`];
+  });
+  if (scaling.length > 0) out.push(`  scaling, WORKERS=2 ÷ WORKERS=1 spans/s: ${scaling.join(', ')} (reported, no target: the load generator shares the machine)`);
   return out.join('\n');
+}
+
+const ok = (b: boolean): string => (b ? 'met' : 'NOT met');
+
+/** Every series of a /metrics scrape: `name{labels}` → value. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const out = new Map<string, number>();
+  for (const l of text.split('\n')) {
+    if (l === '' || l.startsWith('#')) continue;
+    const sp = l.lastIndexOf(' ');
+    out.set(l.slice(0, sp), Number(l.slice(sp + 1)));
+  }
+  return out;
+}
+/** Sum of a metric over its label sets. */
+const metricSum = (m: Map<string, number>, name: string): number => [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
+
+interface OverloadResult {
+  seconds: number;
+  bufferMaxBytes: number;
+  sinkThrottle: SinkThrottle;
+  load: LoadResult;
+  /** The direct probes sent during the load: statuses, and Retry-After on their refusals. */
+  probes: { sent: number; statuses: Record<string, number>; refused: number; withRetryAfter: number; retryAfterValues: string[] };
+  idleRssBytes: number;
+  peakRssBytes: number;
+  firstHalfPeakRssBytes: number;
+  secondHalfPeakRssBytes: number;
+  bufferBytesPeak: number;
+  bufferScrapes: number;
+  refusedByReason: Record<string, number>;
+  writeRetries: number;
+  acknowledgedSpans: number;
+  expectedLines: number;
+  receivedLines: number;
+  unansweredLines: number;
+  lostLines: number;
+  verdicts: Array<{ target: string; met: boolean | undefined; detail: string }>;
+}
+
+/**
+ * Overload: our gateway (one process, BUFFER_MAX_BYTES=8 MiB) writing to a sink slowed below its
+ * intake, 32 connections flat out. The buffer fills within a second; from then on the gateway must
+ * refuse with 503/429 + Retry-After rather than grow, and every request it answered 200 for must
+ * reach the sink once the sink is fast again.
+ */
+async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Array, linesPerSpan: number): Promise<OverloadResult> {
+  const label = 'overload';
+  progress(`${label}: starting our gateway with BUFFER_MAX_BYTES=${mb(OVERLOAD_BUFFER_BYTES)} MiB`);
+  const gw = await startGateway('tenantlens', { url: sink.url, db: 'bench' }, 'overload', { BUFFER_MAX_BYTES: String(OVERLOAD_BUFFER_BYTES) });
+  try {
+    await sleep(1000);
+    const idleRssBytes = readStatusBytes(gw.pid, 'VmRSS') ?? 0;
+    sink.reset();
+    sink.throttle(SLOW_SINK);
+    progress(`${label}: sink slowed to ${SLOW_SINK.delayMillis} ms per write and ${fmt(SLOW_SINK.maxLinesPerSec ?? 0)} lines/s; ${CONNECTIONS} connections flat out for ${OVERLOAD_SECONDS}s`);
+    let running = true;
+    let rss: ReturnType<typeof sampleRss> | undefined;
+    let bufferBytesPeak = 0;
+    let bufferScrapes = 0;
+    const probes = { sent: 0, ok: 0, statuses: {} as Record<string, number>, refused: 0, withRetryAfter: 0, retryAfterValues: [] as string[] };
+    const loops: Array<Promise<void>> = [];
+    const scrapeLoop = async (): Promise<void> => {
+      while (running) {
+        try {
+          bufferBytesPeak = Math.max(bufferBytesPeak, metricSum(await scrape(gw.url), 'tenantlens_buffer_bytes'));
+          bufferScrapes++;
+        } catch (err) {
+          progress(`  ! ${label}: /metrics scrape failed: ${(err as Error).message}`);
+        }
+        await sleep(250);
+      }
+    };
+    // A direct request now and then, to read the headers of a refusal (autocannon counts statuses only).
+    const probeLoop = async (): Promise<void> => {
+      while (running) {
+        probes.sent++;
+        try {
+          const res = await fetch(`${gw.url}/v1/traces`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-protobuf', 'x-tenant-id': TENANT },
+            body: probeBody,
+            signal: AbortSignal.timeout(30_000),
+          });
+          await res.arrayBuffer();
+          probes.statuses[res.status] = (probes.statuses[res.status] ?? 0) + 1;
+          if (res.ok) probes.ok++;
+          if (res.status === 429 || res.status === 503) {
+            probes.refused++;
+            const ra = res.headers.get('retry-after');
+            if (ra !== null) {
+              probes.withRetryAfter++;
+              if (!probes.retryAfterValues.includes(ra)) probes.retryAfterValues.push(ra);
+            }
+          }
+        } catch (err) {
+          probes.statuses.error = (probes.statuses.error ?? 0) + 1;
+          progress(`  ! ${label}: probe failed: ${(err as Error).message}`);
+        }
+        await sleep(250);
+      }
+    };
+    const result = await load({ url: gw.url, bodiesFile, gzip: false, seconds: OVERLOAD_SECONDS, connections: CONNECTIONS, tenant: TENANT }, () => {
+      rss = sampleRss(gw.pid, 100);
+      loops.push(scrapeLoop(), probeLoop());
+    });
+    running = false;
+    await Promise.all(loops);
+    const peakRssBytes = rss?.stop() ?? 0;
+    const series = rss?.series ?? [];
+    const mid = (series.at(-1)?.[0] ?? 0) / 2;
+    const firstHalfPeakRssBytes = Math.max(0, ...series.filter(([t]) => t < mid).map(([, v]) => v));
+    const secondHalfPeakRssBytes = Math.max(0, ...series.filter(([t]) => t >= mid).map(([, v]) => v));
+    const codes = result.statusCodes;
+    progress(`${label}: statuses ${JSON.stringify(codes)}, probes ${JSON.stringify(probes.statuses)}; sink fast again, draining`);
+    // Read the gauge once more before the sink speeds up: the buffer is at its fullest now.
+    try {
+      bufferBytesPeak = Math.max(bufferBytesPeak, metricSum(await scrape(gw.url), 'tenantlens_buffer_bytes'));
+      bufferScrapes++;
+    } catch {
+      // reported by the loop already if /metrics does not answer
+    }
+    sink.throttle(undefined);
+    const acknowledgedRequests = result.ok + probes.ok;
+    const acknowledgedSpans = acknowledgedRequests * SPANS_PER_REQUEST;
+    const expectedLines = Math.round(acknowledgedSpans * linesPerSpan);
+    const receivedLines = await drain(sink, expectedLines);
+    const lostLines = Math.max(0, expectedLines - receivedLines);
+    const after = await scrape(gw.url);
+    const refusedByReason: Record<string, number> = {};
+    for (const [k, v] of after) {
+      const m = /^tenantlens_requests_refused_total\{.*reason="([^"]+)"/.exec(k);
+      if (m?.[1] !== undefined) refusedByReason[m[1]] = v;
+    }
+    const writeRetries = metricSum(after, 'tenantlens_write_retries_total');
+    progress(`${label}: sink ${receivedLines} lines for ${acknowledgedRequests} acknowledged requests (expected ${expectedLines}); write retries ${writeRetries}`);
+
+    const refused = (codes['503'] ?? 0) + (codes['429'] ?? 0);
+    const otherNon2xx = result.non2xx - refused;
+    const growth = peakRssBytes - idleRssBytes;
+    // No refusal at all: the buffer never filled (or the gateway grew instead): not met. Refusals
+    // but no probe refused: the headers went unchecked.
+    const cleanRefusals = refused > 0 && otherNon2xx === 0 && result.errors + result.timeouts === 0;
+    const refusesWell = !cleanRefusals ? false : probes.refused === 0 ? undefined : probes.withRetryAfter === probes.refused;
+    const verdicts: OverloadResult['verdicts'] = [
+      {
+        target: 'refuses with 503/429 + Retry-After under overload',
+        met: refusesWell,
+        detail:
+          `${fmt(refused)} refusals of ${fmt(result.ok + result.non2xx)} answers (${fmt(otherNon2xx)} other non-2xx, ${fmt(result.errors)} errors, ${fmt(result.timeouts)} timeouts); ` +
+          `${probes.withRetryAfter}/${probes.refused} refused probes carried Retry-After (${probes.retryAfterValues.map((v) => `${v} s`).join(', ') || 'none'})`,
+      },
+      {
+        target: 'buffer gauge peak ≤ BUFFER_MAX_BYTES',
+        met: bufferScrapes > 0 ? bufferBytesPeak <= OVERLOAD_BUFFER_BYTES : undefined,
+        detail: `tenantlens_buffer_bytes peak ${fmt(bufferBytesPeak / 2 ** 20, 2)} MiB of ${mb(OVERLOAD_BUFFER_BYTES)} MiB over ${bufferScrapes} scrapes (every 250 ms)`,
+      },
+      {
+        target: 'memory bounded (RSS stops growing once the buffer is full; peak ≤ 300 MB)',
+        met: secondHalfPeakRssBytes <= firstHalfPeakRssBytes * 1.1 && peakRssBytes <= RSS_TARGET_BYTES,
+        detail:
+          `idle ${mb(idleRssBytes)} MB → peak ${mb(peakRssBytes)} MB (+${mb(growth)} MB = ${fmt(growth / OVERLOAD_BUFFER_BYTES, 1)}× BUFFER_MAX_BYTES); ` +
+          `peak in the first half ${mb(firstHalfPeakRssBytes)} MB, second half ${mb(secondHalfPeakRssBytes)} MB (≤ +10% = not growing)`,
+      },
+      {
+        target: 'nothing acknowledged lost',
+        met: lostLines === 0,
+        detail: `acknowledged ${fmt(acknowledgedSpans)} spans (${fmt(acknowledgedRequests)} requests incl. ${probes.ok} probes) × ${fmt(linesPerSpan, 3)} lines/span = ${fmt(expectedLines)} lines; sink received ${fmt(receivedLines)}; lost ${fmt(lostLines)}` +
+          (writeRetries > 0 ? ` (${fmt(writeRetries)} write retries: a retried batch may be counted twice)` : ''),
+      },
+    ];
+    return {
+      seconds: OVERLOAD_SECONDS,
+      bufferMaxBytes: OVERLOAD_BUFFER_BYTES,
+      sinkThrottle: SLOW_SINK,
+      load: result,
+      probes: { sent: probes.sent, statuses: probes.statuses, refused: probes.refused, withRetryAfter: probes.withRetryAfter, retryAfterValues: probes.retryAfterValues },
+      idleRssBytes,
+      peakRssBytes,
+      firstHalfPeakRssBytes,
+      secondHalfPeakRssBytes,
+      bufferBytesPeak,
+      bufferScrapes,
+      refusedByReason,
+      writeRetries,
+      acknowledgedSpans,
+      expectedLines,
+      receivedLines,
+      unansweredLines: sink.counts().unanswered,
+      lostLines,
+      verdicts,
+    };
+  } finally {
+    sink.throttle(undefined);
+    await gw.stop();
+  }
+}
+
+function overloadTable(o: OverloadResult): string {
+  const codes = Object.entries(o.load.statusCodes)
+    .map(([k, v]) => `${k}: ${fmt(v)}`)
+    .join(', ');
+  const rows: Array<[string, string]> = [
+    ['statuses (autocannon)', `${codes || 'none'}; errors ${fmt(o.load.errors)}, timeouts ${fmt(o.load.timeouts)}`],
+    ['spans/s acknowledged', `${fmt((o.load.ok * SPANS_PER_REQUEST) / o.load.durationSeconds)} (${fmt(o.load.ok)} requests in ${fmt(o.load.durationSeconds)} s); p50 ${fmt(o.load.p50Millis, 1)} ms, p99 ${fmt(o.load.p99Millis, 1)} ms`],
+    ['refusals by reason (/metrics)', Object.entries(o.refusedByReason).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ') || 'none'],
+    ['direct probes', `${o.probes.sent} sent, statuses ${JSON.stringify(o.probes.statuses)}; Retry-After on ${o.probes.withRetryAfter}/${o.probes.refused} refusals (values: ${o.probes.retryAfterValues.join(', ') || 'none'})`],
+    ['RSS', `idle ${mb(o.idleRssBytes)} MB, peak ${mb(o.peakRssBytes)} MB (first half ${mb(o.firstHalfPeakRssBytes)}, second half ${mb(o.secondHalfPeakRssBytes)}); growth ${mb(o.peakRssBytes - o.idleRssBytes)} MB = ${fmt((o.peakRssBytes - o.idleRssBytes) / o.bufferMaxBytes, 1)}× BUFFER_MAX_BYTES`],
+    ['tenantlens_buffer_bytes peak', `${fmt(o.bufferBytesPeak / 2 ** 20, 2)} MiB of ${mb(o.bufferMaxBytes)} MiB (${o.bufferScrapes} scrapes)`],
+    ['drain check', `acknowledged ${fmt(o.acknowledgedSpans)} spans → expected ${fmt(o.expectedLines)} lines; received ${fmt(o.receivedLines)}; lost ${fmt(o.lostLines)}; write retries ${fmt(o.writeRetries)}; lines of writes the gateway gave up on ${fmt(o.unansweredLines)}`],
+  ];
+  return [
+    `overload: tenantlens (WORKERS=1, BUFFER_MAX_BYTES=${mb(o.bufferMaxBytes)} MiB), sink slowed to ${o.sinkThrottle.delayMillis} ms per write and ${fmt(o.sinkThrottle.maxLinesPerSec ?? 0)} lines/s, ${CONNECTIONS} connections flat out for ${o.seconds} s, gzip off; drained with the sink fast again`,
+    '| measure | value |',
+    '|:--|:--|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    'issue 6 targets (under overload):',
+    ...o.verdicts.map((v) => `  ${v.target}: ${v.met === undefined ? 'not checked' : ok(v.met)} (${v.detail})`),
+  ].join('\n');
+}
+
+function chart(rows: Row[]): string {
+  const variants: Array<[GatewayName, string]> = [
+    ['tenantlens', '#1f77b4'],
+    [OURS_X2, '#2ca02c'],
+    ['naive', '#999999'],
+  ];
+  const groups = ['gzip off', 'gzip on'];
+  const values = (f: (r: Row) => number): Array<{ name: string; values: number[]; color: string }> =>
+    variants.map(([name, color]) => ({ name, color, values: [false, true].map((gzip) => {
+      const r = rows.find((row) => row.gateway === name && row.gzip === gzip);
+      return r === undefined ? Number.NaN : f(r);
+    }) }));
+  return stackCharts([
+    barChart({ title: `spans/s acknowledged at max (${CONNECTIONS} connections, ${SPANS_PER_REQUEST} spans/request, loopback sink)`, groups, yLabel: 'spans/s', series: values((r) => spansPerSec(r.max)) }),
+    barChart({ title: 'p99 latency at half of max (ms)', groups, yLabel: 'ms', series: values((r) => r.half.p99Millis), threshold: { value: 50, label: 'target 50 ms' } }),
+    barChart({ title: 'peak RSS during the max run (MB; a cluster: primary + workers)', groups, yLabel: 'MB', series: values((r) => r.peakRssBytes / 2 ** 20), threshold: { value: 300, label: 'target 300 MB' } }),
+  ]);
 }
 
 interface InfluxRow {
@@ -394,8 +691,9 @@ async function printProfiles(): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const machine = machineInfo();
   // Two cores: anything else running (a test suite, a compiler) skews every figure. Say so.
-  const loadBefore = loadavg()[0] ?? 0;
+  const loadBefore = machine.loadAverage[0];
   if (loadBefore > 0.5) progress(`! load average is ${fmt(loadBefore, 2)} before the run: other processes compete for the CPUs; figures will be noisy`);
   progress(`building ${FIXTURE_REQUESTS} fixture requests × ${SPANS_PER_REQUEST} spans (official serializer)`);
   const fixture = buildFixtures(FIXTURE_REQUESTS, SPANS_PER_REQUEST);
@@ -409,27 +707,77 @@ async function main(): Promise<void> {
   await writeFile(bodiesFile, encodeBodies(fixture.protobuf));
   const sink = await startSink();
   const rows: Row[] = [];
+  let overload: OverloadResult | undefined;
   let influxdTable: string | undefined;
   try {
     for (const gzip of SINK_RUNS ? [false, true] : []) {
       const ours = await runOne('tenantlens', gzip, sink, bodiesFile, linesPerSpan, undefined);
       rows.push(ours);
+      rows.push(await runOne(OURS_X2, gzip, sink, bodiesFile, linesPerSpan, undefined));
       rows.push(await runOne('naive', gzip, sink, bodiesFile, linesPerSpan, ours.halfRate));
     }
+    if (SINK_RUNS) overload = await overloadPhase(sink, bodiesFile, fixture.protobuf[0] as Uint8Array, linesPerSpan);
     if (WITH_INFLUXD) influxdTable = await influxdPhase(bodiesFile, lineProtocol.join('\n'));
   } finally {
     await sink.close();
     await rm(dir, { recursive: true, force: true });
   }
 
+  const loadAfter = loadavg()[0] ?? 0;
   console.log(
-    `tenantlens end-to-end bench${SINK_RUNS ? '' : ' (real influxd only)'}: OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request (~10 attributes; ${fmt(avgBytes)} B, gzip off), ` +
-      `${CONNECTIONS} connections (autocannon, separate process), loopback line-protocol sink; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up; ` +
-      `node ${process.version}, ${cpus().length} CPUs; load average ${fmt(loadBefore, 2)} before, ${fmt(loadavg()[0] ?? 0, 2)} after`,
+    `\ntenantlens end-to-end bench${SINK_RUNS ? '' : ' (real influxd only)'}: OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request (~10 attributes; ${fmt(avgBytes)} B, gzip off), ` +
+      `${CONNECTIONS} connections (autocannon, separate process), loopback line-protocol sink; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up`,
   );
+  console.log(`${machineLine(machine)}; ${fmt(loadAfter, 2)} after\n`);
   if (SINK_RUNS) console.log(table(rows, linesPerSpan));
+  if (overload !== undefined) console.log(`\n${overloadTable(overload)}`);
   console.log(influxdTable === undefined ? '\n(real influxd: skipped; BENCH_INFLUXD=1 to run it)' : `\nagainst a real influxd (Debian 1.6.7), ${SECONDS}s per run:\n${influxdTable}`);
   await printProfiles();
+
+  await mkdir(RESULTS, { recursive: true });
+  const json = {
+    when: new Date(started).toISOString(),
+    machine,
+    loadAverageAfter: loadAfter,
+    settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, spansPerRequest: SPANS_PER_REQUEST, avgBodyBytes: avgBytes, expectedLinesPerSpan: linesPerSpan },
+    rows: rows.map((r) => ({
+      gateway: r.gateway,
+      workers: r.workers,
+      processesSummed: r.processes,
+      gzip: r.gzip,
+      spansPerSec: spansPerSec(r.max),
+      sinkLinesPerSec: r.sinkLinesPerSec,
+      p50Millis: r.max.p50Millis,
+      p99Millis: r.max.p99Millis,
+      peakRssBytes: r.peakRssBytes,
+      hwmBytes: r.hwmBytes,
+      halfRateReqPerSec: r.halfRate,
+      halfP99Millis: r.half.p99Millis,
+      linesPerSpan: r.drainedLinesPerSpan,
+      drained: r.drained,
+      lostLines: r.lost,
+      max: r.max,
+      half: r.half,
+    })),
+    ratios: [false, true].flatMap((gzip) => {
+      const find = (g: GatewayName): Row | undefined => rows.find((r) => r.gateway === g && r.gzip === gzip);
+      const pairs: Array<[string, Row | undefined, Row | undefined]> = [
+        ['tenantlens / naive', find('tenantlens'), find('naive')],
+        ['tenantlens x2 workers / naive', find(OURS_X2), find('naive')],
+        ['tenantlens x2 workers / tenantlens', find(OURS_X2), find('tenantlens')],
+      ];
+      return pairs.flatMap(([what, a, b]) =>
+        a === undefined || b === undefined
+          ? []
+          : [{ what, gzip, spansPerSec: ratio(spansPerSec(a.max), spansPerSec(b.max)), p99Millis: ratio(a.max.p99Millis, b.max.p99Millis), halfP99Millis: ratio(a.half.p99Millis, b.half.p99Millis), peakRss: ratio(a.peakRssBytes, b.peakRssBytes) }],
+      );
+    }),
+    overload: overload ?? null,
+    influxd: influxdTable ?? null,
+  };
+  await writeFile(join(RESULTS, 'e2e.json'), `${JSON.stringify(json, null, 2)}\n`);
+  if (rows.length > 0) await writeFile(join(RESULTS, 'e2e.svg'), chart(rows));
+  progress(`results: ${join(RESULTS, 'e2e.json')}${rows.length > 0 ? `, ${join(RESULTS, 'e2e.svg')}` : ''}`);
   progress(`done in ${fmt((Date.now() - started) / 1000)} s`);
 }
 

@@ -11,6 +11,7 @@ import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identi
 import { decodeTraceRequest, type OtlpEncoding } from '../gateway/src/otlp/decode.ts';
 import { buildFixtures } from './fixtures.ts';
 import { naivePipeline } from './naive-pipeline.ts';
+import { machineLine } from './support/machine.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const REQUESTS = 50;
@@ -61,7 +62,8 @@ function sanity(encoding: OtlpEncoding): void {
 const spansPerPass = REQUESTS * SPANS;
 const avgBytes = (bs: Uint8Array[]): number => Math.round(bs.reduce((n, b) => n + b.length, 0) / bs.length);
 console.log(`tenantlens bench: ${REQUESTS} requests × ${SPANS} spans (~10 attributes each), official OTel serializers`);
-console.log(`request size: protobuf ${avgBytes(fixture.protobuf)} B, JSON ${avgBytes(fixture.json)} B; ${SECONDS}s per encoding; node ${process.version}\n`);
+console.log(`request size: protobuf ${avgBytes(fixture.protobuf)} B, JSON ${avgBytes(fixture.json)} B; ${SECONDS}s per encoding`);
+console.log(`${machineLine()}\n`);
 
 const results: Array<{ encoding: string; pipeline: string; spansPerSec: number; ratio: string }> = [];
 for (const encoding of ['protobuf', 'json'] as const) {

@@ -13,8 +13,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { oneOpenTelemetryCopy, WEB_SDK_DIR } from '../web-sdk/tools/esbuild-plugins.ts';
+import { machineLine } from './support/machine.ts';
 
-console.log(`\n@tenantlens/web-sdk: tracedAction overhead (node ${process.version}, MobX production build)\n`);
+const progress = (msg: string): void => void process.stderr.write(`[bench:web-sdk ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+console.log(`\n@tenantlens/web-sdk: tracedAction overhead (MobX production build)`);
+console.log(`${machineLine()}\n`);
+progress('tracedAction overhead: web-sdk/bench/overhead.ts in a child process');
 const child = spawnSync(process.execPath, ['--import', 'tsx', join(WEB_SDK_DIR, 'bench', 'overhead.ts')], {
   env: { ...process.env, NODE_ENV: 'production' },
   encoding: 'utf8',
@@ -74,6 +79,7 @@ async function size(source: string, withOtel: boolean): Promise<{ min: number; g
 
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 const sizes = [];
+progress('bundle sizes: esbuild, each entry with and without OpenTelemetry');
 for (const [entry, source] of Object.entries(ENTRIES)) {
   const [withOtel, without] = await Promise.all([size(source, true), size(source, false)]);
   sizes.push({

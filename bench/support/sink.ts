@@ -9,6 +9,19 @@ export interface SinkCounts {
   readonly bytes: number;
   /** Write requests it could not read (bad gzip): should stay 0. */
   readonly bad: number;
+  /**
+   * Lines of write requests whose client hung up before a throttled answer went out (a write
+   * timeout): not in `lines`, since the gateway never saw them acknowledged and writes them again.
+   */
+  readonly unanswered: number;
+}
+
+/** Slows the sink down so that a gateway's buffer fills (the overload bench). */
+export interface SinkThrottle {
+  /** A fixed delay before each write request is answered. */
+  readonly delayMillis?: number;
+  /** At most this many lines per second over all write requests: each answer waits its turn. */
+  readonly maxLinesPerSec?: number;
 }
 
 export interface Sink {
@@ -16,6 +29,8 @@ export interface Sink {
   readonly url: string;
   counts(): SinkCounts;
   reset(): void;
+  /** Slow (a throttle) or fast again (undefined); answers already scheduled keep their time. */
+  throttle(t: SinkThrottle | undefined): void;
   close(): Promise<void>;
 }
 
@@ -38,13 +53,29 @@ const EMPTY_QUERY = JSON.stringify({ results: [{ statement_id: 0 }, { statement_
 /**
  * A loopback line-protocol sink: answers 204 to `POST /write` and `/api/v2/write` as fast as it can
  * read the body, counting lines (gzip-aware), and 204 to `GET /ping`. It stands in for InfluxDB so
- * that the benchmark measures the gateway, not the database.
+ * that the benchmark measures the gateway, not the database. With a throttle (`opts.throttle` or
+ * `throttle()`) it answers each write late instead; lines count when the 204 goes out.
  */
-export async function startSink(): Promise<Sink> {
+export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise<Sink> {
   let lines = 0;
   let requests = 0;
   let bytes = 0;
   let bad = 0;
+  let unanswered = 0;
+  let slow: SinkThrottle | undefined = opts.throttle;
+  /** When the rate limit lets the next write be answered (performance.now() ms). */
+  let nextFree = 0;
+  /** How long to hold a write of `n` lines under the current throttle, in ms (0: answer now). */
+  const holdMillis = (n: number): number => {
+    if (slow === undefined) return 0;
+    const now = performance.now();
+    let wait = slow.delayMillis ?? 0;
+    if (slow.maxLinesPerSec !== undefined && slow.maxLinesPerSec > 0) {
+      nextFree = Math.max(now, nextFree) + (n / slow.maxLinesPerSec) * 1000;
+      wait = Math.max(wait, nextFree - now);
+    }
+    return wait;
+  };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'POST' && (path === '/write' || path === '/api/v2/write')) {
@@ -54,10 +85,20 @@ export async function startSink(): Promise<Sink> {
         try {
           let body = Buffer.concat(chunks);
           if (/gzip/i.test(req.headers['content-encoding'] ?? '')) body = gunzipSync(body);
-          lines += countLines(body);
-          bytes += body.length;
-          requests++;
-          res.writeHead(204).end();
+          const n = countLines(body);
+          const answer = (): void => {
+            if (res.destroyed || req.socket.destroyed) {
+              unanswered += n;
+              return;
+            }
+            lines += n;
+            bytes += body.length;
+            requests++;
+            res.writeHead(204).end();
+          };
+          const hold = holdMillis(n);
+          if (hold <= 0) answer();
+          else setTimeout(answer, hold);
         } catch {
           bad++;
           res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"unreadable body"}');
@@ -86,12 +127,17 @@ export async function startSink(): Promise<Sink> {
   if (addr === null || typeof addr === 'string') throw new Error('sink: no TCP address');
   return {
     url: `http://127.0.0.1:${addr.port}`,
-    counts: () => ({ lines, requests, bytes, bad }),
+    counts: () => ({ lines, requests, bytes, bad, unanswered }),
     reset() {
       lines = 0;
       requests = 0;
       bytes = 0;
       bad = 0;
+      unanswered = 0;
+    },
+    throttle(t) {
+      slow = t;
+      nextFree = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -95,3 +95,58 @@ export function stackCharts(charts: readonly string[]): string {
   const inner = charts.map((c, i) => c.replace('<svg ', `<svg y="${i * H}" `));
   return [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H * charts.length}" viewBox="0 0 ${W} ${H * charts.length}">`, ...inner, '</svg>'].join('\n');
 }
+
+export interface BarChartSpec {
+  readonly title: string;
+  /** The categories along x, e.g. `gzip off`, `gzip on`. */
+  readonly groups: readonly string[];
+  /** One bar per series in each group; `values[i]` belongs to `groups[i]` (NaN: no bar). */
+  readonly series: ReadonlyArray<{ readonly name: string; readonly values: readonly number[]; readonly color: string }>;
+  readonly yLabel: string;
+  /** A dashed horizontal line with a caption, e.g. a target. */
+  readonly threshold?: { readonly value: number; readonly label: string };
+}
+
+/** Grouped bars, same size and style as `lineChart` (so `stackCharts` can stack both); each bar is labelled with its value. */
+export function barChart(spec: BarChartSpec): string {
+  const values = spec.series.flatMap((s) => s.values.filter((v) => Number.isFinite(v)));
+  const yTicks = ticks(Math.max(...values, spec.threshold?.value ?? 0, 0));
+  const pw = W - M.left - M.right;
+  const ph = H - M.top - M.bottom;
+  const y = (v: number): number => M.top + ph - (v / (yTicks.at(-1) ?? 1)) * ph;
+  const groupW = pw / Math.max(1, spec.groups.length);
+  const barW = (groupW * 0.8) / Math.max(1, spec.series.length);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">${esc(spec.title)}</text>`,
+  ];
+  for (const t of yTicks) {
+    parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="#e4e4e4"/>`);
+    parts.push(`<text x="${M.left - 8}" y="${y(t) + 4}" text-anchor="end">${label(t)}</text>`);
+  }
+  spec.groups.forEach((g, gi) => {
+    const gx = M.left + gi * groupW + groupW * 0.1;
+    spec.series.forEach((s, si) => {
+      const v = s.values[gi] ?? Number.NaN;
+      if (!Number.isFinite(v)) return;
+      const bx = gx + si * barW;
+      parts.push(`<rect x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW * 0.9).toFixed(1)}" height="${(M.top + ph - y(v)).toFixed(1)}" fill="${s.color}"/>`);
+      parts.push(`<text x="${(bx + barW * 0.45).toFixed(1)}" y="${(y(v) - 4).toFixed(1)}" text-anchor="middle">${label(v)}</text>`);
+    });
+    parts.push(`<text x="${(M.left + (gi + 0.5) * groupW).toFixed(1)}" y="${H - M.bottom + 18}" text-anchor="middle">${esc(g)}</text>`);
+  });
+  if (spec.threshold !== undefined) {
+    const ty = y(spec.threshold.value);
+    parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="6 4"/>`);
+    parts.push(`<text x="${W - M.right}" y="${ty - 4}" text-anchor="end" fill="#d62728">${esc(spec.threshold.label)}</text>`);
+  }
+  parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#999"/>`);
+  parts.push(`<text transform="translate(18 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(spec.yLabel)}</text>`);
+  spec.series.forEach((s, i) => {
+    const lx = M.left + 10 + i * 220;
+    parts.push(`<rect x="${lx}" y="${M.top - 18}" width="10" height="10" fill="${s.color}"/><text x="${lx + 16}" y="${M.top - 9}">${esc(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
