@@ -136,6 +136,8 @@ export interface BufferConfig {
   readonly maxBytes: number;
   /** `RETRY_MAX_DELAY_MILLIS`, default 30 000: the backoff ceiling. */
   readonly retryMaxDelayMillis: number;
+  /** `WRITE_CONCURRENCY`, default 4: write requests to InfluxDB in flight at once (1 while it is failing). */
+  readonly writeConcurrency?: number;
 }
 
 export class ConfigError extends Error {
@@ -452,6 +454,7 @@ export function loadConfig(env: Env): Config {
       flushIntervalMillis: int(env, 'FLUSH_INTERVAL_MILLIS', 1000, 1, 600_000),
       maxBytes: int(env, 'BUFFER_MAX_BYTES', 64 * MiB, 64 * 1024, 16 * 1024 * MiB),
       retryMaxDelayMillis: int(env, 'RETRY_MAX_DELAY_MILLIS', 30_000, 10, 3_600_000),
+      writeConcurrency: int(env, 'WRITE_CONCURRENCY', 4, 1, 64),
     },
     tenantRateLimit: loadRateLimit(env),
     cardinality: loadCardinality(env),

@@ -40,7 +40,7 @@ test('defaults', () => {
   assert.equal(c.instanceName, hostname());
   assert.equal(c.mappingFile, undefined);
   assert.equal(c.logLevel, 'info');
-  assert.deepEqual(c.buffer, { batchMaxLines: 5000, batchMaxBytes: 1024 * 1024, flushIntervalMillis: 1000, maxBytes: 64 * 1024 * 1024, retryMaxDelayMillis: 30_000 });
+  assert.deepEqual(c.buffer, { batchMaxLines: 5000, batchMaxBytes: 1024 * 1024, flushIntervalMillis: 1000, maxBytes: 64 * 1024 * 1024, retryMaxDelayMillis: 30_000, writeConcurrency: 4 });
 });
 
 test('valid settings are read, trimmed and normalised', () => {

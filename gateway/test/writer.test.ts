@@ -521,3 +521,47 @@ test('rejectedLines counts what InfluxDB 1.6.7 actually reports', () => {
   // Never more than were sent.
   assert.equal(rejectedLines('partial write: points beyond retention policy dropped=9', 4), 4);
 });
+
+test('writeConcurrency: up to N writes in flight; batches that finish out of order are released in order', async () => {
+  const gates = [gate<WriteOutcome>(), gate<WriteOutcome>(), gate<WriteOutcome>()];
+  const fake = fakeTransport((_call, i) => gates[i]?.promise ?? ok);
+  const released: number[] = [];
+  const { events } = recordWriterEvents();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2, writeConcurrency: 3 }), events, onReleased: (n) => released.push(n) });
+  assert.equal(w.offer(['a', 'b', 'c', 'd', 'e', 'f', 'g']), true);
+  await waitFor('three writes in flight', () => fake.calls.length === 3);
+  assert.equal(fake.maxInFlight, 3, 'never more than writeConcurrency');
+  assert.deepEqual(fake.calls.map((c) => c.lines), [['a', 'b'], ['c', 'd'], ['e', 'f']]);
+  // The third and second finish first: nothing is released until the first has.
+  gates[2]?.open(ok);
+  gates[1]?.open(ok);
+  await sleep(20);
+  assert.deepEqual(released, []);
+  assert.equal(w.bufferedLines, 7);
+  gates[0]?.open(ok);
+  await waitFor('all released', () => released.reduce((a, b) => a + b, 0) === 6);
+  assert.deepEqual(released, [2, 2, 2]);
+  assert.equal(await w.drain(Date.now() + 2000), 0);
+  assert.deepEqual(released, [2, 2, 2, 1]);
+  w.close();
+});
+
+test('writeConcurrency: a failing database gets one probe at a time, the failed batches resent oldest first', async () => {
+  let failing = true;
+  const fake = fakeTransport(() => (failing ? { kind: 'retryable', reason: 'down', status: 503, retryAfterMillis: 100 } : ok));
+  const released: number[] = [];
+  const { events } = recordWriterEvents();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 1, writeConcurrency: 4 }), events, onReleased: (n) => released.push(n) });
+  w.offer(['1', '2', '3', '4', '5', '6']);
+  await waitFor('first round', () => fake.calls.length >= 4);
+  const firstRound = fake.calls.length;
+  await sleep(350);
+  // After the first failures: one write per Retry-After period, not four.
+  assert.ok(fake.calls.length - firstRound <= 4, `${fake.calls.length - firstRound} probes in 350 ms`);
+  failing = false;
+  assert.equal(await w.drain(Date.now() + 5000), 0);
+  const sent = fake.calls.filter((_, i) => i >= fake.calls.length - 6).map((c) => c.body);
+  assert.deepEqual([...sent].sort(), ['1', '2', '3', '4', '5', '6']);
+  assert.deepEqual(released, [1, 1, 1, 1, 1, 1]);
+  w.close();
+});

@@ -64,28 +64,53 @@ export interface WriterOptions {
   readonly onReleased?: (lines: number) => void;
 }
 
+/** A batch handed to the transport: its lines left the queue, their bytes stay counted until it completes. */
+interface Batch {
+  readonly body: string;
+  readonly count: number;
+  readonly size: number;
+  done: boolean;
+}
+
 /**
  * A bounded FIFO of lines, flushed in batches bounded by lines and bytes, by size or by timer,
- * with one write in flight. A retryable failure keeps the batch at the head and waits (honouring
- * Retry-After); a permanent failure (InfluxDB refused the lines as invalid) drops only that batch,
+ * with up to `writeConcurrency` writes in flight: one write at a time could not keep up while the
+ * event loop was busy taking requests (each answer waited its turn behind them), and InfluxDB
+ * ingests concurrent writes well. Batches complete in any order but are released (`onReleased`,
+ * the spool's acknowledgement) strictly in the order they were taken.
+ *
+ * A retryable failure keeps its batch and pauses new writes: after the wait (Retry-After or
+ * backoff) the failed batches are resent one at a time until one succeeds, then concurrency
+ * resumes. A permanent failure (InfluxDB refused the lines as invalid) completes only that batch,
  * after the events hook has logged and counted it.
  */
 export function createLineWriter(opts: WriterOptions): LineWriter {
   const { transport, buffer: cfg, events } = opts;
   const random = opts.random ?? Math.random;
+  const concurrency = Math.max(1, cfg.writeConcurrency ?? 1);
+  /** Lines not yet in a batch, from `head`. */
   let lines: string[] = [];
   let sizes: number[] = [];
   let head = 0;
+  /** Bytes of every line not yet released: queued or in a batch. */
   let bytes = 0;
-  let inFlight: Promise<void> | undefined;
+  /** Lines in batches not yet released. */
+  let batchedLines = 0;
+  /** Taken batches, oldest first, until released. */
+  const batches: Batch[] = [];
+  /** Failed retryably, oldest first: resent before any new batch. */
+  const retries: Batch[] = [];
+  const writes = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let attempt = 0;
   let lastOk = true;
   let lastRetryAfterMillis = 0;
   let closed = false;
+  let flushDue = false;
 
-  const pending = () => lines.length - head;
+  const queued = () => lines.length - head;
+  const pending = () => queued() + batchedLines;
 
   function compact(): void {
     if (head > 1024 && head * 2 > lines.length) {
@@ -95,7 +120,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
     }
   }
 
-  function takeBatch(): { body: string; count: number; size: number } {
+  function takeBatch(): Batch | undefined {
     let count = 0;
     let size = 0;
     const end = lines.length;
@@ -105,78 +130,108 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       size += s;
       count++;
     }
-    return { body: lines.slice(head, head + count).join('\n'), count, size };
-  }
-
-  function release(count: number, size: number): void {
+    if (count === 0) return undefined;
+    const body = lines.slice(head, head + count).join('\n');
     for (let i = head; i < head + count; i++) lines[i] = '';
     head += count;
-    bytes -= size;
     compact();
-    opts.onReleased?.(count);
+    batchedLines += count;
+    const b: Batch = { body, count, size, done: false };
+    batches.push(b);
+    return b;
+  }
+
+  /** Releases completed batches from the front, in order. */
+  function releaseDone(): void {
+    while (batches.length > 0 && (batches[0] as Batch).done) {
+      const b = batches.shift() as Batch;
+      batchedLines -= b.count;
+      bytes -= b.size;
+      opts.onReleased?.(b.count);
+    }
+  }
+
+  function fullBatchWaiting(): boolean {
+    return queued() >= cfg.batchMaxLines || bytes - inBatchBytes() >= cfg.batchMaxBytes;
+  }
+
+  function inBatchBytes(): number {
+    let n = 0;
+    for (const b of batches) n += b.size;
+    return n;
+  }
+
+  function start(b: Batch): void {
+    const p: Promise<void> = sendOne(b).finally(() => {
+      writes.delete(p);
+      schedule();
+    });
+    writes.add(p);
   }
 
   function schedule(): void {
-    if (closed || inFlight !== undefined || retryTimer !== undefined || pending() === 0) return;
-    if (pending() >= cfg.batchMaxLines || bytes >= cfg.batchMaxBytes) {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      inFlight = sendOne().finally(() => {
-        inFlight = undefined;
-        schedule();
-      });
-      return;
+    if (closed || retryTimer !== undefined) return;
+    // While InfluxDB is failing, one probe at a time.
+    const limit = attempt > 0 ? 1 : concurrency;
+    while (writes.size < limit) {
+      const retry = retries.shift();
+      if (retry !== undefined) {
+        start(retry);
+        continue;
+      }
+      if (queued() === 0 || !(flushDue || fullBatchWaiting())) break;
+      const b = takeBatch();
+      if (b === undefined) break;
+      if (queued() === 0) flushDue = false;
+      start(b);
     }
-    if (timer === undefined) {
+    if (queued() > 0 && timer === undefined && !fullBatchWaiting()) {
       timer = setTimeout(() => {
         timer = undefined;
-        if (inFlight === undefined && retryTimer === undefined && pending() > 0) {
-          inFlight = sendOne().finally(() => {
-            inFlight = undefined;
-            schedule();
-          });
-        }
+        flushDue = true;
+        schedule();
       }, cfg.flushIntervalMillis);
       timer.unref();
     }
   }
 
-  async function sendOne(): Promise<void> {
-    const batch = takeBatch();
-    if (batch.count === 0) return;
+  async function sendOne(batch: Batch): Promise<void> {
     const outcome: WriteOutcome = await transport.write(batch.body, batch.count);
     switch (outcome.kind) {
       case 'success':
         attempt = 0;
         lastOk = true;
         lastRetryAfterMillis = 0;
-        release(batch.count, batch.size);
+        batch.done = true;
         events.written(batch.count);
+        releaseDone();
         return;
       case 'failure': {
         attempt = 0;
         lastOk = true; // the database answered; it just refused these lines
-        const sample = lines.slice(head, head + Math.min(batch.count, 3));
-        release(batch.count, batch.size);
+        const sample = sampleLines(batch.body);
+        batch.done = true;
         events.failed(outcome.reason, outcome.status, outcome.rejectedLines, sample);
         if (outcome.rejectedLines < batch.count) events.written(batch.count - outcome.rejectedLines);
+        releaseDone();
         return;
       }
       case 'retryable': {
         lastOk = false;
         events.retry(outcome.reason, outcome.status);
+        retries.push(batch);
+        // Oldest first: concurrent writes may fail in any order.
+        retries.sort((a, b) => batches.indexOf(a) - batches.indexOf(b));
+        if (retryTimer !== undefined) return;
         // `Retry-After: 0` (or a date in the past) is honoured, but never as a hot loop.
         const delay = outcome.retryAfterMillis === undefined ? backoffMillis(attempt, cfg.retryMaxDelayMillis, random) : Math.max(outcome.retryAfterMillis, MIN_RETRY_MILLIS);
         attempt++;
         lastRetryAfterMillis = delay;
-        await new Promise<void>((resolve) => {
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined;
-            resolve();
-          }, Math.min(delay, MAX_TIMER_MILLIS));
-          retryTimer.unref();
-        });
-        // The batch stayed at the head; the next schedule() sends it again.
+        retryTimer = setTimeout(() => {
+          retryTimer = undefined;
+          schedule();
+        }, Math.min(delay, MAX_TIMER_MILLIS));
+        retryTimer.unref();
         return;
       }
     }
@@ -221,19 +276,15 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
     async drain(deadline) {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+      flushDue = true;
       while (pending() > 0 && Date.now() < deadline) {
-        if (inFlight !== undefined) {
-          await untilDeadline(inFlight, deadline);
+        schedule();
+        if (writes.size > 0) {
+          await untilDeadline(Promise.race(writes), deadline);
           continue;
         }
-        if (retryTimer !== undefined) {
-          await new Promise((r) => setTimeout(r, 20));
-          continue;
-        }
-        inFlight = sendOne().finally(() => {
-          inFlight = undefined;
-        });
-        await untilDeadline(inFlight, deadline);
+        // Waiting out a retry delay (its timer schedules the resend).
+        await new Promise((r) => setTimeout(r, 20));
       }
       return pending();
     },
@@ -242,6 +293,20 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       if (timer !== undefined) clearTimeout(timer);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       timer = undefined;
+      retryTimer = undefined;
     },
   };
+}
+
+/** Up to three lines of a batch body for the log, cut at line boundaries (string fields may hold raw newlines: a sample is a sample). */
+function sampleLines(body: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (out.length < 3 && at <= body.length) {
+    const nl = body.indexOf('\n', at);
+    out.push(body.slice(at, nl === -1 ? body.length : nl));
+    if (nl === -1) break;
+    at = nl + 1;
+  }
+  return out;
 }
