@@ -186,7 +186,6 @@ test('gateway crash: kill -9 with the spool on loses no acknowledged span and du
   console.log(
     `# kill -9: produced ${produced}, acked ${acked.size}, stored ${stored.length} (${storedUnacked} stored but unacknowledged: in flight at the kill), lost 0; spool held ${spooledAtKill} bytes at the kill, ${recovered} records replayed`,
   );
-  assert.ok(storedUnacked >= 0);
 });
 
 test('spool full: 503 + Retry-After, never silent loss; the spool holds more than the memory buffer and replays it in order', async () => {

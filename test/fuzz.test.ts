@@ -8,11 +8,6 @@ import { pino } from 'pino';
 import { createApp } from '../gateway/src/app.ts';
 import { loadConfig } from '../gateway/src/config.ts';
 import { encodeLine, encodeSeriesKey } from '../gateway/src/influx/line-protocol.ts';
-import { createIngest, type Ingest } from '../gateway/src/ingest/ingest.ts';
-import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
-import { createLogsMapper, createMetricsMapper } from '../gateway/src/mapping/map-signals.ts';
-import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
-import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import { createMetrics } from '../gateway/src/ops/metrics.ts';
 import { ExportLogsServiceResponse, ExportMetricsServiceResponse, ExportTraceServiceResponse } from '../gateway/src/otlp/proto.ts';
 import { createTenantResolver } from '../gateway/src/tenancy/resolve-tenant.ts';
@@ -33,7 +28,7 @@ import {
 } from './support/fuzz.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { startInfluxd, type Influxd } from './support/influxd.ts';
-import { createMemoryStore, type MemoryStore } from './support/memory-store.ts';
+import { createInProcessIngest, type MemoryStore } from './support/memory-store.ts';
 
 /**
  * Issue #7, hostile input. Real OTLP bodies from the official SDK serializers (traces, metrics,
@@ -61,19 +56,7 @@ let seeds: Seed[];
 let jsonSeeds: Seed[];
 let pool: Uint8Array[];
 
-function createInProcess(): { ingest: Ingest; store: MemoryStore } {
-  const store = createMemoryStore();
-  const types = new FieldTypeRegistry();
-  const ingest = createIngest({
-    mapper: createSpanMapper(DEFAULT_RULES, types),
-    metricsMapper: createMetricsMapper(DEFAULT_RULES),
-    logsMapper: createLogsMapper(DEFAULT_RULES, types),
-    rules: DEFAULT_RULES,
-    store,
-    instanceName: 'fuzz',
-  });
-  return { ingest, store };
-}
+const createInProcess = (): ReturnType<typeof createInProcessIngest> => createInProcessIngest('fuzz');
 
 /** A mutated body of any kind: raw bytes of any seed, or a JSON seed edited structurally. */
 type Case = { kind: 'bytes'; seed: Seed; body: Buffer } | { kind: 'json'; seed: Seed; body: Buffer };

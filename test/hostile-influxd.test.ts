@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../gateway/src/otlp/proto.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
+import { storedFieldKey, storedTag } from './support/stored-escaping.ts';
 
 /**
  * Issue #7, hostile input, against a real gateway process and a real influxd 1.6: line-protocol
@@ -50,14 +51,6 @@ async function tenants(): Promise<string[]> {
   return [...new Set(seriesRows(await influx.query('SHOW TAG VALUES WITH KEY = "tenant_id"')).map((r) => String(r.value)))].sort();
 }
 
-// The documented transformations of line-protocol escaping (see test/line-protocol-influxd.test.ts).
-function evenRunsBefore(s: string, chars: RegExp): string {
-  return s.replace(/\\+/g, (run, offset: number) => (run.length % 2 === 1 && chars.test(s.charAt(offset + run.length)) ? run.slice(1) : run));
-}
-const controls = (s: string): string => s.replace(/\n/g, String.raw`\n`).replace(/\r/g, String.raw`\r`).replace(/\t/g, String.raw`\t`);
-const noTrailing = (s: string): string => s.replace(/\\+$/, '');
-const storedTag = (raw: string): string => noTrailing(controls(evenRunsBefore(raw, /^ $/)));
-const storedFieldKey = (raw: string): string => noTrailing(controls(evenRunsBefore(raw, /^[ ,=]$/)));
 
 describe('line-protocol injection through attribute keys and values', () => {
   // Each would add a point, a tag or another tenant if it reached the line unescaped.

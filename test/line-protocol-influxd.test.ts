@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { FieldValue, Point } from '../gateway/src/influx/line-protocol.ts';
 import { encodeLine } from '../gateway/src/influx/line-protocol.ts';
 import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
+import { storedFieldKey, storedTag } from './support/stored-escaping.ts';
 
 /**
  * The encoder's escaping, checked against a real influxd 1.6.7: every nasty string is written with
@@ -267,14 +268,6 @@ test('numbers, booleans and nanosecond timestamps round-trip exactly', async () 
   });
 });
 
-/** Drops one backslash from every odd run directly before one of `chars` (the documented rule). */
-function evenRunsBefore(s: string, chars: RegExp): string {
-  return s.replace(/\\+/g, (run, offset: number) => (run.length % 2 === 1 && chars.test(s.charAt(offset + run.length)) ? run.slice(1) : run));
-}
-const controls = (s: string): string => s.replace(/\n/g, String.raw`\n`).replace(/\r/g, String.raw`\r`).replace(/\t/g, String.raw`\t`);
-const noTrailing = (s: string): string => s.replace(/\\+$/, '');
-const storedTag = (raw: string): string => noTrailing(controls(evenRunsBefore(raw, /^ $/)));
-const storedFieldKey = (raw: string): string => noTrailing(controls(evenRunsBefore(raw, /^[ ,=]$/)));
 
 test('seeded fuzz: random nasty keys and values are all accepted, stored as documented, and spare their neighbours', async () => {
   // mulberry32: deterministic, so a failure names a reproducible case.

@@ -132,7 +132,8 @@ export function createApp(deps: AppDeps): GatewayApp {
   app.post('/v1/traces', async (req, res) => {
     const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
     const result = deps.ingest.traces(body, encoding, tenant);
-    await deps.store.persisted();
+    const synced = deps.store.persisted();
+    if (synced !== undefined) await synced;
     metrics.spansReceived.inc({ signal: 'traces' }, result.received);
     metrics.spansAccepted.inc({ signal: 'traces' }, result.accepted);
     for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
@@ -150,7 +151,8 @@ export function createApp(deps: AppDeps): GatewayApp {
     app.post(path, async (req, res) => {
       const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
       const result = signal === 'metrics' ? deps.ingest.metrics(body, encoding, tenant) : deps.ingest.logs(body, encoding, tenant);
-      await deps.store.persisted();
+      const synced = deps.store.persisted();
+    if (synced !== undefined) await synced;
       metrics.spansReceived.inc({ signal }, result.received);
       metrics.spansAccepted.inc({ signal }, result.accepted);
       for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
@@ -169,7 +171,8 @@ export function createApp(deps: AppDeps): GatewayApp {
       throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
     }
     const result = deps.ingest.beacon(json, tenant);
-    await deps.store.persisted();
+    const synced = deps.store.persisted();
+    if (synced !== undefined) await synced;
     metrics.spansReceived.inc({ signal: 'beacon' }, result.received);
     metrics.spansAccepted.inc({ signal: 'beacon' }, result.accepted);
     res.status(200).json({ accepted: result.accepted });

@@ -6,7 +6,7 @@ import { alertmanagerPayload } from '../src/alerts/notify/alertmanager.ts';
 import { createNotifyQueue } from '../src/alerts/notify/queue.ts';
 import { createRetryingTransport, parseRetryAfter, type SendResult } from '../src/alerts/notify/transport.ts';
 import { webhookPayload } from '../src/alerts/notify/webhook.ts';
-import { createAlertRules, fireThresholdMs } from '../src/alerts/rules.ts';
+import { fireThresholdMs, type AlertRules } from '../src/alerts/rules.ts';
 import type { AlertView } from '../src/alerts/state.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import type { AlertDimension, TimeRange, WindowP99 } from '../src/query/model.ts';
@@ -81,8 +81,7 @@ function fakeStore(series: Record<string, Series>): { windowP99(range: TimeRange
   };
 }
 
-const rules = createAlertRules({
-  ...loadConfig(BASE_ENV).alerts,
+const rules: AlertRules = {
   windowMillis: W,
   baselineWindows: 6,
   baselineMinWindows: 3,
@@ -92,7 +91,7 @@ const rules = createAlertRules({
   resolveRatio: 1.2,
   fireAfter: 1,
   resolveAfter: 2,
-});
+};
 
 describe('evaluator state machine', () => {
   test('fires for the regressed tenant and dimension only, holds between thresholds, resolves after two recovered windows', async () => {

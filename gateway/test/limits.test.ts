@@ -3,36 +3,18 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { GatewayError } from '../src/errors.ts';
 import { encodeFieldValue } from '../src/influx/line-protocol.ts';
-import { createIngest, type Ingest } from '../src/ingest/ingest.ts';
-import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
-import { createLogsMapper, createMetricsMapper } from '../src/mapping/map-signals.ts';
-import { createSpanMapper } from '../src/mapping/map-spans.ts';
-import { DEFAULT_RULES } from '../src/mapping/rules.ts';
 import { decodeTraceRequest } from '../src/otlp/decode.ts';
 import { decodeLogsRequest } from '../src/otlp/decode-signals.ts';
 import { limitAttributes, MAX_ANY_VALUE_DEPTH, truncateString, type AttributeLimits } from '../src/otlp/limits.ts';
 import type { Attribute, SpanRecord } from '../src/otlp/model.ts';
 import { ExportLogsServiceRequest, ExportTraceServiceRequest } from '../src/otlp/proto.ts';
-import { createMemoryStore, type MemoryStore } from '../../test/support/memory-store.ts';
+import { createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
 
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
 const SPAN_ID = 'eee19b7ec3c1b174';
 const START = 1_700_000_000_000_000_000n;
 
-function ingestWith(limits?: AttributeLimits): { ingest: Ingest; store: MemoryStore } {
-  const store = createMemoryStore();
-  const types = new FieldTypeRegistry();
-  const ingest = createIngest({
-    mapper: createSpanMapper(DEFAULT_RULES, types),
-    metricsMapper: createMetricsMapper(DEFAULT_RULES),
-    logsMapper: createLogsMapper(DEFAULT_RULES, types),
-    rules: DEFAULT_RULES,
-    store,
-    instanceName: 'gw-test',
-    attributeLimits: limits,
-  });
-  return { ingest, store };
-}
+const ingestWith = (limits?: AttributeLimits): ReturnType<typeof createInProcessIngest> => createInProcessIngest('gw-test', limits);
 
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
 

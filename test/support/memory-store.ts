@@ -1,4 +1,10 @@
 import { GatewayError } from '../../gateway/src/errors.ts';
+import { createIngest, type Ingest } from '../../gateway/src/ingest/ingest.ts';
+import { FieldTypeRegistry } from '../../gateway/src/mapping/field-types.ts';
+import { createLogsMapper, createMetricsMapper } from '../../gateway/src/mapping/map-signals.ts';
+import { createSpanMapper } from '../../gateway/src/mapping/map-spans.ts';
+import { DEFAULT_RULES } from '../../gateway/src/mapping/rules.ts';
+import type { AttributeLimits } from '../../gateway/src/otlp/limits.ts';
 import type { MappedPoint } from '../../gateway/src/mapping/map-spans.ts';
 import type { DrillDown } from '../../gateway/src/query/model.ts';
 import type { Store } from '../../gateway/src/store/store.ts';
@@ -40,7 +46,6 @@ export function createMemoryStore(): MemoryStore {
     persisted: () => undefined,
     refusal: () => new GatewayError('BUFFER_FULL', 'memory store refused', { retryAfterSeconds: 1 }),
     durable: false,
-    retryAfterSeconds: () => 1,
     isFull: false,
     get bufferedPoints() {
       return points.length;
@@ -54,4 +59,20 @@ export function createMemoryStore(): MemoryStore {
       points.length = 0;
     },
   };
+}
+
+/** The ingest path wired as main.ts wires it (default mapping), into a memory store: for in-process tests. */
+export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits): { ingest: Ingest; store: MemoryStore } {
+  const store = createMemoryStore();
+  const types = new FieldTypeRegistry();
+  const ingest = createIngest({
+    mapper: createSpanMapper(DEFAULT_RULES, types),
+    metricsMapper: createMetricsMapper(DEFAULT_RULES),
+    logsMapper: createLogsMapper(DEFAULT_RULES, types),
+    rules: DEFAULT_RULES,
+    store,
+    instanceName,
+    attributeLimits,
+  });
+  return { ingest, store };
 }

@@ -7,7 +7,6 @@ import { alertmanagerPayload } from './notify/alertmanager.ts';
 import { createNotifyQueue, type NotifyQueue } from './notify/queue.ts';
 import { createHttpTransport, createRetryingTransport } from './notify/transport.ts';
 import { webhookPayload } from './notify/webhook.ts';
-import { createAlertRules } from './rules.ts';
 
 /** Alertmanager forgets an alert that is not re-sent; Prometheus re-sends at most once a minute. */
 const RESEND_MILLIS = 60_000;
@@ -34,7 +33,7 @@ export interface AlertingOptions {
 /** The evaluator on a schedule, wired to the webhook and Alertmanager receivers, the metrics and the log. */
 export function createAlerting(opts: AlertingOptions): Alerting {
   const { config, metrics, logger } = opts;
-  const evaluator = createEvaluator({ queries: opts.queries, rules: createAlertRules(config), dashboardUrl: config.dashboardUrl });
+  const evaluator = createEvaluator({ queries: opts.queries, rules: config, dashboardUrl: config.dashboardUrl });
 
   function receiver(name: 'webhook' | 'alertmanager', url: string): NotifyQueue {
     const transport = createRetryingTransport({

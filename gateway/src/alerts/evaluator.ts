@@ -125,13 +125,9 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
           if (e !== undefined) e.breaches = 0;
           continue;
         }
-        e ??= {
-          key: g.key,
-          phase: 'ok',
-          breaches: 0,
-          recoveries: 0,
+        // What an alert records of the window that made it fire.
+        const snapshot = {
           sinceMs: at,
-          windowStartMs: at - w,
           lastAtMs: at,
           baselineMs: baseline.baselineMs,
           thresholdMs: threshold,
@@ -140,22 +136,12 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
           firedP99Ms: current.p99,
           peakP99Ms: current.p99,
         };
+        e ??= { key: g.key, phase: 'ok', breaches: 0, recoveries: 0, windowStartMs: at - w, ...snapshot };
         entries.set(id, e);
         e.breaches++;
         if (e.breaches === 1) e.windowStartMs = at - w;
         if (e.breaches >= rules.fireAfter) {
-          Object.assign(e, {
-            phase: 'firing',
-            recoveries: 0,
-            sinceMs: at,
-            lastAtMs: at,
-            baselineMs: baseline.baselineMs,
-            thresholdMs: threshold,
-            p99Ms: current.p99,
-            count: current.count,
-            firedP99Ms: current.p99,
-            peakP99Ms: current.p99,
-          });
+          Object.assign(e, { phase: 'firing', recoveries: 0, ...snapshot });
           fired.push(view(e, 'firing'));
         }
         continue;

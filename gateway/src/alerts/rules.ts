@@ -6,31 +6,10 @@ import type { AlertsConfig } from '../config.ts';
  * would page on 20 ms → 31 ms; the floor alone on a 2 s endpoint taking 2.2 s), with at
  * least minSamples samples. Resolve below baseline × resolveRatio, a lower bar than firing.
  */
-export interface AlertRules {
-  readonly windowMillis: number;
-  readonly baselineWindows: number;
-  readonly baselineMinWindows: number;
-  readonly ratio: number;
-  readonly floorMs: number;
-  readonly minSamples: number;
-  readonly resolveRatio: number;
-  readonly fireAfter: number;
-  readonly resolveAfter: number;
-}
-
-export function createAlertRules(config: AlertsConfig): AlertRules {
-  return Object.freeze({
-    windowMillis: config.windowMillis,
-    baselineWindows: config.baselineWindows,
-    baselineMinWindows: config.baselineMinWindows,
-    ratio: config.ratio,
-    floorMs: config.floorMs,
-    minSamples: config.minSamples,
-    resolveRatio: config.resolveRatio,
-    fireAfter: config.fireAfter,
-    resolveAfter: config.resolveAfter,
-  });
-}
+export type AlertRules = Pick<
+  AlertsConfig,
+  'windowMillis' | 'baselineWindows' | 'baselineMinWindows' | 'ratio' | 'floorMs' | 'minSamples' | 'resolveRatio' | 'fireAfter' | 'resolveAfter'
+>;
 
 /** The P99 above which a window breaches: max(baseline × ratio, baseline + floor). */
 export function fireThresholdMs(rules: AlertRules, baselineMs: number): number {

@@ -94,8 +94,9 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
   let head = 0;
   /** Bytes of every line not yet released: queued or in a batch. */
   let bytes = 0;
-  /** Lines in batches not yet released. */
+  /** Lines and bytes in batches not yet released. */
   let batchedLines = 0;
+  let batchedBytes = 0;
   /** Taken batches, oldest first, until released. */
   const batches: Batch[] = [];
   /** Failed retryably, oldest first: resent before any new batch. */
@@ -136,6 +137,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
     head += count;
     compact();
     batchedLines += count;
+    batchedBytes += size;
     const b: Batch = { body, count, size, done: false };
     batches.push(b);
     return b;
@@ -146,19 +148,14 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
     while (batches.length > 0 && (batches[0] as Batch).done) {
       const b = batches.shift() as Batch;
       batchedLines -= b.count;
+      batchedBytes -= b.size;
       bytes -= b.size;
       opts.onReleased?.(b.count);
     }
   }
 
   function fullBatchWaiting(): boolean {
-    return queued() >= cfg.batchMaxLines || bytes - inBatchBytes() >= cfg.batchMaxBytes;
-  }
-
-  function inBatchBytes(): number {
-    let n = 0;
-    for (const b of batches) n += b.size;
-    return n;
+    return queued() >= cfg.batchMaxLines || bytes - batchedBytes >= cfg.batchMaxBytes;
   }
 
   function start(b: Batch): void {

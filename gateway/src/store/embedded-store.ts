@@ -247,7 +247,6 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
         retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
       }),
     durable: false,
-    retryAfterSeconds: () => Math.max(1, Math.ceil(lastRetryMillis / 1000)),
     get isFull() {
       return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
     },

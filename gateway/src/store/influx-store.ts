@@ -74,7 +74,6 @@ export function createInfluxStore(opts: {
       return new GatewayError(refusal === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[refusal], { retryAfterSeconds: writer.retryAfterSeconds() });
     },
     durable: spool !== undefined,
-    retryAfterSeconds: () => writer.retryAfterSeconds(),
     get isFull() {
       return spool === undefined ? writer.isFull : spool.isFull || spool.failed !== undefined;
     },

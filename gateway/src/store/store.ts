@@ -23,7 +23,6 @@ export interface Store {
   refusal(): GatewayError;
   /** True when a refused or unfinished drain leaves data on disk for the next start, not lost. */
   readonly durable: boolean;
-  retryAfterSeconds(): number;
   readonly isFull: boolean;
   readonly bufferedPoints: number;
   readonly bufferedBytes: number;
