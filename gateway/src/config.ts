@@ -41,6 +41,12 @@ export interface Config {
    * More than one needs INFLUX_URL (the embedded store is a single-process database file).
    */
   readonly workers: number;
+  /**
+   * `FUSED_ENCODER`, default on: OTLP/protobuf traces go straight to line protocol when writing
+   * to InfluxDB (ingest/proto-trace-lines.ts). Off: every request takes the reference path
+   * (decode → map → encode), which gives the same lines; the switch exists to compare the two.
+   */
+  readonly fusedEncoder: boolean;
   readonly alerts: AlertsConfig;
   /**
    * OTel attribute limits, per resource, span, data point and log record: `ATTRIBUTE_COUNT_LIMIT`
@@ -460,6 +466,7 @@ export function loadConfig(env: Env): Config {
     cardinality: loadCardinality(env),
     spool: loadSpool(env, str(env, 'INFLUX_URL') !== undefined),
     workers,
+    fusedEncoder: flag(env, 'FUSED_ENCODER', true),
     alerts: loadAlerts(env, workers),
     attributeLimits: {
       countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),

@@ -165,6 +165,7 @@ async function start(): Promise<void> {
     instanceName: config.instanceName,
     rateLimiter: config.tenantRateLimit === undefined ? undefined : createTenantRateLimiter(config.tenantRateLimit),
     attributeLimits: config.attributeLimits,
+    fieldTypes: config.fusedEncoder ? fieldTypes : undefined,
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });

@@ -8,24 +8,23 @@ import type { MappedPoint } from '../mapping/map-spans.ts';
  * its slot is free or already owned by the same span. The probe is deterministic, so replaying a
  * request lands every point on the slot it had, which InfluxDB treats as an idempotent overwrite.
  *
+ * A slot is a nanosecond, whatever the series: within one process a nanosecond belongs to one
+ * span (its points in every measurement share it). A distinct span at the same nanosecond in
+ * another series therefore moves up too, which it would not need to; that costs it a nanosecond,
+ * never its microsecond (unless it was the last of one), and it is rare: microsecond timestamps
+ * are spread over their 1000 nanoseconds by span id first. Keying by series as well meant one
+ * long series string (and usually a map) kept per point: the index was the largest cost of the
+ * encoder after decoding, and most of the memory it promoted to the old generation.
+ *
  * The index is bounded (oldest slots are forgotten first); it covers one gateway process. A
  * collision between replicas, or with a slot forgotten after restart, needs two distinct spans
  * with the same tenant, series and start nanosecond on different replicas.
  */
-/** The owners of one timestamp: usually one series; a map once several series share it. */
-type Owners = { readonly series: string; readonly spanId: string } | Map<string, string>;
-
 export class TimestampSlots {
+  /** Timestamp (decimal, which the line needs anyway) → the span that owns it. */
+  private readonly owners = new Map<string, string>();
   /**
-   * Keyed by the timestamp's decimal string (short, cheap to hash; the line needs it anyway).
-   * Keying by `series + ts` cost more than the rest of the pipeline: long freshly concatenated
-   * keys must be flattened and hashed on every lookup. Many series at one timestamp (browser
-   * clocks are coarse) get a map, so each lookup stays O(1).
-   */
-  private readonly owners = new Map<string, Owners>();
-  private entries = 0;
-  /**
-   * Keys in the order they were created, for eviction. Evicting through `owners.entries().next()`
+   * Keys in the order they were created, for eviction. Evicting through `owners.keys().next()`
    * was the gateway's top self-time function under load: V8 leaves deleted entries at the front
    * of a Map's table until it rehashes, so each call skipped over all of them.
    */
@@ -35,21 +34,20 @@ export class TimestampSlots {
   constructor(private readonly capacity = 200_000) {}
 
   /** The timestamp to write, as a decimal string. */
-  assign(series: string, timestamp: bigint, spanId: string): string {
-    return this.assignDecimal(series, timestamp.toString(), spanId);
+  assign(timestamp: bigint, spanId: string): string {
+    return this.assignDecimal(timestamp.toString(), spanId);
   }
 
   /** `assign` for a timestamp already in decimal: the hot path never needs BigInt arithmetic. */
-  assignDecimal(series: string, decimal: string, spanId: string): string {
+  assignDecimal(decimal: string, spanId: string): string {
     let key = decimal;
     let ts: bigint | undefined;
-    // 1000 distinct spans in one series within one microsecond would be pathological; stop there.
+    // 1000 distinct spans within one microsecond would be pathological; stop there.
     for (let i = 0; i < 1000; i++) {
-      const owners = this.owners.get(key);
-      const owner = owners === undefined ? undefined : owners instanceof Map ? owners.get(series) : owners.series === series ? owners.spanId : undefined;
+      const owner = this.owners.get(key);
       if (owner === spanId) return key;
       if (owner === undefined) {
-        this.insert(key, series, spanId);
+        this.insert(key, spanId);
         return key;
       }
       ts = (ts ?? BigInt(decimal)) + 1n;
@@ -59,30 +57,22 @@ export class TimestampSlots {
   }
 
   get size(): number {
-    return this.entries;
+    return this.owners.size;
   }
 
-  private insert(key: string, series: string, spanId: string): void {
-    // Forget the oldest timestamps first; that may include this one, so look it up afterwards.
-    while (this.entries >= this.capacity && this.orderHead < this.order.length) {
+  private insert(key: string, spanId: string): void {
+    // Forget the oldest timestamps first.
+    while (this.owners.size >= this.capacity && this.orderHead < this.order.length) {
       const oldest = this.order[this.orderHead] as string;
       this.order[this.orderHead++] = '';
-      const gone = this.owners.get(oldest);
-      if (gone === undefined) continue;
       this.owners.delete(oldest);
-      this.entries -= gone instanceof Map ? gone.size : 1;
     }
     if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
       this.order = this.order.slice(this.orderHead);
       this.orderHead = 0;
     }
-    const owners = this.owners.get(key);
-    if (owners === undefined) {
-      this.owners.set(key, { series, spanId });
-      this.order.push(key);
-    } else if (owners instanceof Map) owners.set(series, spanId);
-    else this.owners.set(key, new Map([[owners.series, owners.spanId], [series, spanId]]));
-    this.entries++;
+    this.owners.set(key, spanId);
+    this.order.push(key);
   }
 }
 
@@ -102,7 +92,7 @@ export function spreadTimestamp(timestamp: bigint, spanId: string): bigint {
 const PAD = ['', '00', '0', ''];
 
 /** `spreadTimestamp` on the decimal string: the last three digits are replaced, no BigInt math. */
-function spreadDecimal(ts: string, spanId: string): string {
+export function spreadDecimal(ts: string, spanId: string): string {
   if (spanId === '' || ts.length < 4 || !ts.endsWith('000')) return ts;
   // FNV-1a over the id: span ids are random hex, log/metric identities are hashes; either spreads well.
   let h = 0x811c9dc5;
@@ -118,7 +108,7 @@ export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlo
     const fields = encodeFields(point.fields);
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
-    lines.push(series + ' ' + fields + ' ' + slots.assignDecimal(series, spreadDecimal(point.timestamp.toString(), spanId), spanId));
+    lines.push(series + ' ' + fields + ' ' + slots.assignDecimal(spreadDecimal(point.timestamp.toString(), spanId), spanId));
   }
   return lines;
 }

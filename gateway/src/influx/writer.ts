@@ -14,6 +14,11 @@ export interface LineWriter {
    * (503 + Retry-After) rather than accept data it would have to drop.
    */
   offer(lines: readonly string[]): boolean;
+  /**
+   * `offer` for lines already joined by newlines (no trailing one): `count` lines, `bytes` UTF-8
+   * bytes. The fused encoder builds a request's lines as one text, so nothing is split or re-joined.
+   */
+  offerText(text: string, count: number, bytes: number): boolean;
   readonly bufferedLines: number;
   readonly bufferedBytes: number;
   readonly isFull: boolean;
@@ -88,10 +93,16 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
   const { transport, buffer: cfg, events } = opts;
   const random = opts.random ?? Math.random;
   const concurrency = Math.max(1, cfg.writeConcurrency ?? 1);
-  /** Lines not yet in a batch, from `head`. */
-  let lines: string[] = [];
+  /**
+   * Not yet in a batch, from `head`: chunks of newline-joined lines (one line each from `offer`,
+   * a request's from `offerText`), their line counts and their bytes (+1 per line for the newline
+   * that joins it to the next one in a batch body).
+   */
+  let chunks: string[] = [];
+  let chunkLines: number[] = [];
   let sizes: number[] = [];
   let head = 0;
+  let queuedLines = 0;
   /** Bytes of every line not yet released: queued or in a batch. */
   let bytes = 0;
   /** Lines and bytes in batches not yet released. */
@@ -110,31 +121,37 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
   let closed = false;
   let flushDue = false;
 
-  const queued = () => lines.length - head;
-  const pending = () => queued() + batchedLines;
+  const queued = () => queuedLines;
+  const pending = () => queuedLines + batchedLines;
 
   function compact(): void {
-    if (head > 1024 && head * 2 > lines.length) {
-      lines = lines.slice(head);
+    if (head > 1024 && head * 2 > chunks.length) {
+      chunks = chunks.slice(head);
+      chunkLines = chunkLines.slice(head);
       sizes = sizes.slice(head);
       head = 0;
     }
   }
 
+  /** Whole chunks up to the line and byte bounds; a chunk over them on its own goes alone. */
   function takeBatch(): Batch | undefined {
+    let taken = 0;
     let count = 0;
     let size = 0;
-    const end = lines.length;
-    while (head + count < end && count < cfg.batchMaxLines) {
-      const s = sizes[head + count] as number;
-      if (count > 0 && size + s > cfg.batchMaxBytes) break;
+    const end = chunks.length;
+    while (head + taken < end) {
+      const n = chunkLines[head + taken] as number;
+      const s = sizes[head + taken] as number;
+      if (taken > 0 && (count + n > cfg.batchMaxLines || size + s > cfg.batchMaxBytes)) break;
+      count += n;
       size += s;
-      count++;
+      taken++;
     }
-    if (count === 0) return undefined;
-    const body = lines.slice(head, head + count).join('\n');
-    for (let i = head; i < head + count; i++) lines[i] = '';
-    head += count;
+    if (taken === 0) return undefined;
+    const body = taken === 1 ? (chunks[head] as string) : chunks.slice(head, head + taken).join('\n');
+    for (let i = head; i < head + taken; i++) chunks[i] = '';
+    head += taken;
+    queuedLines -= count;
     compact();
     batchedLines += count;
     batchedBytes += size;
@@ -247,9 +264,24 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       }
       if (bytes + add > cfg.maxBytes) return false;
       for (let i = 0; i < newLines.length; i++) {
-        lines.push(newLines[i] as string);
+        chunks.push(newLines[i] as string);
+        chunkLines.push(1);
         sizes.push(newSizes[i] as number);
       }
+      queuedLines += newLines.length;
+      bytes += add;
+      schedule();
+      return true;
+    },
+    offerText(text, count, textBytes) {
+      if (closed) return false;
+      if (count === 0) return true;
+      const add = textBytes + 1;
+      if (bytes + add > cfg.maxBytes) return false;
+      chunks.push(text);
+      chunkLines.push(count);
+      sizes.push(add);
+      queuedLines += count;
       bytes += add;
       schedule();
       return true;

@@ -12,6 +12,8 @@ import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
+import type { FieldTypeRegistry } from '../mapping/field-types.ts';
+import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from './proto-trace-lines.ts';
 
 export interface IngestResult {
   readonly received: number;
@@ -39,6 +41,11 @@ export interface IngestDeps {
   readonly cardinalityGuard?: CardinalityGuard | undefined;
   /** Default: the OTel spec's count limit (128) and 16 384 characters per value. */
   readonly attributeLimits?: AttributeLimits | undefined;
+  /**
+   * The registry the span mapper resolves field types with. Given (and the store taking lines,
+   * and no cardinality guard), OTLP/protobuf traces take the fused encoder.
+   */
+  readonly fieldTypes?: FieldTypeRegistry | undefined;
 }
 
 export interface Ingest {
@@ -61,8 +68,16 @@ function summarize(rejections: ReadonlyMap<string, number>, what: string, tally:
   return parts.join('; ');
 }
 
+const NOTHING_REJECTED: ReadonlyMap<string, number> = new Map();
+
 export function createIngest(deps: IngestDeps): Ingest {
   const limits = deps.attributeLimits ?? DEFAULT_ATTRIBUTE_LIMITS;
+  const intake = deps.store.lines;
+  // The guard rewrites mapped points: with one configured, every span takes the reference path.
+  const fused: ProtoTraceLineEncoder | undefined =
+    intake === undefined || deps.fieldTypes === undefined || deps.cardinalityGuard !== undefined
+      ? undefined
+      : createProtoTraceLineEncoder({ rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits });
 
   function admitRate(tenantId: string, spans: number): void {
     if (deps.rateLimiter === undefined || spans === 0) return;
@@ -92,6 +107,15 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     traces(body, encoding, tenantId) {
+      if (fused !== undefined && intake !== undefined && encoding === 'protobuf') {
+        // Undefined: something in the request is the reference path's (a span it refuses, a limit, …).
+        const r = fused.encode(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), tenantId);
+        if (r !== undefined) {
+          admitRate(tenantId, r.spans);
+          if (!intake.offer(r)) throw deps.store.refusal();
+          return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0 };
+        }
+      }
       const tally: LimitTally = { dropped: 0, truncated: 0 };
       const req = limitTraceRequest(decodeTraceRequest(body, encoding), limits, tally);
       admitRate(tenantId, countSpans(req));

@@ -17,6 +17,7 @@ import type { AttrValue } from '../otlp/model.ts';
 export class FieldTypeRegistry {
   private readonly byMeasurement = new Map<string, Map<string, FieldType>>();
   private conflictCount = 0;
+  private mutations = 0;
 
   constructor(
     private readonly onConflict: (measurement: string, key: string, type: FieldType) => void = () => {},
@@ -26,24 +27,54 @@ export class FieldTypeRegistry {
   /** Records a type the database already has (e.g. from `SHOW FIELD KEYS`). */
   seed(measurement: string, key: string, type: FieldType): void {
     this.fields(measurement).set(key, type);
+    this.mutations++;
   }
 
   /** The field key under which a value of `type` may be written. */
   resolve(measurement: string, key: string, type: FieldType): string {
+    const r = this.resolveQuietly(measurement, key, type);
+    if (r.conflict) this.noteConflict(measurement, key, type);
+    return r.key;
+  }
+
+  /**
+   * `resolve` without counting a conflict: the fused encoder counts them only once its request is
+   * taken, because a request it hands back to the reference path is resolved (and counted) again.
+   */
+  resolveQuietly(measurement: string, key: string, type: FieldType): { readonly key: string; readonly conflict: boolean } {
     const fields = this.fields(measurement);
     const known = fields.get(key);
-    if (known === type) return key;
+    if (known === type) return { key, conflict: false };
     if (known === undefined) {
-      if (fields.size < this.maxKeysPerMeasurement) fields.set(key, type);
-      return key;
+      if (fields.size < this.maxKeysPerMeasurement) {
+        fields.set(key, type);
+        this.mutations++;
+      }
+      return { key, conflict: false };
     }
-    this.conflictCount++;
-    this.onConflict(measurement, key, type);
     // `<key>__<type>` may itself be taken by another type (an attribute can be named that way).
     let alt = `${key}__${type}`;
     for (let held = fields.get(alt); held !== undefined && held !== type; held = fields.get(alt)) alt += `__${type}`;
-    if (!fields.has(alt) && fields.size < this.maxKeysPerMeasurement) fields.set(alt, type);
-    return alt;
+    if (!fields.has(alt) && fields.size < this.maxKeysPerMeasurement) {
+      fields.set(alt, type);
+      this.mutations++;
+    }
+    return { key: alt, conflict: true };
+  }
+
+  noteConflict(measurement: string, key: string, type: FieldType): void {
+    this.conflictCount++;
+    this.onConflict(measurement, key, type);
+  }
+
+  /** True when `key` is registered as `type`: resolving it again returns `key` until `version` changes. */
+  holds(measurement: string, key: string, type: FieldType): boolean {
+    return this.byMeasurement.get(measurement)?.get(key) === type;
+  }
+
+  /** Changes whenever a key's registration changes, so callers may cache what `resolve` returned. */
+  get version(): number {
+    return this.mutations;
   }
 
   get conflicts(): number {

@@ -39,7 +39,7 @@ interface Known {
 }
 
 /** Fields `spans` always writes; an attribute with one of these names is stored as `attr_<name>`. */
-const SPANS_RESERVED = new Set([
+export const SPANS_RESERVED: ReadonlySet<string> = new Set([
   'trace_id',
   'span_id',
   'parent_span_id',
@@ -54,7 +54,7 @@ const SPANS_RESERVED = new Set([
 ]);
 
 /** Never stored from the payload: the tenant comes from the credential. */
-const DROPPED = new Set(['tenant_id']);
+export const DROPPED: ReadonlySet<string> = new Set(['tenant_id']);
 
 const NS_PER_MS = 1_000_000n;
 
@@ -71,7 +71,7 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** An InfluxDB integer (signed 64-bit), or undefined: an out-of-range integer is a 400 for the batch. */
-function asInteger(v: AttrValue): bigint | undefined {
+export function asInteger(v: AttrValue): bigint | undefined {
   let n: bigint | undefined;
   if (v.type === 'int') n = BigInt(v.value);
   else if (v.type === 'double' && Number.isFinite(v.value)) n = BigInt(Math.round(v.value));

@@ -18,16 +18,17 @@ import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, Trace
 export class ProtoError extends Error {}
 
 
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
+export const WIRE_VARINT = 0;
+export const WIRE_I64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_I32 = 5;
 
-class Reader {
+/** A cursor over `buf` up to `end`; the fused encoder (ingest/proto-trace-lines.ts) moves `end` in and out of nested messages. */
+export class Reader {
   pos = 0;
   constructor(
     readonly buf: Buffer,
-    readonly end: number,
+    public end: number,
   ) {}
 
   fail(what: string): never {
@@ -189,16 +190,19 @@ function readAnyValue(r: Reader): AttrValue {
         break;
       case (5 << 3) | WIRE_LEN:
       case (6 << 3) | WIRE_LEN:
-      case (7 << 3) | WIRE_LEN: {
-        const plain = plainAnyValueMember(tag >>> 3, r, 1);
-        v = { type: 'json', value: JSON.stringify(plain) };
+      case (7 << 3) | WIRE_LEN:
+        v = { type: 'json', value: readJsonMember(r, tag >>> 3) };
         break;
-      }
       default:
         r.skip(tag & 7);
     }
   }
   return v;
+}
+
+/** An AnyValue's array (5), kvlist (6) or bytes (7) member at `r.pos`, as the JSON text the model keeps. */
+export function readJsonMember(r: Reader, field: number): string {
+  return JSON.stringify(plainAnyValueMember(field, r, 1));
 }
 
 /** A plain JS value for JSON: what `pbPlain` gives for the same AnyValue. `depth` counts array/kvlist levels. */

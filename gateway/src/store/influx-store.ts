@@ -6,7 +6,7 @@ import type { WriteTransport } from '../influx/transport.ts';
 import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
-import type { Store } from './store.ts';
+import type { EncodedLines, Store } from './store.ts';
 
 const REFUSALS = {
   memory: 'the write buffer is full (the database is slow or unreachable); retry later',
@@ -32,6 +32,16 @@ export function createInfluxStore(opts: {
   let reachable = { at: 0, ok: false };
   let refusal: keyof typeof REFUSALS = 'memory';
 
+  function spoolLines(lines: readonly string[]): boolean {
+    const r = (spool as Spool).append(lines);
+    if (!r.ok) {
+      refusal = r.reason;
+      return false;
+    }
+    feed();
+    return true;
+  }
+
   /** Hands spooled records to the writer, oldest first, while its memory buffer has room. */
   function feed(): void {
     if (spool === undefined) return;
@@ -55,13 +65,18 @@ export function createInfluxStore(opts: {
         refusal = 'memory';
         return writer.offer(lines);
       }
-      const r = spool.append(lines);
-      if (!r.ok) {
-        refusal = r.reason;
-        return false;
-      }
-      feed();
-      return true;
+      return spoolLines(lines);
+    },
+    lines: {
+      slots,
+      offer(encoded: EncodedLines) {
+        if (encoded.count === 0) return true;
+        if (spool === undefined) {
+          refusal = 'memory';
+          return writer.offerText(encoded.text, encoded.count, encoded.bytes);
+        }
+        return spoolLines(encoded.lines());
+      },
     },
     persisted() {
       if (spool === undefined) return undefined;

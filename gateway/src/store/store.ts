@@ -1,4 +1,5 @@
 import type { GatewayError } from '../errors.ts';
+import type { TimestampSlots } from '../influx/point-identity.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { DrillDown } from '../query/model.ts';
 
@@ -13,6 +14,11 @@ export interface Store {
    * (503 + Retry-After) rather than accept data it would have to drop.
    */
   offer(points: readonly MappedPoint[]): boolean;
+  /**
+   * InfluxDB only: line protocol the fused encoder built (ingest/proto-trace-lines.ts), with the
+   * slot index it must take timestamps from (the one `offer` uses). Same contract as `offer`.
+   */
+  readonly lines?: LineIntake | undefined;
   /**
    * With a spool: resolves once everything offered so far is on disk, so the request may be
    * answered 200; throws a 503 `GatewayError` if the disk failed. Undefined without a spool
@@ -32,4 +38,17 @@ export interface Store {
   drain(deadline: number): Promise<number>;
   close(): Promise<void>;
   readonly queries: DrillDown;
+}
+
+/** Lines already encoded: the request's lines joined by newlines, and each line for the spool. */
+export interface EncodedLines {
+  readonly text: string;
+  readonly count: number;
+  readonly bytes: number;
+  lines(): readonly string[];
+}
+
+export interface LineIntake {
+  readonly slots: TimestampSlots;
+  offer(lines: EncodedLines): boolean;
 }

@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { buildFixtures, buildShapedFixtures } from '../bench/fixtures.ts';
+import { createProtoTraceLineEncoder, u64Decimal, type ProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
+import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
+import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
+import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
+import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../gateway/src/mapping/rules.ts';
+import { decodeTraceRequest } from '../gateway/src/otlp/decode.ts';
+import { DEFAULT_ATTRIBUTE_LIMITS, limitTraceRequest, type AttributeLimits } from '../gateway/src/otlp/limits.ts';
+import { ExportTraceServiceRequest } from '../gateway/src/otlp/proto.ts';
+import { applyByteOps, byteOp, envCount } from './support/fuzz.ts';
+
+/**
+ * The fused encoder (protobuf → line protocol) against the reference path it short-cuts
+ * (decode → limits → map → encodePoints). For every body, the fused side runs what ingest.ts
+ * runs: the fused encoder, or the reference path when it hands the request back. Its lines must be
+ * byte-identical to the reference path's, request after request (the slot index and the field
+ * type registry evolve on both sides), and whatever the fused encoder accepts must be something
+ * the reference path takes whole: no span refused, no attribute dropped or truncated.
+ */
+
+interface Side {
+  run(body: Buffer, tenant?: string): { lines: string[]; fused: boolean };
+  readonly registry: FieldTypeRegistry;
+}
+
+function referenceLines(body: Buffer, tenant: string, rules: MappingRules, registry: FieldTypeRegistry, slots: TimestampSlots, limits: AttributeLimits): { lines: string[]; rejected: number; cut: number } {
+  const tally = { dropped: 0, truncated: 0 };
+  const req = limitTraceRequest(decodeTraceRequest(body, 'protobuf'), limits, tally);
+  const mapped = createSpanMapper(rules, registry).map(req, { tenantId: tenant, instanceName: 'gw-1' });
+  return { lines: encodePoints(mapped.points, slots), rejected: mapped.rejectedSpans, cut: tally.dropped + tally.truncated };
+}
+
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder } {
+  const fusedRegistry = new FieldTypeRegistry();
+  const fusedSlots = new TimestampSlots();
+  const encoder = createProtoTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits });
+  assert.ok(encoder !== undefined);
+  const refRegistry = new FieldTypeRegistry();
+  const refSlots = new TimestampSlots();
+  return {
+    encoder,
+    fused: {
+      registry: fusedRegistry,
+      run(body, tenant = 'acme') {
+        const r = encoder.encode(body, tenant);
+        if (r === undefined) return { lines: referenceLines(body, tenant, rules, fusedRegistry, fusedSlots, limits).lines, fused: false };
+        // What it took, the reference path must take whole.
+        const check = referenceLines(body, tenant, rules, new FieldTypeRegistry(), new TimestampSlots(), limits);
+        assert.equal(check.rejected, 0, 'the fused encoder accepted a request with a span the reference path refuses');
+        assert.equal(check.cut, 0, 'the fused encoder accepted a request the attribute limits would cut');
+        const lines = r.lines();
+        assert.equal(r.count, lines.length);
+        assert.equal(r.text, lines.join('\n'));
+        assert.equal(r.bytes, Buffer.byteLength(r.text));
+        return { lines, fused: true };
+      },
+    },
+    reference: {
+      registry: refRegistry,
+      run(body, tenant = 'acme') {
+        return { lines: referenceLines(body, tenant, rules, refRegistry, refSlots, limits).lines, fused: false };
+      },
+    },
+  };
+}
+
+/** Runs both sides over `bodies` in order; returns how many the fused encoder took. */
+function compare(bodies: readonly Buffer[], s = sides(), tenant = 'acme'): number {
+  let fused = 0;
+  for (const [i, body] of bodies.entries()) {
+    let want: string[] | Error;
+    try {
+      want = s.reference.run(body, tenant).lines;
+    } catch (err) {
+      want = err as Error;
+    }
+    if (want instanceof Error) {
+      assert.equal(s.encoder.encode(body, tenant), undefined, `body ${i}: the reference path refused it (${want.message}), the fused encoder must hand it back`);
+      continue;
+    }
+    const got = s.fused.run(body, tenant);
+    if (got.fused) fused++;
+    assert.deepEqual(got.lines, want, `body ${i}`);
+  }
+  assert.equal(s.fused.registry.conflicts, s.reference.registry.conflicts, 'field type conflicts are counted once, as the reference path counts them');
+  return fused;
+}
+
+const T = '1700000000123456789';
+const id = (n: number, bytes: number): Buffer => Buffer.from(n.toString(16).padStart(bytes * 2, '0'), 'hex');
+type Attr = { key: string; value: Record<string, unknown> };
+const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });
+const int = (key: string, v: number | string): Attr => ({ key, value: { intValue: v } });
+const dbl = (key: string, v: number): Attr => ({ key, value: { doubleValue: v } });
+const bool = (key: string, v: boolean): Attr => ({ key, value: { boolValue: v } });
+
+interface SpanSpec {
+  name?: string;
+  kind?: number;
+  start?: string;
+  end?: string;
+  attributes?: Attr[];
+  parent?: Buffer;
+  status?: number;
+  n?: number;
+}
+
+function body(resource: Attr[], spans: SpanSpec[], scope = 'scope-1'): Buffer {
+  return Buffer.from(
+    ExportTraceServiceRequest.encode({
+      resourceSpans: [
+        {
+          resource: { attributes: resource },
+          scopeSpans: [
+            {
+              scope: { name: scope },
+              spans: spans.map((s, i) => ({
+                traceId: id(0xabc + (s.n ?? i), 16),
+                spanId: id(0x100 + (s.n ?? i), 8),
+                parentSpanId: s.parent,
+                name: s.name ?? `op ${i}`,
+                kind: s.kind ?? 1,
+                startTimeUnixNano: s.start ?? T,
+                endTimeUnixNano: s.end ?? '1700000000133456789',
+                attributes: s.attributes ?? [],
+                status: s.status === undefined ? undefined : { code: s.status },
+              })),
+            },
+          ],
+        },
+      ],
+    } as never).finish(),
+  );
+}
+
+const SVC = [str('service.name', 'shop')];
+
+test('u64Decimal is exact across the 64-bit range', () => {
+  const cases = [0n, 1n, 999_999_999n, 1_000_000_000n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n + 1n, 1_700_000_000_123_456_789n, 9_223_372_036_854_775_806n, 2n ** 64n - 1n];
+  for (let i = 0; i < 2000; i++) cases.push(BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) * 2n ** 32n + BigInt(Math.floor(Math.random() * 2 ** 32))));
+  for (const n of cases) assert.equal(u64Decimal(Number(n & 0xffffffffn), Number(n >> 32n)), n.toString());
+});
+
+test('the benchmark corpus: every request fused, lines identical to the reference path', () => {
+  const fx = buildFixtures(20, 100);
+  const shaped = buildShapedFixtures({ requests: 4, spansPerRequest: 50, attributes: 20, sessions: 1000 });
+  const bodies = [...fx.protobuf, ...shaped.protobuf].map((b) => Buffer.from(b));
+  assert.equal(compare(bodies), bodies.length);
+});
+
+test('mapping corners: aliases, duplicates, known-attribute precedence, every value type', () => {
+  const bodies = [
+    // A span attribute beats the resource's; the first position of a key is kept.
+    body([...SVC, str('session.id', 'res-session'), str('region', 'eu')], [{ attributes: [str('region', 'us'), str('session_id', 'span-session'), str('view.name', 'Home'), str('view_name', 'Home2')] }]),
+    // http.method only counts while http.request.method is empty; in either order.
+    body(SVC, [
+      { kind: 2, attributes: [str('http.method', 'POST'), str('http.request.method', 'GET'), int('http.status_code', 500), int('http.response.status_code', 201)] },
+      { kind: 2, attributes: [str('http.request.method', ''), str('http.method', 'PUT'), str('http.route', '')] },
+      { kind: 2, name: 'GET /x', attributes: [bool('http.request.method', false), dbl('http.response.status_code', 404.5)] },
+    ]),
+    // element_count in each type; tenant_id from the payload is dropped.
+    body(SVC, [
+      { attributes: [str('view_name', 'V'), int('element_count', 12), str('tenant_id', 'evil'), str('tenant.id', 'evil2')] },
+      { attributes: [str('view_name', 'V'), dbl('element_count', 12.6)] },
+      { attributes: [str('view_name', 'V'), str('element_count', '-42')] },
+      { attributes: [str('view_name', 'V'), str('element_count', 'many')] },
+      { attributes: [str('view_name', 'V'), bool('element_count', true)] },
+      { attributes: [str('view_name', 'V'), dbl('element_count', 1e30)] },
+    ]),
+    // Value types as fields: ints become floats, NaN and ±Infinity are skipped, arrays and maps are JSON.
+    body(SVC, [
+      {
+        attributes: [
+          int('i', 42),
+          int('neg', -7),
+          int('big', '9223372036854775807'),
+          int('min', '-9223372036854775808'),
+          dbl('d', 3.25),
+          dbl('nan', Number.NaN),
+          dbl('inf', Number.POSITIVE_INFINITY),
+          bool('b', true),
+          { key: 'arr', value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: 2 }] } } },
+          { key: 'map', value: { kvlistValue: { values: [{ key: 'k', value: { boolValue: true } }] } } },
+          { key: 'bytes', value: { bytesValue: Buffer.from([1, 2, 3]) } },
+          { key: 'none', value: {} },
+        ],
+      },
+    ]),
+    // A type conflict with the first request's registration goes to `<key>__<type>`, counted once.
+    body(SVC, [{ attributes: [str('i', 'now a string'), bool('d', false)] }]),
+    // Kinds, status, parent, empty name and scope.
+    body(SVC, [{ kind: 0 }, { kind: 3, status: 2, parent: id(7, 8) }, { kind: 9, name: '' }, { kind: 2, name: 'GET /orders' }], ''),
+    // No resource at all, no service name.
+    body([], [{ attributes: [str('view_name', 'Bare')] }]),
+  ];
+  assert.equal(compare(bodies), bodies.length);
+});
+
+test('escaping: tag and field values with every special character, non-ASCII text and tenants', () => {
+  const nasty = ['a,b', 'a b', 'a=b', 'a\\b', 'a\\ b', 'trail\\', '\\\\', 'q"uote', 'new\nline', 'tab\tx', 'ünïcødé 🚀', '中文,空格 ', ' lead', '"', '\\"'];
+  const bodies = nasty.map((v) =>
+    body(
+      [...SVC, str('service.name', v)],
+      [
+        { attributes: [str('view_name', v), str('action_name', v), str('session.id', v), str(v, v), str(`k${v}`, 'x')] },
+        { kind: 2, name: v, attributes: [str('http.request.method', v), str('http.response.status_code', v)] },
+      ],
+      v,
+    ),
+  );
+  assert.equal(compare(bodies), bodies.length);
+  for (const tenant of ['acme', 'a b,c=d', 'ünï', '\\']) assert.equal(compare([body(SVC, [{ attributes: [str('view_name', 'V')] }])], sides(), tenant), 1);
+});
+
+test('invalid UTF-8 becomes U+FFFD, as in the reference path', () => {
+  const marker = 'XXMARKXX';
+  const plain = body([...SVC, str('session.id', marker)], [{ attributes: [str('view_name', marker), str(marker, marker), str('f', `x${marker}y`)] }]);
+  const bad = Buffer.from(plain);
+  for (let at = bad.indexOf(marker); at !== -1; at = bad.indexOf(marker, at + 1)) bad.set([0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xe2, 0x82], at);
+  assert.equal(compare([bad]), 1);
+  assert.match(sides().fused.run(bad).lines.join('\n'), /\uFFFD/);
+});
+
+test('handed back to the reference path: refused spans, limits, reserved names, extra tags', () => {
+  const handedBack = [
+    body(SVC, [{ start: '0' }]),
+    body(SVC, [{ start: '1700000000133456789', end: '1700000000123456789' }]),
+    body(SVC, [{ end: '9223372036854775807' }]),
+    body(SVC, [{ parent: Buffer.from([1, 2, 3]) }]),
+    body(SVC, [{ attributes: [str('name', 'clash')] }]),
+    body(SVC, [{ attributes: [str('x'.repeat(1025), 'long key')] }]),
+    body(SVC, [{ attributes: [str('long', 'v'.repeat(16_385))] }]),
+    body(SVC, [{ attributes: Array.from({ length: 129 }, (_, i) => str(`a${i}`, 'v')) }]),
+    body(SVC, [{ attributes: [str('view_name', 'x'.repeat(70_000))] }]),
+  ];
+  const s = sides();
+  for (const b of handedBack) assert.equal(s.encoder.encode(b, 'acme'), undefined);
+  // ...and the lines are still the reference path's.
+  assert.equal(compare(handedBack), 0);
+  // Smaller limits are honoured.
+  const tight = sides(DEFAULT_RULES, { countLimit: 2, valueLengthLimit: 4 });
+  assert.equal(tight.encoder.encode(body(SVC, [{ attributes: [str('a', 'abcde')] }]), 'acme'), undefined);
+  assert.equal(tight.encoder.encode(body(SVC, [{ attributes: [str('a', 'b'), str('c', 'd'), str('e', 'f')] }]), 'acme'), undefined);
+  // MAPPING_FILE extra tags are the reference path's; renamed or disabled measurements are not.
+  assert.equal(createProtoTraceLineEncoder({ rules: parseMappingRules({ measurements: { spans: { extraTags: ['region'] } } }), fieldTypes: new FieldTypeRegistry(), slots: new TimestampSlots(), instanceName: 'gw', limits: DEFAULT_ATTRIBUTE_LIMITS }), undefined);
+  const renamed = parseMappingRules({ measurements: { frontend: { name: 'fe' }, backend: { enabled: false } }, aliases: { 'user.session': 'session_id' } });
+  const b = body(SVC, [{ kind: 2, attributes: [str('view_name', 'V'), str('user.session', 's1')] }]);
+  assert.equal(compare([b], sides(renamed)), 1);
+});
+
+test('fuzzed bodies: whatever the fused encoder takes, it encodes exactly as the reference path', () => {
+  const seeds = [...buildFixtures(4, 20).protobuf, body([...SVC, str('session.id', 's')], [{ kind: 2, attributes: [str('view_name', 'V'), int('element_count', 3), str('q', 'a"b\\c')] }])].map((b) => Buffer.from(b));
+  const runs = envCount('FUZZ_FUSED_BODIES', 3000);
+  let taken = 0;
+  let total = 0;
+  fc.assert(
+    fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(byteOp, { minLength: 1, maxLength: 4 }), (seed, ops) => {
+      const mutated = applyByteOps(seeds[seed] as Buffer, ops, seeds);
+      total++;
+      taken += compare([mutated]);
+    }),
+    { numRuns: runs, seed: 6 },
+  );
+  // Guards the guard: most mutations break the protobuf, but some must still be fused.
+  assert.ok(taken > 0, `no mutated body was fused (of ${total})`);
+});
