@@ -6,8 +6,9 @@
  * For each gzip mode, ours (`gateway/src/main.ts`, one process), ours with `WORKERS=2` (a Node
  * cluster: a primary and two workers sharing the port) and the naive baseline
  * (`bench/naive-gateway.ts`) each run in a fresh process: warm-up, a max-throughput run, then a
- * run at HALF of our max throughput (ours ×1's half rate for the naive gateway too; ×2 workers at
- * half of its own max), then a drain check (every acknowledged span reached the sink). Reported:
+ * run at HALF of our max throughput, paced: evenly spaced requests (load.ts says why not
+ * autocannon's rate limit); ours ×1's half rate for the naive gateway too, ×2 workers at half of
+ * its own max, then a drain check (every acknowledged span reached the sink). Reported:
  * spans/s acknowledged (2xx × 100), lines/s the sink received in the same window, p50/p99 latency,
  * peak RSS (VmRSS polled every 100 ms during the max run, summed over the primary and its workers
  * for a cluster), p99 at half rate, and the ratios to naive and ×2 ÷ ×1 from this run.
@@ -193,7 +194,9 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
       seconds,
       connections: CONNECTIONS,
       tenant: TENANT,
-      ...(overallRate === undefined ? {} : { overallRate }),
+      // The half-rate run is paced (evenly spaced requests, load.ts): autocannon's rate limit
+      // sends each second's quota at once, which measured a saturated gateway's latency.
+      ...(overallRate === undefined ? {} : { overallRate, paced: true }),
     });
     let acked = 0;
     let sent = 0;
@@ -223,7 +226,7 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     await drain(sink, acked * SPANS_PER_REQUEST * linesPerSpan);
 
     const rate = halfRate ?? Math.max(1, Math.round(max.ok / max.durationSeconds / 2));
-    progress(`${label}: fixed rate ${rate} req/s (half of our max) ${SECONDS}s`);
+    progress(`${label}: paced at ${rate} req/s (half of our max) ${SECONDS}s`);
     const half = await load(spec(SECONDS, rate));
     checkLoad(`${label} half rate`, half);
     acked += half.ok;

@@ -97,7 +97,7 @@ function openConfiguredSpool(m: GatewayMetrics): Spool | undefined {
 }
 
 function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRules): Store {
-  const transport: WriteTransport = influx.apiVersion === 1 ? createV1Transport(influx) : createV2Transport(influx, config.buffer.batchMaxLines);
+  const transport: WriteTransport = influx.apiVersion === 1 ? createV1Transport(influx, (config.buffer.writeConcurrency ?? 1) + 1) : createV2Transport(influx, config.buffer.batchMaxLines);
   const spool = openConfiguredSpool(m);
   spoolRef = spool;
   // The store feeds the writer from the spool; it exists only once the writer does.

@@ -44,7 +44,7 @@ test('a later third span probes past both occupied slots', () => {
   assert.deepEqual(timestamps(encodePoints([point('bbbbbbbbbbbbbbbb', T0 + 1n)], slots)), [T0 + 1n]);
 });
 
-test('a nanosecond belongs to one span: a distinct span moves up in any series, the same span keeps it everywhere', () => {
+test('a nanosecond of a measurement belongs to one span: a distinct span moves up in any series, the same span keeps it everywhere', () => {
   const slots = new TimestampSlots();
   const lines = encodePoints(
     [
@@ -58,6 +58,8 @@ test('a nanosecond belongs to one span: a distinct span moves up in any series, 
   assert.deepEqual(timestamps(lines), [T0, T0, T0 + 1n, T0 + 2n]);
   // The microsecond, all the query API reads, is unchanged.
   for (const t of timestamps(lines)) assert.equal(t / 1000n, T0 / 1000n);
+  // Measurements stay apart: a distinct span's point in another measurement keeps the nanosecond.
+  assert.deepEqual(timestamps(encodePoints([point('dddddddddddddddd', T0, [['tenant_id', 'acme']], 'logs')], slots)), [T0]);
 });
 
 test('one span’s points in different measurements share its start time', () => {
@@ -140,4 +142,14 @@ test('two processes writing distinct spans of one microsecond rarely pick the sa
   assert.notEqual(timestamps(fromA)[0], timestamps(fromB)[0], 'different slots without a shared index');
   // A retry of B's request that reaches process A lands where B put it.
   assert.deepEqual(encodePoints([point('2222222222222222', us)], a), fromB);
+});
+
+test('probing never passes the last nanosecond InfluxDB stores: from there it goes down', () => {
+  const last = 9_223_372_036_854_775_806n;
+  const slots = new TimestampSlots();
+  assert.equal(slots.assign(last, 'a'), String(last));
+  assert.equal(slots.assign(last, 'b'), String(last - 1n));
+  assert.equal(slots.assign(last, 'c'), String(last - 2n));
+  assert.equal(slots.assign(last - 1n, 'd'), String(last - 3n), 'last-1 is b’s, last would be past the range after it: down from last-1');
+  assert.equal(slots.assign(last, 'b'), String(last - 1n), 'replays keep their slot');
 });

@@ -1,5 +1,6 @@
 import { encodeFields, encodeSeriesKey } from './line-protocol.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
+import { MAX_TIMESTAMP_NS } from '../otlp/model.ts';
 
 /**
  * InfluxDB keeps one point per (series, timestamp): a second one silently replaces the first.
@@ -8,18 +9,21 @@ import type { MappedPoint } from '../mapping/map-spans.ts';
  * its slot is free or already owned by the same span. The probe is deterministic, so replaying a
  * request lands every point on the slot it had, which InfluxDB treats as an idempotent overwrite.
  *
- * A slot is a nanosecond, whatever the series: within one process a nanosecond belongs to one
- * span (its points in every measurement share it). A distinct span at the same nanosecond in
- * another series therefore moves up too, which it would not need to; that costs it a nanosecond,
- * never its microsecond (unless it was the last of one), and it is rare: microsecond timestamps
- * are spread over their 1000 nanoseconds by span id first. Keying by series as well meant one
+ * A slot is a nanosecond of one measurement, whatever the series: within one process it belongs
+ * to one span (or metric point, or log record). A distinct span at the same nanosecond in another
+ * series of the measurement therefore moves up too, which it would not need to; that costs it a
+ * nanosecond, never its microsecond (unless it was the last of one), and it is rare: microsecond
+ * timestamps are spread over their 1000 nanoseconds by span id first. Keying by series meant one
  * long series string (and usually a map) kept per point: the index was the largest cost of the
  * encoder after decoding, and most of the memory it promoted to the old generation.
+ * Measurements stay apart (a log record and a metric point at the same nanosecond keep it).
  *
  * The index is bounded (oldest slots are forgotten first); it covers one gateway process. A
  * collision between replicas, or with a slot forgotten after restart, needs two distinct spans
  * with the same tenant, series and start nanosecond on different replicas.
  */
+const MAX_SCOPES = 10_000;
+
 export class TimestampSlots {
   /** Timestamp (decimal, which the line needs anyway) → the span that owns it. */
   private readonly owners = new Map<string, string>();
@@ -30,28 +34,53 @@ export class TimestampSlots {
    */
   private order: string[] = [];
   private orderHead = 0;
+  /** Measurement → the short prefix its keys carry. */
+  private readonly scopes = new Map<string, string>();
 
   constructor(private readonly capacity = 200_000) {}
 
+  /**
+   * The key prefix for a measurement's slots: short, so keys stay cheap to hash. Measurement names
+   * come from clients (metric names), so past MAX_SCOPES the name itself is the prefix.
+   */
+  scope(measurement: string): string {
+    let s = this.scopes.get(measurement);
+    if (s !== undefined) return s;
+    if (this.scopes.size >= MAX_SCOPES) return `${measurement}\u0000`;
+    s = `${this.scopes.size.toString(36)}:`;
+    this.scopes.set(measurement, s);
+    return s;
+  }
+
   /** The timestamp to write, as a decimal string. */
-  assign(timestamp: bigint, spanId: string): string {
-    return this.assignDecimal(timestamp.toString(), spanId);
+  assign(timestamp: bigint, spanId: string, scope = ''): string {
+    return this.assignDecimal(timestamp.toString(), spanId, scope);
   }
 
   /** `assign` for a timestamp already in decimal: the hot path never needs BigInt arithmetic. */
-  assignDecimal(decimal: string, spanId: string): string {
-    let key = decimal;
-    let ts: bigint | undefined;
+  assignDecimal(decimal: string, spanId: string, scope = ''): string {
+    let ts = decimal;
+    let key = scope + decimal;
+    let base: bigint | undefined;
+    let step = 1n;
     // 1000 distinct spans within one microsecond would be pathological; stop there.
     for (let i = 0; i < 1000; i++) {
       const owner = this.owners.get(key);
-      if (owner === spanId) return key;
+      if (owner === spanId) return ts;
       if (owner === undefined) {
         this.insert(key, spanId);
-        return key;
+        return ts;
       }
-      ts = (ts ?? BigInt(decimal)) + 1n;
-      key = ts.toString();
+      base ??= BigInt(decimal);
+      // Upwards, but never past the last nanosecond InfluxDB stores: from there, downwards.
+      let next = base + step;
+      if (next > MAX_TIMESTAMP_NS || step < 0n) {
+        if (step > 0n) step = 0n;
+        step--;
+        next = base + step;
+      } else step++;
+      ts = next.toString();
+      key = scope + ts;
     }
     return decimal;
   }
@@ -108,7 +137,7 @@ export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlo
     const fields = encodeFields(point.fields);
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
-    lines.push(series + ' ' + fields + ' ' + slots.assignDecimal(spreadDecimal(point.timestamp.toString(), spanId), spanId));
+    lines.push(series + ' ' + fields + ' ' + slots.assignDecimal(spreadDecimal(point.timestamp.toString(), spanId), spanId, slots.scope(point.measurement)));
   }
   return lines;
 }

@@ -1,29 +1,27 @@
 import type { InfluxConfig } from '../config.ts';
+import { createHttpPoster } from './http-post.ts';
 import { droppedCount, isRetryableStatus, parseRetryAfter, type WriteOutcome, type WriteTransport } from './transport.ts';
 
 /** InfluxDB 1.x `/write` (also served by 2.x/3.x as the v1 compatibility API). */
-export function createV1Transport(config: InfluxConfig): WriteTransport {
+export function createV1Transport(config: InfluxConfig, maxSockets = 8): WriteTransport {
   const params = new URLSearchParams({ db: config.bucket, precision: 'ns' });
   if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
-  const writeUrl = `${config.url}/write?${params.toString()}`;
+  const writeUrl = new URL(`${config.url}/write?${params.toString()}`);
   const headers = { 'content-type': 'text/plain; charset=utf-8', ...v1AuthHeaders(config) };
+  const poster = createHttpPoster(maxSockets);
 
   return {
     async write(body, lineCount): Promise<WriteOutcome> {
-      let res: Response;
+      let res;
       try {
-        res = await fetch(writeUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(config.timeoutMillis) });
+        res = await poster.post(writeUrl, headers, Buffer.from(body, 'utf8'), config.timeoutMillis);
       } catch (err) {
         return { kind: 'retryable', reason: `network: ${describe(err)}`, retryAfterMillis: undefined };
       }
-      if (res.status === 204 || res.status === 200) {
-        await res.body?.cancel();
-        return { kind: 'success' };
-      }
-      const text = await res.text().catch(() => '');
-      const reason = errorMessage(text) ?? `HTTP ${res.status}`;
+      if (res.status === 204 || res.status === 200) return { kind: 'success' };
+      const reason = errorMessage(res.text) ?? `HTTP ${res.status}`;
       if (isRetryableStatus(res.status)) {
-        return { kind: 'retryable', reason, status: res.status, retryAfterMillis: parseRetryAfter(res.headers.get('retry-after')) };
+        return { kind: 'retryable', reason, status: res.status, retryAfterMillis: parseRetryAfter(res.retryAfter) };
       }
       return { kind: 'failure', reason, status: res.status, rejectedLines: rejectedLines(reason, lineCount) };
     },
@@ -36,7 +34,9 @@ export function createV1Transport(config: InfluxConfig): WriteTransport {
         return false;
       }
     },
-    async close() {},
+    async close() {
+      poster.close();
+    },
   };
 }
 

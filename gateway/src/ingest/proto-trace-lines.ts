@@ -581,18 +581,16 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   let tenantTag = Buffer.alloc(0);
   let lastTenant: string | undefined;
 
-  /** The current span's start (spread) and id, and the slot it got ('' until its first line). */
+  /** The current span's start (spread) and id. */
   let spanTs = '';
   let spanIdHex = '';
-  let spanSlot = '';
+  const frontendScope = slots.scope(rules.frontend.name);
+  const backendScope = slots.scope(rules.backend.name);
+  const spansScope = slots.scope(rules.spans.name);
 
-  /**
-   * Ends a line with the timestamp the slot index gives the span. One lookup per span: a slot
-   * belongs to one span, so all of its lines get the one its first line got.
-   */
-  function finishLine(): void {
-    if (spanSlot === '') spanSlot = slots.assignDecimal(spanTs, spanIdHex);
-    const at = spanSlot;
+  /** Ends a line with the timestamp the slot index gives the span in the line's measurement. */
+  function finishLine(scope: string): void {
+    const at = slots.assignDecimal(spanTs, spanIdHex, scope);
     room(at.length + 2);
     const d = out;
     let p = o;
@@ -726,7 +724,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     spans++;
     spanIdHex = src.toString('hex', spanAt, spanAt + 8);
     spanTs = spread(u64Decimal(startLo, startHi), spanIdHex);
-    spanSlot = '';
     const hasParent = parentLen === 8;
 
     if (rules.frontend.enabled && !emptyText(kView)) {
@@ -749,7 +746,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       idFields(traceAt, spanAt);
       put(K.instance);
       put(instanceValue);
-      finishLine();
+      finishLine(frontendScope);
     }
 
     if (rules.backend.enabled && kind === 2) {
@@ -766,7 +763,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       idFields(traceAt, spanAt);
       put(K.instance);
       put(instanceValue);
-      finishLine();
+      finishLine(backendScope);
     }
 
     if (rules.spans.enabled) {
@@ -795,7 +792,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       put(K.instance);
       put(instanceValue);
       for (let j = 0; j < restLen; j++) attributeField(restKeys[j] as Canon, restVal[j] as number);
-      finishLine();
+      finishLine(spansScope);
     }
   }
 
