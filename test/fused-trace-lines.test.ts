@@ -193,6 +193,8 @@ test('mapping corners: aliases, duplicates, known-attribute precedence, every va
     body(SVC, [{ attributes: [str('i', 'now a string'), bool('d', false)] }]),
     // Kinds, status, parent, empty name and scope.
     body(SVC, [{ kind: 0 }, { kind: 3, status: 2, parent: id(7, 8) }, { kind: 9, name: '' }, { kind: 2, name: 'GET /orders' }], ''),
+    // Whole microseconds are spread below the microsecond by span id; other times are kept.
+    body(SVC, ['1700000000123456000', '1700000000000000000', '5000', '999', '1000', '4294967296000', '1700000000123456001'].map((start) => ({ start, end: String(BigInt(start) + 2_500_000n) }))),
     // No resource at all, no service name.
     body([], [{ attributes: [str('view_name', 'Bare')] }]),
   ];

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { escapeFieldKey, escapeKey, escapeMeasurement, escapeStringValue, MAX_SERIES_KEY_BYTES, type FieldType } from '../influx/line-protocol.ts';
-import { spreadDecimal, type TimestampSlots } from '../influx/point-identity.ts';
+import type { TimestampSlots } from '../influx/point-identity.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
 import { asInteger, DROPPED, SPANS_RESERVED } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
@@ -57,7 +57,6 @@ const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const MAX_SERIES_BYTES = MAX_SERIES_KEY_BYTES;
-const spread = spreadDecimal;
 
 /** Thrown inside the encoder to hand a request back; preallocated, so bailing captures no stack. */
 const BAIL = new Error('fused trace encoder: use the reference path');
@@ -723,7 +722,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
 
     spans++;
     spanIdHex = src.toString('hex', spanAt, spanAt + 8);
-    spanTs = spread(u64Decimal(startLo, startHi), spanIdHex);
+    spanTs = u64Decimal(startLo, startHi, spreadOffset(spanAt));
     const hasParent = parentLen === 8;
 
     if (rules.frontend.enabled && !emptyText(kView)) {
@@ -825,15 +824,33 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       case V_BOOL:
         putAscii(vNum[i] === 1 ? 'true' : 'false');
         return;
-      case V_INT:
-        putAscii(String(Number(vText[i])));
+      case V_INT: {
+        // int64Decimal is canonical: up to 15 digits it is what String(Number(…)) prints.
+        const t = vText[i] as string;
+        putAscii(t.length <= 15 ? t : String(Number(t)));
         return;
+      }
       case V_JSON:
         stringText(vText[i] as string);
         return;
       default:
         putAscii(String(vNum[i]));
     }
+  }
+
+  /**
+   * point-identity.ts `spreadDecimal`'s offset for the span id at `at`: FNV-1a over its 16 hex
+   * characters, read from the bytes (the same hash, without making the string first).
+   */
+  function spreadOffset(at: number): number {
+    const from = src;
+    let h = 0x811c9dc5;
+    for (let i = at; i < at + 8; i++) {
+      const b = from[i] as number;
+      h = Math.imul(h ^ (HEX[b >> 4] as number), 0x01000193);
+      h = Math.imul(h ^ (HEX[b & 15] as number), 0x01000193);
+    }
+    return (h >>> 0) % 1000;
   }
 
   function allZero(at: number, n: number): boolean {
@@ -956,10 +973,11 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
 
 /**
  * An unsigned 64-bit integer (two 32-bit halves) as an exact decimal, without BigInt: split into
- * base-1e9 digits with products that stay under 2^53.
+ * base-1e9 digits with products that stay under 2^53. With `spread` (0–999), a whole microsecond
+ * (≥ 1000, ending in 000) gets it added: point-identity.ts `spreadDecimal`, done on the number.
  */
-export function u64Decimal(lo: number, hi: number): string {
-  if (hi === 0) return String(lo);
+export function u64Decimal(lo: number, hi: number, spread = -1): string {
+  if (hi === 0) return String(spread >= 0 && lo >= 1000 && lo % 1000 === 0 ? lo + spread : lo);
   const a = hi * 65536;
   let qa = Math.floor(a / 1e9);
   let ra = a - qa * 1e9;
@@ -981,6 +999,7 @@ export function u64Decimal(lo: number, hi: number): string {
     rt -= 1e9;
   }
   const top = qa * 65536 + qt;
+  if (spread >= 0 && (top > 0 || rt >= 1000) && rt % 1000 === 0) rt += spread;
   return top === 0 ? String(rt) : String(top) + String(rt).padStart(9, '0');
 }
 
