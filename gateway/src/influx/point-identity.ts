@@ -22,86 +22,133 @@ import { MAX_TIMESTAMP_NS } from '../otlp/model.ts';
  * collision between replicas, or with a slot forgotten after restart, needs two distinct spans
  * with the same tenant, series and start nanosecond on different replicas.
  */
+/** The slots of one measurement: nanosecond key (see `slotKey`) → the span that owns it. */
+export interface SlotScope {
+  readonly owners: Map<number, string>;
+}
+
 const MAX_SCOPES = 10_000;
+/** 2^22 seconds (48.5 days) of nanoseconds stay under 2^53: the key is exact inside that window. */
+const KEY_SECONDS = 4_194_304;
+const MAX_TOP = Number(MAX_TIMESTAMP_NS / 1_000_000_000n);
+const MAX_NS = Number(MAX_TIMESTAMP_NS % 1_000_000_000n);
+
+/**
+ * A number for (seconds, nanoseconds): cheaper to hash than a decimal string. Two timestamps
+ * exactly 2^22 s apart share a key, and the later one moves up a nanosecond: harmless, like any
+ * other collision here.
+ */
+function slotKey(top: number, ns: number): number {
+  return (top % KEY_SECONDS) * 1e9 + ns;
+}
+
+/** Seconds and nanoseconds as one decimal (nanoseconds since the epoch). */
+export function nanosDecimal(top: number, ns: number): string {
+  return top === 0 ? String(ns) : String(top) + String(ns).padStart(9, '0');
+}
 
 export class TimestampSlots {
-  /** Timestamp (decimal, which the line needs anyway) → the span that owns it. */
-  private readonly owners = new Map<string, string>();
   /**
-   * Keys in the order they were created, for eviction. Evicting through `owners.keys().next()`
-   * was the gateway's top self-time function under load: V8 leaves deleted entries at the front
-   * of a Map's table until it rehashes, so each call skipped over all of them.
+   * Keys in the order they were created (with their scope), for eviction. Evicting through
+   * `owners.keys().next()` was the gateway's top self-time function under load: V8 leaves deleted
+   * entries at the front of a Map's table until it rehashes, so each call skipped over all of them.
    */
-  private order: string[] = [];
+  private orderKeys: number[] = [];
+  private orderScopes: SlotScope[] = [];
   private orderHead = 0;
-  /** Measurement → the short prefix its keys carry. */
-  private readonly scopes = new Map<string, string>();
+  private entries = 0;
+  private readonly scopes = new Map<string, SlotScope>();
+  /** Past MAX_SCOPES measurements (their names come from clients: metric names), they share one. */
+  private readonly shared: SlotScope = { owners: new Map() };
 
   constructor(private readonly capacity = 200_000) {}
 
-  /**
-   * The key prefix for a measurement's slots: short, so keys stay cheap to hash. Measurement names
-   * come from clients (metric names), so past MAX_SCOPES the name itself is the prefix.
-   */
-  scope(measurement: string): string {
+  /** The slots of a measurement: measurements never take each other's nanoseconds. */
+  scope(measurement: string): SlotScope {
     let s = this.scopes.get(measurement);
     if (s !== undefined) return s;
-    if (this.scopes.size >= MAX_SCOPES) return `${measurement}\u0000`;
-    s = `${this.scopes.size.toString(36)}:`;
+    if (this.scopes.size >= MAX_SCOPES) return this.shared;
+    s = { owners: new Map() };
     this.scopes.set(measurement, s);
     return s;
   }
 
   /** The timestamp to write, as a decimal string. */
-  assign(timestamp: bigint, spanId: string, scope = ''): string {
+  assign(timestamp: bigint, spanId: string, scope: SlotScope = this.shared): string {
     return this.assignDecimal(timestamp.toString(), spanId, scope);
   }
 
   /** `assign` for a timestamp already in decimal: the hot path never needs BigInt arithmetic. */
-  assignDecimal(decimal: string, spanId: string, scope = ''): string {
-    let ts = decimal;
-    let key = scope + decimal;
-    let base: bigint | undefined;
-    let step = 1n;
+  assignDecimal(ts: string, spanId: string, scope: SlotScope = this.shared): string {
+    const cut = ts.length - 9;
+    return this.assignParts(scope, cut > 0 ? Number(ts.slice(0, cut)) : 0, Number(cut > 0 ? ts.slice(cut) : ts), ts, spanId);
+  }
+
+  /**
+   * `assign` for a timestamp split into seconds and nanoseconds (`ts` is the same time in decimal,
+   * returned when the slot is free or the span's own). Probes upwards one nanosecond at a time,
+   * never past the last nanosecond InfluxDB stores: from there, downwards.
+   */
+  assignParts(scope: SlotScope, top: number, ns: number, ts: string, spanId: string): string {
+    const owners = scope.owners;
+    let key = slotKey(top, ns);
+    let owner = owners.get(key);
+    if (owner === spanId) return ts;
+    if (owner === undefined) {
+      this.insert(scope, key, spanId);
+      return ts;
+    }
+    let t = top;
+    let n = ns;
+    let down = false;
     // 1000 distinct spans within one microsecond would be pathological; stop there.
     for (let i = 0; i < 1000; i++) {
-      const owner = this.owners.get(key);
-      if (owner === spanId) return ts;
-      if (owner === undefined) {
-        this.insert(key, spanId);
-        return ts;
+      if (!down && (t > MAX_TOP || (t === MAX_TOP && n >= MAX_NS))) {
+        down = true;
+        t = top;
+        n = ns;
       }
-      base ??= BigInt(decimal);
-      // Upwards, but never past the last nanosecond InfluxDB stores: from there, downwards.
-      let next = base + step;
-      if (next > MAX_TIMESTAMP_NS || step < 0n) {
-        if (step > 0n) step = 0n;
-        step--;
-        next = base + step;
-      } else step++;
-      ts = next.toString();
-      key = scope + ts;
+      if (down) {
+        if (n === 0) {
+          t--;
+          n = 999_999_999;
+        } else n--;
+      } else if (n === 999_999_999) {
+        t++;
+        n = 0;
+      } else n++;
+      key = slotKey(t, n);
+      owner = owners.get(key);
+      if (owner === spanId) return nanosDecimal(t, n);
+      if (owner === undefined) {
+        this.insert(scope, key, spanId);
+        return nanosDecimal(t, n);
+      }
     }
-    return decimal;
+    return ts;
   }
 
   get size(): number {
-    return this.owners.size;
+    return this.entries;
   }
 
-  private insert(key: string, spanId: string): void {
+  private insert(scope: SlotScope, key: number, spanId: string): void {
     // Forget the oldest timestamps first.
-    while (this.owners.size >= this.capacity && this.orderHead < this.order.length) {
-      const oldest = this.order[this.orderHead] as string;
-      this.order[this.orderHead++] = '';
-      this.owners.delete(oldest);
+    while (this.entries >= this.capacity && this.orderHead < this.orderKeys.length) {
+      const oldest = this.orderKeys[this.orderHead] as number;
+      const from = this.orderScopes[this.orderHead] as SlotScope;
+      this.orderScopes[this.orderHead++] = this.shared;
+      if (from.owners.delete(oldest)) this.entries--;
     }
-    if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
-      this.order = this.order.slice(this.orderHead);
+    if (this.orderHead > 4096 && this.orderHead * 2 > this.orderKeys.length) {
+      this.orderKeys = this.orderKeys.slice(this.orderHead);
+      this.orderScopes = this.orderScopes.slice(this.orderHead);
       this.orderHead = 0;
     }
-    this.owners.set(key, spanId);
-    this.order.push(key);
+    scope.owners.set(key, spanId);
+    this.entries++;
+    this.orderKeys.push(key);
+    this.orderScopes.push(scope);
   }
 }
 

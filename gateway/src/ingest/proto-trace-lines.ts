@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { escapeFieldKey, escapeKey, escapeMeasurement, escapeStringValue, MAX_SERIES_KEY_BYTES, type FieldType } from '../influx/line-protocol.ts';
-import type { TimestampSlots } from '../influx/point-identity.ts';
+import { nanosDecimal, type SlotScope, type TimestampSlots } from '../influx/point-identity.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
 import { asInteger, DROPPED, SPANS_RESERVED } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
@@ -580,16 +580,18 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   let tenantTag = Buffer.alloc(0);
   let lastTenant: string | undefined;
 
-  /** The current span's start (spread) and id. */
+  /** The current span's start (spread; also as seconds and nanoseconds) and id. */
   let spanTs = '';
+  let spanTop = 0;
+  let spanNs = 0;
   let spanIdHex = '';
   const frontendScope = slots.scope(rules.frontend.name);
   const backendScope = slots.scope(rules.backend.name);
   const spansScope = slots.scope(rules.spans.name);
 
   /** Ends a line with the timestamp the slot index gives the span in the line's measurement. */
-  function finishLine(scope: string): void {
-    const at = slots.assignDecimal(spanTs, spanIdHex, scope);
+  function finishLine(scope: SlotScope): void {
+    const at = slots.assignParts(scope, spanTop, spanNs, spanTs, spanIdHex);
     room(at.length + 2);
     const d = out;
     let p = o;
@@ -722,7 +724,10 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
 
     spans++;
     spanIdHex = src.toString('hex', spanAt, spanAt + 8);
-    spanTs = u64Decimal(startLo, startHi, spreadOffset(spanAt));
+    splitU64(startLo, startHi, spreadOffset(spanAt));
+    spanTop = splitTop;
+    spanNs = splitNs;
+    spanTs = nanosDecimal(spanTop, spanNs);
     const hasParent = parentLen === 8;
 
     if (rules.frontend.enabled && !emptyText(kView)) {
@@ -971,36 +976,50 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   };
 }
 
+/** What `splitU64` last produced: seconds (⌊n / 1e9⌋) and nanoseconds (n mod 1e9). */
+let splitTop = 0;
+let splitNs = 0;
+
 /**
- * An unsigned 64-bit integer (two 32-bit halves) as an exact decimal, without BigInt: split into
- * base-1e9 digits with products that stay under 2^53. With `spread` (0–999), a whole microsecond
- * (≥ 1000, ending in 000) gets it added: point-identity.ts `spreadDecimal`, done on the number.
+ * Splits an unsigned 64-bit integer (two 32-bit halves) into base-1e9 digits without BigInt, with
+ * products that stay under 2^53. With `spread` (0–999), a whole microsecond (≥ 1000, ending in
+ * 000) gets it added: point-identity.ts `spreadDecimal`, done on the number.
  */
+function splitU64(lo: number, hi: number, spread: number): void {
+  if (hi === 0) {
+    splitTop = Math.floor(lo / 1e9);
+    splitNs = lo - splitTop * 1e9;
+  } else {
+    const a = hi * 65536;
+    let qa = Math.floor(a / 1e9);
+    let ra = a - qa * 1e9;
+    if (ra < 0) {
+      qa--;
+      ra += 1e9;
+    } else if (ra >= 1e9) {
+      qa++;
+      ra -= 1e9;
+    }
+    const t = ra * 65536 + lo;
+    let qt = Math.floor(t / 1e9);
+    let rt = t - qt * 1e9;
+    if (rt < 0) {
+      qt--;
+      rt += 1e9;
+    } else if (rt >= 1e9) {
+      qt++;
+      rt -= 1e9;
+    }
+    splitTop = qa * 65536 + qt;
+    splitNs = rt;
+  }
+  if (spread >= 0 && (splitTop > 0 || splitNs >= 1000) && splitNs % 1000 === 0) splitNs += spread;
+}
+
+/** The unsigned 64-bit integer as an exact decimal (`splitU64`, then formatted). */
 export function u64Decimal(lo: number, hi: number, spread = -1): string {
-  if (hi === 0) return String(spread >= 0 && lo >= 1000 && lo % 1000 === 0 ? lo + spread : lo);
-  const a = hi * 65536;
-  let qa = Math.floor(a / 1e9);
-  let ra = a - qa * 1e9;
-  if (ra < 0) {
-    qa--;
-    ra += 1e9;
-  } else if (ra >= 1e9) {
-    qa++;
-    ra -= 1e9;
-  }
-  const t = ra * 65536 + lo;
-  let qt = Math.floor(t / 1e9);
-  let rt = t - qt * 1e9;
-  if (rt < 0) {
-    qt--;
-    rt += 1e9;
-  } else if (rt >= 1e9) {
-    qt++;
-    rt -= 1e9;
-  }
-  const top = qa * 65536 + qt;
-  if (spread >= 0 && (top > 0 || rt >= 1000) && rt % 1000 === 0) rt += spread;
-  return top === 0 ? String(rt) : String(top) + String(rt).padStart(9, '0');
+  splitU64(lo, hi, spread);
+  return nanosDecimal(splitTop, splitNs);
 }
 
 /** `text` cut at the byte offsets in `ends` (each followed by one newline byte). */
