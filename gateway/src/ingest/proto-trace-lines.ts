@@ -226,7 +226,10 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     return canonFor(buf.toString('utf8', start, end));
   }
 
-  /** The escaped `spans` field key for a value of kind `v` (registry rule 3), or an empty buffer: skip the field. */
+  /**
+   * `,key=` for a value of kind `v` in `spans`: the field key resolved (registry rule 3) and
+   * escaped; an empty buffer when the key escapes to nothing (skip the field).
+   */
   function fieldKeyFor(c: Canon, v: number, conflicts: Array<[string, FieldType]>): Buffer {
     const version = fieldTypes.version;
     if (c.fieldVersion === version) {
@@ -238,7 +241,8 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     }
     const type = FIELD_TYPES[v] as FieldType;
     const r = fieldTypes.resolveQuietly(spansName, c.key, type);
-    const bytes = ascii(escapeFieldKey(r.key));
+    const escaped = escapeFieldKey(r.key);
+    const bytes = escaped === '' ? Buffer.alloc(0) : ascii(`,${escaped}=`);
     if (r.conflict) conflicts.push([c.key, type]);
     // Cached only while resolving again would give the same key without a conflict to count.
     else if (fieldTypes.holds(spansName, c.key, type)) {
@@ -818,10 +822,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     const key = fieldKeyFor(c, v, conflicts);
     if (key.length === 0) return;
     if (c.wide) wideOut = true;
-    room(key.length + 2);
-    out[o++] = 0x2c;
     put(key);
-    out[o++] = 0x3d;
     switch (v) {
       case V_STRING:
         stringRange(vStart[i] as number, vEnd[i] as number);
