@@ -33,7 +33,7 @@ import { encodeBodies } from './support/bodies.ts';
 import { topSelfTime } from './support/cpu-profile.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
 import { machineInfo, machineLine } from './support/machine.ts';
-import { processTree, readStatusBytes, readTreeStatusBytes, sampleRss, spawnNode, startServer, type ServerChild } from './support/procs.ts';
+import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, spawnNode, startServer, treeCpuSeconds, type ServerChild } from './support/procs.ts';
 import { startSink, type Sink, type SinkThrottle } from './support/sink.ts';
 import { barChart, stackCharts } from './support/svg-chart.ts';
 import { buildFixtures } from './fixtures.ts';
@@ -582,6 +582,9 @@ interface InfluxRow {
   pointsPerSec: number;
   spansPerSec?: number;
   non2xx?: number;
+  /** CPU microseconds per point influxd took, for influxd and for the gateway (its whole process tree). */
+  influxdCpuMicros?: number;
+  gatewayCpuMicros?: number;
   note: string;
 }
 
@@ -620,11 +623,15 @@ async function influxdPhase(bodiesFile: string, lines: string): Promise<string> 
     progress(`influxd: direct warm-up ${WARMUP_SECONDS}s`);
     const warm = await direct(spec(4, WARMUP_SECONDS));
     if (warm.linesOk === 0) throw new Error(`influxd refused the direct writes: ${warm.firstError ?? 'no answer'}`);
+    // influxd's CPU time per point it took, so the note can say what the database itself costs.
+    const influxdCpu = (): number => (influx.pid === undefined ? 0 : (cpuSeconds(influx.pid) ?? 0));
     for (const writers of [1, 4]) {
       progress(`influxd: direct, ${writers} writer(s), 5000-line batches, ${SECONDS}s`);
+      const c0 = influxdCpu();
       const r = await direct(spec(writers, SECONDS));
+      const cpu = influxdCpu() - c0;
       if (r.failed > 0) progress(`  ! direct ${writers}: ${r.failed} failed batches (${r.firstError ?? ''})`);
-      rows.push({ path: `direct, ${writers} writer${writers === 1 ? '' : 's'}`, pointsPerSec: r.linesOk / r.seconds, note: `${r.failed} failed batches` });
+      rows.push({ path: `direct, ${writers} writer${writers === 1 ? '' : 's'}`, pointsPerSec: r.linesOk / r.seconds, influxdCpuMicros: r.linesOk > 0 ? (cpu * 1e6) / r.linesOk : undefined, note: `${r.failed} failed batches` });
     }
     for (const name of ['tenantlens', 'naive'] as const) {
       progress(`influxd: ${name}: starting the gateway`);
@@ -636,18 +643,27 @@ async function influxdPhase(bodiesFile: string, lines: string): Promise<string> 
         progress(`influxd: ${name}: max throughput ${SECONDS}s`);
         let p0 = 0;
         let t0 = 0;
+        let dbCpu0 = 0;
+        let gwCpu0 = 0;
         const r = await load(ls(SECONDS), () => {
           t0 = performance.now();
+          dbCpu0 = influxdCpu();
+          gwCpu0 = treeCpuSeconds(gw.pid);
           void influxPointsWritten(influx.url).then((n) => (p0 = n));
         });
         const p1 = await influxPointsWritten(influx.url);
         const secs = (performance.now() - t0) / 1000;
+        const points = p1 - p0;
+        const dbCpu = influxdCpu() - dbCpu0;
+        const gwCpu = treeCpuSeconds(gw.pid) - gwCpu0;
         checkLoad(`influxd ${name} max`, r);
         rows.push({
           path: `${name} gateway (32 conns, gzip off)`,
-          pointsPerSec: (p1 - p0) / secs,
+          pointsPerSec: points / secs,
           spansPerSec: spansPerSec(r),
           non2xx: r.non2xx,
+          influxdCpuMicros: points > 0 ? (dbCpu * 1e6) / points : undefined,
+          gatewayCpuMicros: points > 0 ? (gwCpu * 1e6) / points : undefined,
           note: `p99 ${fmt(r.p99Millis, 1)} ms; statuses ${JSON.stringify(r.statusCodes)}`,
         });
       } finally {
@@ -660,13 +676,14 @@ async function influxdPhase(bodiesFile: string, lines: string): Promise<string> 
   }
   const best = Math.max(...rows.filter((r) => r.path.startsWith('direct')).map((r) => r.pointsPerSec));
   const out = [
-    '| path into influxd | points/s influxd took | spans/s acked | non-2xx | ÷ best direct | note |',
-    '|:--|--:|--:|--:|--:|:--|',
+    '| path into influxd | points/s influxd took | spans/s acked | non-2xx | ÷ best direct | influxd CPU µs/point | gateway CPU µs/point | note |',
+    '|:--|--:|--:|--:|--:|--:|--:|:--|',
     ...rows.map(
       (r) =>
-        `| ${r.path} | ${fmt(r.pointsPerSec)} | ${r.spansPerSec === undefined ? '' : fmt(r.spansPerSec)} | ${r.non2xx === undefined ? '' : fmt(r.non2xx)} | ${best > 0 ? `${fmt((100 * r.pointsPerSec) / best)}%` : 'n/a'} | ${r.note} |`,
+        `| ${r.path} | ${fmt(r.pointsPerSec)} | ${r.spansPerSec === undefined ? '' : fmt(r.spansPerSec)} | ${r.non2xx === undefined ? '' : fmt(r.non2xx)} | ${best > 0 ? `${fmt((100 * r.pointsPerSec) / best)}%` : 'n/a'} | ${r.influxdCpuMicros === undefined ? '' : fmt(r.influxdCpuMicros, 1)} | ${r.gatewayCpuMicros === undefined ? '' : fmt(r.gatewayCpuMicros, 1)} | ${r.note} |`,
     ),
     'target: our gateway keeps influxd at ≥ 90% of the best direct points/s',
+    'CPU µs/point: CPU time (user + system, /proc) over the points influxd took in the same window; the load generator is not counted. With 2 cores, influxd and a gateway together cannot pass 2,000,000 ÷ (influxd µs/point + gateway µs/point) points/s.',
   ];
   return out.join('\n');
 }

@@ -18,6 +18,8 @@ export interface Influxd {
   readonly url: string; // http://127.0.0.1:PORT
   readonly port: number;
   readonly dir: string; // temp dir holding config + data
+  /** The running influxd's pid (benchmarks read its CPU time), undefined while stopped. */
+  readonly pid: number | undefined;
   /** SIGTERM, wait for exit (SIGKILL after 5 s); idempotent. */
   stop(): Promise<void>;
   /** Starts again on the SAME port with the SAME data dirs (outage tests); resolves once /ping answers 204. */
@@ -162,6 +164,9 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     url,
     port,
     dir,
+    get pid() {
+      return proc === undefined || proc.exited() ? undefined : proc.child.pid;
+    },
     async stop() {
       await proc?.stop();
     },
