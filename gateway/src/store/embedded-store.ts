@@ -199,6 +199,12 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     }
   }
 
+  const isFull = (): boolean => queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
+  const refusal = (): GatewayError =>
+    new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
+      retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
+    });
+
   function pump(): void {
     if (writing !== undefined || pending() === 0 || closed) return;
     writing = (async () => {
@@ -242,13 +248,11 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       return true;
     },
     persisted: () => undefined,
-    refusal: () =>
-      new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
-        retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
-      }),
+    refusal,
+    fullError: () => (isFull() ? refusal() : undefined),
     durable: false,
     get isFull() {
-      return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
+      return isFull();
     },
     get bufferedPoints() {
       return pending();

@@ -32,6 +32,11 @@ export function createInfluxStore(opts: {
   let reachable = { at: 0, ok: false };
   let refusal: keyof typeof REFUSALS = 'memory';
 
+  function refusalError(reason: keyof typeof REFUSALS): GatewayError {
+    if (reason === 'too-large') return new GatewayError('BODY_TOO_LARGE', REFUSALS[reason]);
+    return new GatewayError(reason === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[reason], { retryAfterSeconds: writer.retryAfterSeconds() });
+  }
+
   /** Hands spooled records to the writer, oldest first, while its memory buffer has room. */
   function feed(): void {
     if (spool === undefined) return;
@@ -70,8 +75,12 @@ export function createInfluxStore(opts: {
       });
     },
     refusal() {
-      if (refusal === 'too-large') return new GatewayError('BODY_TOO_LARGE', REFUSALS[refusal]);
-      return new GatewayError(refusal === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[refusal], { retryAfterSeconds: writer.retryAfterSeconds() });
+      return refusalError(refusal);
+    },
+    fullError() {
+      if (spool === undefined) return writer.isFull ? refusalError('memory') : undefined;
+      if (spool.failed !== undefined) return refusalError('disk-error');
+      return spool.isFull ? refusalError('full') : undefined;
     },
     durable: spool !== undefined,
     get isFull() {

@@ -21,6 +21,11 @@ export interface Store {
   persisted(): Promise<void> | undefined;
   /** The error for the last refused offer (503 + Retry-After, or 413 for a record too large to buffer). */
   refusal(): GatewayError;
+  /**
+   * While `isFull`: the 503 + Retry-After to answer a request with before reading its body (no
+   * offer could succeed, and decoding it would only make garbage); undefined while there is room.
+   */
+  fullError(): GatewayError | undefined;
   /** True when a refused or unfinished drain leaves data on disk for the next start, not lost. */
   readonly durable: boolean;
   readonly isFull: boolean;
