@@ -7,14 +7,21 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createMetrics } from '../src/ops/metrics.ts';
 import { createTenantResolver } from '../src/tenancy/resolve-tenant.ts';
-import { createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
+import { GatewayError } from '../src/errors.ts';
+import type { WriteOutcome } from '../src/influx/transport.ts';
+import { createLineWriter } from '../src/influx/writer.ts';
+import { DEFAULT_RULES } from '../src/mapping/rules.ts';
+import { createFullLatch } from '../src/store/full-latch.ts';
+import { createInfluxStore } from '../src/store/influx-store.ts';
+import { createIngestInto, createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Declared by the refused request; only its first KiB is sent before the answer must come. */
 const DECLARED_BYTES = 256 * 1024;
 const ANSWER_WITHIN_MILLIS = 3000;
 
-const TRACES = Buffer.from(
+function traces(spanId = 'eee19b7ec3c1b174'): Buffer {
+  return Buffer.from(
   JSON.stringify({
     resourceSpans: [
       {
@@ -24,7 +31,7 @@ const TRACES = Buffer.from(
             spans: [
               {
                 traceId: '5b8efff798038103d269b633813fc60c',
-                spanId: 'eee19b7ec3c1b174',
+                spanId,
                 name: 'GET /cart',
                 kind: 2,
                 startTimeUnixNano: '1700000000000000000',
@@ -36,7 +43,9 @@ const TRACES = Buffer.from(
       },
     ],
   }),
-);
+  );
+}
+const TRACES = traces();
 
 interface Answer {
   readonly res: IncomingMessage;
@@ -142,4 +151,55 @@ describe('overload: a full buffer refuses before reading the body (createApp, in
     const answer = await post(big, big.length);
     assert.equal(answer.res.statusCode, 413);
   });
+});
+
+test('the full latch: set by a refusal from a non-empty buffer, held until the buffer holds less', () => {
+  const latch = createFullLatch();
+  assert.equal(latch.holds(0), false);
+  latch.refused(0);
+  assert.equal(latch.holds(0), false, 'an empty buffer that refuses is too small for that request, not full');
+  latch.refused(1000);
+  assert.equal(latch.holds(1000), true);
+  assert.equal(latch.holds(1200), true);
+  assert.equal(latch.holds(999), false, 'a batch was written');
+  assert.equal(latch.holds(1000), false, 'and it stays open until the next refusal');
+});
+
+test('an InfluxDB store with BUFFER_MAX_BYTES under BATCH_MAX_BYTES: early 503 only after a refusal, until a write completes', async () => {
+  const buffer = { ...loadConfig({ TENANT_AUTH: 'header' }).buffer, maxBytes: 64 * 1024, flushIntervalMillis: 1 };
+  const influx = loadConfig({ TENANT_AUTH: 'header', INFLUX_URL: 'http://127.0.0.1:9', INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens' }).influx!;
+  // Writes hang until released: the buffer keeps their bytes.
+  const pending: Array<(o: WriteOutcome) => void> = [];
+  const transport = { write: () => new Promise<WriteOutcome>((r) => pending.push(r)), ping: async () => true, close: async () => undefined };
+  const writer = createLineWriter({ transport, buffer, events: { written: () => undefined, retry: () => undefined, failed: () => undefined } });
+  const store = createInfluxStore({ config: influx, rules: DEFAULT_RULES, writer, transport });
+  const ingest = createIngestInto(store, 'gw-latch');
+  try {
+    assert.ok(writer.isFull, 'isFull (room for less than a batch) holds even for the empty buffer');
+    assert.equal(store.fullError(), undefined, 'but an empty buffer refuses nothing up front');
+    let refused: unknown;
+    for (let i = 0; refused === undefined && i < 10_000; i++) {
+      if (store.fullError() !== undefined) assert.fail('fullError before any refusal');
+      try {
+        ingest.traces(traces(i.toString(16).padStart(16, '0')), 'json', 'acme');
+      } catch (err) {
+        refused = err;
+      }
+    }
+    assert.ok(refused instanceof GatewayError && refused.status === 503, String(refused));
+    const early = store.fullError();
+    assert.ok(early !== undefined, 'a refusal makes the store refuse up front');
+    assert.equal(early.status, 503);
+    assert.equal(early.code, 'TL_BUFFER_FULL');
+    assert.ok((early.retryAfterSeconds ?? 0) >= 1, 'with Retry-After');
+    // The database takes the batches in flight: the buffer empties and requests are read again.
+    while (store.bufferedBytes > 0) {
+      for (const done of pending.splice(0)) done({ kind: 'success' });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(store.fullError(), undefined);
+  } finally {
+    for (const done of pending.splice(0)) done({ kind: 'success' });
+    writer.close();
+  }
 });

@@ -75,8 +75,13 @@ export function createMemoryStore(): MemoryStore {
 /** The ingest path wired as main.ts wires it (default mapping), into a memory store: for in-process tests. */
 export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits): { ingest: Ingest; store: MemoryStore } {
   const store = createMemoryStore();
+  return { ingest: createIngestInto(store, instanceName, attributeLimits), store };
+}
+
+/** The ingest path wired as main.ts wires it (default mapping), into any store. */
+export function createIngestInto(store: Store, instanceName: string, attributeLimits?: AttributeLimits): Ingest {
   const types = new FieldTypeRegistry();
-  const ingest = createIngest({
+  return createIngest({
     mapper: createSpanMapper(DEFAULT_RULES, types),
     metricsMapper: createMetricsMapper(DEFAULT_RULES),
     logsMapper: createLogsMapper(DEFAULT_RULES, types),
@@ -85,5 +90,4 @@ export function createInProcessIngest(instanceName: string, attributeLimits?: At
     instanceName,
     attributeLimits,
   });
-  return { ingest, store };
 }

@@ -9,6 +9,7 @@ import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
+import { createFullLatch } from './full-latch.ts';
 import type { Store } from './store.ts';
 
 /** A table per measurement: the data model's tags and fields as columns, anything else in `extra`. */
@@ -199,6 +200,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     }
   }
 
+  const full = createFullLatch();
   const isFull = (): boolean => queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
   const refusal = (): GatewayError =>
     new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
@@ -240,7 +242,10 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       if (closed) return false;
       let add = 0;
       for (const p of points) add += sizeOf(p);
-      if (queuedBytes + add > opts.buffer.maxBytes) return false;
+      if (queuedBytes + add > opts.buffer.maxBytes) {
+        full.refused(queuedBytes);
+        return false;
+      }
       for (const p of points) queue.push(p);
       queuedBytes += add;
       // Let the rest of this tick's requests join the batch before writing.
@@ -249,7 +254,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     },
     persisted: () => undefined,
     refusal,
-    fullError: () => (isFull() ? refusal() : undefined),
+    fullError: () => (full.holds(queuedBytes) ? refusal() : undefined),
     durable: false,
     get isFull() {
       return isFull();

@@ -6,6 +6,7 @@ import type { WriteTransport } from '../influx/transport.ts';
 import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
+import { createFullLatch } from './full-latch.ts';
 import type { Store } from './store.ts';
 
 const REFUSALS = {
@@ -31,6 +32,7 @@ export function createInfluxStore(opts: {
   const slots = new TimestampSlots();
   let reachable = { at: 0, ok: false };
   let refusal: keyof typeof REFUSALS = 'memory';
+  const full = createFullLatch();
 
   function refusalError(reason: keyof typeof REFUSALS): GatewayError {
     if (reason === 'too-large') return new GatewayError('BODY_TOO_LARGE', REFUSALS[reason]);
@@ -58,7 +60,9 @@ export function createInfluxStore(opts: {
       if (lines.length === 0) return true;
       if (spool === undefined) {
         refusal = 'memory';
-        return writer.offer(lines);
+        if (writer.offer(lines)) return true;
+        full.refused(writer.bufferedBytes);
+        return false;
       }
       const r = spool.append(lines);
       if (!r.ok) {
@@ -78,7 +82,7 @@ export function createInfluxStore(opts: {
       return refusalError(refusal);
     },
     fullError() {
-      if (spool === undefined) return writer.isFull ? refusalError('memory') : undefined;
+      if (spool === undefined) return full.holds(writer.bufferedBytes) ? refusalError('memory') : undefined;
       if (spool.failed !== undefined) return refusalError('disk-error');
       return spool.isFull ? refusalError('full') : undefined;
     },

@@ -22,8 +22,9 @@ export interface Store {
   /** The error for the last refused offer (503 + Retry-After, or 413 for a record too large to buffer). */
   refusal(): GatewayError;
   /**
-   * While `isFull`: the 503 + Retry-After to answer a request with before reading its body (no
-   * offer could succeed, and decoding it would only make garbage); undefined while there is room.
+   * The 503 + Retry-After to answer a request with before reading its body while a new offer would
+   * most likely be refused (the memory buffer refused one and has not written since, or the spool
+   * is full or failed); undefined otherwise.
    */
   fullError(): GatewayError | undefined;
   /** True when a refused or unfinished drain leaves data on disk for the next start, not lost. */
