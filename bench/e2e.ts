@@ -24,7 +24,13 @@
  * phase); BENCH_CPU_PROF=<dir> profiles our single-process gateway with --cpu-prof and prints the
  * top self-time functions; BENCH_OVERLOAD_SECONDS, default 15; BENCH_ONLY=overload runs the overload
  * phase alone and writes bench/results/e2e-overload.json; BENCH_NODE_ARGS="--flag …" adds node flags
- * to our gateway, e.g. --max-semi-space-size=64 or --heapsnapshot-signal=SIGUSR2).
+ * to our gateway, e.g. --max-old-space-size=160 or --heapsnapshot-signal=SIGUSR2).
+ *
+ * Reading the overload RSS: a heap snapshot taken under overload holds ~38 MB live (the 8 MiB
+ * buffer's lines included); the rest of the growth is V8's headroom, sized to the allocation rate
+ * (the young generation grows to 2 × 16 MiB, the old space to a few times the live heap before a
+ * full GC). It stops growing once sized, and a heap limit (BENCH_NODE_ARGS=--max-old-space-size=…,
+ * with --max-semi-space-size=4) shrinks it to a fraction, at the cost of more GC.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
