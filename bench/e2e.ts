@@ -23,7 +23,15 @@
  * Run: `npm run bench:e2e` (BENCH_SECONDS per run, default 10; BENCH_WARMUP_SECONDS, default 3;
  * BENCH_INFLUXD=1 adds the real-influxd comparison (`only`: skips the sink runs and the overload
  * phase); BENCH_CPU_PROF=<dir> profiles our single-process gateway with --cpu-prof and prints the
- * top self-time functions; BENCH_OVERLOAD_SECONDS, default 15).
+ * top self-time functions; BENCH_OVERLOAD_SECONDS, default 15; BENCH_ONLY=overload runs the overload
+ * phase alone and writes bench/results/e2e-overload.json; BENCH_NODE_ARGS="--flag …" adds node flags
+ * to our gateway, e.g. --max-old-space-size=160 or --heapsnapshot-signal=SIGUSR2).
+ *
+ * Reading the overload RSS: a heap snapshot taken under overload holds ~38 MB live (the 8 MiB
+ * buffer's lines included); the rest of the growth is V8's headroom, sized to the allocation rate
+ * (the young generation grows to 2 × 16 MiB, the old space to a few times the live heap before a
+ * full GC). It stops growing once sized, and a heap limit (BENCH_NODE_ARGS=--max-old-space-size=…,
+ * with --max-semi-space-size=4) shrinks it to a fraction, at the cost of more GC.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -52,7 +60,13 @@ const SECONDS = positive('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = positive('BENCH_WARMUP_SECONDS', 3);
 /** BENCH_INFLUXD=1: also run against a real influxd (needs `apt-get install influxdb`); `only`: just that. */
 const WITH_INFLUXD = process.env.BENCH_INFLUXD === '1' || process.env.BENCH_INFLUXD === 'only';
-const SINK_RUNS = process.env.BENCH_INFLUXD !== 'only';
+/** BENCH_ONLY=overload: the overload phase alone (no sink runs, no influxd). */
+const OVERLOAD_ONLY = process.env.BENCH_ONLY === 'overload';
+if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== '' && !OVERLOAD_ONLY) throw new Error(`BENCH_ONLY must be "overload", got ${JSON.stringify(process.env.BENCH_ONLY)}`);
+const SINK_RUNS = process.env.BENCH_INFLUXD !== 'only' && !OVERLOAD_ONLY;
+const OVERLOAD_RUN = process.env.BENCH_INFLUXD !== 'only';
+/** Extra node flags for our gateway (space-separated). */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const OVERLOAD_SECONDS = positive('BENCH_OVERLOAD_SECONDS', 15);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF === undefined || process.env.BENCH_CPU_PROF === '' ? undefined : resolve(process.env.BENCH_CPU_PROF);
 const CONNECTIONS = 32;
@@ -127,7 +141,7 @@ function startGateway(name: GatewayName, target: Target, profileTag: string, env
   // profile summary reads one main-thread profile per run.
   const workers = workersOf(name);
   const prof = CPU_PROF_DIR === undefined || workers > 1 ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `tenantlens-${profileTag}`)}`];
-  const args = [...prof, '--import', 'tsx', OUR_MAIN];
+  const args = [...GATEWAY_NODE_ARGS, ...prof, '--import', 'tsx', OUR_MAIN];
   return startServer(args, {
     ...process.env,
     INFLUX_URL: target.url,
@@ -354,6 +368,20 @@ async function scrape(url: string): Promise<Map<string, number>> {
 /** Sum of a metric over its label sets. */
 const metricSum = (m: Map<string, number>, name: string): number => [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
 
+interface HeapFigures {
+  totalBytes: number;
+  usedBytes: number;
+  externalBytes: number;
+}
+
+/** Raises `into` to the V8 heap figures of a scrape (process.memoryUsage() via prom-client's default metrics). */
+function heapFigures(m: Map<string, number>, into: HeapFigures): HeapFigures {
+  into.totalBytes = Math.max(into.totalBytes, metricSum(m, 'tenantlens_nodejs_heap_size_total_bytes'));
+  into.usedBytes = Math.max(into.usedBytes, metricSum(m, 'tenantlens_nodejs_heap_size_used_bytes'));
+  into.externalBytes = Math.max(into.externalBytes, metricSum(m, 'tenantlens_nodejs_external_memory_bytes'));
+  return into;
+}
+
 interface OverloadResult {
   seconds: number;
   bufferMaxBytes: number;
@@ -367,6 +395,9 @@ interface OverloadResult {
   secondHalfPeakRssBytes: number;
   bufferBytesPeak: number;
   bufferScrapes: number;
+  /** Peaks over the /metrics scrapes (process.memoryUsage() via prom-client): where the RSS went. */
+  heapPeaks: HeapFigures;
+  heapIdle: HeapFigures;
   refusedByReason: Record<string, number>;
   writeRetries: number;
   acknowledgedSpans: number;
@@ -390,6 +421,7 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
   try {
     await sleep(1000);
     const idleRssBytes = readStatusBytes(gw.pid, 'VmRSS') ?? 0;
+    const heapIdle = heapFigures(await scrape(gw.url), { totalBytes: 0, usedBytes: 0, externalBytes: 0 });
     sink.reset();
     sink.throttle(SLOW_SINK);
     progress(`${label}: sink slowed to ${SLOW_SINK.delayMillis} ms per write and ${fmt(SLOW_SINK.maxLinesPerSec ?? 0)} lines/s; ${CONNECTIONS} connections flat out for ${OVERLOAD_SECONDS}s`);
@@ -397,12 +429,15 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
     let rss: ReturnType<typeof sampleRss> | undefined;
     let bufferBytesPeak = 0;
     let bufferScrapes = 0;
+    const heapPeaks: HeapFigures = { totalBytes: 0, usedBytes: 0, externalBytes: 0 };
     const probes = { sent: 0, ok: 0, statuses: {} as Record<string, number>, refused: 0, withRetryAfter: 0, retryAfterValues: [] as string[] };
     const loops: Array<Promise<void>> = [];
     const scrapeLoop = async (): Promise<void> => {
       while (running) {
         try {
-          bufferBytesPeak = Math.max(bufferBytesPeak, metricSum(await scrape(gw.url), 'tenantlens_buffer_bytes'));
+          const m = await scrape(gw.url);
+          bufferBytesPeak = Math.max(bufferBytesPeak, metricSum(m, 'tenantlens_buffer_bytes'));
+          heapFigures(m, heapPeaks);
           bufferScrapes++;
         } catch (err) {
           progress(`  ! ${label}: /metrics scrape failed: ${(err as Error).message}`);
@@ -520,6 +555,8 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
       secondHalfPeakRssBytes,
       bufferBytesPeak,
       bufferScrapes,
+      heapPeaks,
+      heapIdle,
       refusedByReason,
       writeRetries,
       acknowledgedSpans,
@@ -545,6 +582,10 @@ function overloadTable(o: OverloadResult): string {
     ['refusals by reason (/metrics)', Object.entries(o.refusedByReason).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ') || 'none'],
     ['direct probes', `${o.probes.sent} sent, statuses ${JSON.stringify(o.probes.statuses)}; Retry-After on ${o.probes.withRetryAfter}/${o.probes.refused} refusals (values: ${o.probes.retryAfterValues.join(', ') || 'none'})`],
     ['RSS', `idle ${mb(o.idleRssBytes)} MB, peak ${mb(o.peakRssBytes)} MB (first half ${mb(o.firstHalfPeakRssBytes)}, second half ${mb(o.secondHalfPeakRssBytes)}); growth ${mb(o.peakRssBytes - o.idleRssBytes)} MB = ${fmt((o.peakRssBytes - o.idleRssBytes) / o.bufferMaxBytes, 1)}× BUFFER_MAX_BYTES`],
+    [
+      'V8 heap, idle → peak (/metrics)',
+      `total ${mb(o.heapIdle.totalBytes)} → ${mb(o.heapPeaks.totalBytes)} MB, used ${mb(o.heapIdle.usedBytes)} → ${mb(o.heapPeaks.usedBytes)} MB; external ${mb(o.heapIdle.externalBytes)} → ${mb(o.heapPeaks.externalBytes)} MB`,
+    ],
     ['tenantlens_buffer_bytes peak', `${fmt(o.bufferBytesPeak / 2 ** 20, 2)} MiB of ${mb(o.bufferMaxBytes)} MiB (${o.bufferScrapes} scrapes)`],
     ['drain check', `acknowledged ${fmt(o.acknowledgedSpans)} spans → expected ${fmt(o.expectedLines)} lines; received ${fmt(o.receivedLines)}; lost ${fmt(o.lostLines)}; write retries ${fmt(o.writeRetries)}; lines of writes the gateway gave up on ${fmt(o.unansweredLines)}`],
   ];
@@ -736,8 +777,8 @@ async function main(): Promise<void> {
       rows.push(await runOne(OURS_X2, gzip, sink, bodiesFile, linesPerSpan, undefined));
       rows.push(await runOne('naive', gzip, sink, bodiesFile, linesPerSpan, ours.halfRate));
     }
-    if (SINK_RUNS) overload = await overloadPhase(sink, bodiesFile, fixture.protobuf[0] as Uint8Array, linesPerSpan);
-    if (WITH_INFLUXD) influxdTable = await influxdPhase(bodiesFile, lineProtocol.join('\n'));
+    if (OVERLOAD_RUN) overload = await overloadPhase(sink, bodiesFile, fixture.protobuf[0] as Uint8Array, linesPerSpan);
+    if (WITH_INFLUXD && !OVERLOAD_ONLY) influxdTable = await influxdPhase(bodiesFile, lineProtocol.join('\n'));
   } finally {
     await sink.close();
     await rm(dir, { recursive: true, force: true });
@@ -745,7 +786,7 @@ async function main(): Promise<void> {
 
   const loadAfter = loadavg()[0] ?? 0;
   console.log(
-    `\ntenantlens end-to-end bench${SINK_RUNS ? '' : ' (real influxd only)'}: OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request (~10 attributes; ${fmt(avgBytes)} B, gzip off), ` +
+    `\ntenantlens end-to-end bench${SINK_RUNS ? '' : OVERLOAD_ONLY ? ' (overload phase only)' : ' (real influxd only)'}: OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request (~10 attributes; ${fmt(avgBytes)} B, gzip off), ` +
       `${CONNECTIONS} connections (autocannon, separate process), loopback line-protocol sink; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up`,
   );
   console.log(`${machineLine(machine)}; ${fmt(loadAfter, 2)} after\n`);
@@ -795,9 +836,11 @@ async function main(): Promise<void> {
     overload: overload ?? null,
     influxd: influxdTable ?? null,
   };
-  await writeFile(join(RESULTS, 'e2e.json'), `${JSON.stringify(json, null, 2)}\n`);
+  // The overload phase alone must not overwrite a full run's results.
+  const jsonFile = join(RESULTS, OVERLOAD_ONLY ? 'e2e-overload.json' : 'e2e.json');
+  await writeFile(jsonFile, `${JSON.stringify(json, null, 2)}\n`);
   if (rows.length > 0) await writeFile(join(RESULTS, 'e2e.svg'), chart(rows));
-  progress(`results: ${join(RESULTS, 'e2e.json')}${rows.length > 0 ? `, ${join(RESULTS, 'e2e.svg')}` : ''}`);
+  progress(`results: ${jsonFile}${rows.length > 0 ? `, ${join(RESULTS, 'e2e.svg')}` : ''}`);
   progress(`done in ${fmt((Date.now() - started) / 1000)} s`);
 }
 

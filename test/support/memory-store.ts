@@ -17,6 +17,8 @@ export interface MemoryStore extends Store {
   readonly offers: number;
   /** Forgets the points (long fuzz runs would otherwise hold them all). */
   clear(): void;
+  /** Full: `isFull`, `fullError()` is a 503 and offers are refused, as a real buffer at its bound. */
+  setFull(full: boolean): void;
 }
 
 const emptyQueries: DrillDown = {
@@ -32,6 +34,8 @@ const emptyQueries: DrillDown = {
 export function createMemoryStore(): MemoryStore {
   const points: MappedPoint[] = [];
   let offers = 0;
+  let full = false;
+  const refusal = (): GatewayError => new GatewayError('BUFFER_FULL', 'memory store refused', { retryAfterSeconds: 1 });
   return {
     kind: 'embedded',
     points,
@@ -40,13 +44,20 @@ export function createMemoryStore(): MemoryStore {
     },
     offer(batch) {
       offers++;
+      if (full) return false;
       for (const p of batch) points.push(p);
       return true;
     },
     persisted: () => undefined,
-    refusal: () => new GatewayError('BUFFER_FULL', 'memory store refused', { retryAfterSeconds: 1 }),
+    refusal,
+    fullError: () => (full ? refusal() : undefined),
     durable: false,
-    isFull: false,
+    get isFull() {
+      return full;
+    },
+    setFull(v) {
+      full = v;
+    },
     get bufferedPoints() {
       return points.length;
     },
@@ -64,8 +75,13 @@ export function createMemoryStore(): MemoryStore {
 /** The ingest path wired as main.ts wires it (default mapping), into a memory store: for in-process tests. */
 export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits): { ingest: Ingest; store: MemoryStore } {
   const store = createMemoryStore();
+  return { ingest: createIngestInto(store, instanceName, attributeLimits), store };
+}
+
+/** The ingest path wired as main.ts wires it (default mapping), into any store. */
+export function createIngestInto(store: Store, instanceName: string, attributeLimits?: AttributeLimits): Ingest {
   const types = new FieldTypeRegistry();
-  const ingest = createIngest({
+  return createIngest({
     mapper: createSpanMapper(DEFAULT_RULES, types),
     metricsMapper: createMetricsMapper(DEFAULT_RULES),
     logsMapper: createLogsMapper(DEFAULT_RULES, types),
@@ -74,5 +90,4 @@ export function createInProcessIngest(instanceName: string, attributeLimits?: At
     instanceName,
     attributeLimits,
   });
-  return { ingest, store };
 }

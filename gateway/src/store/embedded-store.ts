@@ -9,6 +9,7 @@ import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
+import { createFullLatch } from './full-latch.ts';
 import type { Store } from './store.ts';
 
 /** A table per measurement: the data model's tags and fields as columns, anything else in `extra`. */
@@ -199,6 +200,13 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     }
   }
 
+  const full = createFullLatch();
+  const isFull = (): boolean => queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
+  const refusal = (): GatewayError =>
+    new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
+      retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
+    });
+
   function pump(): void {
     if (writing !== undefined || pending() === 0 || closed) return;
     writing = (async () => {
@@ -234,7 +242,10 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       if (closed) return false;
       let add = 0;
       for (const p of points) add += sizeOf(p);
-      if (queuedBytes + add > opts.buffer.maxBytes) return false;
+      if (queuedBytes + add > opts.buffer.maxBytes) {
+        full.refused(queuedBytes);
+        return false;
+      }
       for (const p of points) queue.push(p);
       queuedBytes += add;
       // Let the rest of this tick's requests join the batch before writing.
@@ -242,13 +253,11 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       return true;
     },
     persisted: () => undefined,
-    refusal: () =>
-      new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
-        retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
-      }),
+    refusal,
+    fullError: () => (full.holds(queuedBytes) ? refusal() : undefined),
     durable: false,
     get isFull() {
-      return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
+      return isFull();
     },
     get bufferedPoints() {
       return pending();

@@ -6,6 +6,7 @@ import type { WriteTransport } from '../influx/transport.ts';
 import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
+import { createFullLatch } from './full-latch.ts';
 import type { EncodedLines, Store } from './store.ts';
 
 const REFUSALS = {
@@ -31,6 +32,12 @@ export function createInfluxStore(opts: {
   const slots = new TimestampSlots();
   let reachable = { at: 0, ok: false };
   let refusal: keyof typeof REFUSALS = 'memory';
+  const full = createFullLatch();
+
+  function refusalError(reason: keyof typeof REFUSALS): GatewayError {
+    if (reason === 'too-large') return new GatewayError('BODY_TOO_LARGE', REFUSALS[reason]);
+    return new GatewayError(reason === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[reason], { retryAfterSeconds: writer.retryAfterSeconds() });
+  }
 
   function spoolLines(lines: readonly string[]): boolean {
     const r = (spool as Spool).append(lines);
@@ -63,7 +70,9 @@ export function createInfluxStore(opts: {
       if (lines.length === 0) return true;
       if (spool === undefined) {
         refusal = 'memory';
-        return writer.offer(lines);
+        if (writer.offer(lines)) return true;
+        full.refused(writer.bufferedBytes);
+        return false;
       }
       return spoolLines(lines);
     },
@@ -73,7 +82,9 @@ export function createInfluxStore(opts: {
         if (encoded.count === 0) return true;
         if (spool === undefined) {
           refusal = 'memory';
-          return writer.offerText(encoded.text, encoded.count, encoded.bytes);
+          if (writer.offerText(encoded.text, encoded.count, encoded.bytes)) return true;
+          full.refused(writer.bufferedBytes);
+          return false;
         }
         return spoolLines(encoded.lines());
       },
@@ -85,8 +96,12 @@ export function createInfluxStore(opts: {
       });
     },
     refusal() {
-      if (refusal === 'too-large') return new GatewayError('BODY_TOO_LARGE', REFUSALS[refusal]);
-      return new GatewayError(refusal === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[refusal], { retryAfterSeconds: writer.retryAfterSeconds() });
+      return refusalError(refusal);
+    },
+    fullError() {
+      if (spool === undefined) return full.holds(writer.bufferedBytes) ? refusalError('memory') : undefined;
+      if (spool.failed !== undefined) return refusalError('disk-error');
+      return spool.isFull ? refusalError('full') : undefined;
     },
     durable: spool !== undefined,
     get isFull() {

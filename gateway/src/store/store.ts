@@ -27,6 +27,12 @@ export interface Store {
   persisted(): Promise<void> | undefined;
   /** The error for the last refused offer (503 + Retry-After, or 413 for a record too large to buffer). */
   refusal(): GatewayError;
+  /**
+   * The 503 + Retry-After to answer a request with before reading its body while a new offer would
+   * most likely be refused (the memory buffer refused one and has not written since, or the spool
+   * is full or failed); undefined otherwise.
+   */
+  fullError(): GatewayError | undefined;
   /** True when a refused or unfinished drain leaves data on disk for the next start, not lost. */
   readonly durable: boolean;
   readonly isFull: boolean;
