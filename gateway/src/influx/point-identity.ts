@@ -22,53 +22,65 @@ import { MAX_TIMESTAMP_NS } from '../otlp/model.ts';
  * collision between replicas, or with a slot forgotten after restart, needs two distinct spans
  * with the same tenant, series and start nanosecond on different replicas.
  */
-/** The slots of one measurement: nanosecond key (see `slotKey`) → the span that owns it. */
+/** The slots of one measurement. */
 export interface SlotScope {
-  readonly owners: Map<number, string>;
+  readonly id: number;
 }
 
 const MAX_SCOPES = 10_000;
-/** 2^22 seconds (48.5 days) of nanoseconds stay under 2^53: the key is exact inside that window. */
+/** Seconds are kept modulo 2^22 (48.5 days): two timestamps exactly that far apart share a slot, and the later one moves up a nanosecond, harmless like any other collision here. */
 const KEY_SECONDS = 4_194_304;
 const MAX_TOP = Number(MAX_TIMESTAMP_NS / 1_000_000_000n);
 const MAX_NS = Number(MAX_TIMESTAMP_NS % 1_000_000_000n);
-
-/**
- * A number for (seconds, nanoseconds): cheaper to hash than a decimal string. Two timestamps
- * exactly 2^22 s apart share a key, and the later one moves up a nanosecond: harmless, like any
- * other collision here.
- */
-function slotKey(top: number, ns: number): number {
-  return (top % KEY_SECONDS) * 1e9 + ns;
-}
 
 /** Seconds and nanoseconds as one decimal (nanoseconds since the epoch). */
 export function nanosDecimal(top: number, ns: number): string {
   return top === 0 ? String(ns) : String(top) + String(ns).padStart(9, '0');
 }
 
+/**
+ * The index is a fixed-size hash table in typed arrays, with its entries in a ring in insertion
+ * order: the oldest is overwritten first, and nothing is allocated per point. A JS Map was the
+ * encoder's largest cost after decoding at steady state (every insert also evicted), and kept a
+ * heap object per slot.
+ */
 export class TimestampSlots {
-  /**
-   * Keys in the order they were created (with their scope), for eviction. Evicting through
-   * `owners.keys().next()` was the gateway's top self-time function under load: V8 leaves deleted
-   * entries at the front of a Map's table until it rehashes, so each call skipped over all of them.
-   */
-  private orderKeys: number[] = [];
-  private orderScopes: SlotScope[] = [];
-  private orderHead = 0;
+  private readonly capacity: number;
+  private readonly mask: number;
+  /** Bucket → its first entry + 1 (0: empty). */
+  private readonly heads: Int32Array;
+  /** Entry → the next entry + 1 in its bucket (0: last). */
+  private readonly next: Int32Array;
+  private readonly entryScope: Int32Array;
+  private readonly entrySeconds: Int32Array;
+  private readonly entryNanos: Int32Array;
+  private readonly entryOwner: string[];
+  /** Ring position of the next entry (the oldest once the ring is full). */
+  private ring = 0;
   private entries = 0;
   private readonly scopes = new Map<string, SlotScope>();
   /** Past MAX_SCOPES measurements (their names come from clients: metric names), they share one. */
-  private readonly shared: SlotScope = { owners: new Map() };
+  private readonly shared: SlotScope = { id: 0 };
 
-  constructor(private readonly capacity = 200_000) {}
+  constructor(capacity = 200_000) {
+    this.capacity = Math.max(1, capacity);
+    let buckets = 1;
+    while (buckets < this.capacity * 2) buckets *= 2;
+    this.mask = buckets - 1;
+    this.heads = new Int32Array(buckets);
+    this.next = new Int32Array(this.capacity);
+    this.entryScope = new Int32Array(this.capacity);
+    this.entrySeconds = new Int32Array(this.capacity);
+    this.entryNanos = new Int32Array(this.capacity);
+    this.entryOwner = new Array<string>(this.capacity).fill('');
+  }
 
   /** The slots of a measurement: measurements never take each other's nanoseconds. */
   scope(measurement: string): SlotScope {
     let s = this.scopes.get(measurement);
     if (s !== undefined) return s;
     if (this.scopes.size >= MAX_SCOPES) return this.shared;
-    s = { owners: new Map() };
+    s = { id: this.scopes.size + 1 };
     this.scopes.set(measurement, s);
     return s;
   }
@@ -90,12 +102,11 @@ export class TimestampSlots {
    * never past the last nanosecond InfluxDB stores: from there, downwards.
    */
   assignParts(scope: SlotScope, top: number, ns: number, ts: string, spanId: string): string {
-    const owners = scope.owners;
-    let key = slotKey(top, ns);
-    let owner = owners.get(key);
+    const id = scope.id;
+    let owner = this.owner(id, top % KEY_SECONDS, ns);
     if (owner === spanId) return ts;
     if (owner === undefined) {
-      this.insert(scope, key, spanId);
+      this.insert(id, top % KEY_SECONDS, ns, spanId);
       return ts;
     }
     let t = top;
@@ -117,11 +128,10 @@ export class TimestampSlots {
         t++;
         n = 0;
       } else n++;
-      key = slotKey(t, n);
-      owner = owners.get(key);
+      owner = this.owner(id, t % KEY_SECONDS, n);
       if (owner === spanId) return nanosDecimal(t, n);
       if (owner === undefined) {
-        this.insert(scope, key, spanId);
+        this.insert(id, t % KEY_SECONDS, n, spanId);
         return nanosDecimal(t, n);
       }
     }
@@ -132,23 +142,46 @@ export class TimestampSlots {
     return this.entries;
   }
 
-  private insert(scope: SlotScope, key: number, spanId: string): void {
-    // Forget the oldest timestamps first.
-    while (this.entries >= this.capacity && this.orderHead < this.orderKeys.length) {
-      const oldest = this.orderKeys[this.orderHead] as number;
-      const from = this.orderScopes[this.orderHead] as SlotScope;
-      this.orderScopes[this.orderHead++] = this.shared;
-      if (from.owners.delete(oldest)) this.entries--;
+  private bucket(scope: number, seconds: number, nanos: number): number {
+    let h = Math.imul(nanos ^ Math.imul(seconds, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(scope, 0xc2b2ae35);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  private owner(scope: number, seconds: number, nanos: number): string | undefined {
+    for (let e = this.heads[this.bucket(scope, seconds, nanos)] as number; e !== 0; e = this.next[e - 1] as number) {
+      const i = e - 1;
+      if (this.entryNanos[i] === nanos && this.entrySeconds[i] === seconds && this.entryScope[i] === scope) return this.entryOwner[i];
     }
-    if (this.orderHead > 4096 && this.orderHead * 2 > this.orderKeys.length) {
-      this.orderKeys = this.orderKeys.slice(this.orderHead);
-      this.orderScopes = this.orderScopes.slice(this.orderHead);
-      this.orderHead = 0;
+    return undefined;
+  }
+
+  private insert(scope: number, seconds: number, nanos: number, spanId: string): void {
+    const i = this.ring;
+    // The ring is full: its slot at `ring` is the oldest entry; forget it first.
+    if (this.entries === this.capacity) this.unlink(i);
+    else this.entries++;
+    const b = this.bucket(scope, seconds, nanos);
+    this.entryScope[i] = scope;
+    this.entrySeconds[i] = seconds;
+    this.entryNanos[i] = nanos;
+    this.entryOwner[i] = spanId;
+    this.next[i] = this.heads[b] as number;
+    this.heads[b] = i + 1;
+    this.ring = i + 1 === this.capacity ? 0 : i + 1;
+  }
+
+  private unlink(i: number): void {
+    const b = this.bucket(this.entryScope[i] as number, this.entrySeconds[i] as number, this.entryNanos[i] as number);
+    let prev = 0;
+    for (let e = this.heads[b] as number; e !== 0; e = this.next[e - 1] as number) {
+      if (e === i + 1) {
+        if (prev === 0) this.heads[b] = this.next[i] as number;
+        else this.next[prev - 1] = this.next[i] as number;
+        return;
+      }
+      prev = e;
     }
-    scope.owners.set(key, spanId);
-    this.entries++;
-    this.orderKeys.push(key);
-    this.orderScopes.push(scope);
   }
 }
 
