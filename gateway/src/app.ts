@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { GatewayError, isGatewayError } from './errors.ts';
 import { sendExportResponse, sendOtlpError } from './http/otlp-response.ts';
 import { discardUnreadBody } from './http/unread-body.ts';
+import { readGzipBody } from './http/gzip-body.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import type { OtlpEncoding } from './otlp/decode.ts';
 import type { GatewayMetrics } from './ops/metrics.ts';
@@ -41,6 +42,11 @@ function mediaType(req: Request): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/** Exactly `Content-Encoding: gzip` (any other encoding, or a list, stays with body-parser). */
+function isGzip(req: Request): boolean {
+  return req.headers['content-encoding']?.trim().toLowerCase() === 'gzip';
+}
+
 /** What the client sent, for encoding the error body; JSON when it cannot be told. */
 function responseEncoding(req: Request): OtlpEncoding {
   return ENCODINGS[mediaType(req)] ?? 'json';
@@ -71,6 +77,8 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes, inflate: true });
   const readBody = (req: Request, res: Response): Promise<Buffer> =>
+    isGzip(req) ? readGzipBody(req, config.maxBodyBytes) : readRawBody(req, res);
+  const readRawBody = (req: Request, res: Response): Promise<Buffer> =>
     new Promise((resolve, reject) => {
       rawBody(req, res, (err?: unknown) => {
         if (err !== undefined && err !== null) {
