@@ -75,7 +75,7 @@ function measure(c: Case): Result {
     // What the gateway runs: the fused encoder, or the reference path for a request it hands back.
     ours: (): number => {
       let n = 0;
-      for (const b of bodies) n += (fused.encode(b, ctx.tenantId)?.text ?? encodePoints(mapper.map(decodeTraceRequest(b, 'protobuf'), ctx).points, slots).join('\n')).length;
+      for (const b of bodies) n += fused.encode(b, ctx.tenantId)?.body.length ?? encodePoints(mapper.map(decodeTraceRequest(b, 'protobuf'), ctx).points, slots).join('\n').length;
       return n;
     },
     naive: (): number => {

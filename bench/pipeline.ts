@@ -37,12 +37,12 @@ if (fused === undefined) throw new Error('the default mapping must take the fuse
 const fusedEncoder = fused;
 
 /** What the gateway runs for one request (ingest.ts): fused for protobuf unless handed back. */
-function gateway(body: Uint8Array, encoding: OtlpEncoding): string {
+function gateway(body: Uint8Array, encoding: OtlpEncoding): number {
   if (encoding === 'protobuf') {
     const r = fusedEncoder.encode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), ctx.tenantId);
-    if (r !== undefined) return r.text;
+    if (r !== undefined) return r.body.length;
   }
-  return ours(body, encoding, fusedSlots);
+  return ours(body, encoding, fusedSlots).length;
 }
 
 type Runner = (bodies: Uint8Array[], encoding: OtlpEncoding) => number;
@@ -50,7 +50,7 @@ type Runner = (bodies: Uint8Array[], encoding: OtlpEncoding) => number;
 const runners: Record<string, Runner> = {
   tenantlens: (bodies, encoding) => {
     let bytes = 0;
-    for (const b of bodies) bytes += gateway(b, encoding).length;
+    for (const b of bodies) bytes += gateway(b, encoding);
     return bytes;
   },
   'reference path (decode+map+encode)': (bodies, encoding) => {

@@ -213,16 +213,16 @@ test('transport outcomes: 400 with a text body, 401 and 503 retryable with Retry
   const transport = createV2Transport(config.influx!, 100);
   try {
     reset((_n, _req, res) => res.writeHead(400, { 'content-type': 'text/plain' }).end("unable to parse 'x': missing fields"));
-    assert.deepEqual(await transport.write('x', 1), { kind: 'failure', reason: "unable to parse 'x': missing fields", status: 400, rejectedLines: 1 });
+    assert.deepEqual(await transport.write(Buffer.from('x'), 1), { kind: 'failure', reason: "unable to parse 'x': missing fields", status: 400, rejectedLines: 1 });
 
     reset((_n, _req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'unauthorized', message: 'unauthorized access' })));
-    assert.deepEqual(await transport.write('m f=1', 1), { kind: 'retryable', reason: 'unauthorized access', status: 401, retryAfterMillis: undefined });
+    assert.deepEqual(await transport.write(Buffer.from('m f=1'), 1), { kind: 'retryable', reason: 'unauthorized access', status: 401, retryAfterMillis: undefined });
 
     reset((_n, _req, res) => res.writeHead(503, { 'retry-after': '7' }).end());
-    assert.deepEqual(await transport.write('m f=1', 1), { kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: 7_000 });
+    assert.deepEqual(await transport.write(Buffer.from('m f=1'), 1), { kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: 7_000 });
 
     reset((_n, _req, res) => res.writeHead(204).end());
-    assert.deepEqual(await transport.write('m f=1', 1), { kind: 'success' });
+    assert.deepEqual(await transport.write(Buffer.from('m f=1'), 1), { kind: 'success' });
     assert.equal(await transport.ping(), true);
     assert.equal(received.at(-1)?.url.pathname, '/ping');
   } finally {
@@ -235,7 +235,7 @@ test('an unreachable server is a retryable network outcome and ping() is false',
   const config = v2Config(`http://127.0.0.1:${port}`);
   const transport = createV2Transport(config.influx!, 100);
   try {
-    const outcome = await transport.write('m f=1', 1);
+    const outcome = await transport.write(Buffer.from('m f=1'), 1);
     assert.equal(outcome.kind, 'retryable');
     assert.ok(outcome.kind === 'retryable' && outcome.reason.startsWith('network: '), JSON.stringify(outcome));
     assert.equal(outcome.kind === 'retryable' ? outcome.retryAfterMillis : 'x', undefined);
@@ -252,13 +252,13 @@ test('a single line over twice batchMaxBytes is still one awaited write whose re
   const transport = createV2Transport(config.influx!, 100);
   try {
     const big = `m,t=a msg="${'x'.repeat(3_000)}" 1`;
-    const outcome = await transport.write(big, 1);
+    const outcome = await transport.write(Buffer.from(big), 1);
     assert.deepEqual(outcome, { kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: 2_000 }, 'a failed write reported as success loses the line');
     assert.equal(writeRequests().length, 1);
     assert.equal(writeRequests()[0]?.body, big);
 
     reset((_n, _req, res) => res.writeHead(204).end());
-    assert.deepEqual(await transport.write(big, 1), { kind: 'success' });
+    assert.deepEqual(await transport.write(Buffer.from(big), 1), { kind: 'success' });
     assert.equal(writeRequests().length, 1);
   } finally {
     await transport.close();

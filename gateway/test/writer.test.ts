@@ -35,7 +35,8 @@ function fakeTransport(respond: Responder = () => ok) {
     async write(body, count) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      const call: Call = { body, lines: body.split('\n'), count, at: performance.now() };
+      const text = body.toString('utf8');
+      const call: Call = { body: text, lines: text.split('\n'), count, at: performance.now() };
       calls.push(call);
       try {
         return await respond(call, calls.length - 1);

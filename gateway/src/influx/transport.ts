@@ -9,8 +9,8 @@ export type WriteOutcome =
   | { readonly kind: 'failure'; readonly reason: string; readonly status?: number; readonly rejectedLines: number };
 
 export interface WriteTransport {
-  /** `body` is newline-joined line protocol holding `lineCount` lines. */
-  write(body: string, lineCount: number): Promise<WriteOutcome>;
+  /** `body` is newline-joined line protocol (UTF-8) holding `lineCount` lines. */
+  write(body: Buffer, lineCount: number): Promise<WriteOutcome>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -14,7 +14,7 @@ export function createV1Transport(config: InfluxConfig, maxSockets = 8): WriteTr
     async write(body, lineCount): Promise<WriteOutcome> {
       let res;
       try {
-        res = await poster.post(writeUrl, headers, Buffer.from(body, 'utf8'), config.timeoutMillis);
+        res = await poster.post(writeUrl, headers, body, config.timeoutMillis);
       } catch (err) {
         return { kind: 'retryable', reason: `network: ${describe(err)}`, retryAfterMillis: undefined };
       }

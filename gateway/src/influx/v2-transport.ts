@@ -29,7 +29,8 @@ export function createV2Transport(config: InfluxConfig, maxBatchLines: number): 
   return {
     async write(body, lineCount): Promise<WriteOutcome> {
       try {
-        writeApi.writeRecord(body);
+        // The client takes text (and gzips it past gzipThreshold).
+        writeApi.writeRecord(body.toString('utf8'));
         await writeApi.flush();
         return { kind: 'success' };
       } catch (err) {

@@ -15,10 +15,10 @@ export interface LineWriter {
    */
   offer(lines: readonly string[]): boolean;
   /**
-   * `offer` for lines already joined by newlines (no trailing one): `count` lines, `bytes` UTF-8
-   * bytes. The fused encoder builds a request's lines as one text, so nothing is split or re-joined.
+   * `offer` for `count` lines already encoded and joined by newlines (no trailing one). The fused
+   * encoder builds a request's lines as one buffer: nothing is split, re-joined or re-encoded.
    */
-  offerText(text: string, count: number, bytes: number): boolean;
+  offerBytes(body: Buffer, count: number): boolean;
   readonly bufferedLines: number;
   readonly bufferedBytes: number;
   readonly isFull: boolean;
@@ -71,7 +71,7 @@ export interface WriterOptions {
 
 /** A batch handed to the transport: its lines left the queue, their bytes stay counted until it completes. */
 interface Batch {
-  readonly body: string;
+  readonly body: Buffer;
   readonly count: number;
   readonly size: number;
   done: boolean;
@@ -94,11 +94,12 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
   const random = opts.random ?? Math.random;
   const concurrency = Math.max(1, cfg.writeConcurrency ?? 1);
   /**
-   * Not yet in a batch, from `head`: chunks of newline-joined lines (one line each from `offer`,
-   * a request's from `offerText`), their line counts and their bytes (+1 per line for the newline
-   * that joins it to the next one in a batch body).
+   * Not yet in a batch, from `head`: chunks of newline-joined lines, UTF-8 (one line each from
+   * `offer`, a request's from `offerBytes`), their line counts and their bytes (+1 for the newline
+   * that joins a chunk to the next one in a batch body). Buffers, not strings: they live off the V8
+   * heap while they wait, and go to the socket as they are.
    */
-  let chunks: string[] = [];
+  let chunks: Buffer[] = [];
   let chunkLines: number[] = [];
   let sizes: number[] = [];
   let head = 0;
@@ -148,8 +149,8 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       taken++;
     }
     if (taken === 0) return undefined;
-    const body = taken === 1 ? (chunks[head] as string) : chunks.slice(head, head + taken).join('\n');
-    for (let i = head; i < head + taken; i++) chunks[i] = '';
+    const body = taken === 1 ? (chunks[head] as Buffer) : joinChunks(chunks, head, taken, size - 1);
+    for (let i = head; i < head + taken; i++) chunks[i] = EMPTY;
     head += taken;
     queuedLines -= count;
     compact();
@@ -264,7 +265,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       }
       if (bytes + add > cfg.maxBytes) return false;
       for (let i = 0; i < newLines.length; i++) {
-        chunks.push(newLines[i] as string);
+        chunks.push(Buffer.from(newLines[i] as string, 'utf8'));
         chunkLines.push(1);
         sizes.push(newSizes[i] as number);
       }
@@ -273,12 +274,12 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
       schedule();
       return true;
     },
-    offerText(text, count, textBytes) {
+    offerBytes(body, count) {
       if (closed) return false;
       if (count === 0) return true;
-      const add = textBytes + 1;
+      const add = body.length + 1;
       if (bytes + add > cfg.maxBytes) return false;
-      chunks.push(text);
+      chunks.push(body);
       chunkLines.push(count);
       sizes.push(add);
       queuedLines += count;
@@ -327,8 +328,22 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
   };
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** `taken` chunks from `from`, joined by newlines into one buffer of `length` bytes. */
+function joinChunks(chunks: readonly Buffer[], from: number, taken: number, length: number): Buffer {
+  const body = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (let i = from; i < from + taken; i++) {
+    if (at > 0) body[at++] = 0x0a;
+    at += (chunks[i] as Buffer).copy(body, at);
+  }
+  return body;
+}
+
 /** Up to three lines of a batch body for the log, cut at line boundaries (string fields may hold raw newlines: a sample is a sample). */
-function sampleLines(body: string): string[] {
+function sampleLines(bytes: Buffer): string[] {
+  const body = bytes.toString('utf8', 0, Math.min(bytes.length, 64 * 1024));
   const out: string[] = [];
   let at = 0;
   while (out.length < 3 && at <= body.length) {

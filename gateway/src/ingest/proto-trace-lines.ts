@@ -29,11 +29,9 @@ import { readJsonMember, Reader } from '../otlp/proto-traces.ts';
  */
 export interface FusedTraceLines {
   readonly spans: number;
-  /** The lines joined by newlines (no trailing one): what a write body holds. */
-  readonly text: string;
+  /** The lines joined by newlines (no trailing one), UTF-8: what a write body holds. */
+  readonly body: Buffer;
   readonly count: number;
-  /** UTF-8 bytes of `text`. */
-  readonly bytes: number;
   /** The lines one by one, for the spool (it frames each line). */
   lines(): string[];
 }
@@ -104,8 +102,6 @@ const FIELD_TYPES: readonly FieldType[] = ['string', 'boolean', 'float', 'float'
 interface Canon {
   readonly key: string;
   readonly role: number;
-  /** The key has non-ASCII characters (the request's text is then decoded as UTF-8). */
-  readonly wide: boolean;
   /** The span (stamp) whose `rest` list holds this key, and where. */
   stamp: number;
   restIndex: number;
@@ -128,10 +124,6 @@ const SPECIAL = new Uint8Array(256);
 for (const c of ',= \n\r\t\\"') SPECIAL[c.charCodeAt(0)] = 1;
 
 const HEX = Buffer.from('0123456789abcdef');
-/** No character over U+007F: one UTF-8 byte per character. */
-function isAscii(s: string): boolean {
-  return Buffer.byteLength(s, 'utf8') === s.length;
-}
 const MAX_TS_HI = Number(MAX_TIMESTAMP_NS >> 32n);
 const MAX_TS_LO = Number(MAX_TIMESTAMP_NS & 0xffffffffn);
 
@@ -148,7 +140,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   const backendPrefix = ascii(escapeMeasurement(rules.backend.name));
   const spansPrefix = ascii(escapeMeasurement(rules.spans.name));
   const instanceValue = ascii('"' + escapeStringValue(opts.instanceName) + '"');
-  const instanceWide = !isAscii(opts.instanceName);
   const kindTags = SPAN_KIND_NAMES.map((k) => ascii(`,span_kind=${k}`));
   const kindUnspecified = kindTags[0] as Buffer;
   const K = {
@@ -188,7 +179,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     let role = ROLES.get(key) ?? R_PLAIN;
     if (DROPPED.has(key)) role = R_DROP;
     else if (role === R_PLAIN && SPANS_RESERVED.has(key)) role = R_RESERVED;
-    c = { key, role, wide: !isAscii(key), stamp: 0, restIndex: 0, fieldKeys: [undefined, undefined, undefined, undefined, undefined], fieldVersion: -1 };
+    c = { key, role, stamp: 0, restIndex: 0, fieldKeys: [undefined, undefined, undefined, undefined, undefined], fieldVersion: -1 };
     // Bounded: past it, a key is looked up (and costs) like the reference path's, nothing more.
     if (canons.size < MAX_CACHED_KEYS) canons.set(key, c);
     return c;
@@ -462,9 +453,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
 
   function putUtf8(s: string): void {
     room(s.length * 3);
-    const n = out.write(s, o, 'utf8');
-    if (n !== s.length) wideOut = true;
-    o += n;
+    o += out.write(s, o, 'utf8');
   }
 
   function putHex(start: number, n: number): void {
@@ -495,7 +484,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       }
     }
     if (plain && (!wide || isUtf8(from.subarray(s, e)))) {
-      if (wide) wideOut = true;
       put(key);
       room(e - s);
       const d = out;
@@ -538,7 +526,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     d[p++] = 0x22;
     o = p;
     if (!wide) return;
-    wideOut = true;
     // Invalid UTF-8 becomes U+FFFD in the reference path's strings; so it does here.
     if (!isUtf8(src.subarray(s, e))) {
       o = at;
@@ -577,8 +564,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
 
   /** Where each line ends in `out`; lines are separated by one newline. */
   let lineEnds: number[] = [];
-  /** Whether `out` holds a byte over 0x7f (else its text is a plain one-byte copy). */
-  let wideOut = false;
   let spans = 0;
   let conflicts: Array<[string, FieldType]> = [];
   let tenantTag = Buffer.alloc(0);
@@ -821,7 +806,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     if (v === V_DOUBLE && !Number.isFinite(vNum[i])) return;
     const key = fieldKeyFor(c, v, conflicts);
     if (key.length === 0) return;
-    if (c.wide) wideOut = true;
     put(key);
     switch (v) {
       case V_STRING:
@@ -954,8 +938,6 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
         tenantTag = v === '' ? Buffer.alloc(0) : Buffer.from(',tenant_id=' + v, 'utf8');
         lastTenant = tenantId;
       }
-      // Every line carries the tenant and the instance name: either one non-ASCII makes the text so.
-      wideOut = !isAscii(tenantId) || instanceWide;
       const r = new Reader(body, body.length);
       try {
         forEachField(r, 0, body.length, 1, (s, e) => resourceSpans(r, s, e));
@@ -967,12 +949,12 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       src = Buffer.alloc(0);
       for (const [key, type] of conflicts) fieldTypes.noteConflict(spansName, key, type);
       const count = lineEnds.length;
-      const bytes = count === 0 ? 0 : o - 1;
-      // An ASCII text is copied as one-byte characters: cheaper than decoding UTF-8.
-      const text = out.toString(wideOut ? 'utf8' : 'latin1', 0, bytes);
+      // A copy of its own: `out` is reused by the next request. Off the V8 heap, so a request's
+      // lines waiting in the write buffer cost no garbage-collection work.
+      const lines = Buffer.allocUnsafeSlow(count === 0 ? 0 : o - 1);
+      out.copy(lines, 0, 0, lines.length);
       const ends = lineEnds;
-      const wide = wideOut;
-      return { spans, text, count, bytes, lines: () => splitLines(text, ends, wide) };
+      return { spans, body: lines, count, lines: () => splitLines(lines, ends) };
     },
   };
 }
@@ -1023,21 +1005,12 @@ export function u64Decimal(lo: number, hi: number, spread = -1): string {
   return nanosDecimal(splitTop, splitNs);
 }
 
-/** `text` cut at the byte offsets in `ends` (each followed by one newline byte). */
-function splitLines(text: string, ends: readonly number[], wide: boolean): string[] {
+/** `body` cut at the byte offsets in `ends` (each followed by one newline byte). */
+function splitLines(body: Buffer, ends: readonly number[]): string[] {
   const out: string[] = [];
-  if (!wide) {
-    let at = 0;
-    for (const end of ends) {
-      out.push(text.slice(at, end));
-      at = end + 1;
-    }
-    return out;
-  }
-  const bytes = Buffer.from(text, 'utf8');
   let at = 0;
   for (const end of ends) {
-    out.push(bytes.toString('utf8', at, end));
+    out.push(body.toString('utf8', at, end));
     at = end + 1;
   }
   return out;

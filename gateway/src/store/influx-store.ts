@@ -82,7 +82,7 @@ export function createInfluxStore(opts: {
         if (encoded.count === 0) return true;
         if (spool === undefined) {
           refusal = 'memory';
-          if (writer.offerText(encoded.text, encoded.count, encoded.bytes)) return true;
+          if (writer.offerBytes(encoded.body, encoded.count)) return true;
           full.refused(writer.bufferedBytes);
           return false;
         }

@@ -46,11 +46,10 @@ export interface Store {
   readonly queries: DrillDown;
 }
 
-/** Lines already encoded: the request's lines joined by newlines, and each line for the spool. */
+/** Lines already encoded: the request's lines joined by newlines (UTF-8), and each line for the spool. */
 export interface EncodedLines {
-  readonly text: string;
+  readonly body: Buffer;
   readonly count: number;
-  readonly bytes: number;
   lines(): readonly string[];
 }
 
