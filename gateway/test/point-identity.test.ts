@@ -153,3 +153,34 @@ test('probing never passes the last nanosecond InfluxDB stores: from there it go
   assert.equal(slots.assign(last - 1n, 'd'), String(last - 3n), 'last-1 is b’s, last would be past the range after it: down from last-1');
   assert.equal(slots.assign(last, 'b'), String(last - 1n), 'replays keep their slot');
 });
+
+test('the index behaves like a map with first-in-first-out eviction, at every capacity and through its growth', () => {
+  // A reference model: (measurement, nanosecond) → span, forgetting the oldest slot past capacity.
+  let seed = 42;
+  const random = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * n);
+  for (const capacity of [1, 3, 7, 1000, 5000]) {
+    const slots = new TimestampSlots(capacity);
+    const scopes = [slots.scope('a'), slots.scope('b')];
+    const model = new Map<string, string>();
+    const order: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const scope = random(2);
+      const ts = T0 + BigInt(random(3000));
+      const span = `s${random(3000)}`;
+      let want: string | undefined;
+      for (let t = ts; want === undefined; t++) {
+        const key = `${scope}:${t}`;
+        const owner = model.get(key);
+        if (owner === span) want = String(t);
+        else if (owner === undefined) {
+          while (model.size >= capacity) model.delete(order.shift() as string);
+          model.set(key, span);
+          order.push(key);
+          want = String(t);
+        }
+      }
+      assert.equal(slots.assign(ts, span, scopes[scope]), want, `capacity ${capacity}, operation ${i}`);
+    }
+    assert.equal(slots.size, model.size);
+  }
+});

@@ -46,15 +46,17 @@ export function nanosDecimal(top: number, ns: number): string {
  */
 export class TimestampSlots {
   private readonly capacity: number;
-  private readonly mask: number;
+  /** Entries the arrays hold now: they start small and double up to `capacity` before the ring wraps. */
+  private allocated = 0;
+  private mask = 0;
   /** Bucket → its first entry + 1 (0: empty). */
-  private readonly heads: Int32Array;
+  private heads = new Int32Array(0);
   /** Entry → the next entry + 1 in its bucket (0: last). */
-  private readonly next: Int32Array;
-  private readonly entryScope: Int32Array;
-  private readonly entrySeconds: Int32Array;
-  private readonly entryNanos: Int32Array;
-  private readonly entryOwner: string[];
+  private next = new Int32Array(0);
+  private entryScope = new Int32Array(0);
+  private entrySeconds = new Int32Array(0);
+  private entryNanos = new Int32Array(0);
+  private entryOwner: string[] = [];
   /** Ring position of the next entry (the oldest once the ring is full). */
   private ring = 0;
   private entries = 0;
@@ -64,15 +66,38 @@ export class TimestampSlots {
 
   constructor(capacity = 200_000) {
     this.capacity = Math.max(1, capacity);
+    this.resize(Math.min(this.capacity, 1024));
+  }
+
+  /**
+   * Arrays for `size` entries, the entries so far copied in (in insertion order: the ring has not
+   * wrapped while it can still grow) and rehashed. A process that sees little traffic, and every
+   * test that makes an index, never pays for 200 000 slots.
+   */
+  private resize(size: number): void {
+    const old = { scope: this.entryScope, seconds: this.entrySeconds, nanos: this.entryNanos, owner: this.entryOwner };
     let buckets = 1;
-    while (buckets < this.capacity * 2) buckets *= 2;
+    while (buckets < size * 2) buckets *= 2;
+    this.allocated = size;
     this.mask = buckets - 1;
     this.heads = new Int32Array(buckets);
-    this.next = new Int32Array(this.capacity);
-    this.entryScope = new Int32Array(this.capacity);
-    this.entrySeconds = new Int32Array(this.capacity);
-    this.entryNanos = new Int32Array(this.capacity);
-    this.entryOwner = new Array<string>(this.capacity).fill('');
+    this.next = new Int32Array(size);
+    this.entryScope = new Int32Array(size);
+    this.entrySeconds = new Int32Array(size);
+    this.entryNanos = new Int32Array(size);
+    this.entryOwner = new Array<string>(size).fill('');
+    for (let i = 0; i < this.entries; i++) {
+      const scope = old.scope[i] as number;
+      const seconds = old.seconds[i] as number;
+      const nanos = old.nanos[i] as number;
+      const b = this.bucket(scope, seconds, nanos);
+      this.entryScope[i] = scope;
+      this.entrySeconds[i] = seconds;
+      this.entryNanos[i] = nanos;
+      this.entryOwner[i] = old.owner[i] as string;
+      this.next[i] = this.heads[b] as number;
+      this.heads[b] = i + 1;
+    }
   }
 
   /** The slots of a measurement: measurements never take each other's nanoseconds. */
@@ -157,6 +182,10 @@ export class TimestampSlots {
   }
 
   private insert(scope: number, seconds: number, nanos: number, spanId: string): void {
+    if (this.entries === this.allocated && this.allocated < this.capacity) {
+      this.resize(Math.min(this.capacity, this.allocated * 2));
+      this.ring = this.entries;
+    }
     const i = this.ring;
     // The ring is full: its slot at `ring` is the oldest entry; forget it first.
     if (this.entries === this.capacity) this.unlink(i);
