@@ -222,6 +222,51 @@ test('one write in flight at a time, even with full batches waiting and drain() 
 
 // ---------------------------------------------------------------- buffer accounting
 
+test('offerBytes: the lines of a request stay whole in one batch, joined to their neighbours by newlines, within the bounds', async () => {
+  const fake = fakeTransport();
+  const { events, log } = recordWriterEvents();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4 }), events });
+  await withWriter(w, async () => {
+    const a = lines('a v=', 3);
+    const b = lines('b v=', 2);
+    const big = lines('c v=', 6);
+    // String fields may hold raw newlines: the count comes from the caller, not from the bytes.
+    const raw = 'd s="x\ny"';
+    assert.equal(w.offerBytes(Buffer.from(a.join('\n')), 3), true);
+    assert.equal(w.offer(['z v=1']), true);
+    assert.equal(w.offerBytes(Buffer.from(b.join('\n')), 2), true);
+    assert.equal(w.offerBytes(Buffer.from(big.join('\n')), 6), true);
+    assert.equal(w.offerBytes(Buffer.from(raw), 1), true);
+    assert.equal(w.offerBytes(Buffer.alloc(0), 0), true, 'nothing to take is not a refusal');
+    assert.equal(w.bufferedLines, 13);
+    assert.equal(w.bufferedBytes, [...a, 'z v=1', ...b, ...big, raw].reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    // 3 + 1 fill the first batch; b (2) fits no more beside them; the 6-line request alone passes
+    // batchMaxLines (sent alone, never split); the last one follows on its own.
+    assert.deepEqual(
+      fake.calls.map((c) => c.body),
+      [[...a, 'z v=1'].join('\n'), b.join('\n'), big.join('\n'), raw],
+    );
+    assert.deepEqual(log.written, [4, 2, 6, 1]);
+    assert.equal(w.bufferedBytes, 0);
+  });
+});
+
+test('offerBytes is all-or-nothing past maxBytes', async () => {
+  const fake = fakeTransport();
+  const { events } = recordWriterEvents();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ maxBytes: 50, batchMaxBytes: 1_000 }), events });
+  await withWriter(w, async () => {
+    assert.equal(w.offerBytes(Buffer.alloc(39, 0x61), 1), true, '39 bytes + newline');
+    assert.equal(w.offerBytes(Buffer.alloc(10, 0x62), 1), false, '40 + 11 > 50');
+    assert.equal(w.bufferedBytes, 40);
+    assert.equal(w.bufferedLines, 1);
+    assert.equal(w.offerBytes(Buffer.alloc(9, 0x63), 1), true, 'exactly maxBytes fits');
+    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.deepEqual(fake.calls.map((c) => c.body), ['a'.repeat(39) + '\n' + 'c'.repeat(9)]);
+  });
+});
+
 test('offer is all-or-nothing and refuses past maxBytes', async () => {
   const fake = fakeTransport();
   const { events } = recordWriterEvents();
