@@ -252,6 +252,16 @@ test('handed back to the reference path: refused spans, limits, reserved names, 
   assert.equal(compare([b], sides(renamed)), 1);
 });
 
+test('past the key cache (2048 keys), duplicate keys still collapse as in the reference path', () => {
+  const s = sides();
+  // 2,100 distinct keys fill the encoder's key cache, 100 per span.
+  const filler = Array.from({ length: 21 }, (_, b) => body(SVC, [{ attributes: Array.from({ length: 100 }, (_, i) => str(`k${b}_${i}`, 'v')) }]));
+  compare(filler, s);
+  // Keys never seen before, each twice (resource and span, and twice in the span): one field each.
+  const late = body([...SVC, str('late.a', 'res')], [{ attributes: [str('late.a', 'span'), str('late.b', '1'), str('late.b', '2')] }]);
+  compare([late], s);
+});
+
 test('fuzzed bodies: whatever the fused encoder takes, it encodes exactly as the reference path', () => {
   const seeds = [...buildFixtures(4, 20).protobuf, body([...SVC, str('session.id', 's')], [{ kind: 2, attributes: [str('view_name', 'V'), int('element_count', 3), str('q', 'a"b\\c')] }])].map((b) => Buffer.from(b));
   const runs = envCount('FUZZ_FUSED_BODIES', 3000);

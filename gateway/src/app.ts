@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { GatewayError, isGatewayError } from './errors.ts';
 import { sendExportResponse, sendOtlpError } from './http/otlp-response.ts';
 import { discardUnreadBody } from './http/unread-body.ts';
-import { readGzipBody } from './http/gzip-body.ts';
+import { bodyTooLarge, readGzipBody } from './http/gzip-body.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import type { OtlpEncoding } from './otlp/decode.ts';
 import type { GatewayMetrics } from './ops/metrics.ts';
@@ -55,7 +55,7 @@ function responseEncoding(req: Request): OtlpEncoding {
 function bodyParserError(err: { type?: string; status?: number; message?: string }, limit: number): GatewayError | undefined {
   switch (err.type) {
     case 'entity.too.large':
-      return new GatewayError('BODY_TOO_LARGE', `body exceeds MAX_BODY_BYTES (${limit} bytes, measured after decompression)`);
+      return bodyTooLarge(limit);
     case 'encoding.unsupported':
       return new GatewayError('UNSUPPORTED_MEDIA_TYPE', `${err.message ?? 'unsupported content encoding'}; use gzip (or deflate, br) or none`);
     case 'charset.unsupported':

@@ -2,6 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { gunzip } from 'node:zlib';
 import { GatewayError } from '../errors.ts';
 
+/** 413: MAX_BODY_BYTES is measured after decompression, whichever reader hit it. */
+export function bodyTooLarge(maxBytes: number): GatewayError {
+  return new GatewayError('BODY_TOO_LARGE', `body exceeds MAX_BODY_BYTES (${maxBytes} bytes, measured after decompression)`);
+}
+
 /**
  * A gzip request body, read whole and inflated in one zlib call. Through body-parser the inflate
  * was a zlib stream per request (a chunk at a time, each a round trip to the thread pool): with
@@ -12,7 +17,7 @@ import { GatewayError } from '../errors.ts';
  */
 export function readGzipBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const tooLarge = (): GatewayError => new GatewayError('BODY_TOO_LARGE', `body exceeds MAX_BODY_BYTES (${maxBytes} bytes, measured after decompression)`);
+    const tooLarge = (): GatewayError => bodyTooLarge(maxBytes);
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       reject(tooLarge());

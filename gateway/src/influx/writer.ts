@@ -255,19 +255,15 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
   return {
     offer(newLines) {
       if (closed) return false;
+      const encoded = newLines.map((l) => Buffer.from(l, 'utf8'));
+      // +1 per line for the newline that joins it to the next line in a batch body.
       let add = 0;
-      const newSizes = new Array<number>(newLines.length);
-      for (let i = 0; i < newLines.length; i++) {
-        // +1 for the newline that joins it to the next line in a batch body.
-        const s = Buffer.byteLength(newLines[i] as string) + 1;
-        newSizes[i] = s;
-        add += s;
-      }
+      for (const b of encoded) add += b.length + 1;
       if (bytes + add > cfg.maxBytes) return false;
-      for (let i = 0; i < newLines.length; i++) {
-        chunks.push(Buffer.from(newLines[i] as string, 'utf8'));
+      for (const b of encoded) {
+        chunks.push(b);
         chunkLines.push(1);
-        sizes.push(newSizes[i] as number);
+        sizes.push(b.length + 1);
       }
       queuedLines += newLines.length;
       bytes += add;

@@ -135,53 +135,57 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   const aliases = new Map(Object.entries(rules.aliases));
   const spansName = rules.spans.name;
 
-  const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
-  const frontendPrefix = ascii(escapeMeasurement(rules.frontend.name));
-  const backendPrefix = ascii(escapeMeasurement(rules.backend.name));
-  const spansPrefix = ascii(escapeMeasurement(rules.spans.name));
-  const instanceValue = ascii('"' + escapeStringValue(opts.instanceName) + '"');
-  const kindTags = SPAN_KIND_NAMES.map((k) => ascii(`,span_kind=${k}`));
+  const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+  const frontendPrefix = utf8(escapeMeasurement(rules.frontend.name));
+  const backendPrefix = utf8(escapeMeasurement(rules.backend.name));
+  const spansPrefix = utf8(escapeMeasurement(rules.spans.name));
+  const instanceValue = utf8('"' + escapeStringValue(opts.instanceName) + '"');
+  const kindTags = SPAN_KIND_NAMES.map((k) => utf8(`,span_kind=${k}`));
   const kindUnspecified = kindTags[0] as Buffer;
   const K = {
-    actionName: ascii(',action_name='),
-    serviceName: ascii(',service_name='),
-    sessionId: ascii(',session_id='),
-    tenantId: ascii(',tenant_id='),
-    viewName: ascii(',view_name='),
-    endpoint: ascii(',endpoint='),
-    httpMethod: ascii(',http_method='),
-    statusCode: ascii(',status_code='),
-    durationMs: ascii(' duration_ms='),
-    elementCount: ascii(',element_count='),
-    latencyMs: ascii(' latency_ms='),
-    traceIdFirst: ascii(' trace_id="'),
-    traceId: ascii(',trace_id="'),
-    spanId: ascii('",span_id="'),
-    parentSpanId: ascii('",parent_span_id="'),
-    name: ascii('",name='),
-    durationNs: ascii(',duration_ns='),
-    statusCodeField: ascii('i,status_code='),
-    sessionField: ascii('i,session_id='),
-    scopeName: ascii(',scope_name='),
-    instance: ascii(',gateway_instance='),
+    actionName: utf8(',action_name='),
+    serviceName: utf8(',service_name='),
+    sessionId: utf8(',session_id='),
+    viewName: utf8(',view_name='),
+    endpoint: utf8(',endpoint='),
+    httpMethod: utf8(',http_method='),
+    statusCode: utf8(',status_code='),
+    durationMs: utf8(' duration_ms='),
+    elementCount: utf8(',element_count='),
+    latencyMs: utf8(' latency_ms='),
+    traceIdFirst: utf8(' trace_id="'),
+    traceId: utf8(',trace_id="'),
+    spanId: utf8('",span_id="'),
+    parentSpanId: utf8('",parent_span_id="'),
+    name: utf8('",name='),
+    durationNs: utf8(',duration_ns='),
+    statusCodeField: utf8('i,status_code='),
+    sessionField: utf8('i,session_id='),
+    scopeName: utf8(',scope_name='),
+    instance: utf8(',gateway_instance='),
   };
 
   // ---------------------------------------------------------------- attribute keys
 
   const canons = new Map<string, Canon>();
+  /**
+   * Keys past MAX_CACHED_KEYS, for the current request only: two spellings of one key, or one key
+   * in the resource and the span, must still be one Canon, or their fields would not collapse.
+   */
+  const overflow = new Map<string, Canon>();
   const keyTable: Array<KeyEntry | undefined> = new Array(KEY_TABLE_SIZE).fill(undefined);
   let cachedKeys = 0;
 
   function canonFor(raw: string): Canon {
     const key = aliases.get(raw) ?? raw;
-    let c = canons.get(key);
+    let c = canons.get(key) ?? overflow.get(key);
     if (c !== undefined) return c;
     let role = ROLES.get(key) ?? R_PLAIN;
     if (DROPPED.has(key)) role = R_DROP;
     else if (role === R_PLAIN && SPANS_RESERVED.has(key)) role = R_RESERVED;
     c = { key, role, stamp: 0, restIndex: 0, fieldKeys: [undefined, undefined, undefined, undefined, undefined], fieldVersion: -1 };
-    // Bounded: past it, a key is looked up (and costs) like the reference path's, nothing more.
-    if (canons.size < MAX_CACHED_KEYS) canons.set(key, c);
+    // Bounded: past it, a key is found (and costs) like the reference path's, for one request.
+    (canons.size < MAX_CACHED_KEYS ? canons : overflow).set(key, c);
     return c;
   }
 
@@ -195,7 +199,8 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       const e = keyTable[slot];
       if (e === undefined) {
         const canon = canonFor(buf.toString('utf8', start, end));
-        if (cachedKeys < MAX_CACHED_KEYS) {
+        // A key that only got a per-request Canon must not outlive the request here.
+        if (cachedKeys < MAX_CACHED_KEYS && canons.get(canon.key) === canon) {
           keyTable[slot] = { bytes: Buffer.from(buf.subarray(start, end)), canon };
           cachedKeys++;
         }
@@ -233,7 +238,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
     const type = FIELD_TYPES[v] as FieldType;
     const r = fieldTypes.resolveQuietly(spansName, c.key, type);
     const escaped = escapeFieldKey(r.key);
-    const bytes = escaped === '' ? Buffer.alloc(0) : ascii(`,${escaped}=`);
+    const bytes = escaped === '' ? Buffer.alloc(0) : utf8(`,${escaped}=`);
     if (r.conflict) conflicts.push([c.key, type]);
     // Cached only while resolving again would give the same key without a conflict to count.
     else if (fieldTypes.holds(spansName, c.key, type)) {
@@ -566,7 +571,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   let lineEnds: number[] = [];
   let spans = 0;
   let conflicts: Array<[string, FieldType]> = [];
-  let tenantTag = Buffer.alloc(0);
+  let tenantTag: Buffer = Buffer.alloc(0);
   let lastTenant: string | undefined;
 
   /** The current span's start (spread; also as seconds and nanoseconds) and id. */
@@ -928,6 +933,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
   return {
     encode(body, tenantId) {
       src = body;
+      if (overflow.size > 0) overflow.clear();
       lineEnds = [];
       lineStart = 0;
       spans = 0;
@@ -935,7 +941,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       o = 0;
       if (tenantId !== lastTenant) {
         const v = escapeKey(tenantId);
-        tenantTag = v === '' ? Buffer.alloc(0) : Buffer.from(',tenant_id=' + v, 'utf8');
+        tenantTag = v === '' ? Buffer.alloc(0) : utf8(`,tenant_id=${v}`);
         lastTenant = tenantId;
       }
       const r = new Reader(body, body.length);
@@ -969,34 +975,23 @@ let splitNs = 0;
  * 000) gets it added: point-identity.ts `spreadDecimal`, done on the number.
  */
 function splitU64(lo: number, hi: number, spread: number): void {
-  if (hi === 0) {
-    splitTop = Math.floor(lo / 1e9);
-    splitNs = lo - splitTop * 1e9;
-  } else {
-    const a = hi * 65536;
-    let qa = Math.floor(a / 1e9);
-    let ra = a - qa * 1e9;
-    if (ra < 0) {
-      qa--;
-      ra += 1e9;
-    } else if (ra >= 1e9) {
-      qa++;
-      ra -= 1e9;
-    }
-    const t = ra * 65536 + lo;
-    let qt = Math.floor(t / 1e9);
-    let rt = t - qt * 1e9;
-    if (rt < 0) {
-      qt--;
-      rt += 1e9;
-    } else if (rt >= 1e9) {
-      qt++;
-      rt -= 1e9;
-    }
-    splitTop = qa * 65536 + qt;
-    splitNs = rt;
-  }
+  // hi · 2^32 + lo = (hi · 2^16) · 2^16 + lo, divided by 1e9 in two steps.
+  const a = hi * 65536;
+  const qa = div1e9(a);
+  const t = (a - qa * 1e9) * 65536 + lo;
+  const qt = div1e9(t);
+  splitTop = qa * 65536 + qt;
+  splitNs = t - qt * 1e9;
   if (spread >= 0 && (splitTop > 0 || splitNs >= 1000) && splitNs % 1000 === 0) splitNs += spread;
+}
+
+/**
+ * ⌊n / 1e9⌋ for an integer n < 2^53. The double quotient can round up onto the next integer (never
+ * down below the true one), so a negative remainder means one less.
+ */
+function div1e9(n: number): number {
+  const q = Math.floor(n / 1e9);
+  return n - q * 1e9 < 0 ? q - 1 : q;
 }
 
 /** The unsigned 64-bit integer as an exact decimal (`splitU64`, then formatted). */

@@ -39,6 +39,13 @@ export function createInfluxStore(opts: {
     return new GatewayError(reason === 'disk-error' ? 'SPOOL_UNAVAILABLE' : 'BUFFER_FULL', REFUSALS[reason], { retryAfterSeconds: writer.retryAfterSeconds() });
   }
 
+  /** The memory buffer took the lines (`ok`) or refused them: then early refusal engages. */
+  function buffered(ok: boolean): boolean {
+    refusal = 'memory';
+    if (!ok) full.refused(writer.bufferedBytes);
+    return ok;
+  }
+
   function spoolLines(lines: readonly string[]): boolean {
     const r = (spool as Spool).append(lines);
     if (!r.ok) {
@@ -68,25 +75,13 @@ export function createInfluxStore(opts: {
     offer(points) {
       const lines = encodePoints(points, slots);
       if (lines.length === 0) return true;
-      if (spool === undefined) {
-        refusal = 'memory';
-        if (writer.offer(lines)) return true;
-        full.refused(writer.bufferedBytes);
-        return false;
-      }
-      return spoolLines(lines);
+      return spool === undefined ? buffered(writer.offer(lines)) : spoolLines(lines);
     },
     lines: {
       slots,
       offer(encoded: EncodedLines) {
         if (encoded.count === 0) return true;
-        if (spool === undefined) {
-          refusal = 'memory';
-          if (writer.offerBytes(encoded.body, encoded.count)) return true;
-          full.refused(writer.bufferedBytes);
-          return false;
-        }
-        return spoolLines(encoded.lines());
+        return spool === undefined ? buffered(writer.offerBytes(encoded.body, encoded.count)) : spoolLines(encoded.lines());
       },
     },
     persisted() {
