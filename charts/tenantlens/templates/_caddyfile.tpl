@@ -113,8 +113,9 @@ http:// {
 	handle {{ $c.service.azureHealthProbe.path }} {
 		respond 200
 	}
-	# OTLP/HTTP (/v1/traces, /v1/telemetry) and the gateway's API.
-	@gateway path /v1/* /api/*
+	# OTLP/HTTP (/v1/traces, /v1/telemetry), the gateway's API{{ if .Values.console.enabled }} and the console's own
+	# telemetry (/console/v1/traces): credentialed requests, tenant header as for OTLP{{ end }}.
+	@gateway path /v1/* /api/*{{ if .Values.console.enabled }} /console/v1/*{{ end }}
 	handle @gateway {
 {{- if and $headerMode $fa.url }}
 		# The auth service authenticates the request; on 2xx its {{ $fa.responseHeader }} header becomes
@@ -133,6 +134,18 @@ http:// {
 		reverse_proxy {{ include "tenantlens.gateway.upstream" . }}
 {{- end }}
 	}
+{{- if .Values.console.enabled }}
+	# The console's static files (index.html, hashed assets), same origin as /api/. A page load
+	# carries no credential, so no forward_auth and no tenant header (stripped above): the
+	# console sends its token with each /api/ call, which the route above handles.
+	@console {
+		path /console /console/*
+		not path /console/v1/*
+	}
+	handle @console {
+		reverse_proxy {{ include "tenantlens.gateway.upstream" . }}
+	}
+{{- end }}
 	handle {
 {{- if $c.appUpstream }}
 		reverse_proxy {{ $c.appUpstream }}

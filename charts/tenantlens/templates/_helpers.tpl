@@ -237,3 +237,19 @@ gateway ConfigMap, so every render runs them.
 {{- fail "caddy.metrics.perHost needs Caddy >= 2.9 (global metrics option); set it to false with caddy.metrics.legacySyntax" }}
 {{- end }}
 {{- end }}
+
+{{/*
+The console's public URL, ending in "/": console.publicUrl, else derived from Caddy's first host
+(https, or http with tls.mode=off). Empty when the console is off or no URL can be known (no
+Caddy, or Caddy for any host): nothing then links to it.
+*/}}
+{{- define "tenantlens.console.url" -}}
+{{- $c := .Values.caddy }}
+{{- if .Values.console.enabled }}
+{{- if .Values.console.publicUrl }}
+{{- printf "%s/" (.Values.console.publicUrl | trimSuffix "/") }}
+{{- else if and $c.enabled $c.hosts }}
+{{- printf "%s://%s/console/" (ternary "http" "https" (eq $c.tls.mode "off")) (first $c.hosts) }}
+{{- end }}
+{{- end }}
+{{- end }}
