@@ -60,12 +60,12 @@ const configMap = (docs: K8sDoc[], name: string): Record<string, string> => {
 };
 
 /** The header-auth scenario's Caddyfile, as Debian's Caddy 2.6 needs it, for local ports. */
-async function headerAuthCaddyfile(ports: CaddyPorts): Promise<string> {
+async function headerAuthCaddyfile(ports: CaddyPorts, gatewayUpstream = `127.0.0.1:${gateway.port}`): Promise<string> {
   const docs = await render('header-auth', [
     ...['caddy.metrics.legacySyntax=true', 'caddy.metrics.perHost=false', 'caddy.tls.mode=off', 'caddy.bind=127.0.0.1'].flatMap((s) => ['--set', s]),
     '--set-json', 'caddy.hosts=[]',
     '--set', `caddy.ports.http=${ports.http}`, '--set', `caddy.ports.https=${ports.https}`, '--set', `caddy.ports.metrics=${ports.metrics}`, '--set', `caddy.adminPort=${ports.admin}`,
-    '--set', `caddy.gatewayUpstream=127.0.0.1:${gateway.port}`,
+    '--set', `caddy.gatewayUpstream=${gatewayUpstream}`,
     '--set', `caddy.tenantHeader.forwardAuth.url=${stub.url}`,
     '--set', `caddy.appUpstream=${stub.url}`,
   ]);
@@ -227,6 +227,68 @@ describe('the chart Caddyfile on a real Caddy', () => {
     const refused = samples.filter((s) => s.name === 'caddy_http_request_duration_seconds_count' && s.labels.code === '401' && s.labels.method === 'POST');
     assert.ok(refused.length > 0, 'the 401 is counted too');
     assert.deepEqual(Object.keys(samples.find((s) => s.name === 'caddy_http_request_duration_seconds_count')?.labels ?? {}).sort(), ['code', 'handler', 'method', 'server']);
+  });
+
+  test('the console through Caddy: GET /console/ (no credential, no tenant header) and POST /console/v1/traces (forward_auth, tenant header set) reach the gateway; /api/ still does', async () => {
+    // A recording stand-in for the gateway, so the routing is checked whatever the gateway serves.
+    const got: Array<{ method: string; path: string; headers: IncomingHttpHeaders; body: string }> = [];
+    const upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ gateway: true }));
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const console = await startCaddy((ports) => headerAuthCaddyfile(ports, `127.0.0.1:${(upstream.address() as AddressInfo).port}`));
+    try {
+      const reached = async (path: string, init: RequestInit = {}): Promise<(typeof got)[number] | undefined> => {
+        const before = got.length;
+        const res = await fetch(`${console.url}${path}`, init);
+        const body = await res.text();
+        if (got.length === before) return undefined;
+        assert.equal(res.status, 200, `${path}: ${body}`);
+        assert.deepEqual(JSON.parse(body), { gateway: true });
+        return got[got.length - 1];
+      };
+      // The page and its assets: a browser's navigation carries no credential, so no forward_auth;
+      // a client's X-Tenant-ID is stripped as everywhere.
+      for (const path of ['/console/', '/console', '/console/assets/index-3f2a9c.js', '/console/?tenant=acme&from=-1h&to=now']) {
+        const authBefore = stub.seen.length;
+        const r = await reached(path, { headers: { 'X-Tenant-ID': 'evil' } });
+        assert.ok(r, `${path} reaches the gateway`);
+        assert.deepEqual([r.method, r.path], ['GET', path]);
+        assert.equal(r.headers['x-tenant-id'], undefined, `${path}: no tenant header on static files`);
+        assert.equal(stub.seen.length, authBefore, `${path}: the auth service is not asked`);
+      }
+      // Its own telemetry: an OTLP POST, credentialed like /v1/traces (tenant from the auth service).
+      const otlp = JSON.stringify({ resourceSpans: [] });
+      const traces = await reached('/console/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json', Authorization: 'Bearer key-globex', 'X-Tenant-ID': 'evil' }, body: otlp });
+      assert.ok(traces, 'POST /console/v1/traces reaches the gateway');
+      assert.deepEqual([traces.method, traces.path, traces.body, traces.headers['content-type']], ['POST', '/console/v1/traces', otlp, 'application/json']);
+      assert.equal(traces.headers['x-tenant-id'], 'globex', 'the tenant the auth service vouches for, not the client copy');
+      assert.equal(traces.headers.authorization, 'Bearer key-globex', 'the gateway sees the console\'s credential too');
+      // Without a credential the auth service answers, and nothing reaches the gateway.
+      const before = got.length;
+      const refused = await fetch(`${console.url}/console/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: otlp });
+      assert.equal(refused.status, 401);
+      assert.equal(got.length, before);
+      // The console's API calls: same route and tenant header as before.
+      const api = await reached('/api/v1/tenants?from=-1h', { headers: { Authorization: 'Bearer key-acme' } });
+      assert.deepEqual([api?.path, api?.headers['x-tenant-id']], ['/api/v1/tenants?from=-1h', 'acme']);
+      // Only /console and /console/… are the console's: a look-alike path is the app's.
+      const app = await fetch(`${console.url}/consoles/x`);
+      assert.equal(((await app.json()) as { app?: boolean }).app, true);
+    } finally {
+      await console.close();
+      await new Promise((r) => upstream.close(r));
+    }
+    // And /api/ reaches the real gateway through the chart's Caddy: the tenant comes from the auth service.
+    const res = await fetch(`${caddy.url}/api/v1/tenants?from=-1h`, { headers: { Authorization: 'Bearer key-acme', 'X-Tenant-ID': 'globex' } });
+    assert.equal(res.status, 200, await res.clone().text());
+    const tenants = ((await res.json()) as { tenants: Array<{ tenant: string }> }).tenants.map((t) => t.tenant);
+    assert.ok(tenants.every((t) => t === 'acme'), `a tenant credential sees only its tenant: ${tenants.join(', ')}`);
   });
 
   test('TLS mode (tls internal, offline): HTTP answers the probe path and redirects the rest to HTTPS on 443; HTTPS proxies to the gateway', async () => {

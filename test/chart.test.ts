@@ -199,8 +199,8 @@ describe('helm chart charts/tenantlens', () => {
     return r.docs;
   };
 
-  test('the six scenarios of issue 5, the alerts one of issue 9 and the spool one exist under ci/', () => {
-    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'spool', 'tls-secret']);
+  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14 exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'spool', 'tls-secret']);
   });
 
   test('helm is the pinned v3.18.0', async () => {
@@ -299,6 +299,7 @@ describe('helm chart charts/tenantlens', () => {
       'header-auth': { name: 'tenantlens-influx', key: 'influx-token' },
       alerts: { name: 'tenantlens-influx', key: 'influx-token' },
       spool: { name: 'tenantlens-influx', key: 'influx-token' },
+      console: { name: 'tenantlens-influx', key: 'influx-token' },
     };
     for (const [name, r] of rendered) {
       for (const deployment of [GATEWAY, TELEGRAF, ALERTS]) {
@@ -322,7 +323,7 @@ describe('helm chart charts/tenantlens', () => {
     // The chart creates a Secret only when it is given the token itself.
     const secret = find(docs('defaults'), 'Secret', `${RELEASE}-tenantlens-influx`);
     assert.equal(Buffer.from(secret.data?.['influx-token'] ?? '', 'base64').toString(), 'ci-placeholder-token');
-    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts', 'spool']) {
+    for (const name of ['existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts', 'spool', 'console']) {
       assert.equal(docs(name).filter((d) => d.kind === 'Secret').length, 0, `${name} creates no Secret`);
     }
     const jwt = container(find(docs('existing-secret'), 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'JWT_SECRET');
@@ -374,6 +375,8 @@ describe('helm chart charts/tenantlens', () => {
         JWT_JWKS_URL: 'https://login.example.com/.well-known/jwks.json',
         TENANT_CLAIM: 'tenant_id',
         LOG_LEVEL: 'info',
+        CONSOLE: 'on',
+        CONSOLE_TENANT: 'tenantlens-console',
         BUFFER_MAX_BYTES: '67108864',
         MAX_BODY_BYTES: '20971520',
         ALERTS: 'off',
@@ -676,6 +679,12 @@ describe('helm chart charts/tenantlens', () => {
       [['--set', 'gateway.spool.maxBytes=1000'], /gateway\.spool\.maxBytes/],
       [['--set', 'gateway.workers=0'], /gateway\.workers/],
       [['--set', 'gateway.workers=many'], /gateway\.workers/],
+      [['--set', 'console.enable=false'], /console: Additional property enable is not allowed/],
+      [['--set', 'console.url=https://otel.example.com/console/'], /console: Additional property url is not allowed/],
+      [['--set', 'console.enabled=yes'], /console\.enabled/],
+      [['--set', 'console.tenant=no spaces'], /console\.tenant/],
+      [['--set', 'console.publicUrl=otel.example.com/console/'], /console\.publicUrl/],
+      [['--set', 'console.publicUrl=https://otel.example.com/console/#/'], /console\.publicUrl/],
     ];
     for (const [args, message] of cases) {
       const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, ...args]);
@@ -809,8 +818,97 @@ describe('helm chart charts/tenantlens', () => {
     const cm = find(docs('existing-secret'), 'ConfigMap', `${RELEASE}-tenantlens-dashboard`);
     assert.equal(cm.metadata.labels?.grafana_dashboard, '1');
     assert.equal(cm.metadata.annotations?.grafana_folder, 'Tenantlens');
-    assert.deepEqual(JSON.parse(cm.data?.['tenantlens.json'] ?? ''), JSON.parse(json));
+    // The file as shipped, with only the console URL filled in (derived from caddy.hosts here).
+    const expected = JSON.parse(json) as { templating: { list: Array<{ name: string; query: string }> } };
+    const variable = expected.templating.list.find((v) => v.name === 'console_url');
+    assert.ok(variable, 'the dashboard has a console_url variable');
+    assert.equal(variable.query, '', 'the file itself names no URL');
+    variable.query = 'https://otel.example.com/console/';
+    assert.deepEqual(JSON.parse(cm.data?.['tenantlens.json'] ?? ''), expected);
     assert.equal(docs('defaults').filter((d) => d.metadata.name.endsWith('-dashboard')).length, 0);
+  });
+
+  test('console: Caddy routes /console/ and /console/v1/* to the gateway, the gateway gets CONSOLE and CONSOLE_TENANT, alert links default to the console', async () => {
+    const d = docs('console');
+    const caddyfile = find(d, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    // The console's telemetry shares the credentialed route (forward_auth and tenant header in header mode) …
+    assert.match(caddyfile, /^\t@gateway path \/v1\/\* \/api\/\* \/console\/v1\/\*$/m);
+    // … its static files go to the gateway without them, and never overlap that route.
+    assert.match(caddyfile, /^\t@console \{\n\t\tpath \/console \/console\/\*\n\t\tnot path \/console\/v1\/\*\n\t\}\n\thandle @console \{\n\t\treverse_proxy tl-tenantlens-gateway:4318\n\t\}$/m);
+    assert.ok(caddyfile.indexOf('handle @console') < caddyfile.lastIndexOf('\thandle {\n'), 'before the catch-all');
+    const gw = find(d, 'ConfigMap', GATEWAY).data ?? {};
+    assert.deepEqual([gw.CONSOLE, gw.CONSOLE_TENANT], ['on', 'ops-console']);
+    // An explicit publicUrl wins over the host, and gets its trailing slash.
+    assert.equal(find(d, 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, 'https://console.example.com/console/');
+    // Derived from the first host (https with TLS, http with tls.mode=off); an explicit alerts.dashboardUrl wins.
+    assert.equal(find(docs('hpa-pdb'), 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, 'https://otel.example.com/console/');
+    assert.equal(find(docs('alerts'), 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, 'https://grafana.example.com/d/tenantlens');
+    const plain = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('defaults') as string, '--set', 'caddy.tls.mode=off']));
+    assert.equal(find(plain, 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, 'http://otel.example.com/console/');
+    // No host to derive it from (Caddy for any host): no console URL, so alert links stay the API path.
+    const anyHost = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('defaults') as string, '--set', 'caddy.tls.mode=off', '--set-json', 'caddy.hosts=[]']));
+    assert.equal(find(anyHost, 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, undefined);
+    assert.match(find(anyHost, 'ConfigMap', CADDY).data?.Caddyfile ?? '', /^\thandle @console \{$/m, 'the route does not need a host');
+    // Off: CONSOLE=off, no console route (so /console/ falls to the app upstream or 404), no default link.
+    const off = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('console') as string, '--set', 'console.enabled=false']));
+    const offFile = find(off, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.doesNotMatch(offFile, /@console|\/console/);
+    assert.match(offFile, /^\t@gateway path \/v1\/\* \/api\/\*$/m);
+    assert.equal(find(off, 'ConfigMap', GATEWAY).data?.CONSOLE, 'off');
+    assert.equal(find(off, 'ConfigMap', GATEWAY).data?.CONSOLE_TENANT, undefined);
+    assert.equal(find(off, 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, undefined);
+    // The operator signs in with ADMIN_TOKEN, which the chart takes from a Secret only.
+    const admin = container(find(d, 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'ADMIN_TOKEN');
+    assert.deepEqual(admin?.valueFrom?.secretKeyRef, { name: 'tenantlens-admin', key: 'admin-token' });
+  });
+
+  test('console: the Grafana dashboard\'s tenant panels link to that tenant\'s console page at the chart\'s console URL', async () => {
+    interface Link { title: string; url: string; targetBlank?: boolean }
+    interface Dash { templating: { list: Array<{ name: string; type: string; query: string; hide?: number }> }; panels: Array<{ id: number; title: string; fieldConfig?: { defaults: { links?: Link[] } } }> }
+    const dashboard = (d: K8sObject[]): Dash => JSON.parse(find(d, 'ConfigMap', `${RELEASE}-tenantlens-dashboard`).data?.['tenantlens.json'] ?? '') as Dash;
+    const dash = dashboard(docs('console'));
+    const variable = dash.templating.list.find((v) => v.name === 'console_url');
+    assert.deepEqual([variable?.type, variable?.query, variable?.hide], ['constant', 'https://console.example.com/console/', 2]);
+    const tenantPanels = ['Frontend duration p50 / p95 / p99 by tenant', 'Backend latency p50 / p95 / p99 by tenant', 'Slowest tenants: backend p99 over the range', 'Spans per second by tenant'];
+    const linked = dash.panels.filter((p) => (p.fieldConfig?.defaults.links ?? []).length > 0);
+    assert.deepEqual(linked.map((p) => p.title), tenantPanels);
+    for (const p of linked) {
+      const [link] = p.fieldConfig?.defaults.links ?? [];
+      // Timeseries panels carry the tenant as a series label; the table as a column.
+      const tenant = p.title.startsWith('Slowest') ? '${__data.fields.tenant_id}' : '${__field.labels.tenant_id}';
+      assert.equal(link?.url, `\${console_url:raw}#/tenant/${tenant}?from=\${__from:date:iso}&to=\${__to:date:iso}`, p.title);
+      // What Grafana makes of it for tenant globex: the console's hash route, with a range the API parses (ISO-8601).
+      const opened = (link?.url ?? '')
+        .replace('${console_url:raw}', variable?.query ?? '')
+        .replace(tenant, 'globex')
+        .replace('${__from:date:iso}', '2026-12-03T07:00:00.000Z')
+        .replace('${__to:date:iso}', '2026-12-03T08:00:00.000Z');
+      assert.equal(opened, 'https://console.example.com/console/#/tenant/globex?from=2026-12-03T07:00:00.000Z&to=2026-12-03T08:00:00.000Z');
+      assert.equal(link?.targetBlank, true);
+    }
+    // No console URL to link to (console off, or no host): the links are removed, not left dangling.
+    for (const args of [['--set', 'console.enabled=false'], ['--set', 'console.publicUrl=', '--set', 'caddy.tls.mode=off', '--set-json', 'caddy.hosts=[]']]) {
+      const other = dashboard(parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('console') as string, ...args])));
+      assert.deepEqual(other.panels.filter((p) => p.fieldConfig?.defaults.links !== undefined).map((p) => p.title), [], args.join(' '));
+      assert.equal(other.templating.list.find((v) => v.name === 'console_url')?.query, '');
+    }
+  });
+
+  test('NOTES.txt tells where the console is and how to sign in', async () => {
+    const notes = await renderNotes(['--values', scenarioFiles.get('console') as string]);
+    assert.match(notes, /^Console .*\n {2}https:\/\/console\.example\.com\/console\/\n/m);
+    assert.match(notes, /kubectl port-forward -n observability svc\/tl-tenantlens-gateway 4318\n {4}then open http:\/\/localhost:4318\/console\//);
+    assert.match(notes, /kubectl get secret -n observability tenantlens-admin -o jsonpath='\{\.data\.admin-token\}' \| base64 -d/);
+    assert.match(notes, /or a tenant's JWT \(that tenant only\)/);
+    const noAdmin = await renderNotes(['--values', scenarioFiles.get('defaults') as string]);
+    assert.match(noAdmin, /^ {2}https:\/\/otel\.example\.com\/console\/$/m);
+    assert.match(noAdmin, /gateway\.adminToken\.existingSecret names a\n {4}Secret holding ADMIN_TOKEN/);
+    const header = await renderNotes(['--values', scenarioFiles.get('header-auth') as string]);
+    assert.match(header, /an operator token passes only if it answers 2xx\n {4}for it \(without X-Auth-Tenant\); otherwise use the port-forward above/);
+    assert.match(header, /Through the port-forward only the operator token works/);
+    const off = await renderNotes(['--values', scenarioFiles.get('defaults') as string, '--set', 'console.enabled=false']);
+    assert.match(off, /Off \(console\.enabled=false\): the gateway serves nothing at \/console\//);
+    assert.doesNotMatch(off, /port-forward -n observability svc\/tl-tenantlens-gateway 4318\n/);
   });
 
   test('golden files: the committed renders match (regenerate with `npm run charts:golden`)', async () => {

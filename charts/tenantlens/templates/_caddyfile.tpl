@@ -136,8 +136,8 @@ http:// {
 	}
 {{- if .Values.console.enabled }}
 	# The console's static files (index.html, hashed assets), same origin as /api/. A page load
-	# carries no credential, so no forward_auth and no tenant header (stripped above): the
-	# console sends its token with each /api/ call, which the route above handles.
+	# carries no credential, so the auth service is not asked and no tenant header is set (the
+	# client's was stripped above): the console sends its token with each /api/ call instead.
 	@console {
 		path /console /console/*
 		not path /console/v1/*
