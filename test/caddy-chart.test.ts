@@ -241,11 +241,11 @@ describe('the chart Caddyfile on a real Caddy', () => {
       });
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const console = await startCaddy((ports) => headerAuthCaddyfile(ports, `127.0.0.1:${(upstream.address() as AddressInfo).port}`));
+    const consoleCaddy = await startCaddy((ports) => headerAuthCaddyfile(ports, `127.0.0.1:${(upstream.address() as AddressInfo).port}`));
     try {
       const reached = async (path: string, init: RequestInit = {}): Promise<(typeof got)[number] | undefined> => {
         const before = got.length;
-        const res = await fetch(`${console.url}${path}`, init);
+        const res = await fetch(`${consoleCaddy.url}${path}`, init);
         const body = await res.text();
         if (got.length === before) return undefined;
         assert.equal(res.status, 200, `${path}: ${body}`);
@@ -271,17 +271,17 @@ describe('the chart Caddyfile on a real Caddy', () => {
       assert.equal(traces.headers.authorization, 'Bearer key-globex', 'the gateway sees the console\'s credential too');
       // Without a credential the auth service answers, and nothing reaches the gateway.
       const before = got.length;
-      const refused = await fetch(`${console.url}/console/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: otlp });
+      const refused = await fetch(`${consoleCaddy.url}/console/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: otlp });
       assert.equal(refused.status, 401);
       assert.equal(got.length, before);
       // The console's API calls: same route and tenant header as before.
       const api = await reached('/api/v1/tenants?from=-1h', { headers: { Authorization: 'Bearer key-acme' } });
       assert.deepEqual([api?.path, api?.headers['x-tenant-id']], ['/api/v1/tenants?from=-1h', 'acme']);
       // Only /console and /console/… are the console's: a look-alike path is the app's.
-      const app = await fetch(`${console.url}/consoles/x`);
+      const app = await fetch(`${consoleCaddy.url}/consoles/x`);
       assert.equal(((await app.json()) as { app?: boolean }).app, true);
     } finally {
-      await console.close();
+      await consoleCaddy.close();
       await new Promise((r) => upstream.close(r));
     }
     // And /api/ reaches the real gateway through the chart's Caddy: the tenant comes from the auth service.
