@@ -21,12 +21,22 @@ let fallback = DEFAULT_VIEW_NAME;
 // Recomputed on enter/leave, so reading the view on every span is one variable read.
 let current: string = fallback;
 
+const listeners = new Set<(view: string) => void>();
+
 function recompute(): void {
+  const before = current;
   let best: ViewEntry | undefined;
   for (const e of entries) {
     if (best === undefined || e.depth > best.depth || (e.depth === best.depth && e.seq > best.seq)) best = e;
   }
   current = best?.name ?? fallback;
+  if (current !== before) for (const l of listeners) l(current);
+}
+
+/** Calls `listener` with the new view whenever the current view changes; returns the unsubscribe. */
+export function onViewChange(listener: (view: string) => void): () => void {
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
 }
 
 /**
