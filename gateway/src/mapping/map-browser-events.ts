@@ -41,7 +41,11 @@ function byKey(attrs: readonly Attribute[], aliases: ReadonlyMap<string, string>
 function attributionJson(a: ReadonlyMap<string, AttrValue>): string {
   const out: Record<string, string | number | boolean> = {};
   const keys = [...a.keys()].filter((k) => k.startsWith(ATTRIBUTION)).sort();
-  for (const k of keys) out[k.slice(ATTRIBUTION.length)] = (a.get(k) as AttrValue).value as string | number | boolean;
+  for (const k of keys) {
+    const v = a.get(k) as AttrValue;
+    // OTLP ints arrive as decimal text (64-bit); in the JSON they are numbers like the doubles.
+    out[k.slice(ATTRIBUTION.length)] = v.type === 'int' ? Number(v.value) : (v.value as string | number | boolean);
+  }
   return keys.length === 0 ? '' : JSON.stringify(out);
 }
 

@@ -22,6 +22,9 @@ let fallback = DEFAULT_VIEW_NAME;
 let current: string = fallback;
 
 const listeners = new Set<(view: string) => void>();
+/** When each view became current (performance time), for events measured after the fact. */
+const history: Array<{ readonly at: number; readonly name: string }> = [];
+const MAX_HISTORY = 64;
 
 function recompute(): void {
   const before = current;
@@ -30,7 +33,27 @@ function recompute(): void {
     if (best === undefined || e.depth > best.depth || (e.depth === best.depth && e.seq > best.seq)) best = e;
   }
   current = best?.name ?? fallback;
-  if (current !== before) for (const l of listeners) l(current);
+  if (current === before) return;
+  if (best !== undefined && typeof performance !== 'undefined') {
+    history.push({ at: performance.now(), name: current });
+    if (history.length > MAX_HISTORY) history.shift();
+  }
+  for (const l of listeners) l(current);
+}
+
+/**
+ * The view that was current at `at` (performance time). A web vital is reported long after it
+ * happened (CLS and INP when the page is hidden, maybe views later); it belongs to the view the
+ * user was looking at when it happened. Before the first view was entered (TTFB, FCP): the first
+ * view, the page's own.
+ */
+export function viewAt(at: number): string {
+  let name = history[0]?.name ?? current;
+  for (const h of history) {
+    if (h.at > at) break;
+    name = h.name;
+  }
+  return name;
 }
 
 /** Calls `listener` with the new view whenever the current view changes; returns the unsubscribe. */

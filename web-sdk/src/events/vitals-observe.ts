@@ -59,7 +59,7 @@ function attribution(m: MetricWithAttribution): Attrs {
       break;
   }
   const out: Attrs = {};
-  for (const [k, v] of Object.entries(a)) if (v !== undefined && v !== '') out[ATTRIBUTION_PREFIX + k] = typeof v === 'number' ? Math.round(v * 10) / 10 : v;
+  for (const [k, v] of Object.entries(a)) if (v !== undefined && v !== '') out[ATTRIBUTION_PREFIX + k] = typeof v === 'number' ? Math.round(v * 1000) / 1000 : v;
   return out;
 }
 
@@ -76,9 +76,16 @@ export function vitalAttributes(m: MetricWithAttribution): Attrs {
   };
 }
 
+/** When the metric happened (performance time): what decides its view. */
+function happenedAt(m: MetricWithAttribution): number {
+  if (m.name === 'CLS') return m.attribution.largestShiftTime ?? 0;
+  if (m.name === 'INP') return m.attribution.interactionTime ?? 0;
+  return m.value; // LCP, FCP, TTFB: milliseconds since the navigation started
+}
+
 /** Subscribes to the five metrics; each reports once per page view (web-vitals' default). */
-export function observeVitals(report: (attributes: Attrs) => void): void {
-  const cb = (m: MetricWithAttribution): void => report(vitalAttributes(m));
+export function observeVitals(report: (attributes: Attrs, at: number) => void): void {
+  const cb = (m: MetricWithAttribution): void => report(vitalAttributes(m), happenedAt(m));
   onLCP(cb);
   onINP(cb);
   onCLS(cb);

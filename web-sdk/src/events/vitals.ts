@@ -1,4 +1,6 @@
+import { ATTR_VIEW_NAME } from '../core/attributes.ts';
 import { reportInternalError } from '../core/report.ts';
+import { viewAt } from '../core/view.ts';
 import type { EventEmitter } from './emitter.ts';
 import { EVENT_WEB_VITAL } from './event.ts';
 
@@ -11,9 +13,9 @@ export function startVitals(emitter: EventEmitter, isStopped: () => boolean): vo
   import('./vitals-observe.ts')
     .then((m) => {
       if (isStopped()) return;
-      m.observeVitals((attributes) => {
+      m.observeVitals((attributes, at) => {
         // web-vitals cannot be unsubscribed; after shutdown its reports are ignored.
-        if (!isStopped()) emitter.emit(EVENT_WEB_VITAL, attributes);
+        if (!isStopped()) emitter.emit(EVENT_WEB_VITAL, { ...attributes, [ATTR_VIEW_NAME]: viewAt(at) });
       });
     })
     .catch((err: unknown) => reportInternalError('loading web-vitals', err));

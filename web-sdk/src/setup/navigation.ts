@@ -54,9 +54,11 @@ export function createNavigationTracker(o: NavigationOptions): NavigationTracker
     }
   }
 
-  const unsubscribe = onViewChange((view) => {
+  // The view read after the paint, not the one passed here: a route switch first leaves the old
+  // view (the default view is current for a moment) and then enters the new one.
+  const unsubscribe = onViewChange(() => {
     const s = span;
-    if (s !== undefined) afterNextPaint(() => span === s && end(view, true));
+    if (s !== undefined) afterNextPaint(() => span === s && end(getViewName(), true));
   });
 
   function start(trigger: NavigationTrigger): void {
