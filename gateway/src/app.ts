@@ -194,7 +194,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     res.status(200).json({ accepted: result.accepted });
   });
 
-  app.use('/api/v1', createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts }));
+  app.use('/api/v1', createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

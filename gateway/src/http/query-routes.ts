@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type Request } from 'express';
 import { GatewayError, isGatewayError } from '../errors.ts';
 import type { AlertView } from '../alerts/state.ts';
+import type { BrowserQueries } from '../query/browser-model.ts';
+import { registerBrowserRoutes } from './browser-routes.ts';
 import type { DrillDown } from '../query/model.ts';
 import { parseLimit, parseRange } from '../query/range.ts';
 import type { TenantResolver } from '../tenancy/resolve-tenant.ts';
@@ -26,6 +28,7 @@ export interface QueryRouterDeps {
   readonly tenants: TenantResolver;
   readonly adminToken: string | undefined;
   readonly alerts?: AlertsSource;
+  readonly browser?: BrowserQueries | undefined;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -125,6 +128,8 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
     const all = source.list();
     res.json({ alerts: v.admin ? all : all.filter((a) => a.tenant === v.tenant) });
   });
+
+  if (deps.browser !== undefined) registerBrowserRoutes(router, deps.browser, viewer);
 
   return router;
 }

@@ -9,6 +9,7 @@ import { FRONTEND_ERRORS_MEASUREMENT, WEB_VITALS_MEASUREMENT } from '../mapping/
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
+import { createEmbeddedBrowserQueries } from '../query/browser-embedded.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { Store } from './store.ts';
@@ -314,6 +315,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       instance.closeSync();
     },
     queries: createEmbeddedDrillDown(readConn, specs),
+    browser: createEmbeddedBrowserQueries(readConn, specs),
   };
 }
 
