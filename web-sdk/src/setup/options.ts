@@ -7,7 +7,8 @@ import type { HeadersOption } from './exporter.ts';
 /** Options of `startTenantlens()`. Every field is optional except `serviceName` and `url`. */
 export interface TenantlensOptions {
   /**
-   * The gateway's base URL, e.g. `https://telemetry.example.com`; spans go to `<url>/v1/traces`.
+   * The gateway's base URL, e.g. `https://telemetry.example.com`; spans go to `<url>/v1/traces`,
+   * errors and web vitals (OTLP log events) to `<url>/v1/logs`.
    * Required unless `spanExporter` is given.
    */
   url?: string;
