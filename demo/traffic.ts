@@ -11,6 +11,7 @@
  * real OpenTelemetry exporters (fast mode): each session logs in, then performs browser-like
  * actions (view_name, action_name, session.id, element_count) whose spans are parents of real
  * calls to the demo backend, with `traceparent`, so every action is one browser → backend → db trace.
+ * Each session also sends the web vitals and errors the web SDK would (OTLP log events).
  */
 import { randomUUID } from 'node:crypto';
 import { context, defaultTextMapSetter, propagation, trace, SpanKind } from '@opentelemetry/api';
@@ -81,6 +82,45 @@ function progress(): void {
   process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${sessions} sessions${failed > 0 ? `, ${failed} failed` : ''}`);
 }
 
+/** Core Web Vitals thresholds (good ≤ first, poor > second), as web-vitals rates them. */
+const THRESHOLDS: Record<string, [number, number]> = { LCP: [2500, 4000], INP: [200, 500], CLS: [0.1, 0.25], FCP: [1800, 3000], TTFB: [800, 1800] };
+
+/**
+ * What the web SDK sends per page view (`browser.web_vital` events), plus now and then an error
+ * burst: OTLP/JSON log records, so `GET /api/v1/vitals` and `/errors` have data. globex loads
+ * slower (LCP), initech's Filter view freezes on input (INP), as in the demo app.
+ */
+function browserEvents(tenant: string, sessionId: string): string {
+  const jitter = (base: number, spread: number): number => Math.round(base + Math.random() * spread);
+  const values: Record<string, number> = {
+    TTFB: jitter(80, 200),
+    FCP: jitter(600, 900),
+    LCP: jitter(tenant === 'globex' ? 2800 : 1200, 1800),
+    CLS: Math.round(Math.random() * 0.15 * 1000) / 1000,
+    INP: jitter(tenant === 'initech' ? 320 : 60, 200),
+  };
+  const view = (metric: string): string => (metric === 'INP' && tenant === 'initech' ? 'FilterView' : 'UserListView');
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const attr = (key: string, v: string | number) => ({ key, value: typeof v === 'string' ? { stringValue: v } : { doubleValue: v } });
+  const records: unknown[] = Object.entries(values).map(([metric, value], i) => {
+    const [good, poor] = THRESHOLDS[metric] as [number, number];
+    const rating = value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor';
+    return {
+      timeUnixNano: String(now + BigInt(i)),
+      eventName: 'browser.web_vital',
+      attributes: [attr('browser.web_vital.name', metric), attr('browser.web_vital.value', value), attr('browser.web_vital.rating', rating), attr('browser.web_vital.navigation_type', 'navigate'), attr('view_name', view(metric)), attr('session_id', sessionId)],
+    };
+  });
+  if (Math.random() < 0.3) {
+    records.push({
+      timeUnixNano: String(now + 10n),
+      eventName: 'exception',
+      attributes: [attr('exception.type', 'TypeError'), attr('exception.message', "Cannot read properties of undefined (reading 'name')"), attr('exception.stacktrace', "TypeError: Cannot read properties of undefined (reading 'name')\n    at UserRow (app.js:1:2048)"), attr('exception.count', 1 + Math.floor(Math.random() * 5)), attr('view_name', 'UserListView'), attr('session_id', sessionId), attr('action_name', 'fetchUsers')],
+    });
+  }
+  return JSON.stringify({ resourceLogs: [{ resource: { attributes: [attr('service.name', 'demo-web')] }, scopeLogs: [{ scope: { name: 'demo-traffic' }, logRecords: records }] }] });
+}
+
 async function runSession(index: number): Promise<void> {
   const tenant = TENANTS[index % TENANTS.length] as string;
   const login = await fetch(`${base}/demo-api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant }) });
@@ -108,6 +148,8 @@ async function runSession(index: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 150));
   }
   await provider.shutdown();
+  const events = await fetch(`${base}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: browserEvents(tenant, sessionId) });
+  if (!events.ok) throw new Error(`vitals and errors: HTTP ${events.status}`);
 }
 
 async function main(): Promise<void> {

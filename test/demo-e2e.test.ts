@@ -161,3 +161,31 @@ test('`demo:traffic --regress globex`: an alert fires in the dashboard, and its 
     await traffic.stop();
   }
 });
+
+test('initech\'s filter reaction blocks the main thread on purpose: the drill-down shows blocked_ms on setFilter', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(backend.url);
+  await page.getByTestId('login-initech').click();
+  await page.getByTestId('current-tenant').filter({ hasText: 'initech' }).waitFor();
+  await page.getByTestId('tab-filter').click();
+  await page.getByTestId('filter').pressSequentially('product-1', { delay: 50 });
+  await page.getByTestId('filter-results').locator('li').first().waitFor();
+  await page.close({ runBeforeUnload: true }); // pagehide flushes the batch
+  await ctx.close();
+
+  const api = async (path: string): Promise<Record<string, unknown>> =>
+    (await (await fetch(`${gateway.url}/api/v1${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as Record<string, unknown>;
+  const deadline = Date.now() + 30_000;
+  let blocked: number | undefined;
+  while (Date.now() < deadline && blocked === undefined) {
+    const traces = ((await api('/tenants/initech/traces?limit=200')).traces ?? []) as Array<{ traceId: string; rootName: string }>;
+    for (const t of traces.filter((x) => x.rootName === 'setFilter')) {
+      const spans = ((await api(`/traces/${t.traceId}`)).spans ?? []) as Array<{ name: string; attributes: Record<string, unknown> }>;
+      const root = spans.find((s) => s.name === 'setFilter');
+      if (typeof root?.attributes.blocked_ms === 'number') blocked = Math.max(blocked ?? 0, root.attributes.blocked_ms);
+    }
+    if (blocked === undefined) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(blocked !== undefined && blocked >= 200, `setFilter blocked the main thread ${String(blocked)} ms`);
+});

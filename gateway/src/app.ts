@@ -228,7 +228,7 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   app.use(
     '/api/v1',
-    createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
+    createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
   );
 
   app.get('/healthz', (_req, res) => {

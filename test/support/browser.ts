@@ -63,7 +63,7 @@ export interface PageServer {
  * Serves `index.html` (a `#root` div and `app.js` as a module) and `app.js` from 127.0.0.1:0.
  * `/api/*` answers with `api(path)` as JSON, standing in for the app's backend.
  */
-export async function servePage(js: string, api: (path: string) => unknown): Promise<PageServer> {
+export async function servePage(js: string, api: (path: string) => unknown, assets: ReadonlyMap<string, { type: string; body: Buffer; delayMs?: number }> = new Map()): Promise<PageServer> {
   const apiRequests: ApiRequest[] = [];
   const html = '<!doctype html><html><head><meta charset="utf-8"><title>tenantlens</title></head><body><div id="root"></div><script type="module" src="/app.js"></script></body></html>';
   const send = (res: ServerResponse, status: number, type: string, body: string): void => {
@@ -74,6 +74,10 @@ export async function servePage(js: string, api: (path: string) => unknown): Pro
     if (path === '/') send(res, 200, 'text/html; charset=utf-8', html);
     else if (path === '/app.js') send(res, 200, 'text/javascript; charset=utf-8', js);
     else if (path === '/favicon.ico') res.writeHead(204).end(); // else a 404 in the console
+    else if (assets.has(path)) {
+      const a = assets.get(path) as { type: string; body: Buffer; delayMs?: number };
+      setTimeout(() => res.writeHead(200, { 'content-type': a.type, 'cache-control': 'no-store' }).end(a.body), a.delayMs ?? 0);
+    }
     else if (path.startsWith('/api/')) {
       apiRequests.push({ path, headers: req.headers });
       send(res, 200, 'application/json', JSON.stringify(api(path)));
@@ -94,7 +98,7 @@ export async function servePage(js: string, api: (path: string) => unknown): Pro
 
 export interface StandInGateway {
   readonly url: string;
-  /** POST /v1/traces requests in arrival order (preflights excluded), with their arrival time. */
+  /** POST /v1/traces requests in arrival order (preflights and other paths excluded), with their arrival time. */
   readonly posts: Array<{ at: number; body: string }>;
   close(): Promise<void>;
 }
@@ -128,6 +132,11 @@ export async function startStandInGateway(
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
+      // Errors and vitals (/v1/logs) are not what the stand-in is for.
+      if (!(req.url ?? '').startsWith('/v1/traces')) {
+        res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end('{}');
+        return;
+      }
       posts.push({ at: Date.now(), body });
       const a = answer(posts.length);
       res.writeHead(a.status, { ...cors, 'content-type': 'application/json', ...a.headers }).end('{}');

@@ -8,9 +8,14 @@ export type { TenantlensOptions } from './setup/options.ts';
 export type { HeadersOption } from './setup/exporter.ts';
 export type { TenantlensStats } from './setup/stats.ts';
 export { enterView, getViewName } from './core/view.ts';
+export { reportError, startNavigation } from './setup/api.ts';
+export type { BeforeSend, TenantlensEvent, EventAttributeValue } from './events/event.ts';
+export type { EventExporter, EventRecord } from './events/emitter.ts';
 export {
   ATTR_ACTION_NAME,
+  ATTR_BLOCKED_MS,
   ATTR_ELEMENT_COUNT,
+  ATTR_LONG_TASKS,
   ATTR_MOBX_KIND,
   ATTR_MOBX_REACTION_COUNT,
   ATTR_SESSION_ID,

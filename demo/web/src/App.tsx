@@ -1,7 +1,8 @@
 import { observer } from 'mobx-react-lite';
 import { useState } from 'react';
 import { Dashboard } from './dashboard/Dashboard.tsx';
-import type { ReportStore, UserStore } from './stores.ts';
+import type { FilterStore, ReportStore, UserStore } from './stores.ts';
+import { FilterView } from './views/Filter.tsx';
 import { ReportView } from './views/Report.tsx';
 import { UsersView } from './views/Users.tsx';
 
@@ -9,12 +10,13 @@ export interface AppProps {
   tenant: string;
   users: UserStore;
   report: ReportStore;
+  filter: FilterStore;
   onSwitchTenant(): void;
 }
 
-type Tab = 'users' | 'report' | 'dashboard';
+type Tab = 'users' | 'report' | 'filter' | 'dashboard';
 
-export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps) => {
+export const App = observer(({ tenant, users, report, filter, onSwitchTenant }: AppProps) => {
   // `#dashboard?tenant=…&from=…&to=…` is an alert's drill-down link: the tab is before the `?`.
   const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1).split('?')[0] as Tab) || 'users');
   const go = (t: Tab) => {
@@ -26,9 +28,9 @@ export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps
       <header>
         <h1>Tenantlens demo</h1>
         <nav>
-          {(['users', 'report', 'dashboard'] as const).map((t) => (
+          {(['users', 'report', 'filter', 'dashboard'] as const).map((t) => (
             <button key={t} data-testid={`tab-${t}`} className={tab === t ? 'active' : ''} onClick={() => go(t)}>
-              {t === 'users' ? 'Users' : t === 'report' ? 'Report' : 'Observability dashboard'}
+              {t === 'users' ? 'Users' : t === 'report' ? 'Report' : t === 'filter' ? 'Filter' : 'Observability dashboard'}
             </button>
           ))}
         </nav>
@@ -40,6 +42,7 @@ export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps
       <main>
         {tab === 'users' && <UsersView store={users} />}
         {tab === 'report' && <ReportView store={report} />}
+        {tab === 'filter' && <FilterView store={filter} tenant={tenant} />}
         {tab === 'dashboard' && <Dashboard />}
       </main>
     </>

@@ -3,7 +3,7 @@ import { startTenantlens } from '@tenantlens/web-sdk';
 import { instrumentMobx } from '@tenantlens/web-sdk/mobx';
 import { login } from './api.ts';
 import { App } from './App.tsx';
-import { ReportStore, UserStore } from './stores.ts';
+import { FilterStore, ReportStore, UserStore } from './stores.ts';
 
 const TENANTS = ['acme', 'globex', 'initech'];
 const root = createRoot(document.getElementById('root') as HTMLElement);
@@ -44,6 +44,7 @@ function boot(): void {
   const auth = (): string => sessionStorage.getItem('demo.token') ?? '';
   const users = new UserStore(auth);
   const report = new ReportStore(auth);
+  const filter = new FilterStore(tenant);
   const switchTenant = (): void => {
     void tl.forceFlush().finally(() => {
       sessionStorage.removeItem('demo.tenant');
@@ -52,7 +53,7 @@ function boot(): void {
       location.reload();
     });
   };
-  root.render(<App tenant={tenant} users={users} report={report} onSwitchTenant={switchTenant} />);
+  root.render(<App tenant={tenant} users={users} report={report} filter={filter} onSwitchTenant={switchTenant} />);
 }
 
 boot();

@@ -71,3 +71,48 @@ export class ReportStore {
     this.buckets = n;
   });
 }
+
+/** The tenant whose filter reaction blocks the main thread on purpose (issue 19's demo). */
+export const SLOW_FILTER_TENANT = 'initech';
+
+/**
+ * A live product filter. Changing the query is a traced action; a traced reaction re-ranks the
+ * catalogue. For one tenant the ranking is done the naive way on purpose (a quadratic re-scan
+ * of the whole catalogue): the seed's "MobX state change freezing the UI". The long task it
+ * causes is charged to `setFilter` (`blocked_ms`, `long_tasks` in `frontend_performance`, and on
+ * the span in the trace waterfall).
+ */
+export class FilterStore {
+  query = '';
+  ranked: string[] = [];
+  readonly catalogue: string[] = Array.from({ length: 3_000 }, (_, i) => `product-${(i * 7919) % 3_000}`);
+
+  constructor(tenant: string) {
+    makeObservable(this, { query: observable, ranked: observableRef });
+    const naive = tenant === SLOW_FILTER_TENANT;
+    tracedReaction(
+      'rankProducts',
+      () => this.query,
+      (q) => runInAction(() => (this.ranked = naive ? rankNaively(this.catalogue, q) : rank(this.catalogue, q))),
+    );
+  }
+
+  setFilter = tracedAction('setFilter', (q: string) => {
+    this.query = q;
+  });
+}
+
+function rank(items: readonly string[], q: string): string[] {
+  return items.filter((p) => p.includes(q)).sort().slice(0, 20);
+}
+
+/** The same answer as `rank`, found by comparing every item with every other (9 M comparisons). */
+function rankNaively(items: readonly string[], q: string): string[] {
+  const position = items.map((p) => items.reduce((n, o) => n + (o < p ? 1 : 0), 0));
+  return items
+    .map((p, i) => [p, position[i] ?? 0] as const)
+    .filter(([p]) => p.includes(q))
+    .sort((a, b) => a[1] - b[1])
+    .slice(0, 20)
+    .map(([p]) => p);
+}

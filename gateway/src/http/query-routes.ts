@@ -1,6 +1,8 @@
 import express, { type Request } from 'express';
 import { GatewayError } from '../errors.ts';
 import type { AlertView } from '../alerts/state.ts';
+import type { BrowserQueries } from '../query/browser-model.ts';
+import { registerBrowserRoutes } from './browser-routes.ts';
 import type { DrillDown } from '../query/model.ts';
 import { parseLimit, parseRange } from '../query/range.ts';
 import type { TenantResolver } from '../tenancy/resolve-tenant.ts';
@@ -25,6 +27,7 @@ export interface QueryRouterDeps {
   readonly alerts?: AlertsSource;
   /** `CONSOLE_TENANT`: where the console's own spans go; `/whoami` tells the console. */
   readonly consoleTenant: string;
+  readonly browser?: BrowserQueries | undefined;
 }
 
 /** The drill-down API (JSON). Tenant credentials see their own tenant only; others are 403. */
@@ -108,6 +111,8 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
     const all = source.list();
     res.json({ alerts: v.admin ? all : all.filter((a) => a.tenant === v.tenant) });
   });
+
+  if (deps.browser !== undefined) registerBrowserRoutes(router, deps.browser, viewer);
 
   return router;
 }

@@ -74,6 +74,11 @@ const R_STATUS = 10;
 const R_STATUS_OLD = 11;
 /** A name `spans` writes itself: the reference path renames it (`attr_…`) per span. */
 const R_RESERVED = 12;
+/**
+ * `blocked_ms`/`long_tasks`: the web SDK's long-task charge, extra `frontend_performance` fields.
+ * Rare (a span that blocked the main thread), so the reference path writes those requests.
+ */
+const R_BLOCKING = 13;
 
 const ROLES: ReadonlyMap<string, number> = new Map(Object.entries({
   session_id: R_SESSION,
@@ -86,6 +91,8 @@ const ROLES: ReadonlyMap<string, number> = new Map(Object.entries({
   'http.method': R_METHOD_OLD,
   'http.response.status_code': R_STATUS,
   'http.status_code': R_STATUS_OLD,
+  blocked_ms: R_BLOCKING,
+  long_tasks: R_BLOCKING,
 }));
 
 // AnyValue kinds, as the model's AttrValue types.
@@ -419,6 +426,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
         if (emptyText(kStatus)) kStatus = i;
         break;
       case R_RESERVED:
+      case R_BLOCKING:
         throw BAIL;
     }
     restSet(c, i);

@@ -3,6 +3,7 @@ import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-pr
 import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
+import { browserEventPoint } from './map-browser-events.ts';
 import type { MapContext, MappedPoint } from './map-spans.ts';
 import type { MappingRules } from './rules.ts';
 
@@ -329,6 +330,23 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     appendAttributeFields(fields, LOGS_MEASUREMENT, rest, LOGS_RESERVED, fieldTypes);
   }
 
+  function logPoint(resource: readonly Attribute[], r: LogRecord, service: string, ctx: MapContext, ts: bigint): Point {
+    const tags: Array<[string, string]> = [
+      ['service_name', service],
+      ['severity_text', r.severityText],
+      ['tenant_id', ctx.tenantId],
+    ];
+    const fields: Fields = [
+      ['body', { type: 'string', value: r.body }],
+      ['severity_number', { type: 'integer', value: r.severityNumber }],
+      ['trace_id', { type: 'string', value: r.traceId }],
+      ['span_id', { type: 'string', value: r.spanId }],
+      ['gateway_instance', { type: 'string', value: ctx.instanceName }],
+    ];
+    attributeFields(resource, r.attributes, fields);
+    return { measurement: LOGS_MEASUREMENT, tags, fields, timestamp: ts };
+  }
+
   return {
     map(req, ctx) {
       const points: MappedPoint[] = [];
@@ -344,30 +362,19 @@ export function createLogsMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
           for (const r of sl.records) {
             const bad = logProblem(r);
             const ts = r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
-            const tags: Array<[string, string]> = [
-              ['service_name', service],
-              ['severity_text', r.severityText],
-              ['tenant_id', ctx.tenantId],
-            ];
-            const problem = bad ?? (seriesKeyTooLong({ measurement: LOGS_MEASUREMENT, tags, fields: [], timestamp: ts }) ? REASONS.seriesKey : undefined);
+            // A browser event (vital, page error) goes to its own measurement instead of `logs`.
+            const point = browserEventPoint({ record: r, service, tenantId: ctx.tenantId, timestamp: ts }, aliases) ?? logPoint(rl.resource, r, service, ctx, ts);
+            const problem = bad ?? (seriesKeyTooLong(point) ? REASONS.seriesKey : undefined);
             if (problem !== undefined) {
               rejected++;
               rejections.set(problem, (rejections.get(problem) ?? 0) + 1);
               continue;
             }
             accepted++;
-            const fields: Fields = [
-              ['body', { type: 'string', value: r.body }],
-              ['severity_number', { type: 'integer', value: r.severityNumber }],
-              ['trace_id', { type: 'string', value: r.traceId }],
-              ['span_id', { type: 'string', value: r.spanId }],
-              ['gateway_instance', { type: 'string', value: ctx.instanceName }],
-            ];
-            attributeFields(rl.resource, r.attributes, fields);
-            const content = identity([ts.toString(), service, r.severityText, String(r.severityNumber), r.body, r.traceId, r.spanId, sl.scopeName, JSON.stringify(r.attributes)]);
+            const content = identity([ts.toString(), service, r.severityText, String(r.severityNumber), r.body, r.traceId, r.spanId, sl.scopeName, JSON.stringify(r.attributes), ...(r.eventName === '' ? [] : [r.eventName])]);
             const n = seen.get(content) ?? 0;
             seen.set(content, n + 1);
-            points.push({ spanId: n === 0 ? content : identity([content, String(n)]), point: { measurement: LOGS_MEASUREMENT, tags, fields, timestamp: ts } });
+            points.push({ spanId: n === 0 ? content : identity([content, String(n)]), point });
           }
         }
       }

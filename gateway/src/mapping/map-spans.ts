@@ -32,6 +32,9 @@ interface Known {
   viewName: string;
   actionName: string;
   elementCount: AttrValue | undefined;
+  /** Main-thread blocking charged to a MobX span by the web SDK (long tasks). */
+  blockedMs: AttrValue | undefined;
+  longTasks: AttrValue | undefined;
   serviceName: string;
   httpRoute: string;
   httpMethod: string;
@@ -111,6 +114,12 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         case 'element_count':
           known.elementCount = value;
           break;
+        case 'blocked_ms':
+          known.blockedMs = value;
+          break;
+        case 'long_tasks':
+          known.longTasks = value;
+          break;
         case 'http.route':
           known.httpRoute = asText(value);
           break;
@@ -149,6 +158,8 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
       viewName: '',
       actionName: '',
       elementCount: undefined,
+      blockedMs: undefined,
+      longTasks: undefined,
       serviceName: '',
       httpRoute: '',
       httpMethod: '',
@@ -176,6 +187,10 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
       const fields: Fields = [['duration_ms', { type: 'integer', value: durationMs(span) }]];
       const count = known.elementCount === undefined ? undefined : asInteger(known.elementCount);
       if (count !== undefined) fields.push(['element_count', { type: 'integer', value: count }]);
+      for (const [key, v] of [['blocked_ms', known.blockedMs], ['long_tasks', known.longTasks]] as const) {
+        const n = v === undefined ? undefined : asInteger(v);
+        if (n !== undefined) fields.push([key, { type: 'integer', value: n }]);
+      }
       fields.push(...ids, instance);
       out.push({ spanId: span.spanId, point: { measurement: rules.frontend.name, tags, fields, timestamp: ts } });
     }

@@ -180,6 +180,7 @@ function logsFromProtobuf(body: Uint8Array): LogsRequest {
             attributes: pbAttributes(r.attributes),
             traceId: hex(r.traceId),
             spanId: hex(r.spanId),
+            eventName: '',
           }),
         ),
       })),
@@ -399,6 +400,7 @@ function logsFromJson(body: Uint8Array): LogsRequest {
         attributes: jsonAttributes(r.attributes, `${rp}.attributes`),
         traceId: hexId(field(r, 'traceId', 'trace_id'), `${rp}.traceId`),
         spanId: hexId(field(r, 'spanId', 'span_id'), `${rp}.spanId`),
+        eventName: optStr(field(r, 'eventName', 'event_name'), `${rp}.eventName`),
       };
     }).map((rl) => ({ resource: rl.resource, scopes: rl.scopes.map((sl) => ({ scopeName: sl.scopeName, records: sl.items })) })),
   }));

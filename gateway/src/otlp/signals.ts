@@ -94,6 +94,11 @@ export interface LogRecord {
   /** Lower-case hex, or ''. */
   readonly traceId: string;
   readonly spanId: string;
+  /**
+   * `LogRecord.event_name` (OTLP 1.5, field 12), or ''. JSON only: the generated protobuf decoder
+   * predates the field, so protobuf events are recognised by their `event.name` attribute.
+   */
+  readonly eventName: string;
 }
 
 export interface LogsRequest {

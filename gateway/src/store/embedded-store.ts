@@ -5,9 +5,11 @@ import type { BufferConfig } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
 import { backoffMillis } from '../influx/writer.ts';
+import { FRONTEND_ERRORS_MEASUREMENT, WEB_VITALS_MEASUREMENT } from '../mapping/map-browser-events.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
+import { createEmbeddedBrowserQueries } from '../query/browser-embedded.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { Store } from './store.ts';
@@ -22,6 +24,8 @@ export interface TableSpec {
   readonly idColumn?: string;
   readonly text: readonly string[];
   readonly integers: readonly string[];
+  /** DOUBLE columns (`web_vitals.value`). */
+  readonly floats?: readonly string[];
 }
 
 export interface TableSpecs {
@@ -29,6 +33,8 @@ export interface TableSpecs {
   readonly backend: TableSpec;
   readonly spans: TableSpec;
   readonly logs: TableSpec;
+  readonly webVitals: TableSpec;
+  readonly frontendErrors: TableSpec;
   /**
    * Every metric measurement in one generic table (their names are dynamic): the measurement
    * name, the tenant, and the other tags and the fields as JSON in `extra`.
@@ -46,6 +52,19 @@ export function tableSpecs(rules: MappingRules): TableSpecs {
       idColumn: 'record_id',
       text: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body'],
       integers: ['severity_number'],
+    },
+    webVitals: {
+      name: WEB_VITALS_MEASUREMENT,
+      idColumn: 'event_id',
+      text: ['tenant_id', 'service_name', 'view_name', 'metric', 'rating', 'session_id', 'navigation_type', 'attribution', 'trace_id'],
+      integers: [],
+      floats: ['value'],
+    },
+    frontendErrors: {
+      name: FRONTEND_ERRORS_MEASUREMENT,
+      idColumn: 'event_id',
+      text: ['tenant_id', 'service_name', 'view_name', 'error_type', 'message', 'stack', 'session_id', 'trace_id', 'span_id', 'action_name'],
+      integers: ['count'],
     },
     metrics: { name: 'otel_metrics', idColumn: 'point_id', text: ['tenant_id', METRIC_NAME_COLUMN], integers: [] },
     frontend: {
@@ -76,7 +95,7 @@ function idColumn(spec: TableSpec): string {
 }
 
 function columns(spec: TableSpec): string[] {
-  return ['time_ns', idColumn(spec), ...spec.text, ...spec.integers, 'extra'];
+  return ['time_ns', idColumn(spec), ...spec.text, ...spec.integers, ...(spec.floats ?? []), 'extra'];
 }
 
 function jsValue(v: FieldValue): string | number | boolean {
@@ -114,7 +133,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const writeConn = await instance.connect();
   const readConn = await instance.connect();
   const specs = tableSpecs(opts.rules);
-  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs].map((s) => [s.name, s]));
+  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
 
   for (const spec of [...byMeasurement.values(), specs.metrics]) {
     const cols = [
@@ -122,6 +141,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       `${sqlIdent(idColumn(spec))} VARCHAR NOT NULL`,
       ...spec.text.map((c) => `${sqlIdent(c)} VARCHAR${c === 'tenant_id' ? ' NOT NULL' : ''}`),
       ...spec.integers.map((c) => `${sqlIdent(c)} BIGINT`),
+      ...(spec.floats ?? []).map((c) => `${sqlIdent(c)} DOUBLE`),
       'extra VARCHAR',
     ];
     await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(idColumn(spec))}, time_ns))`);
@@ -155,6 +175,12 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     for (const c of spec.integers) {
       const v = values.get(c);
       if (typeof v === 'bigint') appender.appendBigInt(v);
+      else appender.appendNull();
+      values.delete(c);
+    }
+    for (const c of spec.floats ?? []) {
+      const v = values.get(c);
+      if (typeof v === 'number') appender.appendDouble(v);
       else appender.appendNull();
       values.delete(c);
     }
@@ -289,6 +315,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       instance.closeSync();
     },
     queries: createEmbeddedDrillDown(readConn, specs),
+    browser: createEmbeddedBrowserQueries(readConn, specs),
   };
 }
 

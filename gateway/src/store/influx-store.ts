@@ -5,6 +5,7 @@ import type { Spool } from '../influx/spool.ts';
 import type { WriteTransport } from '../influx/transport.ts';
 import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
+import { createInfluxBrowserQueries } from '../query/browser-influx.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { EncodedLines, Store } from './store.ts';
@@ -128,5 +129,6 @@ export function createInfluxStore(opts: {
       await transport.close();
     },
     queries: createInfluxDrillDown(opts.config, opts.rules),
+    browser: createInfluxBrowserQueries(opts.config),
   };
 }

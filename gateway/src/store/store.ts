@@ -1,6 +1,7 @@
 import type { GatewayError } from '../errors.ts';
 import type { TimestampSlots } from '../influx/point-identity.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
+import type { BrowserQueries } from '../query/browser-model.ts';
 import type { DrillDown } from '../query/model.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface Store {
   drain(deadline: number): Promise<number>;
   close(): Promise<void>;
   readonly queries: DrillDown;
+  /** `GET /api/v1/vitals` and `/errors`. */
+  readonly browser?: BrowserQueries | undefined;
 }
 
 /** Lines already encoded: the request's lines joined by newlines (UTF-8), and each line for the spool. */

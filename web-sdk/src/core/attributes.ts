@@ -17,3 +17,9 @@ export const ATTR_MOBX_REACTION_NAMES = 'mobx.reactions.names';
 export const ATTR_MOBX_CANCELLED = 'mobx.cancelled';
 
 export type MobxKind = 'action' | 'flow' | 'transition' | 'reaction' | 'reactions';
+/** On MobX spans: milliseconds of long tasks that overlapped the span (the main thread was blocked). */
+export const ATTR_BLOCKED_MS = 'blocked_ms';
+/** On MobX spans: how many long tasks overlapped the span. */
+export const ATTR_LONG_TASKS = 'long_tasks';
+/** On MobX spans, where the browser has long animation frames: the longest blocking script. */
+export const ATTR_BLOCKED_SCRIPT = 'blocked.script';

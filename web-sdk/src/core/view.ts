@@ -21,12 +21,45 @@ let fallback = DEFAULT_VIEW_NAME;
 // Recomputed on enter/leave, so reading the view on every span is one variable read.
 let current: string = fallback;
 
+const listeners = new Set<(view: string) => void>();
+/** When each view became current (performance time), for events measured after the fact. */
+const history: Array<{ readonly at: number; readonly name: string }> = [];
+const MAX_HISTORY = 64;
+
 function recompute(): void {
+  const before = current;
   let best: ViewEntry | undefined;
   for (const e of entries) {
     if (best === undefined || e.depth > best.depth || (e.depth === best.depth && e.seq > best.seq)) best = e;
   }
   current = best?.name ?? fallback;
+  if (current === before) return;
+  if (best !== undefined && typeof performance !== 'undefined') {
+    history.push({ at: performance.now(), name: current });
+    if (history.length > MAX_HISTORY) history.shift();
+  }
+  for (const l of listeners) l(current);
+}
+
+/**
+ * The view that was current at `at` (performance time). A web vital is reported long after it
+ * happened (CLS and INP when the page is hidden, maybe views later); it belongs to the view the
+ * user was looking at when it happened. Before the first view was entered (TTFB, FCP): the first
+ * view, the page's own.
+ */
+export function viewAt(at: number): string {
+  let name = history[0]?.name ?? current;
+  for (const h of history) {
+    if (h.at > at) break;
+    name = h.name;
+  }
+  return name;
+}
+
+/** Calls `listener` with the new view whenever the current view changes; returns the unsubscribe. */
+export function onViewChange(listener: (view: string) => void): () => void {
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { ATTR_ACTION_NAME, ATTR_MOBX_KIND, ATTR_VIEW_NAME, type MobxKind } from '../core/attributes.ts';
 import { bridgeTracer } from '../core/bridge.ts';
+import { noteFailure } from '../core/failures.ts';
 import { reportInternalError } from '../core/report.ts';
 import { getViewName } from '../core/view.ts';
 
@@ -41,11 +42,19 @@ export function startMobxSpan(
   }
 }
 
+function actionNameOf(span: Span): string {
+  const attrs = (span as { attributes?: Attributes }).attributes;
+  const name = attrs?.[ATTR_ACTION_NAME];
+  return typeof name === 'string' ? name : '';
+}
+
 /** Ends a span, recording `error` if given. Never throws. */
 export function endMobxSpan(span: Span, error?: unknown, endTime?: number, attributes?: Attributes): void {
   try {
     if (attributes !== undefined) span.setAttributes(attributes);
     if (error !== undefined) {
+      // For the error capture: an uncaught error is linked to the action it escaped from.
+      noteFailure(error, { context: span.spanContext(), actionName: actionNameOf(span) });
       span.recordException(error instanceof Error ? error : String(error));
       span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
     }

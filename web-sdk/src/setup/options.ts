@@ -1,11 +1,14 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { PropagateTraceHeaderCorsUrls, SpanExporter } from '@opentelemetry/sdk-trace-web';
+import type { EventExporter } from '../events/emitter.ts';
+import type { BeforeSend } from '../events/event.ts';
 import type { HeadersOption } from './exporter.ts';
 
 /** Options of `startTenantlens()`. Every field is optional except `serviceName` and `url`. */
 export interface TenantlensOptions {
   /**
-   * The gateway's base URL, e.g. `https://telemetry.example.com`; spans go to `<url>/v1/traces`.
+   * The gateway's base URL, e.g. `https://telemetry.example.com`; spans go to `<url>/v1/traces`,
+   * errors and web vitals (OTLP log events) to `<url>/v1/logs`.
    * Required unless `spanExporter` is given.
    */
   url?: string;
@@ -57,6 +60,22 @@ export interface TenantlensOptions {
   exportTimeoutMillis?: number;
   /** Replaces the OTLP/HTTP exporter (tests, or a custom transport). `url` is then optional. */
   spanExporter?: SpanExporter;
+  /** Core Web Vitals (LCP, INP, CLS, FCP, TTFB) as `browser.web_vital` events. Default `true`. */
+  webVitals?: boolean;
+  /** Uncaught errors and unhandled rejections as `exception` events. Default `true` (`reportError()` works either way). */
+  captureErrors?: boolean;
+  /** Charge long tasks to the MobX spans they overlap (`blocked_ms`, `long_tasks`). Default `true`. */
+  longTasks?: boolean;
+  /** A `navigation` span per `history.pushState`/`popstate`, ending at the new view's first paint. Default `true`. */
+  trackNavigation?: boolean;
+  /** Drops (return `null`/`false`) or scrubs (change `attributes`) an error or vital before it is queued. */
+  beforeSend?: BeforeSend;
+  /** Remove query strings and fragments from URLs in errors and vitals. Default `true`. */
+  stripUrlQueries?: boolean;
+  /** Identical errors within this many ms of the first are sent once, with a count. Default 1000. */
+  errorBurstMillis?: number;
+  /** Replaces the OTLP/HTTP logs exporter that carries errors and vitals (tests). */
+  eventExporter?: EventExporter;
 }
 
 export interface ResolvedOptions {
@@ -78,6 +97,15 @@ export interface ResolvedOptions {
   readonly maxQueueSize: number;
   readonly exportTimeoutMillis: number;
   readonly spanExporter: SpanExporter | undefined;
+  readonly logUrl: string | undefined;
+  readonly webVitals: boolean;
+  readonly captureErrors: boolean;
+  readonly longTasks: boolean;
+  readonly trackNavigation: boolean;
+  readonly beforeSend: BeforeSend | undefined;
+  readonly stripUrlQueries: boolean;
+  readonly errorBurstMillis: number;
+  readonly eventExporter: EventExporter | undefined;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -89,6 +117,7 @@ export const DEFAULTS = Object.freeze({
   maxExportBatchSize: 50,
   maxQueueSize: 2_048,
   exportTimeoutMillis: 10_000,
+  errorBurstMillis: 1_000,
 });
 
 /**
@@ -109,12 +138,16 @@ export function resolveOptions(o: TenantlensOptions, warn: (msg: string) => void
   };
 
   let traceUrl: string | undefined;
+  let logUrl: string | undefined;
   if (o.url !== undefined) {
     try {
       const base = (globalThis as { location?: { href?: string } }).location?.href;
       const u = new URL(o.url, base);
-      u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/traces`;
+      const path = u.pathname.replace(/\/+$/, '');
+      u.pathname = `${path}/v1/traces`;
       traceUrl = u.href;
+      u.pathname = `${path}/v1/logs`;
+      logUrl = u.href;
     } catch {
       return `option url "${String(o.url)}" is not a URL`;
     }
@@ -160,5 +193,14 @@ export function resolveOptions(o: TenantlensOptions, warn: (msg: string) => void
     maxQueueSize,
     exportTimeoutMillis: num('exportTimeoutMillis', 100, 600_000),
     spanExporter: o.spanExporter,
+    logUrl,
+    webVitals: o.webVitals !== false,
+    captureErrors: o.captureErrors !== false,
+    longTasks: o.longTasks !== false,
+    trackNavigation: o.trackNavigation !== false,
+    beforeSend: typeof o.beforeSend === 'function' ? o.beforeSend : undefined,
+    stripUrlQueries: o.stripUrlQueries !== false,
+    errorBurstMillis: num('errorBurstMillis', 0, 60_000),
+    eventExporter: o.eventExporter,
   });
 }

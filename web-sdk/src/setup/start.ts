@@ -1,5 +1,6 @@
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { FetchInstrumentation } from '@opentelemetry/instrumentation-fetch';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,8 +15,14 @@ import {
 import { BRIDGE_SCOPE, setBridgeTracer } from '../core/bridge.ts';
 import { reportInternalError, warnOnce } from '../core/report.ts';
 import { setDefaultViewName } from '../core/view.ts';
+import { createEventEmitter, type EventEmitter } from '../events/emitter.ts';
+import { createErrorCapture, type ErrorCapture } from '../events/errors.ts';
+import { startVitals } from '../events/vitals.ts';
 import { SDK_NAME, SDK_VERSION } from '../version.ts';
+import { setHooks } from './api.ts';
 import { CountingExporter, createHeadersFactory } from './exporter.ts';
+import { observeLongTasks } from './long-tasks.ts';
+import { createNavigationTracker } from './navigation.ts';
 import { resolveOptions, type ResolvedOptions, type TenantlensOptions } from './options.ts';
 import { createSession, type SessionStorageLike } from './session.ts';
 import { TenantlensSpanProcessor } from './span-processor.ts';
@@ -85,14 +92,16 @@ function start(o: ResolvedOptions): Tenantlens {
     now: () => Date.now(),
   });
 
+  const headers = createHeadersFactory(o.headers, stats, isPageHidden);
   const exporter: SpanExporter =
     o.spanExporter ??
     new OTLPTraceExporter({
       url: o.traceUrl,
-      headers: createHeadersFactory(o.headers, stats, isPageHidden),
+      headers,
       timeoutMillis: o.exportTimeoutMillis,
     });
-  const batcher = new BatchSpanProcessor(new CountingExporter(exporter, stats), {
+  const longTasks = o.longTasks ? observeLongTasks() : undefined;
+  const batcher = new BatchSpanProcessor(new CountingExporter(exporter, stats, longTasks?.charge), {
     maxQueueSize: o.maxQueueSize,
     maxExportBatchSize: o.maxExportBatchSize,
     scheduledDelayMillis: o.scheduledDelayMillis,
@@ -110,14 +119,15 @@ function start(o: ResolvedOptions): Tenantlens {
     minDurationMs: o.minDurationMs,
     maxQueueSize: o.maxQueueSize,
   });
+  const resource = resourceFromAttributes({
+    ...o.resourceAttributes,
+    'service.name': o.serviceName,
+    ...(o.serviceVersion === undefined ? {} : { 'service.version': o.serviceVersion }),
+    'telemetry.distro.name': SDK_NAME,
+    'telemetry.distro.version': SDK_VERSION,
+  });
   const provider = new WebTracerProvider({
-    resource: resourceFromAttributes({
-      ...o.resourceAttributes,
-      'service.name': o.serviceName,
-      ...(o.serviceVersion === undefined ? {} : { 'service.version': o.serviceVersion }),
-      'telemetry.distro.name': SDK_NAME,
-      'telemetry.distro.version': SDK_VERSION,
-    }),
+    resource,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(o.sampleRate) }),
     spanProcessors: [processor],
   });
@@ -150,22 +160,33 @@ function start(o: ResolvedOptions): Tenantlens {
     }
   }
 
+  const events = startEvents(o, { resource, headers, stats, isPageHidden, sessionId: () => session.id() });
+  let stopped = false;
+  if (events !== undefined && o.webVitals && doc !== undefined) startVitals(events.emitter, () => stopped);
+  const tracer = provider.getTracer(SDK_NAME, SDK_VERSION);
+  const navigation = o.trackNavigation && win !== undefined ? createNavigationTracker({ tracer, history: true, timeoutMillis: 10_000 }) : undefined;
+  setHooks({
+    reportError: (error, attributes) => events?.errors.report(error, 'reportError', attributes),
+    startNavigation: () => navigation?.start('explicit'),
+  });
+
   // The processor's flush waits for the batches it sends; the exporter's for requests already in
   // flight (a scheduled batch, a retry), so after flush() the stats are final for what had ended.
-  const flush = (): Promise<void> =>
-    provider
-      .forceFlush()
-      .then(() => exporter.forceFlush?.())
+  const flush = (): Promise<void> => {
+    events?.errors.flushBursts();
+    return Promise.all([provider.forceFlush().then(() => exporter.forceFlush?.()), events?.emitter.flush()])
+      .then(() => undefined)
       .catch((err: unknown) => {
         reportInternalError('flush', err);
       });
+  };
 
   // Page lifecycle: flush while the page can still send. `visibilitychange`→hidden is the last
   // event reliably fired on mobile; `pagehide` covers navigations and desktop Safari. The
   // exporter uses fetch keepalive, so a request started here outlives the page.
   const onHidden = (): void => {
     session.persist();
-    void flush();
+    void flush(); // also sends the error bursts still being counted
   };
   const onVisibility = (): void => {
     if (doc?.visibilityState === 'hidden') onHidden();
@@ -181,7 +202,6 @@ function start(o: ResolvedOptions): Tenantlens {
   win?.addEventListener('pagehide', onPageHide);
   win?.addEventListener('pageshow', onPageShow);
 
-  const tracer = provider.getTracer(SDK_NAME, SDK_VERSION);
   let stopping: Promise<void> | undefined;
   const instance: Tenantlens = {
     tracer,
@@ -200,13 +220,18 @@ function start(o: ResolvedOptions): Tenantlens {
         } catch (err) {
           reportInternalError('fetch instrumentation disable', err);
         }
+        stopped = true;
+        setHooks(undefined);
+        navigation?.stop();
+        longTasks?.stop();
+        events?.errors.stop();
         setBridgeTracer(undefined);
         setDefaultViewName(undefined);
         if (ownsTrace) trace.disable();
         if (ownsPropagation) propagation.disable();
         if (ownsContext) context.disable();
         try {
-          await provider.shutdown();
+          await Promise.all([provider.shutdown(), events?.emitter.shutdown()]);
         } catch (err) {
           reportInternalError('shutdown', err);
         }
@@ -216,6 +241,33 @@ function start(o: ResolvedOptions): Tenantlens {
     },
   };
   return instance;
+}
+
+interface EventDeps {
+  readonly resource: ReturnType<typeof resourceFromAttributes>;
+  readonly headers: () => Promise<Record<string, string>>;
+  readonly stats: StatsCounters;
+  readonly isPageHidden: () => boolean;
+  readonly sessionId: () => string;
+}
+
+/** Errors and vitals: OTLP log records to `<url>/v1/logs` (or `eventExporter`); undefined without either. */
+function startEvents(o: ResolvedOptions, d: EventDeps): { emitter: EventEmitter; errors: ErrorCapture } | undefined {
+  const exporter = o.eventExporter ?? (o.logUrl === undefined ? undefined : new OTLPLogExporter({ url: o.logUrl, headers: d.headers, timeoutMillis: o.exportTimeoutMillis }));
+  if (exporter === undefined) return undefined;
+  const emitter = createEventEmitter({
+    exporter,
+    resource: d.resource,
+    sessionId: d.sessionId,
+    beforeSend: o.beforeSend,
+    stripUrlQueries: o.stripUrlQueries,
+    delayMillis: o.scheduledDelayMillis,
+    maxQueueSize: o.maxQueueSize,
+    isPageHidden: d.isPageHidden,
+    counters: d.stats.events,
+  });
+  const target = o.captureErrors && typeof window !== 'undefined' ? window : undefined;
+  return { emitter, errors: createErrorCapture({ emitter, burstMillis: o.errorBurstMillis, target }) };
 }
 
 function sessionStorageOrUndefined(): SessionStorageLike | undefined {

@@ -1,3 +1,5 @@
+import type { EventCounters } from '../events/emitter.ts';
+
 /** What happened to the spans of one `startTenantlens()` instance. Read it with `tenantlens.stats()`. */
 export interface TenantlensStats {
   /** Spans handed to the exporter and acknowledged by the gateway. */
@@ -18,6 +20,8 @@ export interface TenantlensStats {
   readonly headerFailures: number;
   /** The last export error, for a status line; `undefined` after a success. */
   readonly lastExportError: string | undefined;
+  /** Errors and vitals (OTLP log records): acknowledged, lost (queue full, export failed), dropped by `beforeSend`. */
+  readonly events: { readonly exported: number; readonly dropped: number; readonly droppedByBeforeSend: number };
 }
 
 /** The mutable counters behind a `TenantlensStats` snapshot. */
@@ -29,6 +33,7 @@ export class StatsCounters {
   belowMinDuration = 0;
   headerFailures = 0;
   lastExportError: string | undefined = undefined;
+  readonly events: EventCounters = { exported: 0, dropped: 0, droppedByBeforeSend: 0 };
   /** Spans accepted into the batch queue and not yet handed to the exporter. */
   queued = 0;
 
@@ -40,6 +45,7 @@ export class StatsCounters {
       spansBelowMinDuration: this.belowMinDuration,
       headerFailures: this.headerFailures,
       lastExportError: this.lastExportError,
+      events: Object.freeze({ ...this.events }),
     });
   }
 }
