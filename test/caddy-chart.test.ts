@@ -1,6 +1,6 @@
 /**
  * The chart's Caddyfile, telegraf.conf, dashboard and helm-test script against real binaries:
- * Debian's caddy 2.6.2, the real gateway (node + tsx, as in the image) and Debian's influxd.
+ * Debian's caddy 2.6.2, the real gateway (its sources under tsx; the image runs the same code compiled) and Debian's influxd.
  * Everything listens on 127.0.0.1 with random ports; Caddy's admin API too; no ACME (TLS is
  * either off or Caddy's offline `tls internal`).
  *
