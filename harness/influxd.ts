@@ -66,7 +66,7 @@ export function parseInfluxJson(text: string): InfluxResponse {
 const toml = (s: string): string => JSON.stringify(s);
 
 function config(dir: string, httpPort: number, rpcPort: number): string {
-  return `# Written by test/support/influxd.ts for one test run.
+  return `# Written by harness/influxd.ts for one test run.
 # Upstream key; Debian's build renamed it to reporting-enabled (default false). influxd 1.6
 # ignores unknown keys, so setting both is safe on either build.
 reporting-disabled = true

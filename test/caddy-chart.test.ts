@@ -18,10 +18,11 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
 import YAML from 'yaml';
-import { caddyAdapt, caddyFmt, caddyVersion, parsePrometheusText, startCaddy, type Caddy, type CaddyPorts } from './support/caddy.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { parsePrometheusText } from '../harness/prometheus.ts';
+import { caddyAdapt, caddyFmt, caddyVersion, startCaddy, type Caddy, type CaddyPorts } from './support/caddy.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
 import { RELEASE, scenarios, stagedChart, template } from './support/helm.ts';
-import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
+import { startInfluxd, type Influxd, type InfluxSeries } from '../harness/influxd.ts';
 import { createOtelClient, hrAt, SpanKind } from './support/otel.ts';
 
 const run = promisify(execFile);

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startGateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
 const MAIN = fileURLToPath(new URL('../gateway/src/main.ts', import.meta.url));
 let influx: Influxd;

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary } from './binaries.ts';
-import { freePort } from './ports.ts';
-import { isPortClash, launch, waitUntilReady, type ServerProcess } from './process.ts';
+import { requireBinary } from '../../harness/binaries.ts';
+import { freePort } from '../../harness/ports.ts';
+import { isPortClash, launch, waitUntilReady, type ServerProcess } from '../../harness/process.ts';
 
 const VICTORIA_METRICS = '/usr/bin/victoria-metrics';
 
