@@ -41,7 +41,7 @@ import { encodeBodies } from './support/bodies.ts';
 import { topSelfTime } from './support/cpu-profile.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
 import { machineInfo, machineLine } from './support/machine.ts';
-import { startServer, type ServerChild } from '../harness/gateway.ts';
+import { GATEWAY_SOURCES, startServer, type ServerChild } from '../harness/gateway.ts';
 import { spawnNode } from '../harness/process.ts';
 import { parsePrometheusText, sumSamples, type PromSample } from '../harness/prometheus.ts';
 import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, treeCpuSeconds } from './support/proc-stats.ts';
@@ -53,7 +53,6 @@ import { startInfluxd } from '../harness/influxd.ts';
 import type { DirectResult, DirectSpec } from './support/direct-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OUR_MAIN = join(ROOT, 'gateway/src/main.ts');
 const NAIVE_MAIN = join(ROOT, 'bench/naive-gateway.ts');
 const LOAD_MAIN = join(ROOT, 'bench/support/load.ts');
 const DIRECT_MAIN = join(ROOT, 'bench/support/direct-writer.ts');
@@ -144,7 +143,7 @@ function startGateway(name: GatewayName, target: Target, profileTag: string, env
   // profile summary reads one main-thread profile per run.
   const workers = workersOf(name);
   const prof = CPU_PROF_DIR === undefined || workers > 1 ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `tenantlens-${profileTag}`)}`];
-  const args = [...GATEWAY_NODE_ARGS, ...prof, '--import', 'tsx', OUR_MAIN];
+  const args = [...GATEWAY_NODE_ARGS, ...prof, '--import', 'tsx', GATEWAY_SOURCES];
   return startServer(args, {
     ...process.env,
     INFLUX_URL: target.url,
