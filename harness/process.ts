@@ -174,3 +174,21 @@ export async function waitUntilReady(name: string, server: ServerProcess, url: s
 export function isPortClash(err: unknown): boolean {
   return err instanceof Error && /address already in use/.test(err.message);
 }
+
+/**
+ * Runs `start`, which picks its ports with freePort(), again when it lost the race for one of them
+ * to another process (up to 3 attempts); on any other failure, or the last, runs `giveUp` (remove
+ * the data directory) and throws.
+ */
+export async function retryOnPortClash(start: () => Promise<void>, giveUp: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      return;
+    } catch (err) {
+      if (attempt < 3 && isPortClash(err)) continue;
+      await giveUp();
+      throw err;
+    }
+  }
+}
