@@ -2,7 +2,6 @@ import { fileURLToPath } from 'node:url';
 import { launch, type LaunchOptions, type ServerProcess } from './process.ts';
 import { scrapeMetric } from './prometheus.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** The gateway's sources, run under tsx (tests, benchmarks, `npm run dev`). */
 export const GATEWAY_SOURCES = fileURLToPath(new URL('../gateway/src/main.ts', import.meta.url));
 /** The compiled gateway (`npm run build`), run by plain node as in the image. */
@@ -48,7 +47,7 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
     return Object.assign(proc, { url: `http://127.0.0.1:${port}`, port });
   } catch (err) {
     await proc.stop();
-    throw new Error(`${(err as Error).message}\n(cwd ${ROOT})`, { cause: err });
+    throw new Error(`node ${args.join(' ')} did not start listening: ${(err as Error).message}`, { cause: err });
   }
 }
 
