@@ -67,4 +67,18 @@ export default tseslint.config(
       }],
     },
   },
+  // --- test/ and bench/ share harness/ and never import each other: a benchmark's helper changing
+  // must not break a test, and the reverse.
+  {
+    files: ['test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/**'], message: 'Shared helpers live in harness/.' }] }] },
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**'], message: 'Shared helpers live in harness/.' }] }] },
+  },
+  {
+    files: ['harness/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/**', '**/test/**'], message: 'harness/ serves test/ and bench/ and imports neither.' }] }] },
+  },
 );

@@ -20,8 +20,8 @@ import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identi
 import { createProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS } from '../gateway/src/otlp/limits.ts';
 import { decodeTraceRequest } from '../gateway/src/otlp/decode.ts';
-import { buildShapedFixtures, type Shape } from './fixtures.ts';
-import { naivePipeline } from './naive-pipeline.ts';
+import { buildShapedFixtures, type Shape } from '../harness/fixtures.ts';
+import { naivePipeline } from '../harness/naive-pipeline.ts';
 import { machineLine } from './support/machine.ts';
 import { lineChart, stackCharts } from './support/svg-chart.ts';
 

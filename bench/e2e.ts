@@ -41,16 +41,18 @@ import { encodeBodies } from './support/bodies.ts';
 import { topSelfTime } from './support/cpu-profile.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
 import { machineInfo, machineLine } from './support/machine.ts';
-import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, spawnNode, startServer, treeCpuSeconds, type ServerChild } from './support/procs.ts';
-import { startSink, type Sink, type SinkThrottle } from './support/sink.ts';
+import { GATEWAY_SOURCES, startServer, type ServerChild } from '../harness/gateway.ts';
+import { spawnNode } from '../harness/process.ts';
+import { parsePrometheusText, sumSamples, type PromSample } from '../harness/prometheus.ts';
+import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, treeCpuSeconds } from './support/proc-stats.ts';
+import { startSink, type Sink, type SinkThrottle } from '../harness/sink.ts';
 import { barChart, stackCharts } from './support/svg-chart.ts';
-import { buildFixtures } from './fixtures.ts';
-import { naivePipeline } from './naive-pipeline.ts';
-import { startInfluxd } from '../test/support/influxd.ts';
+import { buildFixtures } from '../harness/fixtures.ts';
+import { naivePipeline } from '../harness/naive-pipeline.ts';
+import { startInfluxd } from '../harness/influxd.ts';
 import type { DirectResult, DirectSpec } from './support/direct-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OUR_MAIN = join(ROOT, 'gateway/src/main.ts');
 const NAIVE_MAIN = join(ROOT, 'bench/naive-gateway.ts');
 const LOAD_MAIN = join(ROOT, 'bench/support/load.ts');
 const DIRECT_MAIN = join(ROOT, 'bench/support/direct-writer.ts');
@@ -141,7 +143,7 @@ function startGateway(name: GatewayName, target: Target, profileTag: string, env
   // profile summary reads one main-thread profile per run.
   const workers = workersOf(name);
   const prof = CPU_PROF_DIR === undefined || workers > 1 ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `tenantlens-${profileTag}`)}`];
-  const args = [...GATEWAY_NODE_ARGS, ...prof, '--import', 'tsx', OUR_MAIN];
+  const args = [...GATEWAY_NODE_ARGS, ...prof, '--import', 'tsx', GATEWAY_SOURCES];
   return startServer(args, {
     ...process.env,
     INFLUX_URL: target.url,
@@ -156,7 +158,7 @@ function startGateway(name: GatewayName, target: Target, profileTag: string, env
     // More than one worker must not run the alert evaluator (config refuses it).
     ...(workers > 1 ? { WORKERS: String(workers), ALERTS: 'off' } : {}),
     ...env,
-  }, 60_000, workers); // one "listening" line per worker: wait for all of them
+  }, { timeoutMillis: 60_000, listeners: workers }); // one "listening" line per worker: wait for all of them
 }
 
 /** One autocannon run in its own process; `onStart` fires just before its first request. */
@@ -354,19 +356,10 @@ function table(rows: Row[], linesPerSpan: number): string {
 
 const ok = (b: boolean): string => (b ? 'met' : 'NOT met');
 
-/** Every series of a /metrics scrape: `name{labels}` → value. */
-async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const out = new Map<string, number>();
-  for (const l of text.split('\n')) {
-    if (l === '' || l.startsWith('#')) continue;
-    const sp = l.lastIndexOf(' ');
-    out.set(l.slice(0, sp), Number(l.slice(sp + 1)));
-  }
-  return out;
+/** Every sample of a /metrics scrape. */
+async function scrape(url: string): Promise<PromSample[]> {
+  return parsePrometheusText(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text()).samples;
 }
-/** Sum of a metric over its label sets. */
-const metricSum = (m: Map<string, number>, name: string): number => [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
 
 interface HeapFigures {
   totalBytes: number;
@@ -375,10 +368,10 @@ interface HeapFigures {
 }
 
 /** Raises `into` to the V8 heap figures of a scrape (process.memoryUsage() via prom-client's default metrics). */
-function heapFigures(m: Map<string, number>, into: HeapFigures): HeapFigures {
-  into.totalBytes = Math.max(into.totalBytes, metricSum(m, 'tenantlens_nodejs_heap_size_total_bytes'));
-  into.usedBytes = Math.max(into.usedBytes, metricSum(m, 'tenantlens_nodejs_heap_size_used_bytes'));
-  into.externalBytes = Math.max(into.externalBytes, metricSum(m, 'tenantlens_nodejs_external_memory_bytes'));
+function heapFigures(m: readonly PromSample[], into: HeapFigures): HeapFigures {
+  into.totalBytes = Math.max(into.totalBytes, sumSamples(m, 'tenantlens_nodejs_heap_size_total_bytes'));
+  into.usedBytes = Math.max(into.usedBytes, sumSamples(m, 'tenantlens_nodejs_heap_size_used_bytes'));
+  into.externalBytes = Math.max(into.externalBytes, sumSamples(m, 'tenantlens_nodejs_external_memory_bytes'));
   return into;
 }
 
@@ -436,7 +429,7 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
       while (running) {
         try {
           const m = await scrape(gw.url);
-          bufferBytesPeak = Math.max(bufferBytesPeak, metricSum(m, 'tenantlens_buffer_bytes'));
+          bufferBytesPeak = Math.max(bufferBytesPeak, sumSamples(m, 'tenantlens_buffer_bytes'));
           heapFigures(m, heapPeaks);
           bufferScrapes++;
         } catch (err) {
@@ -489,7 +482,7 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
     progress(`${label}: statuses ${JSON.stringify(codes)}, probes ${JSON.stringify(probes.statuses)}; sink fast again, draining`);
     // Read the gauge once more before the sink speeds up: the buffer is at its fullest now.
     try {
-      bufferBytesPeak = Math.max(bufferBytesPeak, metricSum(await scrape(gw.url), 'tenantlens_buffer_bytes'));
+      bufferBytesPeak = Math.max(bufferBytesPeak, sumSamples(await scrape(gw.url), 'tenantlens_buffer_bytes'));
       bufferScrapes++;
     } catch {
       // reported by the loop already if /metrics does not answer
@@ -502,11 +495,11 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
     const lostLines = Math.max(0, expectedLines - receivedLines);
     const after = await scrape(gw.url);
     const refusedByReason: Record<string, number> = {};
-    for (const [k, v] of after) {
-      const m = /^tenantlens_requests_refused_total\{.*reason="([^"]+)"/.exec(k);
-      if (m?.[1] !== undefined) refusedByReason[m[1]] = v;
+    for (const sample of after) {
+      const reason = sample.labels.reason;
+      if (sample.name === 'tenantlens_requests_refused_total' && reason !== undefined) refusedByReason[reason] = (refusedByReason[reason] ?? 0) + sample.value;
     }
-    const writeRetries = metricSum(after, 'tenantlens_write_retries_total');
+    const writeRetries = sumSamples(after, 'tenantlens_write_retries_total');
     progress(`${label}: sink ${receivedLines} lines for ${acknowledgedRequests} acknowledged requests (expected ${expectedLines}); write retries ${writeRetries}`);
 
     const refused = (codes['503'] ?? 0) + (codes['429'] ?? 0);
@@ -647,7 +640,7 @@ async function direct(spec: DirectSpec): Promise<DirectResult> {
 }
 
 /**
- * The same load against a real influxd (Debian's 1.6.7, test/support/influxd.ts), against the
+ * The same load against a real influxd (Debian's 1.6.7, harness/influxd.ts), against the
  * points/s influxd takes when the same lines are written to it directly in 5,000-line batches with
  * 1 and 4 writers (the issue's target: the gateway keeps at least 90% of that).
  */

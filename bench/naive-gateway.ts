@@ -11,7 +11,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AddressInfo } from 'node:net';
-import { naivePipeline } from './naive-pipeline.ts';
+import { naivePipeline } from '../harness/naive-pipeline.ts';
 
 const sinkUrl = process.env.SINK_URL;
 if (sinkUrl === undefined || sinkUrl === '') {

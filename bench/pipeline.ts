@@ -13,8 +13,8 @@ import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identi
 import { decodeTraceRequest, type OtlpEncoding } from '../gateway/src/otlp/decode.ts';
 import { createProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS } from '../gateway/src/otlp/limits.ts';
-import { buildFixtures } from './fixtures.ts';
-import { naivePipeline } from './naive-pipeline.ts';
+import { buildFixtures } from '../harness/fixtures.ts';
+import { naivePipeline } from '../harness/naive-pipeline.ts';
 import { machineLine } from './support/machine.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);

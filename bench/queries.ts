@@ -17,7 +17,7 @@ import type { Attribute, SpanRecord, TraceRequest } from '../gateway/src/otlp/mo
 import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
 import { createInfluxStore } from '../gateway/src/store/influx-store.ts';
 import type { Store } from '../gateway/src/store/store.ts';
-import { startInfluxd } from '../test/support/influxd.ts';
+import { startInfluxd } from '../harness/influxd.ts';
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 1_000_000);
 const TENANTS = ['acme', 'globex', 'initech'];

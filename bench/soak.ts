@@ -19,11 +19,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startInfluxd, type Influxd } from '../test/support/influxd.ts';
-import { buildFixtures } from './fixtures.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
+import { buildFixtures } from '../harness/fixtures.ts';
 import { encodeBodies } from './support/bodies.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
-import { readStatusBytes, spawnNode, startServer, type ServerChild } from './support/procs.ts';
+import { GATEWAY_SOURCES, startServer, type ServerChild } from '../harness/gateway.ts';
+import { spawnNode } from '../harness/process.ts';
+import { scrapeMetric } from '../harness/prometheus.ts';
+import { readStatusBytes } from './support/proc-stats.ts';
 import { lineChart } from './support/svg-chart.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -64,13 +67,6 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   }
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
 
 interface Window {
   readonly minute: number;
@@ -90,7 +86,7 @@ async function soakPhase(): Promise<boolean> {
     const fixture = buildFixtures(50, SPANS_PER_REQUEST);
     const bodiesFile = join(dir, 'bodies.bin');
     writeFileSync(bodiesFile, encodeBodies(fixture.protobuf));
-    gw = await startServer(['--import', 'tsx', join(ROOT, 'gateway/src/main.ts')], {
+    gw = await startServer(['--import', 'tsx', GATEWAY_SOURCES], {
       ...process.env,
       INFLUX_URL: influx.url,
       INFLUX_API_VERSION: '1',
@@ -145,9 +141,9 @@ async function soakPhase(): Promise<boolean> {
     }
     // Every acknowledged span must reach InfluxDB (the fixtures map one line per span).
     const deadline = Date.now() + 60_000;
-    while ((await metric(gw.url, 'tenantlens_buffer_lines')) > 0 && Date.now() < deadline) await sleep(200);
-    const written = await metric(gw.url, 'tenantlens_points_written_total');
-    const spoolBytes = await metric(gw.url, 'tenantlens_spool_bytes');
+    while ((await scrapeMetric(gw.url, 'tenantlens_buffer_lines')) > 0 && Date.now() < deadline) await sleep(200);
+    const written = await scrapeMetric(gw.url, 'tenantlens_points_written_total');
+    const spoolBytes = await scrapeMetric(gw.url, 'tenantlens_spool_bytes');
 
     const steady = windows.slice(Math.min(WARMUP_WINDOWS, windows.length - 1));
     const rssMean = steady.reduce((a, w) => a + w.rssMiB, 0) / steady.length;

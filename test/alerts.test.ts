@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
 /**
  * Issue 9 end to end on both stores: deterministic spans through the real gateway (OTLP/JSON),

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
 const ADMIN = 'operator-token-for-the-browser-contract';
 const SECRET = 'browser-contract-secret-at-least-32-bytes-long';

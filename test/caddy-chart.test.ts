@@ -1,6 +1,6 @@
 /**
  * The chart's Caddyfile, telegraf.conf, dashboard and helm-test script against real binaries:
- * Debian's caddy 2.6.2, the real gateway (node + tsx, as in the image) and Debian's influxd.
+ * Debian's caddy 2.6.2, the real gateway (its sources under tsx; the image runs the same code compiled) and Debian's influxd.
  * Everything listens on 127.0.0.1 with random ports; Caddy's admin API too; no ACME (TLS is
  * either off or Caddy's offline `tls internal`).
  *
@@ -18,10 +18,11 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
 import YAML from 'yaml';
-import { caddyAdapt, caddyFmt, caddyVersion, parsePrometheusText, startCaddy, type Caddy, type CaddyPorts } from './support/caddy.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { parsePrometheusText } from '../harness/prometheus.ts';
+import { caddyAdapt, caddyFmt, caddyVersion, startCaddy, type Caddy, type CaddyPorts } from './support/caddy.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
 import { RELEASE, scenarios, stagedChart, template } from './support/helm.ts';
-import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
+import { startInfluxd, type Influxd, type InfluxSeries } from '../harness/influxd.ts';
 import { createOtelClient, hrAt, SpanKind } from './support/otel.ts';
 
 const run = promisify(execFile);

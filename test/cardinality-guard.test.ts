@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from '../harness/influxd.ts';
 
 let influx: Influxd;
 let gw: Gateway;

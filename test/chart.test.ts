@@ -40,6 +40,8 @@ interface Container {
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
   resources?: { requests?: Obj; limits?: Obj };
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  command?: string[];
+  args?: string[];
 }
 interface PodSpec {
   containers: Container[];
@@ -266,7 +268,7 @@ describe('helm chart charts/tenantlens', () => {
     }
   });
 
-  test('gateway: probes on /readyz and /healthz, resources, hardened securityContext, /tmp writable', () => {
+  test('gateway: probes on /readyz and /healthz, resources, hardened securityContext, nothing writable it does not need', () => {
     for (const [name] of rendered) {
       const d = find(docs(name), 'Deployment', GATEWAY);
       const c = container(d, 'gateway');
@@ -283,8 +285,11 @@ describe('helm chart charts/tenantlens', () => {
       assert.equal(pod.securityContext?.runAsNonRoot, true);
       assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
       assert.equal(pod.automountServiceAccountToken, false);
-      // tsx writes its compile cache under os.tmpdir(); with a read-only root it needs this.
-      assert.ok(c.volumeMounts?.some((m) => m.mountPath === '/tmp' && pod.volumes?.find((v) => v.name === m.name)?.emptyDir));
+      // The image runs the compiled gateway with plain node: no TypeScript loader, so no compile
+      // cache and no /tmp volume; the only writable mount is the spool, when enabled.
+      assert.ok(!(c.volumeMounts ?? []).some((m) => m.mountPath === '/tmp'), `${name}: a /tmp mount`);
+      for (const m of c.volumeMounts ?? []) assert.ok(m.readOnly === true || m.mountPath === '/var/lib/tenantlens/spool', `${name}: writable mount ${m.mountPath}`);
+      assert.ok(![...(c.command ?? []), ...(c.args ?? [])].some((a) => /tsx/.test(a)), `${name}: a TypeScript loader on the command line`);
       assert.equal(container(d, 'gateway').image, 'ghcr.io/tenantlens/tenantlens-gateway:0.1.0');
     }
   });
@@ -419,14 +424,14 @@ describe('helm chart charts/tenantlens', () => {
     for (const k of ['WORKERS', 'SPOOL_DIR', 'SPOOL_MAX_BYTES', 'SPOOL_SEGMENT_BYTES']) assert.equal(cm[k], undefined, `${k} not in the gateway ConfigMap`);
     const evaluator = container(find(d, 'Deployment', ALERTS), 'alerts');
     assert.ok(!(evaluator.env ?? []).some((e) => /^(WORKERS|SPOOL_)/.test(e.name)), 'the evaluator stays one process without a spool');
-    assert.equal(podSpec(find(d, 'Deployment', ALERTS)).volumes?.some((v) => v.name === mount.name), false);
+    assert.ok(!(podSpec(find(d, 'Deployment', ALERTS)).volumes ?? []).some((v) => v.name === mount.name), 'no spool volume on the evaluator');
     // Off by default: WORKERS=1, no spool variable, no spool volume.
     for (const name of ['defaults', 'existing-secret', 'hpa-pdb', 'tls-secret', 'influxdb', 'header-auth', 'alerts']) {
       const other = find(docs(name), 'Deployment', GATEWAY);
       const oc = container(other, 'gateway');
       assert.equal(oc.env?.find((e) => e.name === 'WORKERS')?.value, '1', name);
       assert.ok(!(oc.env ?? []).some((e) => e.name.startsWith('SPOOL_')), name);
-      assert.deepEqual(podSpec(other).volumes?.map((v) => v.name).filter((n) => n === 'spool'), [], name);
+      assert.deepEqual((podSpec(other).volumes ?? []).map((v) => v.name).filter((n) => n === 'spool'), [], name);
     }
   });
 

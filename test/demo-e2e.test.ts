@@ -7,9 +7,9 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoBackend } from '../demo/backend/server.ts';
 import { buildDemo } from '../demo/build.ts';
-import { requireBinary } from './support/binaries.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { launch } from './support/process.ts';
+import { requireBinary } from '../harness/binaries.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { launch } from '../harness/process.ts';
 
 /**
  * The whole demo stack, as `npm start` runs it (gateway on the embedded store, demo backend,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
 
 /**
  * The embedded store keeps logs in their own table (the trace drill-down reads them) and every

@@ -9,9 +9,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ackingExporter, assertExactlyOnce, storedSpanIds, waitDrained } from './support/delivery.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from './support/fault-proxy.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
-import { freePort } from './support/ports.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
+import { freePort } from '../harness/ports.ts';
 
 /**
  * Faults between the gateway and a real influxd (through a fault-injecting proxy), and a gateway

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { buildFixtures, buildShapedFixtures } from '../bench/fixtures.ts';
+import { buildFixtures, buildShapedFixtures } from '../harness/fixtures.ts';
 import { createProtoTraceLineEncoder, u64Decimal, type ProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
 import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
 import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';

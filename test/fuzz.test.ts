@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { pino } from 'pino';
@@ -26,8 +26,8 @@ import {
   type GzipMode,
   type Seed,
 } from './support/fuzz.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 import { createInProcessIngest, type MemoryStore } from './support/memory-store.ts';
 
 /**
@@ -81,7 +81,14 @@ before(async () => {
   seeds = await buildSeedCorpus();
   jsonSeeds = seeds.filter((s) => s.encoding === 'json');
   pool = seeds.map((s) => s.body);
-  process.stdout.write(`# fuzz: FUZZ_SEED=${SEED} (${seeds.length} seed bodies)\n`);
+  process.stdout.write(`# fuzz: ${seeds.length} seed bodies\n`);
+});
+
+// The seed is printed as the file loads, before anything can fail, and again as a diagnostic of
+// every test, so that it sits in a failing test's own report whatever the reporter.
+process.stdout.write(`# fuzz: FUZZ_SEED=${SEED} replays this run\n`);
+beforeEach((t) => {
+  if ('diagnostic' in t) t.diagnostic(`FUZZ_SEED=${SEED}`);
 });
 
 test('the seed corpus is real and accepted: every signal and encoding, every seed a 200 with points', () => {

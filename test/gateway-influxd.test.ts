@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from '../harness/influxd.ts';
 import { createOtelClient, hrAt, hrToNs, SpanKind } from './support/otel.ts';
 import { ExportTraceServiceResponse } from '../gateway/src/otlp/proto.ts';
 

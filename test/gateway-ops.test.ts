@@ -4,13 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startGateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { GATEWAY_SOURCES, startGateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
-const MAIN = fileURLToPath(new URL('../gateway/src/main.ts', import.meta.url));
 let influx: Influxd;
 let dir: string;
 
@@ -47,7 +45,7 @@ for (const c of badConfigs) {
   test(`bad configuration (${c.variable}) → one message naming it, exit 1`, () => {
     const env: Record<string, string | undefined> = { ...process.env, ...base(), ...c.env };
     for (const [k, v] of Object.entries(c.env)) if (v === undefined) delete env[k];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN], { env, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', GATEWAY_SOURCES], { env, encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`invalid configuration: .*${c.variable}`));
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireBinary } from './support/binaries.ts';
-import { parseInfluxJson, startInfluxd } from './support/influxd.ts';
-import { freePort } from './support/ports.ts';
+import { requireBinary } from '../harness/binaries.ts';
+import { parseInfluxJson, startInfluxd } from '../harness/influxd.ts';
+import { freePort } from '../harness/ports.ts';
+import { parsePrometheusText, sumSamples } from '../harness/prometheus.ts';
 import { startVictoriaMetrics } from './support/victoria-metrics.ts';
 
 test('freePort returns a bindable TCP port', async () => {
@@ -82,4 +83,26 @@ test('victoria-metrics: line protocol in, labelled series out', async () => {
   } finally {
     await vm.close();
   }
+});
+
+test('parsePrometheusText/sumSamples: escapes, special values, timestamps; sums by label subset', () => {
+  const text = [
+    '# HELP tenantlens_spans_received_total Spans received.',
+    '# TYPE tenantlens_spans_received_total counter',
+    'tenantlens_spans_received_total{signal="traces"} 12',
+    'tenantlens_spans_received_total{signal="beacon"} 3 1700000000000',
+    'odd{path="a\\"b\\\\c\\nd",le="+Inf"} +Inf',
+    'nan_gauge NaN',
+    'neg{x="1"} -2.5e-3',
+    '',
+  ].join('\n');
+  const { types, samples } = parsePrometheusText(text);
+  assert.equal(types.get('tenantlens_spans_received_total'), 'counter');
+  assert.equal(sumSamples(samples, 'tenantlens_spans_received_total'), 15);
+  assert.equal(sumSamples(samples, 'tenantlens_spans_received_total', { signal: 'beacon' }), 3);
+  assert.equal(sumSamples(samples, 'tenantlens_spans_received_total', { signal: 'logs' }), 0);
+  assert.deepEqual(samples[2], { name: 'odd', labels: { path: 'a"b\\c\nd', le: '+Inf' }, value: Infinity });
+  assert.ok(Number.isNaN(samples[3]?.value));
+  assert.equal(samples[4]?.value, -0.0025);
+  assert.throws(() => parsePrometheusText('not a sample line at all'), /unparsable metrics line/);
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../gateway/src/otlp/proto.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from '../harness/influxd.ts';
 import { storedFieldKey, storedTag } from './support/stored-escaping.ts';
 
 /**

@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
-import { freePort } from './support/ports.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from '../harness/influxd.ts';
+import { freePort } from '../harness/ports.ts';
 
 /**
  * Issue #7, JWT: a real gateway process verifying tokens against a real JWKS endpoint (node:http).

@@ -14,8 +14,8 @@ import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-log
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ExportLogsServiceRequest, ExportLogsServiceResponse, ExportMetricsServiceRequest } from '../gateway/src/otlp/proto.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { seriesRows, startInfluxd, waitForRows, type Influxd } from '../harness/influxd.ts';
 
 /**
  * All three signals from one setting: the official OpenTelemetry JS SDKs (metrics, logs, traces),

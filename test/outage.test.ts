@@ -8,8 +8,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ackingExporter, assertExactlyOnce, idChecksum, storedSpanIds, waitDrained } from './support/delivery.ts';
-import { startGateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
 let influx: Influxd;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildFixtures, buildShapedFixtures } from '../bench/fixtures.ts';
-import { naivePipeline } from '../bench/naive-pipeline.ts';
+import { buildFixtures, buildShapedFixtures } from '../harness/fixtures.ts';
+import { naivePipeline } from '../harness/naive-pipeline.ts';
 import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
 import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
 import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';

@@ -9,8 +9,8 @@ import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import { createInfluxDrillDown } from '../gateway/src/query/influx.ts';
 import type { WindowP99 } from '../gateway/src/query/model.ts';
 import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
 /**
  * The same dataset through both stores (a real influxd, and the embedded DuckDB store) must give

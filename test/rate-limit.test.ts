@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startGateway, type Gateway } from './support/gateway.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
 
 const ADMIN = 'operator-token-for-the-rate-limit-test';
 let gw: Gateway;

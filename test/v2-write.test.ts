@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../gateway/src/config.ts';
 import type { WriteTransport } from '../gateway/src/influx/transport.ts';
 import { createV2Transport } from '../gateway/src/influx/v2-transport.ts';
 import { createLineWriter, type LineWriter } from '../gateway/src/influx/writer.ts';
-import { freePort } from './support/ports.ts';
+import { freePort } from '../harness/ports.ts';
 import { startVictoriaMetrics, type VictoriaMetrics } from './support/victoria-metrics.ts';
 import { recordWriterEvents, type RecordedWriterEvents } from './support/writer-events.ts';
 

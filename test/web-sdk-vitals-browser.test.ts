@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { bundleForBrowser, launchChromium, servePage, type PageServer } from './support/browser.ts';
-import { startGateway, type Gateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
+import { startGateway, type Gateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd, type InfluxSeries } from '../harness/influxd.ts';
 
 const PAGE = fileURLToPath(new URL('../web-sdk/test/browser/vitals-page.ts', import.meta.url));
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'node:http';
 import { assertExactlyOnce, storedSpanIds, waitDrained } from './support/delivery.ts';
-import { startGateway } from './support/gateway.ts';
-import { startInfluxd, type Influxd } from './support/influxd.ts';
+import { startGateway } from '../harness/gateway.ts';
+import { startInfluxd, type Influxd } from '../harness/influxd.ts';
 
 let influx: Influxd;
 const dirs: string[] = [];

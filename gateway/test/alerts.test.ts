@@ -4,7 +4,8 @@ import { median, trailingMedianBaseline } from '../src/alerts/baseline.ts';
 import { createEvaluator } from '../src/alerts/evaluator.ts';
 import { alertmanagerPayload } from '../src/alerts/notify/alertmanager.ts';
 import { createNotifyQueue } from '../src/alerts/notify/queue.ts';
-import { createRetryingTransport, parseRetryAfter, type SendResult } from '../src/alerts/notify/transport.ts';
+import { createRetryingTransport } from '../src/alerts/notify/transport.ts';
+import type { DeliveryOutcome } from '../src/delivery/outcome.ts';
 import { webhookPayload } from '../src/alerts/notify/webhook.ts';
 import { fireThresholdMs, type AlertRules } from '../src/alerts/rules.ts';
 import type { AlertView } from '../src/alerts/state.ts';
@@ -200,12 +201,12 @@ describe('notification payloads', () => {
 });
 
 describe('retrying transport', () => {
-  const scripted = (results: SendResult[]) => {
+  const scripted = (results: DeliveryOutcome[]) => {
     const bodies: string[] = [];
     return {
       bodies,
       transport: {
-        async send(body: string): Promise<SendResult> {
+        async send(body: string): Promise<DeliveryOutcome> {
           bodies.push(body);
           return results.shift() ?? { kind: 'success' };
         },
@@ -214,7 +215,7 @@ describe('retrying transport', () => {
   };
 
   test('retries retryable outcomes, honours Retry-After, sends the same body', async () => {
-    const s = scripted([{ kind: 'retryable', error: '503', retryInMillis: 2000 }, { kind: 'retryable', error: 'reset' }]);
+    const s = scripted([{ kind: 'retryable', reason: '503', retryAfterMillis: 2000 }, { kind: 'retryable', reason: 'reset' }]);
     const delays: number[] = [];
     const retries: string[] = [];
     const t = createRetryingTransport({ transport: s.transport, initialDelayMillis: 100, sleep: async (ms) => void delays.push(ms), random: () => 1, onRetry: (e) => retries.push(e) });
@@ -225,23 +226,15 @@ describe('retrying transport', () => {
   });
 
   test('a failure is not retried; attempts and the deadline are bounded', async () => {
-    const f = scripted([{ kind: 'failure', error: '400' }]);
+    const f = scripted([{ kind: 'failure', reason: '400' }]);
     assert.equal((await createRetryingTransport({ transport: f.transport, sleep: async () => undefined }).send('x')).kind, 'failure');
     assert.equal(f.bodies.length, 1);
-    const r = scripted(Array.from({ length: 10 }, () => ({ kind: 'retryable', error: '503' }) as SendResult));
+    const r = scripted(Array.from({ length: 10 }, () => ({ kind: 'retryable', reason: '503' }) as DeliveryOutcome));
     assert.equal((await createRetryingTransport({ transport: r.transport, maxAttempts: 3, sleep: async () => undefined }).send('x')).kind, 'retryable');
     assert.equal(r.bodies.length, 3);
-    const d = scripted([{ kind: 'retryable', error: '503', retryInMillis: 60_000 }]);
+    const d = scripted([{ kind: 'retryable', reason: '503', retryAfterMillis: 60_000 }]);
     assert.equal((await createRetryingTransport({ transport: d.transport, deadlineMillis: 30_000, maxDelayMillis: 120_000, sleep: async () => undefined }).send('x')).kind, 'retryable');
     assert.equal(d.bodies.length, 1, 'a Retry-After past the deadline ends it');
-  });
-
-  test('Retry-After: seconds or an HTTP date', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    assert.equal(parseRetryAfter('3', now), 3000);
-    assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now), 5000);
-    assert.equal(parseRetryAfter('soon', now), undefined);
-    assert.equal(parseRetryAfter(null, now), undefined);
   });
 
   test('the outbox delivers in order, one at a time, drops the oldest when full, and never throws', async () => {

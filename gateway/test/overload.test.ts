@@ -165,7 +165,9 @@ test('the full latch: set by a refusal from a non-empty buffer, held until the b
   assert.equal(latch.holds(1000), false, 'and it stays open until the next refusal');
 });
 
-test('an InfluxDB store with BUFFER_MAX_BYTES under BATCH_MAX_BYTES: early 503 only after a refusal, until a write completes', async () => {
+test('an InfluxDB store with BUFFER_MAX_BYTES under BATCH_MAX_BYTES: early 503 only after a refusal, until a write completes', async (t) => {
+  // The writer's flush timer runs on node:test's mock clock: the test moves it, nothing sleeps.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const buffer = { ...loadConfig({ TENANT_AUTH: 'header' }).buffer, maxBytes: 64 * 1024, flushIntervalMillis: 1 };
   const influx = loadConfig({ TENANT_AUTH: 'header', INFLUX_URL: 'http://127.0.0.1:9', INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens' }).influx!;
   // Writes hang until released: the buffer keeps their bytes.
@@ -195,7 +197,9 @@ test('an InfluxDB store with BUFFER_MAX_BYTES under BATCH_MAX_BYTES: early 503 o
     // The database takes the batches in flight: the buffer empties and requests are read again.
     while (store.bufferedBytes > 0) {
       for (const done of pending.splice(0)) done({ kind: 'success' });
-      await new Promise((r) => setTimeout(r, 5));
+      t.mock.timers.tick(5);
+      // setImmediate is not mocked: it runs once the writer's promise callbacks have.
+      await new Promise((r) => setImmediate(r));
     }
     assert.equal(store.fullError(), undefined);
   } finally {

@@ -1,26 +1,18 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import type { BufferConfig } from '../src/config.ts';
-import { isRetryableStatus, parseRetryAfter, type WriteOutcome, type WriteTransport } from '../src/influx/transport.ts';
+import type { WriteOutcome, WriteTransport } from '../src/influx/transport.ts';
 import { rejectedLines } from '../src/influx/v1-transport.ts';
-import { backoffMillis, createLineWriter, type LineWriter } from '../src/influx/writer.ts';
+import { createLineWriter, type LineWriter } from '../src/influx/writer.ts';
 import { recordWriterEvents } from '../../test/support/writer-events.ts';
 
 // ---------------------------------------------------------------- helpers
-
-/**
- * Node timers start from libuv's cached loop time, which can lag the real clock by the time the
- * current loop iteration has already run, so a timer can fire up to ~1 ms "early" against
- * performance.now(). Gaps are asserted against the delay minus this much, and no more.
- */
-const CLOCK_SLACK_MS = 2;
 
 interface Call {
   readonly body: string;
   readonly lines: string[];
   readonly count: number;
-  readonly at: number; // performance.now() when the transport was called
+  readonly at: number; // Date.now() (the fake clock) when the transport was called
 }
 
 type Responder = (call: Call, index: number) => WriteOutcome | Promise<WriteOutcome>;
@@ -36,7 +28,7 @@ function fakeTransport(respond: Responder = () => ok) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       const text = body.toString('utf8');
-      const call: Call = { body: text, lines: text.split('\n'), count, at: performance.now() };
+      const call: Call = { body: text, lines: text.split('\n'), count, at: Date.now() };
       calls.push(call);
       try {
         return await respond(call, calls.length - 1);
@@ -71,15 +63,50 @@ function bufferConfig(overrides: Partial<BufferConfig> = {}): BufferConfig {
   };
 }
 
-/** Polls with a ref'd timer (the writer's own timers are unref'd and would not keep the test alive). */
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+/** setImmediate is left real: it runs once every pending promise callback has, so the writer's async steps settle between ticks. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Runs the test on node:test's mock clock: setTimeout (the writer's flush and retry timers,
+ * drain's waits) and Date.now(). The clock moves only when the test moves it, one millisecond at
+ * a time with promises settled in between, so a 400 ms Retry-After takes no real time and a gap
+ * between two writes is exact.
+ */
+function fakeClock(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_700_000_000_000 });
+  const clock = {
+    /** Moves the clock `ms` forward. */
+    async advance(ms: number): Promise<void> {
+      for (let i = 0; i < ms; i++) {
+        await settle();
+        t.mock.timers.tick(1);
+      }
+      await settle();
+    },
+    /** Moves the clock until `cond` holds; fails after `maxMillis` of fake time. */
+    async until(what: string, cond: () => boolean, maxMillis = 60_000): Promise<void> {
+      for (let waited = 0; ; waited++) {
+        await settle();
+        if (cond()) return;
+        if (waited > maxMillis) throw new Error(`no ${what} within ${maxMillis} ms of fake time`);
+        t.mock.timers.tick(1);
+      }
+    },
+    /** Awaits `p` while moving the clock (drain() waits on timers). */
+    async run<T>(p: Promise<T>, maxMillis = 60_000): Promise<T> {
+      let done = false;
+      p.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      await clock.until('settlement', () => done, maxMillis);
+      return p;
+    },
+  };
+  return clock;
 }
 
+/** A fake-clock delay (setTimeout is mocked while a test runs). */
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -103,14 +130,15 @@ function withWriter(w: LineWriter, fn: () => Promise<void>): Promise<void> {
 
 // ---------------------------------------------------------------- batching
 
-test('batches are bounded by batchMaxLines', async () => {
+test('batches are bounded by batchMaxLines', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 3 }), events });
   await withWriter(w, async () => {
     const input = lines('m v=', 7);
     assert.equal(w.offer(input), true);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(
       fake.calls.map((c) => c.count),
       [3, 3, 1],
@@ -124,7 +152,8 @@ test('batches are bounded by batchMaxLines', async () => {
   });
 });
 
-test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 newline)', async () => {
+test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 newline)', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events } = recordWriterEvents();
   // 9 chars + newline = 10 bytes a line; 35 bytes hold 3 lines, not 4.
@@ -133,7 +162,7 @@ test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 
     const input = lines('m,t=a v=', 8).map((l) => l.padEnd(9, '0'));
     for (const l of input) assert.equal(Buffer.byteLength(l), 9);
     assert.equal(w.offer(input), true);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(
       fake.calls.map((c) => c.count),
       [3, 3, 2],
@@ -143,7 +172,8 @@ test('batches are bounded by batchMaxBytes (each line costs its UTF-8 bytes + 1 
   });
 });
 
-test('both bounds together: whichever is hit first closes the batch; an oversized line goes alone', async () => {
+test('both bounds together: whichever is hit first closes the batch; an oversized line goes alone', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4, batchMaxBytes: 30 }), events });
@@ -153,7 +183,7 @@ test('both bounds together: whichever is hit first closes the batch; an oversize
     const huge = 'h'.repeat(100); // alone over batchMaxBytes: must still be sent, by itself
     const input = [...short, ...long, 'tail', huge, 'after'];
     assert.equal(w.offer(input), true);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(
       fake.calls.map((c) => c.lines),
       [
@@ -168,30 +198,31 @@ test('both bounds together: whichever is hit first closes the batch; an oversize
   });
 });
 
-test('a partial batch is flushed by the timer after flushIntervalMillis', async () => {
+test('a partial batch is flushed by the timer after flushIntervalMillis', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 100, flushIntervalMillis: 150 }), events });
   await withWriter(w, async () => {
-    const t0 = performance.now();
+    const t0 = Date.now();
     assert.equal(w.offer(['a v=1', 'b v=2']), true);
-    await sleep(60);
+    await clock.advance(60);
     assert.equal(fake.calls.length, 0, 'a partial batch must wait for the timer');
     assert.equal(w.offer(['c v=3']), true); // a second offer must not restart (or duplicate) the timer
-    await waitFor('the timer flush', () => fake.calls.length === 1);
+    await clock.until('the timer flush', () => fake.calls.length === 1);
     const waited = (fake.calls[0] as Call).at - t0;
-    assert.ok(waited >= 150 - CLOCK_SLACK_MS, `flushed after ${waited} ms`);
-    assert.ok(waited < 1_000, `flushed after ${waited} ms`);
+    assert.equal(waited, 150, 'flushed flushIntervalMillis after the first offer');
     assert.deepEqual(fake.calls[0]?.lines, ['a v=1', 'b v=2', 'c v=3']);
-    await waitFor('the written event', () => log.written.length === 1);
+    await clock.until('the written event', () => log.written.length === 1);
     assert.equal(w.bufferedLines, 0);
     assert.equal(w.bufferedBytes, 0);
-    await sleep(200);
+    await clock.advance(200);
     assert.equal(fake.calls.length, 1, 'nothing left to send');
   });
 });
 
-test('one write in flight at a time, even with full batches waiting and drain() called meanwhile', async () => {
+test('one write in flight at a time, even with full batches waiting and drain() called meanwhile', async (t) => {
+  const clock = fakeClock(t);
   const gates: Array<ReturnType<typeof gate<WriteOutcome>>> = [];
   const fake = fakeTransport(() => {
     const g = gate<WriteOutcome>();
@@ -202,15 +233,15 @@ test('one write in flight at a time, even with full batches waiting and drain() 
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2 }), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(lines('a', 6)), true); // three full batches
-    await sleep(30);
+    await clock.advance(30);
     assert.equal(fake.calls.length, 1);
     const draining = w.drain(Date.now() + 5_000);
     assert.equal(w.offer(lines('b', 2)), true);
-    await sleep(30);
+    await clock.advance(30);
     assert.equal(fake.calls.length, 1, 'a second write started while the first was in flight');
     for (let i = 0; i < 4; i++) {
-      await waitFor(`write ${i + 1}`, () => gates.length === i + 1);
-      await sleep(10);
+      await clock.until(`write ${i + 1}`, () => gates.length === i + 1);
+      await clock.advance(10);
       assert.equal(fake.calls.length, i + 1, 'a write started before the previous one answered');
       gates[i]?.open(ok);
     }
@@ -222,7 +253,8 @@ test('one write in flight at a time, even with full batches waiting and drain() 
 
 // ---------------------------------------------------------------- buffer accounting
 
-test('offerBytes: the lines of a request stay whole in one batch, joined to their neighbours by newlines, within the bounds', async () => {
+test('offerBytes: the lines of a request stay whole in one batch, joined to their neighbours by newlines, within the bounds', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 4 }), events });
@@ -240,7 +272,7 @@ test('offerBytes: the lines of a request stay whole in one batch, joined to thei
     assert.equal(w.offerBytes(Buffer.alloc(0), 0), true, 'nothing to take is not a refusal');
     assert.equal(w.bufferedLines, 13);
     assert.equal(w.bufferedBytes, [...a, 'z v=1', ...b, ...big, raw].reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     // 3 + 1 fill the first batch; b (2) fits no more beside them; the 6-line request alone passes
     // batchMaxLines (sent alone, never split); the last one follows on its own.
     assert.deepEqual(
@@ -252,7 +284,8 @@ test('offerBytes: the lines of a request stay whole in one batch, joined to thei
   });
 });
 
-test('offerBytes is all-or-nothing past maxBytes', async () => {
+test('offerBytes is all-or-nothing past maxBytes', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ maxBytes: 50, batchMaxBytes: 1_000 }), events });
@@ -262,12 +295,13 @@ test('offerBytes is all-or-nothing past maxBytes', async () => {
     assert.equal(w.bufferedBytes, 40);
     assert.equal(w.bufferedLines, 1);
     assert.equal(w.offerBytes(Buffer.alloc(9, 0x63), 1), true, 'exactly maxBytes fits');
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(fake.calls.map((c) => c.body), ['a'.repeat(39) + '\n' + 'c'.repeat(9)]);
   });
 });
 
-test('offer is all-or-nothing and refuses past maxBytes', async () => {
+test('offer is all-or-nothing and refuses past maxBytes', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport();
   const { events } = recordWriterEvents();
   // batchMaxBytes above maxBytes: nothing is sent, so the buffer only grows.
@@ -288,7 +322,7 @@ test('offer is all-or-nothing and refuses past maxBytes', async () => {
     assert.equal(w.offer([]), true, 'an empty offer takes nothing and is not refused');
     assert.equal(w.bufferedLines, 10);
 
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(
       fake.calls.flatMap((c) => c.lines),
       [...lines('a', 9).map(ten), ten('c0')],
@@ -297,7 +331,8 @@ test('offer is all-or-nothing and refuses past maxBytes', async () => {
   });
 });
 
-test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one more batch', async () => {
+test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one more batch', async (t) => {
+  const clock = fakeClock(t);
   const blocked = gate<WriteOutcome>();
   const fake = fakeTransport(() => blocked.promise);
   const { events } = recordWriterEvents();
@@ -313,7 +348,7 @@ test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one 
     assert.equal(w.isFull, false, '28 + 40 <= 100');
 
     assert.equal(w.offer(['x'.repeat(31)]), true); // 60 bytes: reaches batchMaxBytes, a write starts and hangs
-    await waitFor('the write to start', () => fake.calls.length === 1);
+    await clock.until('the write to start', () => fake.calls.length === 1);
     assert.equal(w.bufferedBytes, 60, 'lines in flight still count');
     assert.equal(w.bufferedLines, 4);
     assert.equal(w.isFull, false, '60 + 40 = 100 is not over');
@@ -322,7 +357,7 @@ test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one 
     assert.equal(w.isFull, true, '62 + 40 > 100');
 
     blocked.open(ok);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.equal(w.bufferedBytes, 0);
     assert.equal(w.bufferedLines, 0);
     assert.equal(w.isFull, false);
@@ -331,7 +366,8 @@ test('bufferedLines/bufferedBytes count UTF-8 bytes; isFull leaves room for one 
 
 // ---------------------------------------------------------------- retries
 
-test('a retryable outcome keeps the batch and resends the same lines, in order, after Retry-After', async () => {
+test('a retryable outcome keeps the batch and resends the same lines, in order, after Retry-After', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport((_call, i) =>
     i === 0 ? { kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: 400 } : ok,
   );
@@ -340,86 +376,91 @@ test('a retryable outcome keeps the batch and resends the same lines, in order, 
   await withWriter(w, async () => {
     const input = ['m v=1 1', 'm v=2 2', 'm v=3 3', 'm v=4 4'];
     assert.equal(w.offer(input), true);
-    await waitFor('the first write', () => log.retries.length === 1);
+    await clock.until('the first write', () => log.retries.length === 1);
     assert.deepEqual(log.retries, [{ reason: 'HTTP 503', status: 503 }]);
     assert.equal(w.lastWriteOk, false);
     assert.equal(w.retryAfterSeconds(), 1, '400 ms rounds up to 1 s');
     assert.equal(w.bufferedLines, 4, 'the failed batch stays buffered');
 
-    await waitFor('the resend', () => fake.calls.length >= 2);
+    await clock.until('the resend', () => fake.calls.length >= 2);
     const [first, second] = fake.calls as [Call, Call];
     assert.deepEqual(second.lines, first.lines, 'the same batch is resent');
     assert.deepEqual(first.lines, input.slice(0, 3));
     const gap = second.at - first.at;
-    assert.ok(gap >= 400 - CLOCK_SLACK_MS, `resent after ${gap} ms, before Retry-After`);
+    assert.equal(gap, 400, 'resent after Retry-After, not before');
 
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(fake.calls.flatMap((c) => c.lines), [...input.slice(0, 3), ...input], 'each line written once after the retry');
     assert.equal(w.lastWriteOk, true);
     assert.deepEqual(log.written, [3, 1]);
   });
 });
 
-test('without Retry-After the writer backs off with backoffMillis (attempt 0, then 1)', async () => {
+test('without Retry-After the writer backs off with full jitter from 250 ms, never under 100 ms', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport((_call, i) => (i < 2 ? { kind: 'retryable', reason: 'network: ECONNREFUSED', retryAfterMillis: undefined } : ok));
   const { events, log } = recordWriterEvents();
   const w = createLineWriter({
     transport: fake.transport,
     buffer: bufferConfig({ batchMaxLines: 1, retryMaxDelayMillis: 10_000 }),
     events,
-    random: () => 0, // lower edge of the jitter: 125 ms, then 250 ms
+    random: () => 0.999_999, // the top of the jitter: 250 ms, then 500 ms
   });
   await withWriter(w, async () => {
     assert.equal(w.offer(['only v=1']), true);
-    await waitFor('three attempts', () => fake.calls.length === 3);
+    await clock.until('three attempts', () => fake.calls.length === 3);
     const [a, b, c] = fake.calls as [Call, Call, Call];
-    assert.ok(b.at - a.at >= 125 - CLOCK_SLACK_MS && b.at - a.at < 125 + 200, `first gap ${b.at - a.at} ms`);
-    assert.ok(c.at - b.at >= 250 - CLOCK_SLACK_MS && c.at - b.at < 250 + 200, `second gap ${c.at - b.at} ms`);
+    assert.equal(b.at - a.at, 250, 'first retry: up to 250 ms');
+    assert.equal(c.at - b.at, 500, 'second retry: up to 500 ms');
     assert.deepEqual(log.retries, [
       { reason: 'network: ECONNREFUSED', status: undefined },
       { reason: 'network: ECONNREFUSED', status: undefined },
     ]);
-    await waitFor('the written event', () => log.written.length === 1);
+    await clock.until('the written event', () => log.written.length === 1);
     assert.deepEqual(log.written, [1]);
   });
 });
 
-test('backoffMillis: full jitter between ceiling/2 and ceiling, ceiling = min(max, 250 * 2^attempt)', () => {
-  assert.equal(backoffMillis(0, 30_000, () => 0), 125);
-  assert.equal(backoffMillis(0, 30_000, () => 0.5), 188); // round(125 + 62.5)
-  assert.equal(backoffMillis(3, 30_000, () => 0), 1_000);
-  assert.equal(backoffMillis(3, 30_000, () => 0.999_999), 2_000);
-  assert.equal(backoffMillis(7, 30_000, () => 0), 15_000, '250 * 128 = 32 000 is capped at 30 000');
-  assert.equal(backoffMillis(7, 30_000, () => 0.999_999), 30_000);
-  assert.equal(backoffMillis(1_000, 30_000, () => 0.999_999), 30_000, 'huge attempts neither overflow nor exceed the cap');
-  assert.equal(backoffMillis(0, 100, () => 0), 50, 'the cap applies from the first attempt');
-  for (let attempt = 0; attempt <= 40; attempt++) {
-    for (const max of [10, 1_000, 30_000, 3_600_000]) {
-      const ceiling = Math.min(max, 250 * 2 ** attempt);
-      for (const r of [0, 0.1, 0.5, 0.9, 0.999_999]) {
-        const d = backoffMillis(attempt, max, () => r);
-        assert.ok(Number.isInteger(d), `attempt ${attempt}: ${d}`);
-        assert.ok(d >= Math.floor(ceiling / 2) && d <= ceiling, `attempt ${attempt}, max ${max}, random ${r}: ${d} outside [${ceiling / 2}, ${ceiling}]`);
-      }
-    }
-  }
+test('a zero jitter draw or Retry-After: 0 still waits 100 ms, never a hot loop', async (t) => {
+  const clock = fakeClock(t);
+  const fake = fakeTransport((_call, i) => (i === 0 ? { kind: 'retryable', reason: 'down', retryAfterMillis: undefined } : i === 1 ? { kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 0 } : ok));
+  const { events } = recordWriterEvents();
+  const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 1 }), events, random: () => 0 });
+  await withWriter(w, async () => {
+    assert.equal(w.offer(['m v=1']), true);
+    await clock.until('three attempts', () => fake.calls.length === 3);
+    const [a, b, c] = fake.calls as [Call, Call, Call];
+    assert.deepEqual([b.at - a.at, c.at - b.at], [100, 100]);
+  });
 });
 
-test('a Retry-After longer than setTimeout can count (2^31-1 ms) still waits, not retries at once', async () => {
+test('a Retry-After longer than setTimeout can count (2^31-1 ms) still waits, not retries at once', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 3_000_000_000 }));
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 1 }), events });
+  // The mock clock does not overflow as Node's timers do (a delay past 2^31-1 fires after 1 ms),
+  // so the delays the writer asks for are recorded and checked against that limit.
+  const delays: number[] = [];
+  const mocked = globalThis.setTimeout;
+  t.mock.method(globalThis, 'setTimeout', (fn: () => void, ms?: number) => {
+    delays.push(ms ?? 0);
+    return mocked(fn, ms);
+  });
   await withWriter(w, async () => {
     assert.equal(w.offer(['m v=1']), true);
-    await waitFor('the first write', () => fake.calls.length === 1);
-    await sleep(150);
+    await clock.until('the first write', () => fake.calls.length === 1);
+    await clock.advance(150);
     assert.equal(fake.calls.length, 1, 'an overflowing timer fired after 1 ms and retried immediately');
+    assert.ok(delays.includes(2 ** 31 - 1), `the retry timer is clamped to 2^31-1 ms: ${delays.join(', ')}`);
+    assert.ok(delays.every((d) => d <= 2 ** 31 - 1), `a delay setTimeout cannot count: ${delays.join(', ')}`);
   });
 });
 
 // ---------------------------------------------------------------- permanent failures
 
-test('a failure drops only that batch, reports rejected count and sample, and counts the rest as written', async () => {
+test('a failure drops only that batch, reports rejected count and sample, and counts the rest as written', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport((call, i) =>
     i === 0
       ? { kind: 'failure', reason: 'partial write: field type conflict dropped=2', status: 400, rejectedLines: 2 }
@@ -432,7 +473,7 @@ test('a failure drops only that batch, reports rejected count and sample, and co
   await withWriter(w, async () => {
     const input = lines('l', 12);
     assert.equal(w.offer(input), true);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(
       fake.calls.map((c) => c.lines),
       [input.slice(0, 5), input.slice(5, 10), input.slice(10)],
@@ -447,18 +488,19 @@ test('a failure drops only that batch, reports rejected count and sample, and co
     assert.equal(w.bufferedLines, 0);
     assert.equal(w.bufferedBytes, 0);
     assert.equal(w.lastWriteOk, true, 'the database answered');
-    await sleep(100);
+    await clock.advance(100);
     assert.equal(fake.calls.length, 3);
   });
 });
 
-test('a failure sample holds at most 3 lines, fewer for a short batch', async () => {
+test('a failure sample holds at most 3 lines, fewer for a short batch', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport((call) => ({ kind: 'failure', reason: 'bad', status: 400, rejectedLines: call.count }));
   const { events, log } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig(), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(['only']), true);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(log.failed, [{ reason: 'bad', status: 400, rejected: 1, sample: ['only'] }]);
     assert.deepEqual(log.written, []);
   });
@@ -466,9 +508,10 @@ test('a failure sample holds at most 3 lines, fewer for a short batch', async ()
 
 // ---------------------------------------------------------------- drain
 
-test('drain writes everything and resolves 0', async () => {
+test('drain writes everything and resolves 0', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport(async () => {
-    await sleep(5);
+    await sleep(5); // each write takes 5 ms of fake time
     return ok;
   });
   const { events, log } = recordWriterEvents();
@@ -476,7 +519,7 @@ test('drain writes everything and resolves 0', async () => {
   await withWriter(w, async () => {
     const input = lines('d', 10);
     assert.equal(w.offer(input), true);
-    assert.equal(await w.drain(Date.now() + 5_000), 0);
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
     assert.deepEqual(fake.calls.flatMap((c) => c.lines), input);
     assert.deepEqual(
       fake.calls.map((c) => c.count),
@@ -484,29 +527,31 @@ test('drain writes everything and resolves 0', async () => {
     );
     assert.deepEqual(log.written, [4, 4, 2]);
     assert.equal(w.bufferedLines, 0);
-    assert.equal(await w.drain(Date.now() + 5_000), 0, 'an empty buffer drains at once');
+    assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0, 'an empty buffer drains at once');
     assert.equal(fake.calls.length, 3);
   });
 });
 
-test('drain resolves with the lines left when the transport keeps failing past the deadline', async () => {
+test('drain resolves with the lines left when the transport keeps failing past the deadline', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 503', status: 503, retryAfterMillis: undefined }));
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2, retryMaxDelayMillis: 50 }), events });
   await withWriter(w, async () => {
     assert.equal(w.offer(lines('r', 5)), true);
     const t0 = Date.now();
-    const left = await w.drain(t0 + 300);
+    const left = await clock.run(w.drain(t0 + 300));
     const took = Date.now() - t0;
     assert.equal(left, 5);
-    assert.ok(took >= 300 - CLOCK_SLACK_MS, `gave up after ${took} ms, before the deadline`);
-    assert.ok(took < 300 + 50 + 200, `gave up after ${took} ms`);
-    assert.ok(fake.calls.length >= 3, `only ${fake.calls.length} attempts in 300 ms with backoff <= 50 ms`);
+    assert.equal(took, 300, 'gave up at the deadline, not before or after');
+    // Backoff is capped at 50 ms but floored at 100 ms: one attempt every 100 ms.
+    assert.ok(fake.calls.length >= 3, `only ${fake.calls.length} attempts in 300 ms with waits of 100 ms`);
     for (const c of fake.calls) assert.deepEqual(c.lines, ['r0', 'r1'], 'the head batch is retried, never skipped');
   });
 });
 
-test('drain returns at its deadline even when a Retry-After wait would outlast it', async () => {
+test('drain returns at its deadline even when a Retry-After wait would outlast it', async (t) => {
+  const clock = fakeClock(t);
   const fake = fakeTransport(() => ({ kind: 'retryable', reason: 'HTTP 429', status: 429, retryAfterMillis: 3_000 }));
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig(), events });
@@ -514,42 +559,15 @@ test('drain returns at its deadline even when a Retry-After wait would outlast i
     assert.equal(w.offer(lines('q', 3)), true);
     const t0 = Date.now();
     // SIGTERM gives the gateway a fixed grace period: drain must not sleep through it.
-    const left = await w.drain(t0 + 300);
+    const left = await clock.run(w.drain(t0 + 300));
     const took = Date.now() - t0;
     assert.equal(left, 3);
-    assert.ok(took < 1_000, `drain took ${took} ms for a 300 ms deadline`);
+    assert.equal(took, 300, `drain took ${took} ms for a 300 ms deadline`);
     assert.equal(fake.calls.length, 1);
   });
 });
 
-// ---------------------------------------------------------------- transport helpers
-
-test('parseRetryAfter: delay-seconds become milliseconds', () => {
-  assert.equal(parseRetryAfter('1'), 1_000);
-  assert.equal(parseRetryAfter('0'), 0);
-  assert.equal(parseRetryAfter(' 120 '), 120_000);
-  assert.equal(parseRetryAfter('86400'), 86_400_000);
-});
-
-test('parseRetryAfter: HTTP-date becomes the milliseconds until then, never negative', () => {
-  const now = Date.parse('2015-10-21T07:27:30Z');
-  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', now), 30_000); // IMF-fixdate
-  assert.equal(parseRetryAfter('Wednesday, 21-Oct-15 07:28:00 GMT', now), 30_000); // obsolete RFC 850 form
-  assert.equal(parseRetryAfter('Wed Oct 21 07:28:00 2015', now), 30_000); // asctime form
-  assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now), 0, 'a date in the past means now');
-});
-
-test('parseRetryAfter: missing or garbage values are undefined (so the writer backs off)', () => {
-  const now = Date.parse('2015-10-21T07:27:30Z');
-  for (const v of [undefined, null, '', '   ', 'soon', '5s', '1e3', '-1', '1.5', 'abc 1', 'Monday soon']) {
-    assert.equal(parseRetryAfter(v, now), undefined, `Retry-After: ${JSON.stringify(v)}`);
-  }
-});
-
-test('isRetryableStatus: throttling, server errors and live-fixable auth/404 retry; client errors do not', () => {
-  for (const s of [401, 403, 404, 408, 429, 500, 502, 503, 504]) assert.equal(isRetryableStatus(s), true, String(s));
-  for (const s of [200, 204, 400, 405, 413, 415, 422]) assert.equal(isRetryableStatus(s), false, String(s));
-});
+// ---------------------------------------------------------------- transport helpers (Retry-After, backoff and statuses: delivery.test.ts)
 
 test('rejectedLines counts what InfluxDB 1.6.7 actually reports', () => {
   // One line failed to parse, the other points were written: dropped=0 but one line is lost.
@@ -568,44 +586,46 @@ test('rejectedLines counts what InfluxDB 1.6.7 actually reports', () => {
   assert.equal(rejectedLines('partial write: points beyond retention policy dropped=9', 4), 4);
 });
 
-test('writeConcurrency: up to N writes in flight; batches that finish out of order are released in order', async () => {
+test('writeConcurrency: up to N writes in flight; batches that finish out of order are released in order', async (t) => {
+  const clock = fakeClock(t);
   const gates = [gate<WriteOutcome>(), gate<WriteOutcome>(), gate<WriteOutcome>()];
   const fake = fakeTransport((_call, i) => gates[i]?.promise ?? ok);
   const released: number[] = [];
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 2, writeConcurrency: 3 }), events, onReleased: (n) => released.push(n) });
   assert.equal(w.offer(['a', 'b', 'c', 'd', 'e', 'f', 'g']), true);
-  await waitFor('three writes in flight', () => fake.calls.length === 3);
+  await clock.until('three writes in flight', () => fake.calls.length === 3);
   assert.equal(fake.maxInFlight, 3, 'never more than writeConcurrency');
   assert.deepEqual(fake.calls.map((c) => c.lines), [['a', 'b'], ['c', 'd'], ['e', 'f']]);
   // The third and second finish first: nothing is released until the first has.
   gates[2]?.open(ok);
   gates[1]?.open(ok);
-  await sleep(20);
+  await clock.advance(20);
   assert.deepEqual(released, []);
   assert.equal(w.bufferedLines, 7);
   gates[0]?.open(ok);
-  await waitFor('all released', () => released.reduce((a, b) => a + b, 0) === 6);
+  await clock.until('all released', () => released.reduce((a, b) => a + b, 0) === 6);
   assert.deepEqual(released, [2, 2, 2]);
-  assert.equal(await w.drain(Date.now() + 2000), 0);
+  assert.equal(await clock.run(w.drain(Date.now() + 2000)), 0);
   assert.deepEqual(released, [2, 2, 2, 1]);
   w.close();
 });
 
-test('writeConcurrency: a failing database gets one probe at a time, the failed batches resent oldest first', async () => {
+test('writeConcurrency: a failing database gets one probe at a time, the failed batches resent oldest first', async (t) => {
+  const clock = fakeClock(t);
   let failing = true;
   const fake = fakeTransport(() => (failing ? { kind: 'retryable', reason: 'down', status: 503, retryAfterMillis: 100 } : ok));
   const released: number[] = [];
   const { events } = recordWriterEvents();
   const w = createLineWriter({ transport: fake.transport, buffer: bufferConfig({ batchMaxLines: 1, writeConcurrency: 4 }), events, onReleased: (n) => released.push(n) });
   w.offer(['1', '2', '3', '4', '5', '6']);
-  await waitFor('first round', () => fake.calls.length >= 4);
+  await clock.until('first round', () => fake.calls.length >= 4);
   const firstRound = fake.calls.length;
-  await sleep(350);
+  await clock.advance(350);
   // After the first failures: one write per Retry-After period, not four.
   assert.ok(fake.calls.length - firstRound <= 4, `${fake.calls.length - firstRound} probes in 350 ms`);
   failing = false;
-  assert.equal(await w.drain(Date.now() + 5000), 0);
+  assert.equal(await clock.run(w.drain(Date.now() + 5000)), 0);
   const sent = fake.calls.filter((_, i) => i >= fake.calls.length - 6).map((c) => c.body);
   assert.deepEqual([...sent].sort(), ['1', '2', '3', '4', '5', '6']);
   assert.deepEqual(released, [1, 1, 1, 1, 1, 1]);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { oneOpenTelemetryCopy } from '../../web-sdk/tools/esbuild-plugins.ts';
-import { requireBinary } from './binaries.ts';
+import { requireBinary } from '../../harness/binaries.ts';
 
 /** Debian's chromium. Never a downloaded browser: playwright-core only drives it. */
 export const CHROMIUM = '/usr/bin/chromium';

@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from './binaries.ts';
-import { freePort } from './ports.ts';
-import { isPortClash, launch, waitUntilReady, type ServerProcess } from './process.ts';
+import { requireBinary } from '../../harness/binaries.ts';
+import { freePort } from '../../harness/ports.ts';
+import { isPortClash, launch, waitUntilReady, type ServerProcess } from '../../harness/process.ts';
 
 const run = promisify(execFile);
 
@@ -129,26 +129,3 @@ export async function startCaddy(render: (ports: CaddyPorts) => Promise<string>)
   }
 }
 
-/** One sample of a Prometheus text exposition. */
-export interface PromSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses the Prometheus text format (what Caddy's `metrics` handler serves) into samples and family types. */
-export function parsePrometheusText(text: string): { types: Map<string, string>; samples: PromSample[] } {
-  const types = new Map<string, string>();
-  const samples: PromSample[] = [];
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type !== null) types.set(type[1] as string, type[2] as string);
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
-    if (m === null) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: m[1] as string, labels, value: Number(m[3]) });
-  }
-  return { types, samples };
-}

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { Gateway } from './gateway.ts';
-import type { Influxd } from './influxd.ts';
+import type { Gateway } from '../../harness/gateway.ts';
+import type { Influxd } from '../../harness/influxd.ts';
 
 /**
  * Accounting for the delivery tests (outage, faults, crash, soak): which spans the gateway

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary } from './binaries.ts';
-import { freePort } from './ports.ts';
-import { isPortClash, launch, waitUntilReady, type ServerProcess } from './process.ts';
+import { requireBinary } from '../../harness/binaries.ts';
+import { freePort } from '../../harness/ports.ts';
+import { launch, retryOnPortClash, waitUntilReady, type ServerProcess } from '../../harness/process.ts';
 
 const VICTORIA_METRICS = '/usr/bin/victoria-metrics';
 
@@ -33,26 +33,21 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
   requireBinary(VICTORIA_METRICS, 'victoria-metrics');
   const dir = await mkdtemp(join(tmpdir(), 'tenantlens-vm-'));
 
-  let port: number;
+  let port = 0;
   let proc: ServerProcess | undefined;
-  // freePort() can lose a race with another process; retry with a new port only for that case.
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    proc = launch(VICTORIA_METRICS, [
-      `-httpListenAddr=127.0.0.1:${port}`, // the only listener on by default (graphite/influx/opentsdb listeners are off unless given an address)
-      `-storageDataPath=${dir}`,
-      '-retentionPeriod=100y', // default is 1 month: older samples would be silently dropped
-      '-search.latencyOffset=0s', // default 30s hides just-written samples from /api/v1/query
-    ]);
-    try {
+  await retryOnPortClash(
+    async () => {
+      port = await freePort();
+      proc = launch(VICTORIA_METRICS, [
+        `-httpListenAddr=127.0.0.1:${port}`, // the only listener on by default (graphite/influx/opentsdb listeners are off unless given an address)
+        `-storageDataPath=${dir}`,
+        '-retentionPeriod=100y', // default is 1 month: older samples would be silently dropped
+        '-search.latencyOffset=0s', // default 30s hides just-written samples from /api/v1/query
+      ]);
       await waitUntilReady('victoria-metrics', proc, `http://127.0.0.1:${port}/health`, 200, 20_000);
-      break;
-    } catch (err) {
-      if (attempt < 3 && isPortClash(err)) continue;
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
-  }
+    },
+    () => rm(dir, { recursive: true, force: true }),
+  );
 
   const url = `http://127.0.0.1:${port}`;
   const get = async (path: string): Promise<string> => {

@@ -1,6 +1,7 @@
 import type { InfluxConfig } from '../config.ts';
 import { createHttpPoster } from './http-post.ts';
-import { droppedCount, isRetryableStatus, parseRetryAfter, type WriteOutcome, type WriteTransport } from './transport.ts';
+import { parseRetryAfter } from '../delivery/retry-after.ts';
+import { droppedCount, isRetryableStatus, type WriteOutcome, type WriteTransport } from './transport.ts';
 
 /** InfluxDB 1.x `/write` (also served by 2.x/3.x as the v1 compatibility API). */
 export function createV1Transport(config: InfluxConfig, maxSockets = 8): WriteTransport {

@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import type { InfluxConfig } from '../config.ts';
-import { isRetryableStatus, parseRetryAfter, type WriteOutcome, type WriteTransport } from './transport.ts';
+import { parseRetryAfter } from '../delivery/retry-after.ts';
+import { isRetryableStatus, type WriteOutcome, type WriteTransport } from './transport.ts';
 import { describe, rejectedLines } from './v1-transport.ts';
 
 /**

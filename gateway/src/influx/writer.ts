@@ -1,4 +1,5 @@
 import type { BufferConfig } from '../config.ts';
+import { retryDelayMillis, type BackoffPolicy } from '../delivery/backoff.ts';
 import type { WriteOutcome, WriteTransport } from './transport.ts';
 
 /** What the writer reports; `ops/metrics.ts` turns these into Prometheus series. */
@@ -31,8 +32,13 @@ export interface LineWriter {
   close(): void;
 }
 
-const RETRY_BASE_MILLIS = 250;
-const MIN_RETRY_MILLIS = 100;
+/**
+ * Backoff from 250 ms, doubling up to `retryMaxDelayMillis`. Any Retry-After is honoured (the
+ * writer holds the data, so waiting as long as InfluxDB asks costs nothing but buffer), and no
+ * wait is under 100 ms: `Retry-After: 0`, a date in the past or a zero jitter draw must not turn
+ * into a hot loop against a struggling database.
+ */
+const RETRY_POLICY = { initialMillis: 250, minMillis: 100 } as const;
 /** setTimeout's limit: a longer delay (e.g. a far-future Retry-After date) fires after 1 ms instead. */
 const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
@@ -52,12 +58,6 @@ async function untilDeadline(p: Promise<void>, deadline: number): Promise<void> 
   } finally {
     clearTimeout(t);
   }
-}
-
-/** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): spreads retrying replicas. */
-export function backoffMillis(attempt: number, maxMillis: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMillis, RETRY_BASE_MILLIS * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 export interface WriterOptions {
@@ -92,6 +92,7 @@ interface Batch {
 export function createLineWriter(opts: WriterOptions): LineWriter {
   const { transport, buffer: cfg, events } = opts;
   const random = opts.random ?? Math.random;
+  const policy: BackoffPolicy = { ...RETRY_POLICY, maxMillis: cfg.retryMaxDelayMillis };
   const concurrency = Math.max(1, cfg.writeConcurrency ?? 1);
   /**
    * Not yet in a batch, from `head`: chunks of newline-joined lines, UTF-8 (one line each from
@@ -238,8 +239,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
         // Oldest first: concurrent writes may fail in any order.
         retries.sort((a, b) => batches.indexOf(a) - batches.indexOf(b));
         if (retryTimer !== undefined) return;
-        // `Retry-After: 0` (or a date in the past) is honoured, but never as a hot loop.
-        const delay = outcome.retryAfterMillis === undefined ? backoffMillis(attempt, cfg.retryMaxDelayMillis, random) : Math.max(outcome.retryAfterMillis, MIN_RETRY_MILLIS);
+        const delay = retryDelayMillis(outcome.retryAfterMillis, attempt, policy, random);
         attempt++;
         lastRetryAfterMillis = delay;
         retryTimer = setTimeout(() => {

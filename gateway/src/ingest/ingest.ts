@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
 import type { LogsMapper, MetricsMapper, SignalMapResult } from '../mapping/map-signals.ts';
@@ -13,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
+import { beaconIdentity } from './beacon-identity.ts';
 import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from './proto-trace-lines.ts';
 
 export interface IngestResult {
@@ -154,12 +154,6 @@ export function createIngest(deps: IngestDeps): Ingest {
 
 const MAX_METRICS = 64;
 
-/** Beacon timestamps come from the gateway clock, at microsecond resolution: the beacon has none. */
-function nowNanos(): bigint {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  return BigInt(micros) * 1000n;
-}
-
 function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps): MappedPoint {
   const at = `beacon[${i}]`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new GatewayError('MALFORMED_BODY', `${at}: expected an object`);
@@ -173,6 +167,7 @@ function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps
     if (typeof v !== 'string' || v.length > 256) throw new GatewayError('MALFORMED_BODY', `${at}.${k}: expected a string of at most 256 characters`);
     return v;
   };
+  const identity = beaconIdentity(b, at);
   const sessionId = text('sessionId', true);
   const viewName = text('viewName', true);
   const actionName = text('actionName', false);
@@ -200,8 +195,7 @@ function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps
     ['view_name', viewName],
   ];
   return {
-    // A beacon has no id of its own; a random one keeps two beacons in one microsecond apart.
-    spanId: randomBytes(8).toString('hex'),
-    point: { measurement: deps.rules.frontend.name, tags, fields, timestamp: nowNanos() },
+    spanId: identity.id,
+    point: { measurement: deps.rules.frontend.name, tags, fields, timestamp: identity.timestampNs },
   };
 }

@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDB
 import type { BufferConfig } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
-import { backoffMillis } from '../influx/writer.ts';
+import { retryDelayMillis } from '../delivery/backoff.ts';
 import { FRONTEND_ERRORS_MEASUREMENT, WEB_VITALS_MEASUREMENT } from '../mapping/map-browser-events.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
@@ -252,7 +252,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
           // Keep the batch: a full disk or a lock is worth waiting out; the buffer bound turns
           // a long outage into 503s rather than loss.
           opts.events.retry((err as Error).message);
-          lastRetryMillis = backoffMillis(attempt++, opts.buffer.retryMaxDelayMillis);
+          lastRetryMillis = retryDelayMillis(undefined, attempt++, { initialMillis: 250, minMillis: 100, maxMillis: opts.buffer.retryMaxDelayMillis });
           await new Promise((r) => setTimeout(r, lastRetryMillis));
         }
       }

@@ -39,7 +39,7 @@ export function createNotifyQueue(opts: {
         try {
           const r = await opts.transport.send(body);
           if (r.kind === 'success') opts.onOutcome('success');
-          else opts.onOutcome('failure', r.error);
+          else opts.onOutcome('failure', r.reason);
         } catch (err) {
           opts.onOutcome('failure', (err as Error).message);
         }

@@ -1,29 +1,14 @@
+import { isRetryableHttpStatus, type DeliveryOutcome } from '../../delivery/outcome.ts';
+import { retryDelayMillis } from '../../delivery/backoff.ts';
+import { parseRetryAfter } from '../../delivery/retry-after.ts';
+
 /**
- * Notification transports. Outcomes are values, not exceptions: `success`, `failure` (do not
- * retry: the receiver refused the payload) or `retryable` (network error, 408, 429, 5xx),
- * optionally with the receiver's `Retry-After`. Retrying is a wrapper around a transport.
+ * Notification transports. Outcomes are values (`DeliveryOutcome`), not exceptions: `success`,
+ * `failure` (do not retry: the receiver refused the payload) or `retryable` (network error, 408,
+ * 429, 5xx), optionally with the receiver's `Retry-After`. Retrying is a wrapper around a transport.
  */
-export type SendResult =
-  | { readonly kind: 'success' }
-  | { readonly kind: 'failure'; readonly error: string }
-  | { readonly kind: 'retryable'; readonly error: string; readonly retryInMillis?: number };
-
 export interface NotifyTransport {
-  send(body: string): Promise<SendResult>;
-}
-
-/** `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
-/** Statuses worth another attempt; anything else non-2xx means the payload itself was refused. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  send(body: string): Promise<DeliveryOutcome>;
 }
 
 export interface HttpTransportOptions {
@@ -42,15 +27,14 @@ export function createHttpTransport(opts: HttpTransportOptions): NotifyTransport
       try {
         res = await fetch(opts.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
       } catch (err) {
-        return { kind: 'retryable', error: `POST ${opts.url}: ${(err as Error).message}` };
+        return { kind: 'retryable', reason: `POST ${opts.url}: ${(err as Error).message}` };
       }
       // Drain the body so the connection can be reused.
       const text = await res.text().catch(() => '');
       if (res.ok) return { kind: 'success' };
-      const error = `POST ${opts.url}: HTTP ${res.status} ${text.slice(0, 200)}`.trim();
-      if (!isRetryableStatus(res.status)) return { kind: 'failure', error };
-      const retryInMillis = parseRetryAfter(res.headers.get('retry-after'), Date.now());
-      return retryInMillis === undefined ? { kind: 'retryable', error } : { kind: 'retryable', error, retryInMillis };
+      const reason = `POST ${opts.url}: HTTP ${res.status} ${text.slice(0, 200)}`.trim();
+      if (!isRetryableHttpStatus(res.status)) return { kind: 'failure', reason, status: res.status };
+      return { kind: 'retryable', reason, status: res.status, retryAfterMillis: parseRetryAfter(res.headers.get('retry-after')) };
     },
   };
 }
@@ -89,10 +73,9 @@ export function createRetryingTransport(opts: RetryOptions): NotifyTransport {
       for (let attempt = 1; ; attempt++) {
         const result = await opts.transport.send(body);
         if (result.kind !== 'retryable' || attempt >= maxAttempts) return result;
-        const backoff = Math.min(ceiling, initial * 2 ** (attempt - 1));
-        const delay = result.retryInMillis !== undefined ? Math.min(ceiling, result.retryInMillis) : Math.round(random() * backoff);
+        const delay = retryDelayMillis(result.retryAfterMillis, attempt - 1, { initialMillis: initial, maxMillis: ceiling, capRetryAfter: true }, random);
         if (now() + delay - started > deadline) return result;
-        opts.onRetry?.(result.error, delay);
+        opts.onRetry?.(result.reason, delay);
         await sleep(delay);
       }
     },

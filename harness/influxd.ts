@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.ts';
 import { freePort } from './ports.ts';
-import { isPortClash, launch, waitUntilReady, type ServerProcess } from './process.ts';
+import { launch, retryOnPortClash, waitUntilReady, type ServerProcess } from './process.ts';
 
 const INFLUXD = '/usr/bin/influxd';
 
@@ -66,7 +66,7 @@ export function parseInfluxJson(text: string): InfluxResponse {
 const toml = (s: string): string => JSON.stringify(s);
 
 function config(dir: string, httpPort: number, rpcPort: number): string {
-  return `# Written by test/support/influxd.ts for one test run.
+  return `# Written by harness/influxd.ts for one test run.
 # Upstream key; Debian's build renamed it to reporting-enabled (default false). influxd 1.6
 # ignores unknown keys, so setting both is safe on either build.
 reporting-disabled = true
@@ -122,21 +122,16 @@ export async function startInfluxd(opts: { database?: string } = {}): Promise<In
     await waitUntilReady('influxd', proc, `http://127.0.0.1:${port}/ping`, 204, 20_000);
   };
 
-  // freePort() can lose a race with another process; retry with new ports only for that case.
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    let rpcPort = await freePort();
-    while (rpcPort === port) rpcPort = await freePort();
-    await writeFile(configPath, config(dir, port, rpcPort));
-    try {
+  await retryOnPortClash(
+    async () => {
+      port = await freePort();
+      let rpcPort = await freePort();
+      while (rpcPort === port) rpcPort = await freePort();
+      await writeFile(configPath, config(dir, port, rpcPort));
       await boot();
-      break;
-    } catch (err) {
-      if (attempt < 3 && isPortClash(err)) continue;
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
-  }
+    },
+    () => rm(dir, { recursive: true, force: true }),
+  );
 
   const url = `http://127.0.0.1:${port}`;
 
