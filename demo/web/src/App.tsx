@@ -1,22 +1,23 @@
 import { observer } from 'mobx-react-lite';
 import { useState } from 'react';
-import { Dashboard } from './dashboard/Dashboard.tsx';
+import { consoleHref } from './api.ts';
 import type { ReportStore, UserStore } from './stores.ts';
 import { ReportView } from './views/Report.tsx';
 import { UsersView } from './views/Users.tsx';
 
 export interface AppProps {
   tenant: string;
+  /** This tenant's JWT: the console link signs in with it. */
+  token: string;
   users: UserStore;
   report: ReportStore;
   onSwitchTenant(): void;
 }
 
-type Tab = 'users' | 'report' | 'dashboard';
+type Tab = 'users' | 'report';
 
-export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps) => {
-  // `#dashboard?tenant=…&from=…&to=…` is an alert's drill-down link: the tab is before the `?`.
-  const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1).split('?')[0] as Tab) || 'users');
+export const App = observer(({ tenant, token, users, report, onSwitchTenant }: AppProps) => {
+  const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1) === 'report' ? 'report' : 'users'));
   const go = (t: Tab) => {
     location.hash = t;
     setTab(t);
@@ -26,11 +27,14 @@ export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps
       <header>
         <h1>Tenantlens demo</h1>
         <nav>
-          {(['users', 'report', 'dashboard'] as const).map((t) => (
+          {(['users', 'report'] as const).map((t) => (
             <button key={t} data-testid={`tab-${t}`} className={tab === t ? 'active' : ''} onClick={() => go(t)}>
-              {t === 'users' ? 'Users' : t === 'report' ? 'Report' : 'Observability dashboard'}
+              {t === 'users' ? 'Users' : 'Report'}
             </button>
           ))}
+          <a className="console-link" href={consoleHref(token)} target="_blank" rel="noopener noreferrer" data-testid="console-link">
+            Tenantlens console ↗
+          </a>
         </nav>
         <div className="tenant">
           <span>tenant <strong data-testid="current-tenant">{tenant}</strong></span>
@@ -40,7 +44,6 @@ export const App = observer(({ tenant, users, report, onSwitchTenant }: AppProps
       <main>
         {tab === 'users' && <UsersView store={users} />}
         {tab === 'report' && <ReportView store={report} />}
-        {tab === 'dashboard' && <Dashboard />}
       </main>
     </>
   );

@@ -52,7 +52,7 @@ function boot(): void {
       location.reload();
     });
   };
-  root.render(<App tenant={tenant} users={users} report={report} onSwitchTenant={switchTenant} />);
+  root.render(<App tenant={tenant} token={token} users={users} report={report} onSwitchTenant={switchTenant} />);
 }
 
 boot();
