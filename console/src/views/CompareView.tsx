@@ -151,18 +151,18 @@ export const CompareView = observer(({ root }: { root: RootStore }) => {
           <section className="card" aria-labelledby="cp-title">
             <h2 id="cp-title">Critical-path attribution: where {s.b}'s extra time goes</h2>
             {s.operations.error !== undefined ? <ErrorState error={s.operations.error} what="operations" /> : s.chosenOperation === undefined && s.operations.value !== undefined ? <Empty /> : (
-              <Loaded cell={s.criticalPath} what="the critical-path comparison">{(cp) => <CriticalPathTable cp={cp} />}</Loaded>
+              <Loaded value={s.criticalPath.value} error={s.criticalPath.error} what="the critical-path comparison">{(cp) => <CriticalPathTable cp={cp} />}</Loaded>
             )}
           </section>
           <section className="card" aria-labelledby="gap-eps">
             <h2 id="gap-eps">Per backend endpoint</h2>
-            <Loaded cell={s.comparison} what="the comparison">
+            <Loaded value={s.comparison.value} error={s.comparison.error} what="the comparison">
               {(c) => <GapTable testId="compare-endpoints" rows={c.endpoints} a={c.a} b={c.b} label="Endpoint" keyOf={(r) => r.key.endpoint ?? ''} />}
             </Loaded>
           </section>
           <section className="card" aria-labelledby="gap-views">
             <h2 id="gap-views">Per view · action</h2>
-            <Loaded cell={s.comparison} what="the comparison">
+            <Loaded value={s.comparison.value} error={s.comparison.error} what="the comparison">
               {(c) => <GapTable testId="compare-views" rows={c.views} a={c.a} b={c.b} label="View · action" keyOf={viewKey} />}
             </Loaded>
           </section>

@@ -17,7 +17,7 @@ const SessionTraces = observer(({ root, session }: { root: RootStore; session: s
           close
         </button>
       </div>
-      <Loaded cell={s.sessionTraces} what="the session's traces">
+      <Loaded value={s.sessionTraces.value} error={s.sessionTraces.error} what="the session's traces">
         {(traces) =>
           traces.length === 0 ? (
             <Empty>

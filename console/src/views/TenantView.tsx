@@ -5,7 +5,7 @@ import type { ChartBand, ChartMarker, ChartSeries } from './components/LineChart
 import { LineChart } from './components/LineChart.tsx';
 import { Sparkline } from './components/Sparkline.tsx';
 import { Empty, ErrorState, Loaded, Loading, NotAllowed } from './components/States.tsx';
-import { fmtCount, fmtIso, fmtMs } from './format.ts';
+import { colorFor, fmtCount, fmtIso, fmtMs } from './format.ts';
 import { SessionsPanel } from './SessionsPanel.tsx';
 
 const isoMicros = (iso: string): number => Date.parse(iso) * 1000;
@@ -52,7 +52,7 @@ const TenantChart = observer(({ root }: { root: RootStore }) => {
       <ul className="chart-key">
         {series.map((x) => (
           <li key={x.id} className={x.dashed === true ? 'dashed' : undefined}>
-            {x.id}
+            <span className="swatch" style={{ background: colorFor(x.id) }} /> {x.id}
           </li>
         ))}
         {bands.length > 0 && <li className="band-key">alert baseline → threshold</li>}
@@ -156,13 +156,13 @@ export const TenantView = observer(({ root, tenant }: { root: RootStore; tenant:
       <div className="two-col">
         <section className="card" aria-labelledby="eps">
           <h2 id="eps">Backend endpoints</h2>
-          <Loaded cell={s.stats} what="endpoints">
+          <Loaded value={s.stats.value} error={s.stats.error} what="endpoints">
             {(c) => <StatsTable testId="endpoint-table" rows={c.endpoints} label="Endpoint" keyOf={(r) => r.key.endpoint ?? ''} trend={s.endpointTrend.value} />}
           </Loaded>
         </section>
         <section className="card" aria-labelledby="views">
           <h2 id="views">Views · actions</h2>
-          <Loaded cell={s.stats} what="views">
+          <Loaded value={s.stats.value} error={s.stats.error} what="views">
             {(c) => <StatsTable testId="view-table" rows={c.views} label="View · action" keyOf={viewKey} trend={s.viewTrend.value} />}
           </Loaded>
         </section>

@@ -69,12 +69,12 @@ export function LineChart({ series, fromMicros, toMicros, stepMs, label, bands =
         <g key={v} className="grid">
           <line x1={M.left} x2={W - M.right} y1={y(v)} y2={y(v)} />
           <text x={M.left - 6} y={y(v) + 4} textAnchor="end">
-            {fmtMs(v)}
+            {v === 0 ? '0' : fmtMs(v)}
           </text>
         </g>
       ))}
-      {xTicks.map((t) => (
-        <text key={t} className="axis" x={x(t)} y={H - 8} textAnchor="middle">
+      {xTicks.map((t, i) => (
+        <text key={t} className="axis" x={x(t)} y={H - 8} textAnchor={i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle'}>
           {fmtAxisTime(t / 1000, span / 1000)}
         </text>
       ))}

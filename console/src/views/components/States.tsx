@@ -1,3 +1,4 @@
+import { observer } from 'mobx-react-lite';
 import type { ReactNode } from 'react';
 
 export function Loading({ what }: { what: string }) {
@@ -42,10 +43,12 @@ export function NotAllowed({ what }: { what: string }) {
 
 /**
  * The usual three-way render of a Loadable: error, first load, or the value (refreshes keep the
- * previous value on screen).
+ * previous value on screen). An observer itself: `children` often reads more observables.
  */
-export function Loaded<T>({ cell, what, children }: { cell: { value: T | undefined; error: { status: number; message: string } | undefined }; what: string; children: (v: T) => ReactNode }) {
-  if (cell.error !== undefined) return <ErrorState error={cell.error} what={what} />;
-  if (cell.value === undefined) return <Loading what={what} />;
-  return <>{children(cell.value)}</>;
+function LoadedImpl<T>({ value, error, what, children }: { value: T | undefined; error: { status: number; message: string } | undefined; what: string; children: (v: T) => ReactNode }) {
+  if (error !== undefined) return <ErrorState error={error} what={what} />;
+  if (value === undefined) return <Loading what={what} />;
+  return <>{children(value)}</>;
 }
+
+export const Loaded = observer(LoadedImpl) as typeof LoadedImpl;
