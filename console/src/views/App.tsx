@@ -49,7 +49,7 @@ export const App = observer(({ root }: { root: RootStore }) => {
             {auth.isAdmin ? 'Tenants' : 'Overview'}
           </a>
           {auth.ownTenant !== undefined && (
-            <a href={root.href(`/tenant/${encodeURIComponent(auth.ownTenant)}`)} aria-current={r === 'tenant' ? 'page' : undefined}>
+            <a href={root.href(`/tenant/${encodeURIComponent(auth.ownTenant)}`)} aria-current={root.route.name === 'tenant' && root.route.tenant === auth.ownTenant ? 'page' : undefined}>
               {auth.ownTenant}
             </a>
           )}
