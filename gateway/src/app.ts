@@ -12,6 +12,8 @@ import type { GatewayMetrics } from './ops/metrics.ts';
 import type { TenantResolver } from './tenancy/resolve-tenant.ts';
 import type { Store } from './store/store.ts';
 import { createQueryRouter, type AlertsSource } from './http/query-routes.ts';
+import { createConsoleStatic } from './http/console-static.ts';
+import { createViewerResolver } from './http/viewer.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -98,7 +100,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.use(
-      ['/v1', '/api'],
+      ['/v1', '/api', '/console/v1'],
       cors({
         origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin) ? origin : false),
         credentials: true,
@@ -118,7 +120,12 @@ export function createApp(deps: AppDeps): GatewayApp {
    * decoded and mapped only for the offer to fail cost ~130 ms per refusal in the overload bench,
    * against ~12 ms now, and made garbage the buffer's own lines had to share the heap with.
    */
-  async function admit(req: Request, res: Response, accepted: readonly OtlpEncoding[]): Promise<{ tenant: string; encoding: OtlpEncoding; body: Buffer }> {
+  async function admit(
+    req: Request,
+    res: Response,
+    accepted: readonly OtlpEncoding[],
+    tenantOf: (req: Request) => Promise<string> = (r) => deps.tenants.resolve(r.headers),
+  ): Promise<{ tenant: string; encoding: OtlpEncoding; body: Buffer }> {
     if (draining) throw new GatewayError('SHUTTING_DOWN', 'gateway is shutting down; retry on another instance', { retryAfterSeconds: 1 });
     const type = mediaType(req);
     const encoding = ENCODINGS[type];
@@ -126,7 +133,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       const want = accepted.includes('protobuf') ? 'application/x-protobuf or application/json' : 'application/json';
       throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type "${type || '(none)'}"; send ${want}`);
     }
-    const tenant = await deps.tenants.resolve(req.headers);
+    const tenant = await tenantOf(req);
     const full = deps.store.fullError();
     if (full !== undefined) throw full;
     const body = await readBody(req, res);
@@ -135,7 +142,7 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   if (config.alerts.only) {
     // The evaluator Deployment shares the image, not the job: data sent here would be lost.
-    app.post(['/v1/traces', '/v1/metrics', '/v1/logs', '/v1/telemetry'], () => {
+    app.post(['/v1/traces', '/v1/metrics', '/v1/logs', '/v1/telemetry', '/console/v1/traces'], () => {
       throw new GatewayError('NOT_FOUND', 'this process only evaluates alerts (ALERTS_ONLY=1); send telemetry to the gateway');
     });
   }
@@ -145,8 +152,8 @@ export function createApp(deps: AppDeps): GatewayApp {
     if (result.valuesTruncated > 0) metrics.attributeValuesTruncated.inc({ signal }, result.valuesTruncated);
   }
 
-  app.post('/v1/traces', async (req, res) => {
-    const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
+  async function traces(req: Request, res: Response, tenantOf?: (req: Request) => Promise<string>): Promise<void> {
+    const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json'], tenantOf);
     const result = deps.ingest.traces(body, encoding, tenant);
     const synced = deps.store.persisted();
     if (synced !== undefined) await synced;
@@ -156,7 +163,32 @@ export function createApp(deps: AppDeps): GatewayApp {
     countLimits('traces', result);
     if (result.rejected > 0) logger.info({ tenant, rejected: result.rejected, why: result.message }, 'spans refused (partial success)');
     sendExportResponse(res, encoding, result.rejected, result.message);
-  });
+  }
+
+  app.post('/v1/traces', (req, res) => traces(req, res));
+
+  if (config.console.enabled) {
+    // The console's own spans: any drill-down credential may send them, and they are always
+    // stored under CONSOLE_TENANT, so a tenant's console use never lands in its own data.
+    const viewer = createViewerResolver({ tenants: deps.tenants, adminToken: config.adminToken });
+    const consoleTenant = async (req: Request): Promise<string> => {
+      await viewer(req.headers);
+      return config.console.tenant;
+    };
+    app.post('/console/v1/traces', (req, res) => traces(req, res, consoleTenant));
+    app.get('/console', (req, res, next) => {
+      // Relative asset URLs need the trailing slash; the query (an alert's drill-down link) is kept.
+      // (Express matches '/console/' here too: non-strict routing.)
+      const q = req.originalUrl.indexOf('?');
+      const path = q === -1 ? req.originalUrl : req.originalUrl.slice(0, q);
+      if (path !== '/console') {
+        next();
+        return;
+      }
+      res.redirect(301, `/console/${q === -1 ? '' : req.originalUrl.slice(q)}`);
+    });
+    app.use('/console', createConsoleStatic({ dir: config.console.dir, logger }));
+  }
 
   // Metrics and logs: the same admission, limits and error catalogue as traces; counted per data
   // point / log record under their own `signal` label.
@@ -194,7 +226,10 @@ export function createApp(deps: AppDeps): GatewayApp {
     res.status(200).json({ accepted: result.accepted });
   });
 
-  app.use('/api/v1', createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts }));
+  app.use(
+    '/api/v1',
+    createQueryRouter({ queries: deps.store.queries, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -234,7 +269,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     if (gerr.status === 401 && config.tenancy.mode === 'jwt') res.setHeader('WWW-Authenticate', 'Bearer');
     if (res.headersSent) return;
     discardUnreadBody(req, res, config.maxBodyBytes);
-    if (req.path.startsWith('/v1/')) sendOtlpError(res, responseEncoding(req), gerr.status, gerr.code, gerr.message);
+    if (/^\/(console\/)?v1\//.test(req.path)) sendOtlpError(res, responseEncoding(req), gerr.status, gerr.code, gerr.message);
     else res.status(gerr.status).json({ error: { code: gerr.code, message: gerr.message } });
   });
 

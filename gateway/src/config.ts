@@ -1,4 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits } from './otlp/limits.ts';
 
 /** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
@@ -48,6 +50,7 @@ export interface Config {
    */
   readonly fusedEncoder: boolean;
   readonly alerts: AlertsConfig;
+  readonly console: ConsoleConfig;
   /**
    * OTel attribute limits, per resource, span, data point and log record: `ATTRIBUTE_COUNT_LIMIT`
    * (default 128; attributes past it are dropped) and `ATTRIBUTE_VALUE_LENGTH_LIMIT` (default
@@ -95,6 +98,20 @@ export interface AlertsConfig {
   readonly dashboardUrl: string | undefined;
   /** `ALERTS_API_URL`: where a process with `ALERTS=off` forwards `GET /api/v1/alerts` (the evaluator's Service). */
   readonly apiUrl: string | undefined;
+}
+
+/** The drill-down console served at `/console/` (docs/console.md). */
+export interface ConsoleConfig {
+  /** `CONSOLE`: `on` (default) serves the console and takes its telemetry; `off` serves nothing under /console/. */
+  readonly enabled: boolean;
+  /**
+   * `CONSOLE_DIR`, default `console/dist` of this repository, found from this file: `<root>/console/dist`
+   * in a checkout and `/app/console/dist` in the image (gateway sources under /app/gateway/src).
+   * Absolute after loading.
+   */
+  readonly dir: string;
+  /** `CONSOLE_TENANT`, default `tenantlens-console`: the tenant the console's own spans are stored under. */
+  readonly tenant: string;
 }
 
 export interface InfluxConfig {
@@ -433,6 +450,15 @@ function loadAlerts(env: Env, workers: number): AlertsConfig {
   };
 }
 
+/** Where a checkout (and the image) keeps the built console, relative to this file. */
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
+
+function loadConsole(env: Env): ConsoleConfig {
+  const tenant = str(env, 'CONSOLE_TENANT') ?? 'tenantlens-console';
+  if (!TENANT_PATTERN.test(tenant)) throw new ConfigError('CONSOLE_TENANT', `must be a tenant id (letters, digits, ".", "_", "-"; at most 64), got "${tenant}"`);
+  return { enabled: flag(env, 'CONSOLE', true), dir: resolve(str(env, 'CONSOLE_DIR') ?? DEFAULT_CONSOLE_DIR), tenant };
+}
+
 function loadAdminToken(env: Env): string | undefined {
   const t = str(env, 'ADMIN_TOKEN');
   // It unlocks every tenant's data; a short one is guessable.
@@ -468,6 +494,7 @@ export function loadConfig(env: Env): Config {
     workers,
     fusedEncoder: flag(env, 'FUSED_ENCODER', true),
     alerts: loadAlerts(env, workers),
+    console: loadConsole(env),
     attributeLimits: {
       countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),
       valueLengthLimit: int(env, 'ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, 1, 64 * MiB),

@@ -29,6 +29,10 @@ const emptyQueries: DrillDown = {
   traceLogs: async () => [],
   compare: async (a, b) => ({ a, b, endpoints: [], views: [] }),
   windowP99: async () => [],
+  timeseries: async () => [],
+  rootOperations: async () => [],
+  rootSpans: async () => [],
+  traceSpans: async () => [],
 };
 
 export function createMemoryStore(): MemoryStore {

@@ -1,15 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import express, { type Request } from 'express';
-import { GatewayError, isGatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
 import type { AlertView } from '../alerts/state.ts';
 import type { DrillDown } from '../query/model.ts';
 import { parseLimit, parseRange } from '../query/range.ts';
 import type { TenantResolver } from '../tenancy/resolve-tenant.ts';
+import { mountConsoleRoutes } from './console-routes.ts';
+import { createViewerResolver, TENANT, type Viewer } from './viewer.ts';
 
-/** Who is asking: the operator (every tenant) or one tenant. */
-type Viewer = { readonly admin: true } | { readonly admin: false; readonly tenant: string };
-
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /**
@@ -26,31 +23,17 @@ export interface QueryRouterDeps {
   readonly tenants: TenantResolver;
   readonly adminToken: string | undefined;
   readonly alerts?: AlertsSource;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  /** `CONSOLE_TENANT`: where the console's own spans go; `/whoami` tells the console. */
+  readonly consoleTenant: string;
 }
 
 /** The drill-down API (JSON). Tenant credentials see their own tenant only; others are 403. */
 export function createQueryRouter(deps: QueryRouterDeps): express.Router {
   const router = express.Router();
 
-  async function viewer(req: Request): Promise<Viewer> {
-    const auth = req.headers.authorization;
-    const bearer = auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
-    if (deps.adminToken !== undefined && bearer !== undefined && sameSecret(bearer, deps.adminToken)) return { admin: true };
-    try {
-      return { admin: false, tenant: await deps.tenants.resolve(req.headers) };
-    } catch (err) {
-      if (isGatewayError(err) && err.status === 401) {
-        throw new GatewayError('UNAUTHENTICATED', `${err.message}${deps.adminToken === undefined ? '' : ' (or the operator token)'}`);
-      }
-      throw err;
-    }
-  }
+  const resolveViewer = createViewerResolver(deps);
+  const viewer = (req: Request): Promise<Viewer> => resolveViewer(req.headers);
+  mountConsoleRoutes(router, { queries: deps.queries, viewer, consoleTenant: deps.consoleTenant });
 
   function tenantParam(req: Request, v: Viewer): string {
     const t = String(req.params.tenant ?? '');

@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { TableSpecs } from '../store/embedded-store.ts';
 import { sqlIdent } from '../store/embedded-store.ts';
+import { createEmbeddedConsoleQueries } from './embedded-console.ts';
 import {
   byLogOrder,
   byStartDesc,
@@ -9,6 +10,7 @@ import {
   bySlowest,
   comparisonRows,
   summarizeTraces,
+  withErrorRates,
   type DrillDown,
   type LatencyStats,
   type TraceSpan,
@@ -41,7 +43,11 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
     return reader.getRowObjects();
   }
 
+  const consoleQueries = createEmbeddedConsoleQueries(rows, { fe, be, sp });
+
   return {
+    ...consoleQueries,
+
     async tenants(range, tenant) {
       const where = `time_ns >= $1 AND time_ns < $2${tenant === undefined ? '' : ' AND tenant_id = $3'}`;
       const params: DuckDBValue[] = tenant === undefined ? [range.fromNs, range.toNs] : [range.fromNs, range.toNs, tenant];
@@ -58,7 +64,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
           out.set(t, entry);
         }
       }
-      return [...out.values()].sort((x, y) => (x.tenant < y.tenant ? -1 : 1));
+      return withErrorRates([...out.values()], await consoleQueries.errorCounts(range, tenant));
     },
 
     async sessions(tenant, range, limit) {

@@ -3,6 +3,7 @@ import { v1AuthHeaders } from '../influx/v1-transport.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { ident, literal, timeRange } from './influxql.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
+import { createInfluxConsoleQueries, type InfluxSeries } from './influx-console.ts';
 import {
   byLogOrder,
   byStartDesc,
@@ -12,6 +13,7 @@ import {
   comparisonRows,
   SPAN_COLUMNS,
   summarizeTraces,
+  withErrorRates,
   type Comparison,
   type DrillDown,
   type LatencyStats,
@@ -21,12 +23,7 @@ import {
   type WindowP99,
 } from './model.ts';
 
-interface Series {
-  name: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values: unknown[][];
-}
+type Series = InfluxSeries;
 
 /** Rows scanned at most for a trace list; the newest are kept. */
 const MAX_TRACE_ROWS = 100_000;
@@ -100,12 +97,17 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
     };
   }
 
+  const consoleQueries = createInfluxConsoleQueries(query, { fe, be, sp });
+
   return {
+    ...consoleQueries,
+
     async tenants(range, tenant) {
       const where = `WHERE ${timeRange(range.fromNs, range.toNs)}${tenantFilter(tenant)}`;
-      const [front = [], back = []] = await query(
-        `SELECT ${statsSelect('duration_ms')} FROM ${fe} ${where} GROUP BY "tenant_id"; SELECT ${statsSelect('latency_ms')} FROM ${be} ${where} GROUP BY "tenant_id"`,
-      );
+      const [[front = [], back = []], errors] = await Promise.all([
+        query(`SELECT ${statsSelect('duration_ms')} FROM ${fe} ${where} GROUP BY "tenant_id"; SELECT ${statsSelect('latency_ms')} FROM ${be} ${where} GROUP BY "tenant_id"`),
+        consoleQueries.errorCounts(range, tenant),
+      ]);
       const empty: LatencyStats = { count: 0, p50: null, p95: null, p99: null };
       const out = new Map<string, { tenant: string; frontend: LatencyStats; backend: LatencyStats }>();
       for (const [list, side] of [
@@ -119,7 +121,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
           out.set(t, entry);
         }
       }
-      return [...out.values()].sort((x, y) => (x.tenant < y.tenant ? -1 : 1));
+      return withErrorRates([...out.values()], errors);
     },
 
     async sessions(tenant, range, limit) {

@@ -3,6 +3,7 @@
  * these shapes with the same values for the same data; a contract test holds them to it.
  * Times are microseconds since the epoch (InfluxQL's `epoch=u`, exact in a JS number until 2255).
  */
+import type { CpTrace, RootRow } from './critical-path.ts';
 
 export interface TimeRange {
   /** Inclusive, nanoseconds. */
@@ -19,10 +20,70 @@ export interface LatencyStats {
   readonly p99: number | null;
 }
 
+/** A side of a tenant: its latency, plus the share of its spans with OTLP status ERROR. */
+export interface SideStats extends LatencyStats {
+  /**
+   * Spans with `status_code` 2 (ERROR) among the side's spans in `spans`: frontend = spans with a
+   * `view_name` (those that make `frontend_performance` rows), backend = spans of kind server (those
+   * that make `backend_api_latency` rows). 0..1; null without such spans (beacons carry no status).
+   */
+  readonly errorRate: number | null;
+}
+
 export interface TenantSummary {
   readonly tenant: string;
-  readonly frontend: LatencyStats;
-  readonly backend: LatencyStats;
+  readonly frontend: SideStats;
+  readonly backend: SideStats;
+}
+
+/** A side's stats with the error rate from [spans, error spans] (undefined or 0 spans: null). */
+function withErrorRate(stats: LatencyStats, counts: readonly [number, number] | undefined): SideStats {
+  return { ...stats, errorRate: counts === undefined || counts[0] === 0 ? null : counts[1] / counts[0] };
+}
+
+/** Per tenant and side: [spans, error spans] in `spans`. */
+export type ErrorCounts = ReadonlyMap<string, Readonly<Record<Side, readonly [number, number]>>>;
+
+/** Tenants sorted by id, each side with its error rate: shared by both stores. */
+export function withErrorRates(rows: ReadonlyArray<{ tenant: string; frontend: LatencyStats; backend: LatencyStats }>, errors: ErrorCounts): TenantSummary[] {
+  return rows
+    .map((r) => ({ tenant: r.tenant, frontend: withErrorRate(r.frontend, errors.get(r.tenant)?.frontend), backend: withErrorRate(r.backend, errors.get(r.tenant)?.backend) }))
+    .sort((x, y) => (x.tenant < y.tenant ? -1 : x.tenant > y.tenant ? 1 : 0));
+}
+
+/** `GET /api/v1/timeseries` parameters; see query/timeseries.ts. */
+export type SeriesMetric = 'p50' | 'p95' | 'p99' | 'count' | 'error_rate';
+export type SeriesGroup = 'tenant' | 'endpoint' | 'view';
+export type Side = 'frontend' | 'backend';
+
+export interface TimeseriesQuery {
+  readonly metric: SeriesMetric;
+  readonly group: SeriesGroup;
+  readonly side: Side;
+  /** undefined: every tenant (operator only). */
+  readonly tenant: string | undefined;
+  readonly range: TimeRange;
+  readonly stepNs: bigint;
+}
+
+/**
+ * One bucket of one (tenant, key) from a store; `bucket` counts steps from `range.fromNs`.
+ * Percentiles and count: `value` in ms (or the count). error_rate: `value` is the number of error
+ * spans among `count`; the division is left to query/timeseries.ts so both stores divide alike.
+ */
+export interface BucketRow {
+  readonly tenant: string;
+  readonly key: string;
+  readonly bucket: number;
+  readonly value: number;
+  readonly count: number;
+}
+
+/** Root spans of one name for one tenant in a range: `traces` distinct trace ids. */
+export interface OperationCount {
+  readonly tenant: string;
+  readonly operation: string;
+  readonly traces: number;
 }
 
 export interface SessionSummary {
@@ -121,6 +182,17 @@ export function byWindow(x: WindowP99, y: WindowP99): number {
 
 /** What both stores answer. `tenant` undefined means every tenant (operator token only). */
 export interface DrillDown {
+  /** Bucketed metric per (tenant, group key); empty buckets left out. See query/timeseries.ts. */
+  timeseries(q: TimeseriesQuery): Promise<BucketRow[]>;
+  /** Root span names (parent_span_id '') of these tenants in the range, with distinct trace counts. */
+  rootOperations(range: TimeRange, tenants: readonly string[]): Promise<OperationCount[]>;
+  /**
+   * Root spans named `operation` of one tenant in the range: the newest `limit` plus every root
+   * in the same microsecond as the last of them (critical-path-compare.ts `pickTraces` decides).
+   */
+  rootSpans(tenant: string, operation: string, range: TimeRange, limit: number): Promise<RootRow[]>;
+  /** The spans of these traces of one tenant that start within `window`, per trace. */
+  traceSpans(tenant: string, traceIds: readonly string[], window: TimeRange): Promise<CpTrace[]>;
   tenants(range: TimeRange, tenant: string | undefined): Promise<TenantSummary[]>;
   sessions(tenant: string, range: TimeRange, limit: number): Promise<SessionSummary[]>;
   traces(tenant: string, range: TimeRange, limit: number, sessionId: string | undefined): Promise<TraceSummary[]>;
