@@ -122,7 +122,7 @@ test('the operator console: the three demo tenants, a P99 line per tenant, a ten
       const dbSpans = await wf.locator('.row[data-service="demo-backend"][data-kind="client"]').count();
       if (browserSpans > 0 && serverSpans > 0 && dbSpans > 0) {
         found = true;
-        await wf.locator('.row[data-kind="client"] button').first().click();
+        await wf.locator('.row[data-service="demo-backend"][data-kind="client"] button').first().click();
         await page.getByTestId('span-attributes').waitFor();
         assert.match(await page.getByTestId('span-attributes').innerText(), /db\.statement/);
         assert.equal(await page.getByTestId('trace-session-link').count() > 0, true, 'the trace links to its session');

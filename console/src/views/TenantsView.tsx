@@ -91,9 +91,11 @@ const TenantTable = observer(({ root }: { root: RootStore }) => {
         <label>
           Filter tenants <input type="search" value={s.filter} onChange={(e) => s.setFilter(e.target.value)} data-testid="tenant-filter" />
         </label>
-        <label>
-          <input type="checkbox" checked={s.showConsoleTenant} onChange={() => s.toggleConsoleTenant()} data-testid="show-console-tenant" /> show the console's own tenant ({root.auth.consoleTenant})
-        </label>
+        {root.auth.isAdmin && (
+          <label>
+            <input type="checkbox" checked={s.showConsoleTenant} onChange={() => s.toggleConsoleTenant()} data-testid="show-console-tenant" /> show the console's own tenant ({root.auth.consoleTenant})
+          </label>
+        )}
       </div>
       <div className="table-scroll">
         <table data-testid="tenant-table">
