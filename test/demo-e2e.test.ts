@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDemoBackend } from '../demo/backend/server.ts';
 import { buildDemo } from '../demo/build.ts';
 import { launchChromium } from './support/browser.ts';
-import { chartSeries, criticalPathRows, goHash, mintTenantJwt, openConsole, pollUntil, storedToken, tenantP99, tenantRows, waitHash } from './support/console.ts';
+import { chartSeries, criticalPathRows, goHash, mintTenantJwt, openConsole, pollUntil, storedToken, tenantP99, tenantRows, waitHash, waitIdle } from './support/console.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { launch } from './support/process.ts';
 
@@ -49,7 +49,7 @@ after(async () => {
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function shot(page: import('playwright-core').Page, name: string, doc = false): Promise<void> {
+async function shot(page: Page, name: string, doc = false): Promise<void> {
   const path = join(SHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   if (doc && process.env.UPDATE_DOC_IMAGES === '1') await copyFile(path, join(DOC_IMAGES, `${name}.png`));
@@ -96,7 +96,7 @@ test('the operator console: the three demo tenants, a P99 line per tenant, a ten
     const acme = await tenantP99(page, 'acme');
     const globex = await tenantP99(page, 'globex');
     assert.ok(acme !== undefined && globex !== undefined && globex > acme, `globex p99 (${globex} ms) is above acme's (${acme} ms)`);
-    await shot(page, 'console-tenants', true);
+    await shot(page, 'console-tenants-first');
 
     // The range is shared and kept in the URL.
     await page.locator('[data-testid="range-picker"] button[data-range="6h"]').click();
@@ -106,7 +106,7 @@ test('the operator console: the three demo tenants, a P99 line per tenant, a ten
     await page.getByTestId('tenant-p99-chart').waitFor();
     await page.getByTestId('sessions').locator('tbody tr').first().waitFor();
     await page.getByTestId('endpoint-table').locator('tbody tr').first().waitFor();
-    await shot(page, 'console-tenant', true);
+    await shot(page, 'console-tenant-first');
 
     // A session's traces, then one that holds the browser span, the backend server span and its db span.
     await page.getByTestId('sessions').locator('tbody tr th a').first().click();
@@ -139,7 +139,7 @@ test('the operator console: the three demo tenants, a P99 line per tenant, a ten
     assert.ok(cp.length > 0, 'critical-path rows');
     assert.deepEqual(cp.map((r) => r.rank), cp.map((_, i) => i + 1), 'rows in rank order');
     assert.match(cp[0]?.text ?? '', /on (globex|acme)'s critical path/);
-    await shot(page, 'console-compare', true);
+    await shot(page, 'console-compare-first');
     assert.deepEqual(c.errors, [], 'no page errors');
     assert.deepEqual(c.cspViolations, [], 'nothing the CSP blocks');
   } finally {
@@ -230,7 +230,19 @@ test('`demo:traffic --regress globex`: the alert fires, and globex\'s console pa
     assert.ok(!traffic.exited(), `traffic still running:\n${traffic.tail()}`);
     await page.locator('[data-testid="tenant-p99-chart"] [data-testid="baseline-band"]').first().waitFor();
     await page.locator('[data-testid="tenant-p99-chart"] [data-testid="alert-marker"][data-state="firing"]').first().waitFor();
-    await shot(page, 'console-alert', true);
+    // The committed pictures come from here: a minute of traffic draws better lines than a few clicks.
+    await waitIdle(page);
+    await shot(page, 'console-tenant', true);
+    await goHash(page, '#/?range=15m');
+    await pollUntil(() => chartSeries(page, 'p99-chart'), (s) => s.length === 3, 20_000);
+    await waitIdle(page);
+    await shot(page, 'console-tenants', true);
+    await goHash(page, '#/compare?a=acme&b=globex&range=15m');
+    await pollUntil(() => criticalPathRows(page), (r) => r.length > 0, 20_000);
+    await waitIdle(page);
+    await shot(page, 'console-compare', true);
+    assert.deepEqual(c.errors, [], 'no page errors');
+    assert.deepEqual(c.cspViolations, [], 'nothing the CSP blocks');
   } finally {
     await c.close();
     await traffic.stop();

@@ -63,6 +63,11 @@ export async function waitHash(page: Page, prefix: string, ...parts: string[]): 
   await page.waitForFunction(`location.hash.startsWith(${JSON.stringify(prefix)}) && ${JSON.stringify(parts)}.every((p) => location.hash.includes(p))`);
 }
 
+/** Waits until no section of the console is loading or refreshing (`aria-busy`). */
+export async function waitIdle(page: Page, timeoutMs = 20_000): Promise<void> {
+  await page.waitForFunction("document.querySelectorAll('[aria-busy=\"true\"]').length === 0", undefined, { timeout: timeoutMs });
+}
+
 /** The token the console keeps in sessionStorage (null when signed out). */
 export async function storedToken(page: Page): Promise<string | null> {
   return page.evaluate("sessionStorage.getItem('tenantlens.console.token')");

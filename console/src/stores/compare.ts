@@ -40,12 +40,14 @@ export class CompareStore {
   }
 
   async load(range: Range): Promise<void> {
-    await this.tenants.load(() => this.api.tenants(range));
+    const rk = `${range.from}/${range.to}`;
+    await this.tenants.load(rk, () => this.api.tenants(range));
     const { a, b } = this;
     if (a === '' || b === '') return;
-    await Promise.all([this.comparison.load(() => this.api.compare(a, b, range)), this.operations.load(() => this.api.operations(a, b, range))]);
+    const k = `${a}/${b}/${rk}`;
+    await Promise.all([this.comparison.load(k, () => this.api.compare(a, b, range)), this.operations.load(k, () => this.api.operations(a, b, range))]);
     const op = this.chosenOperation;
     if (op === undefined) this.criticalPath.reset();
-    else await this.criticalPath.load(() => this.api.criticalPath(a, b, op, range));
+    else await this.criticalPath.load(`${k}/${op}`, () => this.api.criticalPath(a, b, op, range));
   }
 }

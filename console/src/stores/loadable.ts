@@ -16,6 +16,7 @@ export type LoadState<T> =
  */
 export class Loadable<T> {
   current: LoadState<T> = { state: 'idle' };
+  private key: string | undefined;
   private pending: CancellablePromise<void> | undefined;
   private readonly flow: (fetcher: () => Promise<T>) => CancellablePromise<void>;
 
@@ -36,9 +37,15 @@ export class Loadable<T> {
     });
   }
 
-  /** Starts a load; resolves when it settles (never rejects: errors land in `current`). */
-  load(fetcher: () => Promise<T>): Promise<void> {
+  /**
+   * Starts a load; resolves when it settles (never rejects: errors land in `current`). `key` names
+   * what is asked (range, tenant, …): a refresh of the same key keeps the old value on screen, a
+   * new key does not (last hour's numbers must not pose as the last 15 minutes').
+   */
+  load(key: string, fetcher: () => Promise<T>): Promise<void> {
     this.pending?.cancel();
+    if (key !== this.key) this.current = { state: 'idle' };
+    this.key = key;
     const p = this.flow(fetcher);
     this.pending = p;
     return p.catch(() => undefined);
@@ -47,6 +54,7 @@ export class Loadable<T> {
   reset(): void {
     this.pending?.cancel();
     this.pending = undefined;
+    this.key = undefined;
     this.current = { state: 'idle' };
   }
 
@@ -61,6 +69,7 @@ export class Loadable<T> {
     return c.state === 'error' ? { status: c.status, message: c.message } : undefined;
   }
 
+  /** True until the current key has an answer (a first load or a refresh). */
   get loading(): boolean {
     return this.current.state === 'loading' || this.current.state === 'idle';
   }

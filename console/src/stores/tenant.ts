@@ -63,20 +63,21 @@ export class TenantStore {
 
   load(range: Range): Promise<void> {
     const tenant = this.tenant;
+    const k = `${tenant}/${range.from}/${range.to}`;
     const series = (group: 'tenant' | 'endpoint' | 'view', side: 'frontend' | 'backend') => () => this.api.timeseries({ metric: 'p99', group, side, tenant, range });
     const loads = [
-      this.frontendP99.load(series('tenant', 'frontend')),
-      this.backendP99.load(series('tenant', 'backend')),
+      this.frontendP99.load(k, series('tenant', 'frontend')),
+      this.backendP99.load(k, series('tenant', 'backend')),
       // alerts may be off on this gateway (404): the chart then just has no band.
-      this.alerts.load(() => this.api.alerts()),
+      this.alerts.load('alerts', () => this.api.alerts()),
       // compare(t, t) is the per-endpoint and per-view latency of one tenant (both sides the same).
-      this.stats.load(() => this.api.compare(tenant, tenant, range)),
-      this.endpointTrend.load(series('endpoint', 'backend')),
-      this.viewTrend.load(series('view', 'frontend')),
-      this.sessions.load(() => this.api.sessions(tenant, range, SESSION_FETCH)),
+      this.stats.load(k, () => this.api.compare(tenant, tenant, range)),
+      this.endpointTrend.load(k, series('endpoint', 'backend')),
+      this.viewTrend.load(k, series('view', 'frontend')),
+      this.sessions.load(k, () => this.api.sessions(tenant, range, SESSION_FETCH)),
     ];
     const session = this.session;
-    if (session !== undefined) loads.push(this.sessionTraces.load(() => this.api.traces(tenant, range, 200, session)));
+    if (session !== undefined) loads.push(this.sessionTraces.load(`${k}/${session}`, () => this.api.traces(tenant, range, 200, session)));
     else this.sessionTraces.reset();
     return Promise.all(loads).then(() => undefined);
   }

@@ -50,12 +50,12 @@ export class TenantsStore {
   }
 
   load(range: Range): Promise<void> {
-    return Promise.all([this.tenants.load(() => this.api.tenants(range)), this.loadChart(range)]).then(() => undefined);
+    return Promise.all([this.tenants.load(`${range.from}/${range.to}`, () => this.api.tenants(range)), this.loadChart(range)]).then(() => undefined);
   }
 
   loadChart(range: Range): Promise<void> {
     const side = this.side;
-    return this.chart.load(() => this.api.timeseries({ metric: 'p99', group: 'tenant', side, range }));
+    return this.chart.load(`${side}/${range.from}/${range.to}`, () => this.api.timeseries({ metric: 'p99', group: 'tenant', side, range }));
   }
 
   private visible(tenant: string): boolean {

@@ -53,7 +53,7 @@ export class TraceStore {
 
   load(): Promise<void> {
     const id = this.traceId;
-    return this.detail.load(() => this.api.trace(id));
+    return this.detail.load(id, () => this.api.trace(id));
   }
 
   get rows(): WaterfallRow[] {

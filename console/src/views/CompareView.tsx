@@ -50,6 +50,7 @@ function GapTable({ rows, a, b, label, keyOf, testId }: { rows: readonly Compari
 
 /** "demo-backend SELECT orders: +480 ms on globex's critical path" */
 export function criticalPathPhrase(row: CriticalPath['rows'][number], a: string, b: string): string {
+  if (Math.abs(row.gapMs) < 0.5) return `${row.service} ${row.name}: the same on both critical paths`;
   const slower = row.gapMs >= 0 ? b : a;
   return `${row.service} ${row.name}: ${fmtGap(Math.abs(row.gapMs)).replace('±', '+')} on ${slower}'s critical path`;
 }
@@ -148,13 +149,13 @@ export const CompareView = observer(({ root }: { root: RootStore }) => {
         s.tenants.value === undefined ? <Loading what="tenants" /> : <Empty><p>Choose two tenants to compare (at least two tenants need data in this range).</p></Empty>
       ) : (
         <>
-          <section className="card" aria-labelledby="cp-title">
+          <section className="card" aria-labelledby="cp-title" aria-busy={s.criticalPath.loading}>
             <h2 id="cp-title">Critical-path attribution: where {s.b}'s extra time goes</h2>
             {s.operations.error !== undefined ? <ErrorState error={s.operations.error} what="operations" /> : s.chosenOperation === undefined && s.operations.value !== undefined ? <Empty /> : (
               <Loaded value={s.criticalPath.value} error={s.criticalPath.error} what="the critical-path comparison">{(cp) => <CriticalPathTable cp={cp} />}</Loaded>
             )}
           </section>
-          <section className="card" aria-labelledby="gap-eps">
+          <section className="card" aria-labelledby="gap-eps" aria-busy={s.comparison.loading}>
             <h2 id="gap-eps">Per backend endpoint</h2>
             <Loaded value={s.comparison.value} error={s.comparison.error} what="the comparison">
               {(c) => <GapTable testId="compare-endpoints" rows={c.endpoints} a={c.a} b={c.b} label="Endpoint" keyOf={(r) => r.key.endpoint ?? ''} />}

@@ -65,7 +65,7 @@ export const SessionsPanel = observer(({ root }: { root: RootStore }) => {
   return (
     <>
       {session !== undefined && <SessionTraces root={root} session={session} />}
-      <section className="card" aria-labelledby="sessions-title">
+      <section className="card" aria-labelledby="sessions-title" aria-busy={s.sessions.loading}>
         <h2 id="sessions-title">Sessions</h2>
         <div className="table-tools">
           <label>

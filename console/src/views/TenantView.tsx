@@ -149,18 +149,18 @@ export const TenantView = observer(({ root, tenant }: { root: RootStore; tenant:
       <h1 className="page-title">
         Tenant <span data-testid="tenant-name">{tenant}</span>
       </h1>
-      <section className="card" aria-labelledby="tp99">
+      <section className="card" aria-labelledby="tp99" aria-busy={s.frontendP99.loading || s.backendP99.loading}>
         <h2 id="tp99">P99 over time</h2>
         <TenantChart root={root} />
       </section>
       <div className="two-col">
-        <section className="card" aria-labelledby="eps">
+        <section className="card" aria-labelledby="eps" aria-busy={s.stats.loading}>
           <h2 id="eps">Backend endpoints</h2>
           <Loaded value={s.stats.value} error={s.stats.error} what="endpoints">
             {(c) => <StatsTable testId="endpoint-table" rows={c.endpoints} label="Endpoint" keyOf={(r) => r.key.endpoint ?? ''} trend={s.endpointTrend.value} />}
           </Loaded>
         </section>
-        <section className="card" aria-labelledby="views">
+        <section className="card" aria-labelledby="views" aria-busy={s.stats.loading}>
           <h2 id="views">Views · actions</h2>
           <Loaded value={s.stats.value} error={s.stats.error} what="views">
             {(c) => <StatsTable testId="view-table" rows={c.views} label="View · action" keyOf={viewKey} trend={s.viewTrend.value} />}

@@ -11,7 +11,7 @@ const P99Chart = observer(({ root }: { root: RootStore }) => {
   const s = root.tenants;
   const ts = s.chart.value;
   return (
-    <section className="card" aria-labelledby="p99-title">
+    <section className="card" aria-labelledby="p99-title" aria-busy={s.chart.loading}>
       <div className="card-head">
         <h2 id="p99-title">P99 over time, per tenant</h2>
         <div role="group" aria-label="Side" className="toggle">
@@ -149,7 +149,7 @@ export const TenantsView = observer(({ root }: { root: RootStore }) => (
   <>
     <h1 className="page-title">Tenants</h1>
     <P99Chart root={root} />
-    <section className="card" aria-labelledby="tenants-title">
+    <section className="card" aria-labelledby="tenants-title" aria-busy={root.tenants.tenants.loading}>
       <h2 id="tenants-title">Latency per tenant</h2>
       <TenantTable root={root} />
     </section>

@@ -94,7 +94,8 @@ export function LineChart({ series, fromMicros, toMicros, stepMs, label, bands =
       {markers.map((m) => (
         <g key={m.id} className={`marker ${m.state}`} data-testid="alert-marker" data-state={m.state}>
           <line x1={x(m.t)} x2={x(m.t)} y1={M.top} y2={H - M.bottom} />
-          <text x={x(m.t) + 4} y={M.top + 10}>
+          {/* Near the right edge the label goes left of its line, or it would be cut off. */}
+          <text x={x(m.t) > W - 80 ? x(m.t) - 4 : x(m.t) + 4} y={M.top + 10} textAnchor={x(m.t) > W - 80 ? 'end' : 'start'}>
             {m.state}
           </text>
           <title>{m.label}</title>
