@@ -7,6 +7,10 @@ import { defineConfig } from 'vite';
  */
 export default defineConfig({
   root: import.meta.dirname,
+  // `npx vite console` for development: the API and the console's telemetry go to a running gateway.
+  server: {
+    proxy: Object.fromEntries(['/api', '/console/v1'].map((p) => [p, process.env.TENANTLENS_GATEWAY ?? 'http://127.0.0.1:4318'])),
+  },
   base: '/console/',
   esbuild: { jsx: 'automatic' },
   build: {

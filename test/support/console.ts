@@ -34,7 +34,7 @@ export async function openConsole(browser: Browser, gatewayUrl: string, token: s
   });
   if (token !== undefined) {
     await page.goto(`${gatewayUrl}/console/#token=${encodeURIComponent(token)}`);
-    await page.waitForFunction("!location.hash.startsWith('#token=')");
+    await waitTokenRead(page);
     if (hash !== '#/') await goHash(page, hash);
   } else await page.goto(`${gatewayUrl}/console/${hash}`);
   return {
@@ -51,21 +51,46 @@ export async function openConsole(browser: Browser, gatewayUrl: string, token: s
   };
 }
 
-// The root tsconfig has no DOM types: page-side code is passed as strings.
+// The root tsconfig has no DOM types: page-side code is passed as strings to evaluate (CDP, not
+// subject to the page's CSP); anything polled is polled from here.
+
+async function waitTokenRead(page: Page): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (new URL(page.url()).hash.startsWith('#token=')) {
+    if (Date.now() > deadline) throw new Error('the console did not take the token from the URL');
+    await page.waitForTimeout(50);
+  }
+}
 
 /** Navigates the console to a hash route (`#/tenant/acme?range=6h`). */
 export async function goHash(page: Page, hash: string): Promise<void> {
   await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
 }
 
-/** Waits until the hash route starts with `prefix` and contains every one of `parts`. */
+/**
+ * Waits until the hash route starts with `prefix` and contains every one of `parts`. Polled from
+ * here: waitForFunction with a string compiles it in the page, which the console's CSP forbids.
+ */
 export async function waitHash(page: Page, prefix: string, ...parts: string[]): Promise<void> {
-  await page.waitForFunction(`location.hash.startsWith(${JSON.stringify(prefix)}) && ${JSON.stringify(parts)}.every((p) => location.hash.includes(p))`);
+  const ok = (): boolean => {
+    const hash = new URL(page.url()).hash;
+    return hash.startsWith(prefix) && parts.every((p) => hash.includes(p));
+  };
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`the console's URL did not become ${prefix}…${parts.join('…')}: ${page.url()}`);
+    await page.waitForTimeout(50);
+  }
 }
 
 /** Waits until no section of the console is loading or refreshing (`aria-busy`). */
 export async function waitIdle(page: Page, timeoutMs = 20_000): Promise<void> {
-  await page.waitForFunction("document.querySelectorAll('[aria-busy=\"true\"]').length === 0", undefined, { timeout: timeoutMs });
+  const busy = page.locator('[aria-busy="true"]');
+  const deadline = Date.now() + timeoutMs;
+  while ((await busy.count()) > 0) {
+    if (Date.now() > deadline) throw new Error('the console is still loading');
+    await page.waitForTimeout(100);
+  }
 }
 
 /** The token the console keeps in sessionStorage (null when signed out). */

@@ -1,6 +1,8 @@
 /**
- * The drill-down API's answers as the console reads them (gateway/src/query/model.ts and the
- * console contract, /work/wt/shared/console-contract.md → docs/console.md). Times are µs since the epoch.
+ * The drill-down API's answers as the console reads them (docs/console.md). They mirror the
+ * gateway's gateway/src/query/model.ts on purpose rather than importing it: the console is a
+ * browser package that must not reach into the gateway's sources; the contract test and the e2e
+ * test hold the two to the same JSON. Times are µs since the epoch.
  */
 
 export interface LatencyStats {

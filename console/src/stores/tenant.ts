@@ -2,6 +2,7 @@ import { action, computed, makeObservable, observable } from 'mobx';
 import type { ApiClient } from '../api/client.ts';
 import type { AlertView, Comparison, Range, SessionSummary, TimeSeries, TraceSummary } from '../api/types.ts';
 import { Loadable } from './loadable.ts';
+import { pageCount, pageOf, sortBy } from './paging.ts';
 
 export const SESSION_PAGE = 50;
 /** The API's most sessions per request; the list is paged on screen. */
@@ -98,21 +99,15 @@ export class TenantStore {
       (s) => (s.maxMs ?? 0) >= this.minDurationMs && (q === '' || this.searchedTraceId !== undefined || s.sessionId.toLowerCase().includes(q)),
     );
     const k = this.sort;
-    const dir = this.descending ? -1 : 1;
-    return rows.sort((x, y) => {
-      const a = x[k] ?? -1;
-      const b = y[k] ?? -1;
-      return (a < b ? -1 : a > b ? 1 : 0) * dir || (x.sessionId < y.sessionId ? -1 : 1);
-    });
+    return sortBy(rows, (x) => x[k] ?? -1, (x) => x.sessionId, this.descending);
   }
 
   get pages(): number {
-    return Math.max(1, Math.ceil(this.sessionRows.length / SESSION_PAGE));
+    return pageCount(this.sessionRows.length, SESSION_PAGE);
   }
 
   get pageRows(): SessionSummary[] {
-    const p = Math.min(this.page, this.pages - 1);
-    return this.sessionRows.slice(p * SESSION_PAGE, (p + 1) * SESSION_PAGE);
+    return pageOf(this.sessionRows, this.page, SESSION_PAGE);
   }
 
   sortBy(key: SessionSort): void {

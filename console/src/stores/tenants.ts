@@ -2,6 +2,7 @@ import { action, computed, makeObservable, observable, observableRef } from 'mob
 import type { ApiClient } from '../api/client.ts';
 import type { Range, Side, TenantSummary, TimeSeries } from '../api/types.ts';
 import { Loadable } from './loadable.ts';
+import { pageCount, pageOf, sortBy } from './paging.ts';
 
 /** Lines drawn by default in the P99 chart: the slowest few; the rest are one click away. */
 export const DEFAULT_SHOWN = 5;
@@ -68,21 +69,15 @@ export class TenantsStore {
     const rows = (this.tenants.value ?? []).filter((t) => this.visible(t.tenant) && (f === '' || t.tenant.toLowerCase().includes(f)));
     const [side, stat] = this.sort.split('.') as [Side | 'tenant', keyof TenantSummary['frontend'] | undefined];
     const key = (t: TenantSummary): number | string => (side === 'tenant' || stat === undefined ? t.tenant : (t[side][stat] ?? -1));
-    const dir = this.descending ? -1 : 1;
-    return rows.sort((x, y) => {
-      const a = key(x);
-      const b = key(y);
-      return (a < b ? -1 : a > b ? 1 : 0) * dir || (x.tenant < y.tenant ? -1 : 1);
-    });
+    return sortBy(rows, key, (t) => t.tenant, this.descending);
   }
 
   get pages(): number {
-    return Math.max(1, Math.ceil(this.rows.length / PAGE_SIZE));
+    return pageCount(this.rows.length, PAGE_SIZE);
   }
 
   get pageRows(): TenantSummary[] {
-    const page = Math.min(this.page, this.pages - 1);
-    return this.rows.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+    return pageOf(this.rows, this.page, PAGE_SIZE);
   }
 
   /** One series per visible tenant, slowest (highest peak P99) first. */
