@@ -26,12 +26,17 @@ let dataDir: string;
 const gws: Record<'influxdb' | 'embedded', Gateway> = {} as Record<'influxdb' | 'embedded', Gateway>;
 
 interface Expected {
+  /** tenant → side → [spans, error spans] (OTLP status ERROR). */
+  errors: Record<string, { frontend: [number, number]; backend: [number, number] }>;
+  /** tenant → key → errors per span, in span order (1 = ERROR). */
+  viewErrors: Record<string, Record<string, number[]>>;
+  endpointErrors: Record<string, Record<string, number[]>>;
   frontend: Record<string, number[]>; // tenant → durations ms
   backend: Record<string, number[]>;
   sessions: Record<string, Record<string, number[]>>; // tenant → session → durations
   endpoints: Record<string, Record<string, number[]>>; // tenant → endpoint → latencies
 }
-const expected: Expected = { frontend: {}, backend: {}, sessions: {}, endpoints: {} };
+const expected: Expected = { errors: {}, viewErrors: {}, endpointErrors: {}, frontend: {}, backend: {}, sessions: {}, endpoints: {} };
 const traceIds: Record<string, string[]> = {};
 /** trace id → start (ns) of its server span, for log records emitted inside it. */
 const serverStarts: Record<string, bigint> = {};
@@ -54,6 +59,16 @@ function dataset(tenant: string, tenantIndex: number): string {
       const beMs = Math.max(1, feMs - 4);
       const endpoint = a % 2 === 0 ? '/api/users' : '/api/report';
       const view = a % 2 === 0 ? ['Users', 'loadUsers'] : ['Report', 'compute'];
+      // acme's first action fails in the browser; a third of globex's requests fail on the server.
+      const feError = tenant === 'acme' && i === 0;
+      const beError = tenant === 'globex' && i % 3 === 0;
+      const errs = (expected.errors[tenant] ??= { frontend: [0, 0], backend: [0, 0] });
+      errs.frontend[0]++;
+      errs.backend[0]++;
+      if (feError) errs.frontend[1]++;
+      if (beError) errs.backend[1]++;
+      ((expected.viewErrors[tenant] ??= {})[`${view[0]} · ${view[1]}`] ??= []).push(feError ? 1 : 0);
+      ((expected.endpointErrors[tenant] ??= {})[endpoint] ??= []).push(beError ? 1 : 0);
       (expected.frontend[tenant] ??= []).push(feMs);
       (expected.backend[tenant] ??= []).push(beMs);
       ((expected.sessions[tenant] ??= {})[session] ??= []).push(feMs);
@@ -70,6 +85,7 @@ function dataset(tenant: string, tenantIndex: number): string {
           startTimeUnixNano: String(start),
           endTimeUnixNano: String(start + BigInt(feMs) * MS),
           attributes: [kv('view_name', view[0] as string), kv('action_name', view[1] as string), kv('session.id', session), kv('element_count', 10 + a), kv('tenant_id', 'spoofed')],
+          ...(feError ? { status: { code: 2, message: 'click failed' } } : {}),
         },
         {
           traceId,
@@ -80,6 +96,7 @@ function dataset(tenant: string, tenantIndex: number): string {
           startTimeUnixNano: String(start + 2n * MS),
           endTimeUnixNano: String(start + 2n * MS + BigInt(beMs) * MS),
           attributes: [kv('http.route', endpoint), kv('http.request.method', 'GET'), kv('http.response.status_code', 200)],
+          ...(beError ? { status: { code: 2 } } : {}),
         },
         {
           traceId,
@@ -203,13 +220,15 @@ const stores = ['influxdb', 'embedded'] as const;
 
 describe('query API contract: both stores, exact answers', () => {
   test('GET /api/v1/tenants: counts and nearest-rank p50/p95/p99 per tenant', async () => {
+    const rate = (t: string, side: 'frontend' | 'backend'): number => (expected.errors[t]![side][1]) / expected.errors[t]![side][0];
     const want = ['acme', 'globex'].map((t) => ({
       tenant: t,
-      frontend: { count: 18, p50: pct(expected.frontend[t]!, 50), p95: pct(expected.frontend[t]!, 95), p99: pct(expected.frontend[t]!, 99) },
-      backend: { count: 18, p50: pct(expected.backend[t]!, 50), p95: pct(expected.backend[t]!, 95), p99: pct(expected.backend[t]!, 99) },
+      frontend: { count: 18, p50: pct(expected.frontend[t]!, 50), p95: pct(expected.frontend[t]!, 95), p99: pct(expected.frontend[t]!, 99), errorRate: rate(t, 'frontend') },
+      backend: { count: 18, p50: pct(expected.backend[t]!, 50), p95: pct(expected.backend[t]!, 95), p99: pct(expected.backend[t]!, 99), errorRate: rate(t, 'backend') },
     }));
     for (const store of stores) assert.deepEqual((await api(store, '/api/v1/tenants')).body.tenants, want, store);
     assert.ok((want[1]?.frontend.p99 ?? 0) > (want[0]?.frontend.p99 ?? 0), 'globex is the slow one');
+    assert.deepEqual(want.map((w) => [w.frontend.errorRate, w.backend.errorRate]), [[1 / 18, 0], [0, 6 / 18]], 'the errors as planted');
   });
 
   test('GET /api/v1/tenants/:tenant/sessions: slowest first, with counts, p99, max, first/last seen', async () => {
@@ -310,6 +329,180 @@ describe('query API contract: both stores, exact answers', () => {
       assert.equal((await api(store, '/api/v1/tenants/acme/sessions?limit=0')).status, 400);
     }
   });
+});
+
+describe('console API (issue 14): both stores, identical JSON, computed by hand', () => {
+  const fromMs = Number(BASE_NS / MS) - 500;
+  const range = `from=${new Date(fromMs).toISOString()}&to=${new Date(fromMs + 2000).toISOString()}`;
+  const fromMicros = fromMs * 1000;
+  const latencies: string[] = [];
+
+  /** Both stores' answers, which must be identical and 200; the route latency on each is noted. */
+  async function both(path: string, bearer = ADMIN): Promise<Record<string, unknown>> {
+    const answers = await Promise.all(
+      stores.map(async (s) => {
+        const t0 = performance.now();
+        const r = await api(s, path, bearer);
+        latencies.push(`${s} ${path.split('?')[0]} ${(performance.now() - t0).toFixed(1)} ms`);
+        return r;
+      }),
+    );
+    assert.equal(answers[0]?.status, 200, JSON.stringify(answers[0]?.body));
+    assert.deepEqual(answers[0]?.body, answers[1]?.body, `same answer from both stores: ${path}`);
+    return answers[0]?.body as Record<string, unknown>;
+  }
+  after(() => console.log(`console API latencies (this dataset):\n  ${latencies.join('\n  ')}`));
+
+  // acme's spans fall in the first 1 s bucket of the range, globex's (1 s later) in the second.
+  const bucketOf = (tenant: string): number => fromMicros + (tenant === 'globex' ? 1_000_000 : 0);
+  const series = (byTenant: Record<string, Record<string, number[]>>, value: (v: number[]) => number | null) =>
+    ['acme', 'globex'].flatMap((tenant) =>
+      Object.keys(byTenant[tenant] ?? {})
+        .sort()
+        .map((key) => {
+          const v = byTenant[tenant]![key]!;
+          return { tenant, key, points: [{ t: bucketOf(tenant), value: value(v), count: v.length }] };
+        }),
+    );
+  const share = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+
+  test('GET /api/v1/timeseries: p99 per tenant (frontend), buckets aligned on from, empty ones left out', async () => {
+    const body = await both(`/api/v1/timeseries?metric=p99&group=tenant&step=1s&${range}`);
+    assert.deepEqual(body, {
+      metric: 'p99',
+      group: 'tenant',
+      side: 'frontend',
+      stepMs: 1000,
+      fromMicros,
+      toMicros: fromMicros + 2_000_000,
+      series: series({ acme: { '': expected.frontend.acme! }, globex: { '': expected.frontend.globex! } }, (v) => pct(v, 99)),
+    });
+  });
+
+  test('GET /api/v1/timeseries: p50 per endpoint (backend) and count per view · action (frontend)', async () => {
+    const endpoints = await both(`/api/v1/timeseries?metric=p50&group=endpoint&step=1s&${range}`);
+    assert.equal(endpoints.side, 'backend');
+    assert.deepEqual(endpoints.series, series(expected.endpoints, (v) => pct(v, 50)));
+    const views = await both(`/api/v1/timeseries?metric=count&group=view&step=1s&${range}`);
+    assert.deepEqual(views.series, series(expected.viewErrors, (v) => v.length));
+    assert.deepEqual((views.series as Array<{ key: string }>).map((s) => s.key), ['Report · compute', 'Users · loadUsers', 'Report · compute', 'Users · loadUsers']);
+  });
+
+  test('GET /api/v1/timeseries: error_rate (OTLP status ERROR) per tenant, view and endpoint', async () => {
+    const byTenant = await both(`/api/v1/timeseries?metric=error_rate&step=1s&${range}`);
+    assert.deepEqual(byTenant.series, [
+      { tenant: 'acme', key: '', points: [{ t: bucketOf('acme'), value: 1 / 18, count: 18 }] },
+      { tenant: 'globex', key: '', points: [{ t: bucketOf('globex'), value: 0, count: 18 }] },
+    ]);
+    assert.deepEqual((await both(`/api/v1/timeseries?metric=error_rate&group=view&step=1s&${range}`)).series, series(expected.viewErrors, share));
+    const endpoints = await both(`/api/v1/timeseries?metric=error_rate&group=endpoint&step=1s&${range}`);
+    assert.deepEqual(endpoints.series, series(expected.endpointErrors, share));
+    assert.deepEqual((endpoints.series as Array<{ points: Array<{ value: number }> }>).map((s) => s.points[0]?.value), [0, 0, 1 / 3, 1 / 3]);
+    const backend = await both(`/api/v1/timeseries?metric=error_rate&side=backend&step=1s&${range}`);
+    assert.deepEqual((backend.series as Array<{ points: Array<{ value: number }> }>).map((s) => s.points[0]?.value), [0, 6 / 18]);
+  });
+
+  test('GET /api/v1/timeseries: the default step is the range / 60 rounded up; a tenant filter; a tenant token sees itself', async () => {
+    // Fixed ends: a relative range would differ by a millisecond between the two stores' requests.
+    const nowMs = Date.now();
+    const last = (hours: number): string => `from=${new Date(nowMs - hours * 3_600_000).toISOString()}&to=${new Date(nowMs).toISOString()}`;
+    const body = await both(`/api/v1/timeseries?metric=count&${last(1)}`);
+    assert.equal(body.stepMs, 60_000, '1 h / 60 = 1 min');
+    assert.equal((await both(`/api/v1/timeseries?metric=count&${last(6)}`)).stepMs, 600_000, '6 h / 60 = 6 min → 10 min');
+    const total = (b: Record<string, unknown>, tenant: string) =>
+      (b.series as Array<{ tenant: string; points: Array<{ value: number }> }>).filter((s) => s.tenant === tenant).flatMap((s) => s.points).reduce((n, p) => n + p.value, 0);
+    assert.deepEqual([total(body, 'acme'), total(body, 'globex')], [18, 18]);
+    const globex = await both(`/api/v1/timeseries?metric=count&tenant=globex&${last(1)}`);
+    assert.deepEqual((globex.series as Array<{ tenant: string }>).map((s) => s.tenant), ['globex']);
+    const acme = await both(`/api/v1/timeseries?metric=count&${last(1)}`, await token('acme'));
+    assert.deepEqual((acme.series as Array<{ tenant: string }>).map((s) => s.tenant), ['acme']);
+  });
+
+  test('GET /api/v1/operations: root span names with trace counts per side, most traces first', async () => {
+    assert.deepEqual(await both('/api/v1/operations?a=acme&b=globex'), {
+      operations: [
+        { operation: 'compute click', a: 9, b: 9 },
+        { operation: 'loadUsers click', a: 9, b: 9 },
+      ],
+    });
+    assert.deepEqual((await both('/api/v1/operations?a=globex')).operations, [
+      { operation: 'compute click', a: 9, b: 0 },
+      { operation: 'loadUsers click', a: 9, b: 0 },
+    ]);
+  });
+
+  test('GET /api/v1/compare/critical-path: self time per (service, span) on each trace\'s critical path, ranked by the median gap', async () => {
+    const body = await both(`/api/v1/compare/critical-path?a=acme&b=globex&operation=${encodeURIComponent('loadUsers click')}`);
+    // Per loadUsers trace (root R, server S from +2 ms to fe−2, db from +3 ms to fe−3, one clock):
+    // R owns 0–2 and fe−2–fe (4 ms), S owns 2–3 and fe−3–fe−2 (2 ms), the db span fe−6 ms.
+    const fe = (t: string) => expected.frontend[t]!.filter((_, i) => (i % 6) % 2 === 0);
+    const own = (t: string): Array<[string, number[]]> => [
+      ['SELECT users', fe(t).map((f) => f - 6)],
+      ['loadUsers click', fe(t).map(() => 4)],
+      ['GET /api/users', fe(t).map(() => 2)],
+    ];
+    const zero = { median: 0, p90: 0 };
+    const rows = ['acme', 'globex'].flatMap((t) =>
+      own(t).map(([name, v]) => {
+        const s = { median: pct(v, 50), p90: pct(v, 90) };
+        return { service: `${t}-app`, name, a: t === 'acme' ? s : zero, b: t === 'acme' ? zero : s, gapMs: t === 'acme' ? -(s.median ?? 0) : (s.median ?? 0) };
+      }),
+    );
+    rows.sort((x, y) => y.gapMs - x.gapMs || (x.service < y.service ? -1 : 1));
+    assert.deepEqual(body, { a: 'acme', b: 'globex', operation: 'loadUsers click', traces: { a: 9, b: 9 }, rows });
+    assert.deepEqual([rows[0]?.service, rows[0]?.name], ['globex-app', 'SELECT users'], "globex's database time leads");
+    const limited = await both(`/api/v1/compare/critical-path?a=acme&b=globex&operation=${encodeURIComponent('loadUsers click')}&limit=3`);
+    assert.deepEqual(limited.traces, { a: 3, b: 3 });
+    const none = await both('/api/v1/compare/critical-path?a=acme&b=globex&operation=nothing');
+    assert.deepEqual([none.traces, none.rows], [{ a: 0, b: 0 }, []]);
+  });
+});
+
+describe('console API: access and validation', () => {
+  for (const store of stores) {
+    test(`${store}: a tenant credential may name only itself (403); bad parameters are 400 naming them`, async () => {
+      const acme = await token('acme');
+      for (const path of ['/api/v1/timeseries?tenant=globex', '/api/v1/operations?a=globex', '/api/v1/operations?a=acme&b=globex', '/api/v1/compare/critical-path?a=acme&b=globex&operation=x']) {
+        assert.equal((await api(store, path, acme)).status, 403, path);
+      }
+      assert.equal((await api(store, '/api/v1/compare/critical-path?a=acme&b=acme&operation=x', acme)).status, 200);
+      const bad: Array<[string, string]> = [
+        ['/api/v1/timeseries?metric=p42', 'metric'],
+        ['/api/v1/timeseries?group=service', 'group'],
+        ['/api/v1/timeseries?group=endpoint&side=frontend', 'side'],
+        ['/api/v1/timeseries?group=view&side=backend', 'side'],
+        ['/api/v1/timeseries?side=middle', 'side'],
+        ['/api/v1/timeseries?step=0', 'step'],
+        ['/api/v1/timeseries?step=5x', 'step'],
+        ['/api/v1/timeseries?step=1s&step=2s', 'step'],
+        ['/api/v1/timeseries?tenant=' + encodeURIComponent("acme' OR ''='"), 'tenant'],
+        ['/api/v1/timeseries?from=yesterday', 'from'],
+        ['/api/v1/operations', 'a'],
+        ['/api/v1/operations?a=acme&b=' + encodeURIComponent('x y'), 'b'],
+        ['/api/v1/compare/critical-path?a=acme&b=globex', 'operation'],
+        ['/api/v1/compare/critical-path?a=acme&operation=x', 'b'],
+        ['/api/v1/compare/critical-path?a=acme&b=globex&operation=x&limit=5001', 'limit'],
+      ];
+      for (const [path, param] of bad) {
+        const r = await api(store, path);
+        assert.equal(r.status, 400, path);
+        assert.match((r.body.error as { message: string }).message, new RegExp(`^${param}\\b`), path);
+      }
+      const tooMany = await api(store, '/api/v1/timeseries?step=1s&from=-2h');
+      assert.equal(tooMany.status, 400);
+      assert.match((tooMany.body.error as { message: string }).message, /^step: .*7200 buckets.*limit is 1000 buckets/);
+      assert.equal((await api(store, '/api/v1/timeseries?step=4s&from=-1h')).status, 200, '900 buckets');
+      // User input reaches no query unquoted: an operation name with quotes matches nothing.
+      const inj = await api(store, `/api/v1/compare/critical-path?a=acme&b=globex&operation=${encodeURIComponent(`x' OR "name" =~ /.*/ --`)}`);
+      assert.deepEqual([inj.status, inj.body.traces], [200, { a: 0, b: 0 }]);
+      assert.equal((await fetch(`${gws[store].url}/api/v1/timeseries`)).status, 401);
+      const expired = await new SignJWT({ tenant_id: 'acme' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(SECRET));
+      const who = await api(store, '/api/v1/whoami', expired);
+      assert.equal(who.status, 401);
+      assert.match((who.body.error as { message: string }).message, /expired/);
+      assert.deepEqual((await api(store, '/api/v1/whoami', acme)).body, { admin: false, tenant: 'acme', consoleTenant: 'tenantlens-console' });
+    });
+  }
 });
 
 describe('query API access and injection', () => {

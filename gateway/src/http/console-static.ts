@@ -15,8 +15,9 @@ const IMMUTABLE_MAX_AGE_MS = 365 * 24 * 3600 * 1000;
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tenantlens console not built</title></head>
 <body><h1>The console is not built</h1>
-<p>the console is not built: run <code>npm run build</code> at the repository root, then restart the gateway
-(or point <code>CONSOLE_DIR</code> at a built console, or set <code>CONSOLE=off</code>).</p>
+<p>the console is not built: run npm run build</p>
+<p>Run it at the repository root, then restart the gateway (or point <code>CONSOLE_DIR</code> at a
+built console, or set <code>CONSOLE=off</code>).</p>
 <p>The JSON API is at <a href="../api/v1/whoami">/api/v1/</a>.</p></body></html>
 `;
 

@@ -18,8 +18,9 @@
  *   A longer one is clipped. A child of the same service shares the parent's clock: only clipped.
  * - **Orphans** (a parent id that is not in the trace, e.g. an ingress that forwards `traceparent`
  *   but exports nothing): adopted by the deepest span of the trace whose time encloses the orphan
- *   (ties: the latest start), else by the root. Orphans are placed in start order, so an adopted
- *   orphan can adopt a later one.
+ *   (ties: the latest start), else by the root, unless it spans the whole root (a wider second
+ *   root): then it is ignored. Orphans are placed in start order, so an adopted orphan can adopt a
+ *   later one.
  * - Spans unreachable from the root even so (a cycle of parent ids) are ignored; a duplicate span
  *   id keeps its first span.
  *
@@ -116,6 +117,8 @@ function buildTree(byId: ReadonlyMap<string, CpSpan>, root: CpSpan): Map<string,
         bestDepth = d;
       }
     }
+    // A span around the whole root (another, wider root) cannot be part of the root's work.
+    if (best === root && o.startNs <= root.startNs && end >= root.startNs + root.durationNs) continue;
     add(best.spanId, o);
     mark(o, bestDepth + 1);
   }
