@@ -91,13 +91,15 @@ export function LineChart({ series, fromMicros, toMicros, stepMs, label, bands =
       {series.map((s) =>
         s.points.length === 1 && s.points[0] !== undefined ? <circle key={`${s.id}-dot`} cx={x(s.points[0].t)} cy={y(s.points[0].value)} r="3" fill={colorFor(s.id)} /> : null,
       )}
-      {markers.map((m) => (
+      {markers.map((m, i) => (
         <g key={m.id} className={`marker ${m.state}`} data-testid="alert-marker" data-state={m.state}>
           <line x1={x(m.t)} x2={x(m.t)} y1={M.top} y2={H - M.bottom} />
-          {/* Near the right edge the label goes left of its line, or it would be cut off. */}
-          <text x={x(m.t) > W - 80 ? x(m.t) - 4 : x(m.t) + 4} y={M.top + 10} textAnchor={x(m.t) > W - 80 ? 'end' : 'start'}>
-            {m.state}
-          </text>
+          {/* One label per place (alerts fire together), kept inside the chart near the right edge. */}
+          {!markers.slice(0, i).some((o) => o.state === m.state && Math.abs(x(o.t) - x(m.t)) < 60) && (
+            <text x={x(m.t) > W - 80 ? x(m.t) - 4 : x(m.t) + 4} y={M.top + 10} textAnchor={x(m.t) > W - 80 ? 'end' : 'start'}>
+              {m.state}
+            </text>
+          )}
           <title>{m.label}</title>
         </g>
       ))}
