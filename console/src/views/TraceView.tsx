@@ -1,6 +1,6 @@
 import { observer } from 'mobx-react-lite';
 import type { RootStore } from '../stores/root.ts';
-import { ErrorState, Loading, NotAllowed } from './components/States.tsx';
+import { Empty, ErrorState, Loading, NotAllowed } from './components/States.tsx';
 import { fmtMs, fmtTime } from './format.ts';
 
 const KINDS = ['server', 'client', 'internal', 'producer', 'consumer'];
@@ -16,6 +16,16 @@ export const TraceView = observer(({ root }: { root: RootStore }) => {
   }
   if (d === undefined) return <Loading what="the trace" />;
   const spans = d.spans;
+  // Logs can arrive before (or without) their spans: say so rather than draw an empty waterfall.
+  if (spans.length === 0) {
+    return (
+      <Empty>
+        <p>
+          Trace <code>{d.traceId}</code> has {d.logs.length} log records but no spans (yet).
+        </p>
+      </Empty>
+    );
+  }
   const start = Math.min(...spans.map((x) => x.startMicros));
   const end = Math.max(...spans.map((x) => x.startMicros + x.durationMs * 1000));
   const total = Math.max(1, end - start);
@@ -26,7 +36,7 @@ export const TraceView = observer(({ root }: { root: RootStore }) => {
         Trace <code>{d.traceId}</code>
       </h1>
       <p className="muted">
-        {spans.length} spans · {fmtMs(total / 1000)} · started {spans.length > 0 ? fmtTime(start) : '—'}
+        {spans.length} spans · {fmtMs(total / 1000)} · started {fmtTime(start)}
         {s.sessionIds.map((x) => (
           <span key={x.sessionId}>
             {' · '}
