@@ -7,6 +7,7 @@ import { pageCount, pageOf, sortBy } from './paging.ts';
 /** Lines drawn by default in the P99 chart: the slowest few; the rest are one click away. */
 export const DEFAULT_SHOWN = 5;
 export const PAGE_SIZE = 50;
+export const LEGEND_MAX = 24;
 
 export type TenantSort = 'tenant' | 'frontend.p99' | 'backend.p99' | 'frontend.count' | 'backend.count' | 'frontend.errorRate' | 'backend.errorRate';
 
@@ -40,6 +41,7 @@ export class TenantsStore {
       pages: computed,
       chartSeries: computed,
       defaultShown: computed,
+      legend: computed,
       shown: computed,
       setSide: action,
       toggleConsoleTenant: action,
@@ -86,6 +88,17 @@ export class TenantsStore {
       .filter((s) => this.visible(s.tenant))
       .map((s) => ({ id: s.tenant, peak: Math.max(0, ...s.points.map((p) => p.value)), points: s.points }))
       .sort((x, y) => y.peak - x.peak || (x.id < y.id ? -1 : 1));
+  }
+
+  /**
+   * The legend: the lines drawn, then the slowest others, narrowed by the tenant filter; at most
+   * LEGEND_MAX entries, so a thousand tenants do not mean a thousand checkboxes.
+   */
+  get legend(): TenantsStore['chartSeries'] {
+    const f = this.filter.trim().toLowerCase();
+    const shown = this.shown;
+    const matching = this.chartSeries.filter((x) => shown.has(x.id) || f === '' || x.id.toLowerCase().includes(f));
+    return [...matching.filter((x) => shown.has(x.id)), ...matching.filter((x) => !shown.has(x.id))].slice(0, Math.max(LEGEND_MAX, shown.size));
   }
 
   get defaultShown(): ReadonlySet<string> {

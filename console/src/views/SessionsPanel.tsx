@@ -1,6 +1,6 @@
 import { observer } from 'mobx-react-lite';
 import type { RootStore } from '../stores/root.ts';
-import type { SessionSort } from '../stores/tenant.ts';
+import { SESSION_FETCH, type SessionSort } from '../stores/tenant.ts';
 import { Pager, SortHeader } from './components/Pager.tsx';
 import { Empty, ErrorState, Loaded, Loading } from './components/States.tsx';
 import { fmtCount, fmtMs, fmtTime } from './format.ts';
@@ -121,6 +121,11 @@ export const SessionsPanel = observer(({ root }: { root: RootStore }) => {
               </table>
             </div>
             <Pager page={Math.min(s.page, s.pages - 1)} pages={s.pages} total={s.sessionRows.length} onPage={(p) => s.setPage(p)} label="sessions" />
+            {s.sessions.value.length >= SESSION_FETCH && (
+              <p className="muted" data-testid="sessions-capped">
+                The {SESSION_FETCH.toLocaleString()} slowest sessions of this range are listed; narrow the range to see others.
+              </p>
+            )}
           </>
         )}
       </section>

@@ -50,7 +50,7 @@ const P99Chart = observer(({ root }: { root: RootStore }) => {
             <legend>
               Tenants drawn (the {Math.min(5, s.chartSeries.length)} slowest by default; peak P99 shown)
             </legend>
-            {s.chartSeries.map((x) => (
+            {s.legend.map((x) => (
               <label key={x.id} data-legend={x.id}>
                 <input type="checkbox" checked={s.shown.has(x.id)} onChange={() => s.toggleSeries(x.id)} />
                 <span className="swatch" style={{ background: colorFor(x.id) }} />
@@ -58,6 +58,11 @@ const P99Chart = observer(({ root }: { root: RootStore }) => {
               </label>
             ))}
           </fieldset>
+          {s.chartSeries.length > s.legend.length && (
+            <p className="muted">
+              {s.chartSeries.length - s.legend.length} more tenants: type in "Filter tenants" below to find one.
+            </p>
+          )}
         </>
       )}
     </section>
