@@ -220,6 +220,7 @@ test('a 401 returns to sign-in with the reason; sign-in by form and sign-out cle
 
 test('`demo:traffic --regress globex`: the alert fires, and globex\'s console page shows the baseline band and the firing marker', async () => {
   // Real traffic through the demo backend and the gateway: a baseline, then globex's report endpoint slowed by 2 s.
+  const started = Date.now();
   const traffic = launch(process.execPath, ['--import', 'tsx', TRAFFIC, '--url', backend.url, '--regress', 'globex', '--warmup', '16', '--regress-for', '60', '--recover-for', '0', '--slow-ms', '2000', '--concurrency', '6']);
   const c = await openConsole(browser, gateway.url, ADMIN, '#/tenant/globex?range=15m');
   const { page } = c;
@@ -230,14 +231,19 @@ test('`demo:traffic --regress globex`: the alert fires, and globex\'s console pa
     assert.ok(!traffic.exited(), `traffic still running:\n${traffic.tail()}`);
     await page.locator('[data-testid="tenant-p99-chart"] [data-testid="baseline-band"]').first().waitFor();
     await page.locator('[data-testid="tenant-p99-chart"] [data-testid="alert-marker"][data-state="firing"]').first().waitFor();
-    // The committed pictures come from here: a minute of traffic draws better lines than a few clicks.
+    // The committed pictures come from here: a minute of traffic, before and during the
+    // regression, in a custom range around it, draws better lines than a few clicks.
+    await page.waitForTimeout(Math.max(0, started + 55_000 - Date.now()));
+    const window = new URLSearchParams({ from: new Date(started - 20_000).toISOString(), to: new Date().toISOString() }).toString();
+    await goHash(page, `#/tenant/globex?${window}`);
+    await page.locator('[data-testid="tenant-p99-chart"] [data-testid="alert-marker"][data-state="firing"]').first().waitFor();
     await waitIdle(page);
     await shot(page, 'console-tenant', true);
-    await goHash(page, '#/?range=15m');
+    await goHash(page, `#/?${window}`);
     await pollUntil(() => chartSeries(page, 'p99-chart'), (s) => s.length === 3, 20_000);
     await waitIdle(page);
     await shot(page, 'console-tenants', true);
-    await goHash(page, '#/compare?a=acme&b=globex&range=15m');
+    await goHash(page, `#/compare?a=acme&b=globex&${window}`);
     await pollUntil(() => criticalPathRows(page), (r) => r.length > 0, 20_000);
     await waitIdle(page);
     await shot(page, 'console-compare', true);

@@ -27,6 +27,7 @@ export function fmtCount(n: number | null | undefined): string {
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const withSeconds = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 export function fmtTime(micros: number): string {
   return dateTime.format(new Date(micros / 1000));
@@ -38,9 +39,9 @@ export function fmtIso(iso: string | undefined): string {
   return Number.isNaN(ms) ? iso : dateTime.format(new Date(ms));
 }
 
-/** Axis labels: clock time for ranges within a day, with the date beyond. */
+/** Axis labels: seconds for ranges under 15 min (or ticks repeat), clock time within a day, the date beyond. */
 export function fmtAxisTime(ms: number, spanMs: number): string {
-  return (spanMs > 86_400_000 ? dayTime : timeOnly).format(new Date(ms));
+  return (spanMs > 86_400_000 ? dayTime : spanMs < 900_000 ? withSeconds : timeOnly).format(new Date(ms));
 }
 
 export const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
