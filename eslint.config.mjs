@@ -81,4 +81,23 @@ export default tseslint.config(
     files: ['harness/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/**', '**/test/**'], message: 'harness/ serves test/ and bench/ and imports neither.' }] }] },
   },
+  // --- console: api → stores → views, one direction (no cycles, no UI in the stores).
+  {
+    files: ['console/src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['mobx', 'react', 'react-dom', 'mobx-react-lite', '@tenantlens/web-sdk', '@tenantlens/web-sdk/mobx'].map((name) => ({ name, message: 'console/src/api is the plain HTTP client: no state, no UI.' })),
+        patterns: [{ group: ['../stores/*', '../views/*', '../views/**'], message: 'The API client does not know the stores or the views.' }],
+      }],
+    },
+  },
+  {
+    files: ['console/src/stores/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['react', 'react-dom', 'mobx-react-lite'].map((name) => ({ name, message: 'Stores hold state; React lives in console/src/views.' })),
+        patterns: [{ group: ['../views/*', '../views/**'], message: 'Stores do not import views.' }],
+      }],
+    },
+  },
 );

@@ -1,6 +1,7 @@
 /**
  * `npm start`: builds what is needed, then runs the whole demo stack on this machine:
- * the gateway on the embedded store (no InfluxDB needed), the demo backend and the web app.
+ * the gateway on the embedded store (no InfluxDB needed) with the console at /console/, the demo
+ * backend and the web app.
  * Ctrl-C stops everything cleanly.
  *
  * Environment: GATEWAY_PORT (4318), DEMO_PORT (5173), DATA_DIR (./data), HOST (127.0.0.1), and any
@@ -22,6 +23,14 @@ const host = process.env.HOST ?? '127.0.0.1';
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 4318);
 const demoPort = Number(process.env.DEMO_PORT ?? 5173);
 const dataDir = resolve(process.env.DATA_DIR ?? join(root, 'data'));
+
+/**
+ * The console, signed in as the demo operator: the token rides in the fragment (never sent to a
+ * server), and the console moves it to sessionStorage and out of the history on first load.
+ */
+export function consoleUrl(gatewayUrl: string, token = DEMO_ADMIN_TOKEN): string {
+  return `${gatewayUrl}/console/#token=${encodeURIComponent(token)}`;
+}
 
 async function main(): Promise<void> {
   const staticDir = await buildDemo();
@@ -47,7 +56,8 @@ async function main(): Promise<void> {
       ALERT_MIN_SAMPLES: process.env.ALERT_MIN_SAMPLES ?? '5',
       // globex's normal database latency alone spans 250–650 ms: demand +500 ms, not +200.
       ALERT_FLOOR_MS: process.env.ALERT_FLOOR_MS ?? '500',
-      ALERT_DASHBOARD_URL: process.env.ALERT_DASHBOARD_URL ?? `http://${host}:${demoPort}/#dashboard`,
+      // An alert's link opens the console at that tenant and the alert's window.
+      ALERT_DASHBOARD_URL: process.env.ALERT_DASHBOARD_URL ?? `http://${host}:${gatewayPort}/console/`,
     },
   });
   const gatewayUrl = `http://${host}:${gatewayPort}`;
@@ -75,19 +85,18 @@ async function main(): Promise<void> {
     host,
     gatewayUrl,
     jwtSecret: DEMO_JWT_SECRET,
-    adminToken: DEMO_ADMIN_TOKEN,
     staticDir,
   });
 
   console.log(`
   Tenantlens demo is running (data: ${dataDir}, embedded store)
 
-    web app + dashboard   ${backend.url}/           (log in as acme, globex or initech)
-    dashboard             ${backend.url}/#dashboard
+    console (operator)    ${consoleUrl(gatewayUrl)}
+    web app               ${backend.url}/           (log in as acme, globex or initech)
     gateway (OTLP/HTTP)   ${gatewayUrl}/v1/traces
     drill-down API        ${gatewayUrl}/api/v1/tenants   (Authorization: Bearer ${DEMO_ADMIN_TOKEN})
 
-  Fill the dashboard:     npm run demo:traffic -- --sessions 30
+  Fill the console:       npm run demo:traffic -- --sessions 30
   Make globex regress:    npm run demo:traffic -- --regress globex   (an alert fires, then resolves)
   Alerts API:             ${gatewayUrl}/api/v1/alerts
   Stop:                   Ctrl-C

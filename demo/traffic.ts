@@ -180,8 +180,8 @@ async function main(): Promise<void> {
   );
   if (ticker !== undefined) clearInterval(ticker);
   const ok = done - failed;
-  if (phases !== undefined) process.stderr.write(`\nOpen ${base}/#dashboard: the Alerts panel shows ${regress}'s alert (firing, then resolved).\n`);
-  process.stderr.write(`\n${ok} sessions (${ok * actions} traces) in ${((Date.now() - started) / 1000).toFixed(1)} s. Open ${base}/#dashboard\n`);
+  if (phases !== undefined) process.stderr.write(`\nIn the console (the URL \`npm start\` printed), ${regress}'s tenant page shows its alert firing, then resolved.\n`);
+  process.stderr.write(`\n${ok} sessions (${ok * actions} traces) in ${((Date.now() - started) / 1000).toFixed(1)} s. Open the console: the URL \`npm start\` printed (or ${base}/console/)\n`);
   if (failed > 0) process.exit(1);
 }
 

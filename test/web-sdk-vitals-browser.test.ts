@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { bundleForBrowser, launchChromium, servePage, type PageServer } from './support/browser.ts';
+import { bundleForBrowser, launchChromium, servePage, type PageServer } from '../harness/browser.ts';
 import { startGateway, type Gateway } from '../harness/gateway.ts';
 import { startInfluxd, type Influxd, type InfluxSeries } from '../harness/influxd.ts';
 

@@ -1,11 +1,11 @@
 /**
  * The demo backend: a small multi-tenant API (users, report data) instrumented with the
- * OpenTelemetry Node SDK, which also serves the built web app and forwards `/v1/*` (OTLP) and
- * `/api/v1/*` (drill-down, with the demo operator token) to the gateway, so the browser talks
- * to one origin and `traceparent` flows without CORS.
+ * OpenTelemetry Node SDK, which also serves the built web app and forwards `/v1/*` (OTLP) to the
+ * gateway, so the browser talks to one origin and `traceparent` flows without CORS. `/console/`
+ * redirects to the gateway's console (the drill-down UI lives there, not here).
  *
  * globex's data path is slower on purpose (injected query latency): that is the P99 gap the
- * dashboard should explain.
+ * console should explain.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,7 +21,8 @@ export interface DemoBackendOptions {
   readonly host: string;
   readonly gatewayUrl: string;
   readonly jwtSecret: string;
-  readonly adminToken: string;
+  /** Where `/console/` redirects; default `<gatewayUrl>/console/`. */
+  readonly consoleUrl?: string;
   /** The built web app (`demo/web/dist`); absent in API-only tests. */
   readonly staticDir: string | undefined;
 }
@@ -122,11 +123,11 @@ export async function startDemoBackend(opts: DemoBackendOptions): Promise<{ url:
     res.status(404).json({ error: 'no such demo endpoint' });
   });
 
-  // One origin for the browser: OTLP and drill-down go to the gateway through here.
+  // One origin for the browser: OTLP goes to the gateway through here.
   const gateway = new URL(opts.gatewayUrl);
-  function forward(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void {
+  function forward(req: IncomingMessage, res: ServerResponse): void {
     const upstream = httpRequest(
-      { host: gateway.hostname, port: gateway.port, method: req.method, path: req.url, headers: { ...req.headers, host: gateway.host, ...headers } },
+      { host: gateway.hostname, port: gateway.port, method: req.method, path: req.url, headers: { ...req.headers, host: gateway.host } },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -138,9 +139,10 @@ export async function startDemoBackend(opts: DemoBackendOptions): Promise<{ url:
     });
     req.pipe(upstream);
   }
-  app.use('/v1', (req, res) => forward(Object.assign(req, { url: req.originalUrl }), res, {}));
-  // The dashboard is the demo's operator view: it sees every tenant with the operator token.
-  app.use('/api/v1', (req, res) => forward(Object.assign(req, { url: req.originalUrl }), res, { authorization: `Bearer ${opts.adminToken}` }));
+  app.use('/v1', (req, res) => forward(Object.assign(req, { url: req.originalUrl }), res));
+  // The app's "console" link: a redirect keeps the URL fragment (`#token=…`), which never reaches us.
+  const consoleUrl = opts.consoleUrl ?? `${opts.gatewayUrl}/console/`;
+  app.get(['/console', '/console/'], (_req, res) => res.redirect(302, consoleUrl));
 
   if (opts.staticDir !== undefined && existsSync(opts.staticDir)) {
     const index = readFileSync(join(opts.staticDir, 'index.html'));

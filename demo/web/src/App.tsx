@@ -1,6 +1,6 @@
 import { observer } from 'mobx-react-lite';
 import { useState } from 'react';
-import { Dashboard } from './dashboard/Dashboard.tsx';
+import { consoleHref } from './api.ts';
 import type { FilterStore, ReportStore, UserStore } from './stores.ts';
 import { FilterView } from './views/Filter.tsx';
 import { ReportView } from './views/Report.tsx';
@@ -8,17 +8,21 @@ import { UsersView } from './views/Users.tsx';
 
 export interface AppProps {
   tenant: string;
+  /** This tenant's JWT: the console link signs in with it. */
+  token: string;
   users: UserStore;
   report: ReportStore;
   filter: FilterStore;
   onSwitchTenant(): void;
 }
 
-type Tab = 'users' | 'report' | 'filter' | 'dashboard';
+type Tab = 'users' | 'report' | 'filter';
 
-export const App = observer(({ tenant, users, report, filter, onSwitchTenant }: AppProps) => {
-  // `#dashboard?tenant=…&from=…&to=…` is an alert's drill-down link: the tab is before the `?`.
-  const [tab, setTab] = useState<Tab>(() => (location.hash.slice(1).split('?')[0] as Tab) || 'users');
+export const App = observer(({ tenant, token, users, report, filter, onSwitchTenant }: AppProps) => {
+  const [tab, setTab] = useState<Tab>(() => {
+    const h = location.hash.slice(1);
+    return h === 'report' || h === 'filter' ? h : 'users';
+  });
   const go = (t: Tab) => {
     location.hash = t;
     setTab(t);
@@ -28,11 +32,14 @@ export const App = observer(({ tenant, users, report, filter, onSwitchTenant }: 
       <header>
         <h1>Tenantlens demo</h1>
         <nav>
-          {(['users', 'report', 'filter', 'dashboard'] as const).map((t) => (
+          {(['users', 'report', 'filter'] as const).map((t) => (
             <button key={t} data-testid={`tab-${t}`} className={tab === t ? 'active' : ''} onClick={() => go(t)}>
-              {t === 'users' ? 'Users' : t === 'report' ? 'Report' : t === 'filter' ? 'Filter' : 'Observability dashboard'}
+              {t === 'users' ? 'Users' : t === 'report' ? 'Report' : 'Filter'}
             </button>
           ))}
+          <a className="console-link" href={consoleHref(token)} target="_blank" rel="noopener noreferrer" data-testid="console-link">
+            Tenantlens console ↗
+          </a>
         </nav>
         <div className="tenant">
           <span>tenant <strong data-testid="current-tenant">{tenant}</strong></span>
@@ -43,7 +50,6 @@ export const App = observer(({ tenant, users, report, filter, onSwitchTenant }: 
         {tab === 'users' && <UsersView store={users} />}
         {tab === 'report' && <ReportView store={report} />}
         {tab === 'filter' && <FilterView store={filter} tenant={tenant} />}
-        {tab === 'dashboard' && <Dashboard />}
       </main>
     </>
   );

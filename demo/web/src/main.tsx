@@ -53,7 +53,7 @@ function boot(): void {
       location.reload();
     });
   };
-  root.render(<App tenant={tenant} users={users} report={report} filter={filter} onSwitchTenant={switchTenant} />);
+  root.render(<App tenant={tenant} token={token} users={users} report={report} filter={filter} onSwitchTenant={switchTenant} />);
 }
 
 boot();

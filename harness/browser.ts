@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
-import { oneOpenTelemetryCopy } from '../../web-sdk/tools/esbuild-plugins.ts';
-import { requireBinary } from '../../harness/binaries.ts';
+import { oneOpenTelemetryCopy } from '../web-sdk/tools/esbuild-plugins.ts';
+import { requireBinary } from './binaries.ts';
 
 /** Debian's chromium. Never a downloaded browser: playwright-core only drives it. */
 export const CHROMIUM = '/usr/bin/chromium';

@@ -1,0 +1,39 @@
+import type { Range } from '../api/types.ts';
+
+export const PRESETS = ['15m', '1h', '6h', '24h', '7d'] as const;
+export type Preset = (typeof PRESETS)[number];
+
+/** The shared time range: a preset relative to now, or a custom window (ISO-8601 ends). */
+export type RangeChoice = { readonly kind: 'preset'; readonly preset: Preset } | { readonly kind: 'custom'; readonly from: string; readonly to: string };
+
+export const DEFAULT_RANGE: RangeChoice = { kind: 'preset', preset: '1h' };
+
+const PRESET_API: Record<Preset, string> = { '15m': '-15m', '1h': '-1h', '6h': '-6h', '24h': '-24h', '7d': '-7d' };
+
+/** Reads the range from a view's query: `range=1h`, or `from=…&to=…` (custom). */
+export function rangeFromQuery(q: URLSearchParams): RangeChoice {
+  const from = q.get('from');
+  const to = q.get('to');
+  if (from !== null && to !== null && from !== '' && to !== '') return { kind: 'custom', from, to };
+  const r = q.get('range');
+  return (PRESETS as readonly string[]).includes(r ?? '') ? { kind: 'preset', preset: r as Preset } : DEFAULT_RANGE;
+}
+
+/** Writes the range into a query (removing any other range form). */
+export function rangeToQuery(choice: RangeChoice, q: URLSearchParams): void {
+  q.delete('range');
+  q.delete('from');
+  q.delete('to');
+  if (choice.kind === 'custom') {
+    q.set('from', choice.from);
+    q.set('to', choice.to);
+  } else if (DEFAULT_RANGE.kind !== 'preset' || choice.preset !== DEFAULT_RANGE.preset) q.set('range', choice.preset);
+}
+
+export function apiRange(choice: RangeChoice): Range {
+  return choice.kind === 'custom' ? { from: choice.from, to: choice.to } : { from: PRESET_API[choice.preset], to: 'now' };
+}
+
+export function rangeKey(choice: RangeChoice): string {
+  return choice.kind === 'custom' ? `${choice.from}/${choice.to}` : choice.preset;
+}
