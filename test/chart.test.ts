@@ -915,14 +915,27 @@ describe('helm chart charts/tenantlens', () => {
     assert.doesNotMatch(off, /port-forward -n observability svc\/tl-tenantlens-gateway 4318\n/);
   });
 
+  /** One render with the typed values no ci scenario sets, so every variable the chart can set is set. */
+  const renderEverything = (): Promise<string> =>
+    template(chart.dir, [
+      '--values', scenarioFiles.get('alerts') as string,
+      '--set', 'influx.apiVersion=1', '--set', 'influx.basicAuth.existingSecret=influx-v1', '--set', 'influx.bucket=telemetry/autogen',
+      '--set', 'gateway.tenantAuth.jwt.algorithms={RS256}', '--set', 'gateway.tenantAuth.jwt.issuer=https://idp', '--set', 'gateway.tenantAuth.jwt.audience=tl',
+      '--set', 'gateway.corsOrigins={https://app.example.com}', '--set', 'gateway.mapping.aliases.a=b', '--set', 'gateway.spool.enabled=true',
+      '--set', 'gateway.tenantRateLimit.spansPerSecond=100', '--set', 'gateway.tenantRateLimit.burst=200',
+      '--set', 'gateway.cardinality.limit=1000', '--set', 'gateway.cardinality.tags={session_id}', '--set', 'gateway.cardinality.windowSeconds=60',
+    ]);
+
   test('gateway.env: values.schema.json lists exactly the gateway.env names of the table (regenerate with `npm run docs:config`)', async () => {
     const text = await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8');
     assert.equal(text, renderValuesSchema(text), 'values.schema.json differs from its rendering: run npm run docs:config and commit the result');
     const schema = JSON.parse(text) as { properties: { gateway: { properties: { env: { propertyNames: { enum: string[] } } } } } };
     assert.deepEqual(schema.properties.gateway.properties.env.propertyNames.enum, chartEnvNames());
-    // The names issue 16 found unreachable from a helm install.
-    for (const name of ['TENANT_RATE_LIMIT', 'TENANT_RATE_BURST', 'CARDINALITY_LIMIT', 'ATTRIBUTE_COUNT_LIMIT', 'ATTRIBUTE_VALUE_LENGTH_LIMIT', 'WRITE_CONCURRENCY']) {
-      assert.ok(chartEnvNames().includes(name), name);
+    // Every row is reachable from a helm install (issue 16 found several that were not): a typed
+    // value, gateway.env, or set by the chart; `none` only where the chart's deployment has no use for it.
+    for (const r of VARIABLES as readonly VariableSpec[]) {
+      if ('none' in r.chart) assert.deepEqual(r.name, 'DATA_DIR', `${r.name} cannot be set from the chart`);
+      else assert.equal('env' in r.chart, chartEnvNames().includes(r.name), r.name);
     }
   });
 
@@ -940,13 +953,7 @@ describe('helm chart charts/tenantlens', () => {
 
   test('every variable the chart renders is a table row, and every row the chart sets is rendered', async () => {
     const rows = new Map((VARIABLES as readonly VariableSpec[]).map((r) => [r.name, r]));
-    // One render with the typed values no ci scenario sets.
-    const extra = await template(chart.dir, [
-      '--values', scenarioFiles.get('alerts') as string,
-      '--set', 'influx.apiVersion=1', '--set', 'influx.basicAuth.existingSecret=influx-v1', '--set', 'influx.bucket=telemetry/autogen',
-      '--set', 'gateway.tenantAuth.jwt.algorithms={RS256}', '--set', 'gateway.tenantAuth.jwt.issuer=https://idp', '--set', 'gateway.tenantAuth.jwt.audience=tl',
-      '--set', 'gateway.corsOrigins={https://app.example.com}', '--set', 'gateway.mapping.aliases.a=b', '--set', 'gateway.spool.enabled=true',
-    ]);
+    const extra = await renderEverything();
     const seen = new Set<string>();
     for (const d of [...[...rendered.values()].flatMap((r) => r.docs), ...parseDocs(extra)]) {
       if (d.kind === 'ConfigMap' && (d.metadata.name === GATEWAY || d.metadata.name === ALERTS)) for (const k of Object.keys(d.data ?? {})) seen.add(k);
@@ -960,10 +967,11 @@ describe('helm chart charts/tenantlens', () => {
     }
   });
 
-  test('what the chart renders is a configuration the gateway and the evaluator load', () => {
+  test('what the chart renders is a configuration the gateway and the evaluator load', async () => {
     // Stand-ins for what Secrets and the downward API supply, valid for their rows.
     const secret: Record<string, string> = { INFLUX_TOKEN: 't', INFLUX_USERNAME: 'u', INFLUX_PASSWORD: 'p', JWT_SECRET: 's'.repeat(32), ADMIN_TOKEN: 'a'.repeat(24), ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' };
-    for (const [name, r] of rendered) {
+    const everything = await renderEverything();
+    for (const [name, r] of [...rendered, ['everything', { text: everything, docs: parseDocs(everything) }] as const]) {
       for (const deployment of [GATEWAY, ALERTS]) {
         const d = r.docs.find((x) => x.kind === 'Deployment' && x.metadata.name === deployment);
         if (d === undefined) continue;
@@ -975,6 +983,11 @@ describe('helm chart charts/tenantlens', () => {
         try {
           const config = loadConfig(env);
           assert.equal(config.alerts.only, deployment === ALERTS, `${name}: ${deployment}`);
+          if (name === 'everything') {
+            assert.deepEqual(config.tenantRateLimit, { spansPerSecond: 100, burst: 200 });
+            assert.deepEqual(config.cardinality, { maxValues: 1000, windowMillis: 60_000, tags: ['session_id'] });
+            assert.deepEqual([config.influx?.apiVersion, config.influx?.bucket, config.influx?.retentionPolicy, config.influx?.username], [1, 'telemetry', 'autogen', 'u']);
+          }
         } catch (err) {
           assert.fail(`${name}: ${deployment}: ${err instanceof ConfigError ? err.message : String(err)}`);
         }
@@ -1008,6 +1021,9 @@ describe('helm chart charts/tenantlens', () => {
       [['--set', 'influx.basicAuth.existingSecret='], /InfluxDB 1\.x credentials are required/],
       [['--set', 'influx.bucket=a/b/c'], /influx\.bucket for influx\.apiVersion=1 must be "database" or "database\/retention_policy", got "a\/b\/c"/],
       [['--set', 'influx.apiVersion=2'], /influx\.basicAuth is InfluxDB 1\.x basic auth: it needs influx\.apiVersion=1 \(have 2\)/],
+      [['--set', 'gateway.tenantRateLimit.burst=10'], /gateway\.tenantRateLimit\.burst needs gateway\.tenantRateLimit\.spansPerSecond/],
+      [['--set', 'gateway.cardinality.tags={endpoint}'], /gateway\.cardinality\.tags needs gateway\.cardinality\.limit/],
+      [['--set', 'gateway.cardinality.limit=10', '--set', 'gateway.cardinality.tags={tenant_id}'], /gateway\.cardinality\.tags/],
     ];
     for (const [args, message] of cases) {
       const res = await helm(['template', RELEASE, chart.dir, ...v1, ...args]);

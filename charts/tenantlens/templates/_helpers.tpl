@@ -266,6 +266,12 @@ gateway ConfigMap, so every render runs them.
 {{- if and .Values.caddy.enabled (eq .Values.caddy.tls.mode "secret") (not .Values.caddy.tls.secretName) }}
 {{- fail "caddy.tls.mode=secret needs caddy.tls.secretName (a kubernetes.io/tls Secret)" }}
 {{- end }}
+{{- if and (gt (int64 $gw.tenantRateLimit.burst) 0) (eq (int64 $gw.tenantRateLimit.spansPerSecond) 0) }}
+{{- fail "gateway.tenantRateLimit.burst needs gateway.tenantRateLimit.spansPerSecond (TENANT_RATE_BURST needs TENANT_RATE_LIMIT)" }}
+{{- end }}
+{{- if and $gw.cardinality.tags (eq (int64 $gw.cardinality.limit) 0) }}
+{{- fail "gateway.cardinality.tags needs gateway.cardinality.limit (CARDINALITY_TAGS needs CARDINALITY_LIMIT)" }}
+{{- end }}
 {{- $al := .Values.alerts }}
 {{- if gt (float64 $al.resolveRatio) (float64 $al.ratio) }}
 {{- fail (printf "alerts.resolveRatio (%v) must not exceed alerts.ratio (%v): resolving must take a lower P99 than firing" $al.resolveRatio $al.ratio) }}
