@@ -111,6 +111,10 @@ process exits 1. The resulting configuration is frozen. Blank values count as un
 Column **Chart** says how the Helm chart (\`charts/tenantlens\`) sets the variable: a typed value
 in \`values.yaml\`, \`gateway.env\` (\`NAME: "value"\`; only the names marked so, plus
 \`NODE_OPTIONS\`, are accepted), or set by the chart itself.
+
+Types: integers are digits only (no sign, exponent or unit); \`on\`/\`off\` also accept \`1\`/\`0\`,
+\`true\`/\`false\` and \`yes\`/\`no\`; durations are \`500ms\`, \`30s\`, \`5m\`, \`1h\` or bare seconds; lists
+are comma-separated.
 `;
 
 const MAPPING = `## \`MAPPING_FILE\`
