@@ -939,6 +939,31 @@ describe('helm chart charts/tenantlens', () => {
     }
   });
 
+  test('typed values are never looser than the gateway: schema ranges and enums within the table\'s', async () => {
+    const schema = JSON.parse(await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8')) as Obj;
+    const node = (key: string): Obj | undefined =>
+      key.split('.').reduce<Obj | undefined>((n, k) => ((n?.properties as Record<string, Obj> | undefined)?.[k]), schema);
+    let checked = 0;
+    for (const r of VARIABLES as readonly VariableSpec[]) {
+      if (!('value' in r.chart)) continue;
+      const n = node(r.chart.value);
+      assert.ok(n, `${r.name}: ${r.chart.value} is not in values.schema.json`);
+      // A value helm accepts but the gateway refuses would render fine and crash-loop the pods.
+      if (r.kind === 'int' || r.kind === 'decimal') {
+        // burst 0 means "not set": the chart then leaves TENANT_RATE_BURST out (gateway-configmap.yaml).
+        const min = r.chart.value === 'gateway.tenantRateLimit.burst' ? 0 : r.min;
+        assert.ok(typeof n.minimum === 'number' && n.minimum >= min, `${r.name}: ${r.chart.value} minimum ${String(n.minimum)} below ${min}`);
+        assert.ok(typeof n.maximum === 'number' && n.maximum <= r.max, `${r.name}: ${r.chart.value} maximum ${String(n.maximum)} above ${r.max}`);
+        checked++;
+      }
+      if (r.kind === 'enum') {
+        for (const v of (n.enum as unknown[] | undefined) ?? []) assert.ok(r.allowed.includes(String(v)), `${r.name}: ${r.chart.value} admits ${String(v)}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 15, `only ${checked} typed values checked`);
+  });
+
   test('gateway.env: every accepted name reaches the gateway ConfigMap; names the chart sets, secrets and unknown names are refused', async () => {
     const defaults = scenarioFiles.get('defaults') as string;
     const sets = chartEnvNames().flatMap((name, i) => ['--set-string', `gateway.env.${name}=${i + 1}`]);
