@@ -7,7 +7,10 @@ import { TENANT_PATTERN } from './config/table.ts';
 
 export { ConfigError } from './config/read.ts';
 
-/** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
+/**
+ * Validated, frozen gateway configuration. Built once from the environment in `main.ts`. The
+ * variables' defaults and ranges below are restated for the reader; config/table.ts is the source.
+ */
 export interface Config {
   /** `PORT`, default 4318 (the OTLP/HTTP port). */
   readonly port: number;
