@@ -19,6 +19,10 @@ import ts from 'typescript';
 import YAML from 'yaml';
 import { deflateRawSync } from 'node:zlib';
 import { CHART_DIR, GOLDEN_DIR, NAMESPACE, RELEASE, helm, readZipEntry, renderNotes, scenarios, stagedChart, template } from './support/helm.ts';
+import { ConfigError, loadConfig } from '../gateway/src/config.ts';
+import { chartEnvNames, renderValuesSchema } from '../gateway/src/config/render-docs.ts';
+import type { VariableSpec } from '../gateway/src/config/spec.ts';
+import { VARIABLES } from '../gateway/src/config/table.ts';
 
 type Obj = Record<string, unknown>;
 interface K8sObject {
@@ -914,6 +918,148 @@ describe('helm chart charts/tenantlens', () => {
     const off = await renderNotes(['--values', scenarioFiles.get('defaults') as string, '--set', 'console.enabled=false']);
     assert.match(off, /Off \(console\.enabled=false\): the gateway serves nothing at \/console\//);
     assert.doesNotMatch(off, /port-forward -n observability svc\/tl-tenantlens-gateway 4318\n/);
+  });
+
+  /** One render with the typed values no ci scenario sets, so every variable the chart can set is set. */
+  const renderEverything = (): Promise<string> =>
+    template(chart.dir, [
+      '--values', scenarioFiles.get('alerts') as string,
+      '--set', 'influx.apiVersion=1', '--set', 'influx.basicAuth.existingSecret=influx-v1', '--set', 'influx.bucket=telemetry/autogen',
+      '--set', 'gateway.tenantAuth.jwt.algorithms={RS256}', '--set', 'gateway.tenantAuth.jwt.issuer=https://idp', '--set', 'gateway.tenantAuth.jwt.audience=tl',
+      '--set', 'gateway.corsOrigins={https://app.example.com}', '--set', 'gateway.mapping.aliases.a=b', '--set', 'gateway.spool.enabled=true',
+      '--set', 'gateway.tenantRateLimit.spansPerSecond=100', '--set', 'gateway.tenantRateLimit.burst=200',
+      '--set', 'gateway.cardinality.limit=1000', '--set', 'gateway.cardinality.tags={session_id}', '--set', 'gateway.cardinality.windowSeconds=60',
+    ]);
+
+  test('gateway.env: values.schema.json lists exactly the gateway.env names of the table (regenerate with `npm run docs:config`)', async () => {
+    const text = await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8');
+    assert.equal(text, renderValuesSchema(text), 'values.schema.json differs from its rendering: run npm run docs:config and commit the result');
+    const schema = JSON.parse(text) as { properties: { gateway: { properties: { env: { propertyNames: { enum: string[] } } } } } };
+    assert.deepEqual(schema.properties.gateway.properties.env.propertyNames.enum, chartEnvNames());
+    // Every row is reachable from a helm install (issue 16 found several that were not): a typed
+    // value, gateway.env, or set by the chart; `none` only where the chart's deployment has no use for it.
+    for (const r of VARIABLES as readonly VariableSpec[]) {
+      if ('none' in r.chart) assert.deepEqual(r.name, 'DATA_DIR', `${r.name} cannot be set from the chart`);
+      else assert.equal('env' in r.chart, chartEnvNames().includes(r.name), r.name);
+    }
+  });
+
+  test('typed values are never looser than the gateway: schema ranges and enums within the table\'s', async () => {
+    const schema = JSON.parse(await readFile(join(CHART_DIR, 'values.schema.json'), 'utf8')) as Obj;
+    const node = (key: string): Obj | undefined =>
+      key.split('.').reduce<Obj | undefined>((n, k) => ((n?.properties as Record<string, Obj> | undefined)?.[k]), schema);
+    let checked = 0;
+    for (const r of VARIABLES as readonly VariableSpec[]) {
+      if (!('value' in r.chart)) continue;
+      const n = node(r.chart.value);
+      assert.ok(n, `${r.name}: ${r.chart.value} is not in values.schema.json`);
+      // A value helm accepts but the gateway refuses would render fine and crash-loop the pods.
+      if (r.kind === 'int' || r.kind === 'decimal') {
+        // burst 0 means "not set": the chart then leaves TENANT_RATE_BURST out (gateway-configmap.yaml).
+        const min = r.chart.value === 'gateway.tenantRateLimit.burst' ? 0 : r.min;
+        assert.ok(typeof n.minimum === 'number' && n.minimum >= min, `${r.name}: ${r.chart.value} minimum ${String(n.minimum)} below ${min}`);
+        assert.ok(typeof n.maximum === 'number' && n.maximum <= r.max, `${r.name}: ${r.chart.value} maximum ${String(n.maximum)} above ${r.max}`);
+        checked++;
+      }
+      if (r.kind === 'enum') {
+        for (const v of (n.enum as unknown[] | undefined) ?? []) assert.ok(r.allowed.includes(String(v)), `${r.name}: ${r.chart.value} admits ${String(v)}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 15, `only ${checked} typed values checked`);
+  });
+
+  test('gateway.env: every accepted name reaches the gateway ConfigMap; names the chart sets, secrets and unknown names are refused', async () => {
+    const defaults = scenarioFiles.get('defaults') as string;
+    const sets = chartEnvNames().flatMap((name, i) => ['--set-string', `gateway.env.${name}=${i + 1}`]);
+    const cm = find(parseDocs(await template(chart.dir, ['--values', defaults, ...sets])), 'ConfigMap', GATEWAY).data ?? {};
+    chartEnvNames().forEach((name, i) => assert.equal(cm[name], String(i + 1), name));
+    for (const name of ['PORT', 'INFLUX_TOKEN', 'INFLUX_PASSWORD', 'JWT_SECRET', 'ADMIN_TOKEN', 'WORKERS', 'SPOOL_DIR', 'ALERTS', 'DATA_DIR', 'NOT_A_VARIABLE']) {
+      const res = await helm(['template', RELEASE, chart.dir, '--values', defaults, '--set-string', `gateway.env.${name}=1`]);
+      assert.notEqual(res.code, 0, name);
+      assert.match(res.stderr, /gateway\.env/, name);
+    }
+  });
+
+  test('every variable the chart renders is a table row, and every row the chart sets is rendered', async () => {
+    const rows = new Map((VARIABLES as readonly VariableSpec[]).map((r) => [r.name, r]));
+    const extra = await renderEverything();
+    const seen = new Set<string>();
+    for (const d of [...[...rendered.values()].flatMap((r) => r.docs), ...parseDocs(extra)]) {
+      if (d.kind === 'ConfigMap' && (d.metadata.name === GATEWAY || d.metadata.name === ALERTS)) for (const k of Object.keys(d.data ?? {})) seen.add(k);
+      if (d.kind === 'Deployment' && (d.metadata.name === GATEWAY || d.metadata.name === ALERTS)) for (const c of podSpec(d).containers) for (const e of c.env ?? []) seen.add(e.name);
+    }
+    for (const name of seen) assert.ok(rows.has(name), `the chart sets ${name}, which is not in gateway/src/config/table.ts`);
+    for (const r of rows.values()) {
+      if ('value' in r.chart || 'set' in r.chart) assert.ok(seen.has(r.name), `${r.name}: the table says the chart sets it (${JSON.stringify(r.chart)}), no render does`);
+      // gateway.env rows may appear too: a ci scenario sets some through gateway.env.
+      if ('none' in r.chart) assert.ok(!seen.has(r.name), `${r.name}: the table says the chart does not set it, a render does`);
+    }
+  });
+
+  test('what the chart renders is a configuration the gateway and the evaluator load', async () => {
+    // Stand-ins for what Secrets and the downward API supply, valid for their rows.
+    const secret: Record<string, string> = { INFLUX_TOKEN: 't', INFLUX_USERNAME: 'u', INFLUX_PASSWORD: 'p', JWT_SECRET: 's'.repeat(32), ADMIN_TOKEN: 'a'.repeat(24), ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' };
+    const everything = await renderEverything();
+    for (const [name, r] of [...rendered, ['everything', { text: everything, docs: parseDocs(everything) }] as const]) {
+      for (const deployment of [GATEWAY, ALERTS]) {
+        const d = r.docs.find((x) => x.kind === 'Deployment' && x.metadata.name === deployment);
+        if (d === undefined) continue;
+        const c = podSpec(d).containers[0] as Container;
+        const env: Record<string, string> = {};
+        for (const ref of c.envFrom ?? []) Object.assign(env, find(r.docs, 'ConfigMap', ref.configMapRef?.name ?? '').data);
+        for (const e of c.env ?? []) env[e.name] = e.value ?? (e.valueFrom?.fieldRef ? 'pod-0' : (secret[e.name] ?? assert.fail(`${e.name}: no stand-in`)));
+        delete env.NODE_OPTIONS;
+        try {
+          const config = loadConfig(env);
+          assert.equal(config.alerts.only, deployment === ALERTS, `${name}: ${deployment}`);
+          if (name === 'everything') {
+            assert.deepEqual(config.tenantRateLimit, { spansPerSecond: 100, burst: 200 });
+            assert.deepEqual(config.cardinality, { maxValues: 1000, windowMillis: 60_000, tags: ['session_id'] });
+            assert.deepEqual([config.influx?.apiVersion, config.influx?.bucket, config.influx?.retentionPolicy, config.influx?.username], [1, 'telemetry', 'autogen', 'u']);
+          }
+        } catch (err) {
+          assert.fail(`${name}: ${deployment}: ${err instanceof ConfigError ? err.message : String(err)}`);
+        }
+      }
+    }
+  });
+
+  test('InfluxDB 1.x: basic auth from a Secret for the gateway, the evaluator and Telegraf', async () => {
+    const defaults = scenarioFiles.get('defaults') as string;
+    const v1 = ['--values', defaults, '--set', 'influx.apiVersion=1', '--set', 'influx.bucket=telemetry/autogen', '--set', 'influx.token=', '--set', 'influx.basicAuth.existingSecret=influx-v1'];
+    const d = parseDocs(await template(chart.dir, v1));
+    const cm = find(d, 'ConfigMap', GATEWAY).data ?? {};
+    assert.deepEqual([cm.INFLUX_API_VERSION, cm.INFLUX_BUCKET], ['1', 'telemetry/autogen']);
+    for (const [deployment, c] of [[GATEWAY, 'gateway'], [ALERTS, 'alerts'], [TELEGRAF, 'telegraf']] as const) {
+      const env = container(find(d, 'Deployment', deployment), c).env ?? [];
+      assert.deepEqual(env.filter((e) => e.name.startsWith('INFLUX_')).map((e) => [e.name, e.valueFrom?.secretKeyRef]), [
+        ['INFLUX_USERNAME', { name: 'influx-v1', key: 'username' }],
+        ['INFLUX_PASSWORD', { name: 'influx-v1', key: 'password' }],
+      ], deployment);
+    }
+    const conf = toml(find(d, 'ConfigMap', TELEGRAF).data?.['telegraf.conf'] ?? '') as { outputs: { influxdb?: Obj[]; influxdb_v2?: Obj[] } };
+    assert.equal(conf.outputs.influxdb_v2, undefined);
+    assert.deepEqual(conf.outputs.influxdb?.[0], {
+      urls: [cm.INFLUX_URL], database: 'telemetry', retention_policy: 'autogen', skip_database_creation: true,
+      username: '${INFLUX_USERNAME}', password: '${INFLUX_PASSWORD}', timeout: '10s', content_encoding: 'gzip',
+    });
+    // A token instead of basic auth: sent as a header (InfluxDB 2.x's v1 API, or 1.x with a token proxy).
+    const token = toml(find(parseDocs(await template(chart.dir, [...v1, '--set', 'influx.basicAuth.existingSecret=', '--set', 'influx.token=t'])), 'ConfigMap', TELEGRAF).data?.['telegraf.conf'] ?? '') as { outputs: { influxdb: Obj[] } };
+    assert.deepEqual(token.outputs.influxdb[0]?.http_headers, { Authorization: 'Token ${INFLUX_TOKEN}' });
+    const cases: Array<[string[], RegExp]> = [
+      [['--set', 'influx.basicAuth.existingSecret='], /InfluxDB 1\.x credentials are required/],
+      [['--set', 'influx.bucket=a/b/c'], /influx\.bucket for influx\.apiVersion=1 must be "database" or "database\/retention_policy", got "a\/b\/c"/],
+      [['--set', 'influx.apiVersion=2'], /influx\.basicAuth is InfluxDB 1\.x basic auth: it needs influx\.apiVersion=1 \(have 2\)/],
+      [['--set', 'gateway.tenantRateLimit.burst=10'], /gateway\.tenantRateLimit\.burst needs gateway\.tenantRateLimit\.spansPerSecond/],
+      [['--set', 'gateway.cardinality.tags={endpoint}'], /gateway\.cardinality\.tags needs gateway\.cardinality\.limit/],
+      [['--set', 'gateway.cardinality.limit=10', '--set', 'gateway.cardinality.tags={tenant_id}'], /gateway\.cardinality\.tags/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await helm(['template', RELEASE, chart.dir, ...v1, ...args]);
+      assert.notEqual(res.code, 0, args.join(' '));
+      assert.match(res.stderr, message, args.join(' '));
+    }
   });
 
   test('golden files: the committed renders match (regenerate with `npm run charts:golden`)', async () => {

@@ -1,9 +1,16 @@
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ATTRIBUTE_LIMITS, type AttributeLimits } from './otlp/limits.ts';
+import type { AttributeLimits } from './otlp/limits.ts';
+import { ConfigError, readVariables, type Env, type Values } from './config/read.ts';
+import { TENANT_PATTERN } from './config/table.ts';
 
-/** Validated, frozen gateway configuration. Built once from the environment in `main.ts`. */
+export { ConfigError } from './config/read.ts';
+
+/**
+ * Validated, frozen gateway configuration. Built once from the environment in `main.ts`. The
+ * variables' defaults and ranges below are restated for the reader; config/table.ts is the source.
+ */
 export interface Config {
   /** `PORT`, default 4318 (the OTLP/HTTP port). */
   readonly port: number;
@@ -163,86 +170,23 @@ export interface BufferConfig {
   readonly writeConcurrency?: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+/*
+ * Every variable is read, parsed and range-checked by its row in config/table.ts
+ * (readVariables). What follows are the rules a single row cannot state: defaults derived from
+ * other variables, and settings that only make sense together.
+ */
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-const MiB = 1024 * 1024;
-const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-function str(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
-
-function required(env: Env, name: string, why: string): string {
-  const v = str(env, name);
-  if (v === undefined) throw new ConfigError(name, `is required (${why})`);
-  return v;
-}
-
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def?: T): T {
-  const raw = str(env, name);
-  if (raw === undefined) {
-    if (def !== undefined) return def;
-    throw new ConfigError(name, `is required: one of ${allowed.join(', ')}`);
-  }
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function httpUrl(name: string, raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new ConfigError(name, `is not a valid URL: "${raw}"`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
-  }
-  return raw.replace(/\/+$/, '');
-}
-
-function headerName(name: string, raw: string): string {
-  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(raw)) throw new ConfigError(name, `is not a valid HTTP header name: "${raw}"`);
-  return raw.toLowerCase();
-}
-
-function loadInflux(env: Env): InfluxConfig | undefined {
-  const rawUrl = str(env, 'INFLUX_URL');
-  if (rawUrl === undefined) {
+function influxRules(v: Values, given: ReadonlySet<string>): InfluxConfig | undefined {
+  if (v.INFLUX_URL === undefined) {
     for (const name of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'INFLUX_USERNAME', 'INFLUX_PASSWORD']) {
-      if (str(env, name) !== undefined) throw new ConfigError('INFLUX_URL', `is required when ${name} is set (unset both to use the embedded store)`);
+      if (given.has(name)) throw new ConfigError('INFLUX_URL', `is required when ${name} is set (unset both to use the embedded store)`);
     }
     return undefined;
   }
-  const url = httpUrl('INFLUX_URL', rawUrl);
-  const apiVersion = Number(oneOf(env, 'INFLUX_API_VERSION', ['1', '2', '3'], '2')) as 1 | 2 | 3;
-  const bucketRaw = required(env, 'INFLUX_BUCKET', apiVersion === 1 ? 'the database, or database/retention_policy' : 'the bucket');
-  const token = str(env, 'INFLUX_TOKEN');
-  const org = str(env, 'INFLUX_ORG');
-  const username = str(env, 'INFLUX_USERNAME');
-  const password = str(env, 'INFLUX_PASSWORD');
+  const apiVersion = Number(v.INFLUX_API_VERSION) as 1 | 2 | 3;
+  const bucketRaw = v.INFLUX_BUCKET;
+  if (bucketRaw === undefined) throw new ConfigError('INFLUX_BUCKET', `is required (${apiVersion === 1 ? 'the database, or database/retention_policy' : 'the bucket'})`);
+  const { INFLUX_TOKEN: token, INFLUX_ORG: org, INFLUX_USERNAME: username, INFLUX_PASSWORD: password } = v;
   let bucket = bucketRaw;
   let retentionPolicy: string | undefined;
   if (apiVersion === 1) {
@@ -259,247 +203,128 @@ function loadInflux(env: Env): InfluxConfig | undefined {
     if (token === undefined) throw new ConfigError('INFLUX_TOKEN', `is required for INFLUX_API_VERSION=${apiVersion}`);
     if (apiVersion === 2 && org === undefined) throw new ConfigError('INFLUX_ORG', 'is required for INFLUX_API_VERSION=2');
   }
-  return {
-    url,
-    apiVersion,
-    token,
-    org,
-    bucket,
-    retentionPolicy,
-    username,
-    password,
-    timeoutMillis: int(env, 'INFLUX_TIMEOUT_MILLIS', 10_000, 100, 600_000),
-  };
+  return { url: v.INFLUX_URL, apiVersion, token, org, bucket, retentionPolicy, username, password, timeoutMillis: v.INFLUX_TIMEOUT_MILLIS };
 }
 
-function loadTenancy(env: Env): TenancyConfig {
-  const mode = oneOf(env, 'TENANT_AUTH', ['jwt', 'header']);
-  const header = headerName('TENANT_HEADER', str(env, 'TENANT_HEADER') ?? 'X-Tenant-ID');
+function tenancyRules(v: Values): TenancyConfig {
+  const mode = v.TENANT_AUTH;
+  const header = v.TENANT_HEADER;
   if (mode === 'header') return { mode, header, tenantPattern: TENANT_PATTERN };
 
-  const jwks = str(env, 'JWT_JWKS_URL');
-  const secret = str(env, 'JWT_SECRET');
-  const pem = str(env, 'JWT_PUBLIC_KEY');
-  const given = [jwks, secret, pem].filter((v) => v !== undefined).length;
+  const { JWT_JWKS_URL: jwks, JWT_SECRET: secret, JWT_PUBLIC_KEY: pem } = v;
+  const given = [jwks, secret, pem].filter((k) => k !== undefined).length;
   if (given !== 1) {
     throw new ConfigError('JWT_JWKS_URL', `TENANT_AUTH=jwt needs exactly one of JWT_JWKS_URL, JWT_SECRET or JWT_PUBLIC_KEY (${given} set)`);
   }
   let key: Extract<TenancyConfig, { mode: 'jwt' }>['key'];
   let defaultAlgs: string[];
   if (jwks !== undefined) {
-    key = { kind: 'jwks', url: httpUrl('JWT_JWKS_URL', jwks) };
+    key = { kind: 'jwks', url: jwks };
     defaultAlgs = ['RS256', 'ES256'];
   } else if (secret !== undefined) {
-    // HS256 with a short secret is brute-forceable offline; RFC 7518 §3.2 asks for >= 256 bits.
-    if (Buffer.byteLength(secret) < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes (RFC 7518 §3.2)');
     key = { kind: 'secret', secret };
     defaultAlgs = ['HS256'];
   } else {
-    const text = (pem as string).replace(/\\n/g, '\n');
-    if (!text.includes('-----BEGIN PUBLIC KEY-----')) {
-      throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM-encoded SPKI public key (-----BEGIN PUBLIC KEY-----)');
-    }
-    key = { kind: 'publicKey', pem: text };
+    key = { kind: 'publicKey', pem: pem as string };
     defaultAlgs = ['RS256'];
   }
-  const algsRaw = str(env, 'JWT_ALGORITHMS');
-  const algorithms = algsRaw === undefined ? defaultAlgs : algsRaw.split(',').map((a) => a.trim()).filter(Boolean);
+  const algorithms = v.JWT_ALGORITHMS === undefined ? defaultAlgs : [...v.JWT_ALGORITHMS];
+  // Pinning by key type prevents algorithm confusion (a public key used as an HMAC secret).
   const allowed = key.kind === 'secret' ? /^HS(256|384|512)$/ : /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
   for (const a of algorithms) {
     if (!allowed.test(a)) throw new ConfigError('JWT_ALGORITHMS', `"${a}" is not allowed with ${key.kind === 'secret' ? 'JWT_SECRET' : 'a public key'}`);
   }
   if (algorithms.length === 0) throw new ConfigError('JWT_ALGORITHMS', 'must name at least one algorithm');
-  return {
-    mode,
-    header,
-    tenantPattern: TENANT_PATTERN,
-    claim: str(env, 'TENANT_CLAIM') ?? 'tenant_id',
-    key,
-    algorithms,
-    issuer: str(env, 'JWT_ISSUER'),
-    audience: str(env, 'JWT_AUDIENCE'),
-  };
+  return { mode, header, tenantPattern: TENANT_PATTERN, claim: v.TENANT_CLAIM, key, algorithms, issuer: v.JWT_ISSUER, audience: v.JWT_AUDIENCE };
 }
 
-function loadCors(env: Env): string[] {
-  const raw = str(env, 'CORS_ORIGINS');
-  if (raw === undefined) return [];
-  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
-  for (const o of origins) {
-    // A wildcard would let any site send spans with a user's credentials; the allow-list is exact.
-    if (o === '*') throw new ConfigError('CORS_ORIGINS', 'must list exact origins; "*" is not allowed because credentials are accepted');
-    let u: URL;
-    try {
-      u = new URL(o);
-    } catch {
-      throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin like https://app.example.com`);
-    }
-    if (u.origin !== o) throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin (did you mean "${u.origin}"?)`);
-  }
-  return origins;
-}
-
-function loadCardinality(env: Env): Config['cardinality'] {
-  const max = int(env, 'CARDINALITY_LIMIT', 0, 0, 10_000_000);
-  if (max === 0) {
-    for (const name of ['CARDINALITY_WINDOW_SECONDS', 'CARDINALITY_TAGS']) if (str(env, name) !== undefined) throw new ConfigError(name, 'needs CARDINALITY_LIMIT');
-    return undefined;
-  }
-  const tags = (str(env, 'CARDINALITY_TAGS') ?? 'session_id,endpoint').split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of tags) if (t === 'tenant_id' || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(t)) throw new ConfigError('CARDINALITY_TAGS', `"${t}" is not a tag that can be guarded`);
-  if (tags.length === 0) throw new ConfigError('CARDINALITY_TAGS', 'must name at least one tag');
-  return { maxValues: max, windowMillis: int(env, 'CARDINALITY_WINDOW_SECONDS', 3600, 1, 31 * 86_400) * 1000, tags };
-}
-
-function loadSpool(env: Env, influx: boolean): Config['spool'] {
-  const dir = str(env, 'SPOOL_DIR');
-  if (dir === undefined) {
-    for (const name of ['SPOOL_MAX_BYTES', 'SPOOL_SEGMENT_BYTES']) if (str(env, name) !== undefined) throw new ConfigError(name, 'needs SPOOL_DIR');
-    return undefined;
-  }
+function spoolRules(v: Values): Config['spool'] {
+  const dir = v.SPOOL_DIR;
+  if (dir === undefined) return undefined;
   // The embedded store commits to its own database file; a spool in front of it would only double the writes.
-  if (!influx) throw new ConfigError('SPOOL_DIR', 'needs INFLUX_URL (the spool protects writes to InfluxDB; the embedded store is on disk already)');
-  const maxBytes = int(env, 'SPOOL_MAX_BYTES', 1024 * MiB, MiB, 1024 * 1024 * MiB);
-  const segmentBytes = int(env, 'SPOOL_SEGMENT_BYTES', 16 * MiB, 64 * 1024, 1024 * MiB);
-  if (segmentBytes > maxBytes) throw new ConfigError('SPOOL_SEGMENT_BYTES', `must not exceed SPOOL_MAX_BYTES (${maxBytes})`);
-  return { dir, maxBytes, segmentBytes };
+  if (v.INFLUX_URL === undefined) throw new ConfigError('SPOOL_DIR', 'needs INFLUX_URL (the spool protects writes to InfluxDB; the embedded store is on disk already)');
+  if (v.SPOOL_SEGMENT_BYTES > v.SPOOL_MAX_BYTES) throw new ConfigError('SPOOL_SEGMENT_BYTES', `must not exceed SPOOL_MAX_BYTES (${v.SPOOL_MAX_BYTES})`);
+  return { dir, maxBytes: v.SPOOL_MAX_BYTES, segmentBytes: v.SPOOL_SEGMENT_BYTES };
 }
 
-function loadWorkers(env: Env, influx: boolean): number {
-  const workers = str(env, 'WORKERS') === 'auto' ? availableParallelism() : int(env, 'WORKERS', 1, 1, 256);
-  if (workers > 1 && !influx) throw new ConfigError('WORKERS', 'more than one worker needs INFLUX_URL (the embedded store is one database file, opened by one process)');
+function workersRule(v: Values): number {
+  const workers = v.WORKERS === 'auto' ? availableParallelism() : v.WORKERS;
+  if (workers > 1 && v.INFLUX_URL === undefined) throw new ConfigError('WORKERS', 'more than one worker needs INFLUX_URL (the embedded store is one database file, opened by one process)');
   return workers;
 }
 
-function loadRateLimit(env: Env): Config['tenantRateLimit'] {
-  const rate = int(env, 'TENANT_RATE_LIMIT', 0, 0, 100_000_000);
-  if (rate === 0) {
-    if (str(env, 'TENANT_RATE_BURST') !== undefined) throw new ConfigError('TENANT_RATE_BURST', 'needs TENANT_RATE_LIMIT');
-    return undefined;
-  }
-  return { spansPerSecond: rate, burst: int(env, 'TENANT_RATE_BURST', rate, 1, 1_000_000_000) };
-}
-
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-function duration(env: Env, name: string, defMillis: number, minMillis: number, maxMillis: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return defMillis;
-  const m = /^(\d{1,9})(ms|s|m|h)?$/.exec(raw);
-  if (m === null) throw new ConfigError(name, `must be a duration like 30s, 5m or 1h (a bare number is seconds), got "${raw}"`);
-  const ms = Number(m[1]) * (DURATION_MS[m[2] ?? 's'] as number);
-  if (ms < minMillis || ms > maxMillis) throw new ConfigError(name, `must be between ${minMillis} ms and ${maxMillis} ms, got ${ms} ms`);
-  return ms;
-}
-
-function decimal(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number like 1.5, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-function flag(env: Env, name: string, def: boolean): boolean {
-  const raw = str(env, name)?.toLowerCase();
-  if (raw === undefined) return def;
-  if (['1', 'on', 'true', 'yes'].includes(raw)) return true;
-  if (['0', 'off', 'false', 'no'].includes(raw)) return false;
-  throw new ConfigError(name, `must be on or off (1/0, true/false), got "${raw}"`);
-}
-
-function loadAlerts(env: Env, workers: number): AlertsConfig {
-  const only = flag(env, 'ALERTS_ONLY', false);
+function alertsRules(v: Values, workers: number): AlertsConfig {
+  const only = v.ALERTS_ONLY;
   // Every worker would evaluate and notify: with WORKERS > 1 alerts are off unless asked for, and asking is refused.
-  const enabled = flag(env, 'ALERTS', workers === 1);
+  const enabled = v.ALERTS ?? workers === 1;
   if ((enabled || only) && workers > 1) {
     throw new ConfigError('WORKERS', 'more than one worker cannot run the alert evaluator (each would notify); set ALERTS=off here and run one ALERTS_ONLY=1 process');
   }
   if (only && !enabled) throw new ConfigError('ALERTS', 'cannot be off with ALERTS_ONLY=1 (the process would do nothing)');
-  const ratio = decimal(env, 'ALERT_RATIO', 1.5, 1, 100);
-  const resolveRatio = decimal(env, 'ALERT_RESOLVE_RATIO', Math.min(1.2, ratio), 0.1, 100);
+  const ratio = v.ALERT_RATIO;
+  const resolveRatio = v.ALERT_RESOLVE_RATIO ?? Math.min(1.2, ratio);
   // Resolving above the firing threshold would let one value both fire and resolve: no hysteresis.
   if (resolveRatio > ratio) throw new ConfigError('ALERT_RESOLVE_RATIO', `must not exceed ALERT_RATIO (${ratio}), got ${resolveRatio}`);
-  const baselineWindows = int(env, 'ALERT_BASELINE_WINDOWS', 12, 1, 1000);
-  const baselineMinWindows = int(env, 'ALERT_BASELINE_MIN_WINDOWS', Math.min(3, baselineWindows), 1, 1000);
+  const baselineWindows = v.ALERT_BASELINE_WINDOWS;
+  const baselineMinWindows = v.ALERT_BASELINE_MIN_WINDOWS ?? Math.min(3, baselineWindows);
   if (baselineMinWindows > baselineWindows) {
     throw new ConfigError('ALERT_BASELINE_MIN_WINDOWS', `must not exceed ALERT_BASELINE_WINDOWS (${baselineWindows}), got ${baselineMinWindows}`);
   }
-  const url = (name: string): string | undefined => {
-    const raw = str(env, name);
-    return raw === undefined ? undefined : httpUrl(name, raw);
-  };
   return {
     enabled: enabled || only,
     only,
-    intervalMillis: duration(env, 'ALERT_INTERVAL', 60_000, 100, 86_400_000),
-    windowMillis: duration(env, 'ALERT_WINDOW', 300_000, 1000, 7 * 86_400_000),
+    intervalMillis: v.ALERT_INTERVAL,
+    windowMillis: v.ALERT_WINDOW,
     baselineWindows,
     baselineMinWindows,
     ratio,
-    floorMs: decimal(env, 'ALERT_FLOOR_MS', 200, 0, 3_600_000),
-    minSamples: int(env, 'ALERT_MIN_SAMPLES', 20, 1, 100_000_000),
+    floorMs: v.ALERT_FLOOR_MS,
+    minSamples: v.ALERT_MIN_SAMPLES,
     resolveRatio,
-    fireAfter: int(env, 'ALERT_FIRE_AFTER', 1, 1, 1000),
-    resolveAfter: int(env, 'ALERT_RESOLVE_AFTER', 2, 1, 1000),
-    webhookUrl: url('ALERT_WEBHOOK_URL'),
-    alertmanagerUrl: url('ALERTMANAGER_URL'),
-    dashboardUrl: url('ALERT_DASHBOARD_URL'),
-    apiUrl: url('ALERTS_API_URL'),
+    fireAfter: v.ALERT_FIRE_AFTER,
+    resolveAfter: v.ALERT_RESOLVE_AFTER,
+    webhookUrl: v.ALERT_WEBHOOK_URL,
+    alertmanagerUrl: v.ALERTMANAGER_URL,
+    dashboardUrl: v.ALERT_DASHBOARD_URL,
+    apiUrl: v.ALERTS_API_URL,
   };
 }
 
 /** Where a checkout (and the image) keeps the built console, relative to this file. */
 const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
-function loadConsole(env: Env): ConsoleConfig {
-  const tenant = str(env, 'CONSOLE_TENANT') ?? 'tenantlens-console';
-  if (!TENANT_PATTERN.test(tenant)) throw new ConfigError('CONSOLE_TENANT', `must be a tenant id (letters, digits, ".", "_", "-"; at most 64), got "${tenant}"`);
-  return { enabled: flag(env, 'CONSOLE', true), dir: resolve(str(env, 'CONSOLE_DIR') ?? DEFAULT_CONSOLE_DIR), tenant };
-}
-
-function loadAdminToken(env: Env): string | undefined {
-  const t = str(env, 'ADMIN_TOKEN');
-  // It unlocks every tenant's data; a short one is guessable.
-  if (t !== undefined && t.length < 24) throw new ConfigError('ADMIN_TOKEN', 'must be at least 24 characters');
-  return t;
-}
-
 /** Reads and validates every variable once. Throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env): Config {
-  const workers = loadWorkers(env, str(env, 'INFLUX_URL') !== undefined);
+  const { values: v, given } = readVariables(env);
+  const workers = workersRule(v);
   const config: Config = {
-    port: int(env, 'PORT', 4318, 0, 65535),
-    host: str(env, 'HOST') ?? '0.0.0.0',
-    influx: loadInflux(env),
-    dataDir: str(env, 'DATA_DIR') ?? './data',
-    adminToken: loadAdminToken(env),
-    tenancy: loadTenancy(env),
-    corsOrigins: loadCors(env),
-    instanceName: str(env, 'INSTANCE_NAME') ?? hostname(),
-    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 20 * MiB, 1024, 1024 * MiB),
-    mappingFile: str(env, 'MAPPING_FILE'),
+    port: v.PORT,
+    host: v.HOST,
+    influx: influxRules(v, given),
+    dataDir: v.DATA_DIR,
+    adminToken: v.ADMIN_TOKEN,
+    tenancy: tenancyRules(v),
+    corsOrigins: [...(v.CORS_ORIGINS ?? [])],
+    instanceName: v.INSTANCE_NAME ?? hostname(),
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    mappingFile: v.MAPPING_FILE,
     buffer: {
-      batchMaxLines: int(env, 'BATCH_MAX_LINES', 5000, 1, 1_000_000),
-      batchMaxBytes: int(env, 'BATCH_MAX_BYTES', MiB, 1024, 256 * MiB),
-      flushIntervalMillis: int(env, 'FLUSH_INTERVAL_MILLIS', 1000, 1, 600_000),
-      maxBytes: int(env, 'BUFFER_MAX_BYTES', 64 * MiB, 64 * 1024, 16 * 1024 * MiB),
-      retryMaxDelayMillis: int(env, 'RETRY_MAX_DELAY_MILLIS', 30_000, 10, 3_600_000),
-      writeConcurrency: int(env, 'WRITE_CONCURRENCY', 4, 1, 64),
+      batchMaxLines: v.BATCH_MAX_LINES,
+      batchMaxBytes: v.BATCH_MAX_BYTES,
+      flushIntervalMillis: v.FLUSH_INTERVAL_MILLIS,
+      maxBytes: v.BUFFER_MAX_BYTES,
+      retryMaxDelayMillis: v.RETRY_MAX_DELAY_MILLIS,
+      writeConcurrency: v.WRITE_CONCURRENCY,
     },
-    tenantRateLimit: loadRateLimit(env),
-    cardinality: loadCardinality(env),
-    spool: loadSpool(env, str(env, 'INFLUX_URL') !== undefined),
+    tenantRateLimit: v.TENANT_RATE_LIMIT === 0 ? undefined : { spansPerSecond: v.TENANT_RATE_LIMIT, burst: v.TENANT_RATE_BURST ?? v.TENANT_RATE_LIMIT },
+    cardinality: v.CARDINALITY_LIMIT === 0 ? undefined : { maxValues: v.CARDINALITY_LIMIT, windowMillis: v.CARDINALITY_WINDOW_SECONDS * 1000, tags: [...v.CARDINALITY_TAGS] },
+    spool: spoolRules(v),
     workers,
-    fusedEncoder: flag(env, 'FUSED_ENCODER', true),
-    alerts: loadAlerts(env, workers),
-    console: loadConsole(env),
-    attributeLimits: {
-      countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),
-      valueLengthLimit: int(env, 'ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, 1, 64 * MiB),
-    },
-    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    fusedEncoder: v.FUSED_ENCODER,
+    alerts: alertsRules(v, workers),
+    console: { enabled: v.CONSOLE, dir: resolve(v.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR), tenant: v.CONSOLE_TENANT },
+    attributeLimits: { countLimit: v.ATTRIBUTE_COUNT_LIMIT, valueLengthLimit: v.ATTRIBUTE_VALUE_LENGTH_LIMIT },
+    logLevel: v.LOG_LEVEL,
   };
   return deepFreeze(config);
 }

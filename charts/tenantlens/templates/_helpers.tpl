@@ -140,6 +140,33 @@ True (non-empty) when the chart itself creates the token Secret.
 {{- if and (not .Values.influx.existingSecret) .Values.influx.token }}true{{ end }}
 {{- end }}
 
+{{/*
+InfluxDB credentials as container env entries, all from Secrets: INFLUX_TOKEN when there is a token
+Secret, INFLUX_USERNAME and INFLUX_PASSWORD with influx.basicAuth (apiVersion 1). One definition
+for the gateway, the alerts evaluator and Telegraf, so the three always authenticate alike.
+*/}}
+{{- define "tenantlens.influx.credentialEnv" -}}
+{{- with include "tenantlens.influx.tokenSecretName" . }}
+- name: INFLUX_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ include "tenantlens.influx.tokenSecretKey" $ }}
+{{- end }}
+{{- with .Values.influx.basicAuth.existingSecret }}
+- name: INFLUX_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.influx.basicAuth.usernameKey }}
+- name: INFLUX_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.influx.basicAuth.passwordKey }}
+{{- end }}
+{{- end }}
+
 {{- define "tenantlens.gateway.upstream" -}}
 {{- default (printf "%s:%v" (include "tenantlens.componentName" (dict "ctx" . "component" "gateway")) .Values.gateway.port) .Values.caddy.gatewayUpstream }}
 {{- end }}
@@ -190,8 +217,21 @@ gateway ConfigMap, so every render runs them.
 {{- if not (include "tenantlens.influx.url" .) }}
 {{- fail "influx.url is required (your InfluxDB 2/3 or Cloud URL), or set influxdb2.enabled=true for an in-cluster InfluxDB" }}
 {{- end }}
-{{- if not (include "tenantlens.influx.tokenSecretName" .) }}
-{{- fail "an InfluxDB token is required: set influx.existingSecret (recommended) or influx.token, or set influxdb2.enabled=true" }}
+{{- $v1 := eq (int .Values.influx.apiVersion) 1 }}
+{{- if and .Values.influx.basicAuth.existingSecret (not $v1) }}
+{{- fail (printf "influx.basicAuth is InfluxDB 1.x basic auth: it needs influx.apiVersion=1 (have %v); versions 2 and 3 take a token" .Values.influx.apiVersion) }}
+{{- end }}
+{{- if and $v1 .Values.influxdb2.enabled }}
+{{- fail "influx.apiVersion=1 with influxdb2.enabled: the in-cluster InfluxDB is 2.x; use apiVersion 2" }}
+{{- end }}
+{{- if not (or (include "tenantlens.influx.tokenSecretName" .) (and $v1 .Values.influx.basicAuth.existingSecret)) }}
+{{- fail (ternary "InfluxDB 1.x credentials are required: set influx.basicAuth.existingSecret (username and password), or a token with influx.existingSecret or influx.token" "an InfluxDB token is required: set influx.existingSecret (recommended) or influx.token, or set influxdb2.enabled=true" $v1) }}
+{{- end }}
+{{- if $v1 }}
+{{- $parts := splitList "/" .Values.influx.bucket }}
+{{- if or (gt (len $parts) 2) (has "" $parts) }}
+{{- fail (printf "influx.bucket for influx.apiVersion=1 must be \"database\" or \"database/retention_policy\", got %q" .Values.influx.bucket) }}
+{{- end }}
 {{- end }}
 {{- if and (eq (int .Values.influx.apiVersion) 2) (not (include "tenantlens.influx.org" .)) }}
 {{- fail "influx.org is required with influx.apiVersion=2" }}
@@ -225,6 +265,12 @@ gateway ConfigMap, so every render runs them.
 {{- end }}
 {{- if and .Values.caddy.enabled (eq .Values.caddy.tls.mode "secret") (not .Values.caddy.tls.secretName) }}
 {{- fail "caddy.tls.mode=secret needs caddy.tls.secretName (a kubernetes.io/tls Secret)" }}
+{{- end }}
+{{- if and (gt (int64 $gw.tenantRateLimit.burst) 0) (eq (int64 $gw.tenantRateLimit.spansPerSecond) 0) }}
+{{- fail "gateway.tenantRateLimit.burst needs gateway.tenantRateLimit.spansPerSecond (TENANT_RATE_BURST needs TENANT_RATE_LIMIT)" }}
+{{- end }}
+{{- if and $gw.cardinality.tags (eq (int64 $gw.cardinality.limit) 0) }}
+{{- fail "gateway.cardinality.tags needs gateway.cardinality.limit (CARDINALITY_TAGS needs CARDINALITY_LIMIT)" }}
 {{- end }}
 {{- $al := .Values.alerts }}
 {{- if gt (float64 $al.resolveRatio) (float64 $al.ratio) }}

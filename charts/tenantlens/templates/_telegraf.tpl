@@ -85,6 +85,29 @@ What lands in InfluxDB (README "caddy_http_requests"; the dashboard queries thes
     tag = "address"
     dest = "instance"
 
+{{- if eq (int .Values.influx.apiVersion) 1 }}
+{{- $db := splitList "/" (default .Values.influx.bucket $t.bucket) }}
+
+# InfluxDB 1.x: the /write API, database[/retention_policy] from the bucket. Credentials are
+# environment references to the Secrets (basic auth, else a token header).
+[[outputs.influxdb]]
+  urls = [{{ include "tenantlens.influx.url" . | toJson }}]
+  database = {{ first $db | toJson }}
+  {{- if gt (len $db) 1 }}
+  retention_policy = {{ last $db | toJson }}
+  {{- end }}
+  # The database is the gateway's too; it must exist, and a writer need not be an admin.
+  skip_database_creation = true
+  {{- if .Values.influx.basicAuth.existingSecret }}
+  username = "${INFLUX_USERNAME}"
+  password = "${INFLUX_PASSWORD}"
+  {{- else }}
+  http_headers = {"Authorization" = "Token ${INFLUX_TOKEN}"}
+  {{- end }}
+  timeout = "10s"
+  content_encoding = "gzip"
+{{- else }}
+
 [[outputs.influxdb_v2]]
   urls = [{{ include "tenantlens.influx.url" . | toJson }}]
   # Telegraf substitutes environment variables; INFLUX_TOKEN comes from the Secret.
@@ -93,6 +116,7 @@ What lands in InfluxDB (README "caddy_http_requests"; the dashboard queries thes
   bucket = {{ default .Values.influx.bucket $t.bucket | toJson }}
   timeout = "10s"
   content_encoding = "gzip"
+{{- end }}
 
 # Liveness endpoint for the kubelet.
 [[outputs.health]]
