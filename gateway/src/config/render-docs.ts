@@ -21,7 +21,7 @@ export const VALUES_SCHEMA_PATH = fileURLToPath(new URL('../../../charts/tenantl
 
 /**
  * Not gateway variables, but accepted in `gateway.env` too. NODE_OPTIONS: node's own flags, e.g. a
- * heap limit that bounds RSS under overload (README, Performance).
+ * heap limit that bounds RSS under overload (docs/performance.md, Overload).
  */
 const CHART_ENV_EXTRAS = ['NODE_OPTIONS'] as const;
 
@@ -162,7 +162,7 @@ export function renderValuesSchema(current: string): string {
   const env = schema.properties?.gateway?.properties?.env;
   if (env === undefined) throw new Error('values.schema.json has no properties.gateway.properties.env');
   env.description =
-    'Other gateway variables, NAME: "value": the names whose Chart column in docs/configuration.md says gateway.env (generated from gateway/src/config/table.ts by npm run docs:config). NODE_OPTIONS takes node flags, e.g. a heap limit that bounds RSS under overload at some cost in throughput (README, Performance).';
+    'Other gateway variables, NAME: "value": the names whose Chart column in docs/configuration.md says gateway.env (generated from gateway/src/config/table.ts by npm run docs:config). NODE_OPTIONS takes node flags, e.g. a heap limit that bounds RSS under overload at some cost in throughput (docs/performance.md, Overload).';
   env.propertyNames = { enum: chartEnvNames() };
   // The file is JSON.stringify's 2-space layout already, so only the generated part changes.
   return `${JSON.stringify(schema, null, 2)}\n`;
