@@ -6,7 +6,8 @@ import type * as SdkTraceBase from '../../node_modules/@opentelemetry/sdk-trace-
 import type * as Resources from '../../node_modules/@opentelemetry/resources/build/src/index.js';
 import { decodeTraceRequestWithProtobufjs } from '../src/otlp/decode.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
-import { ProtoError, readTraceRequest } from '../src/otlp/proto-traces.ts';
+import { readTraceRequest } from '../src/otlp/proto-traces.ts';
+import { ProtoError } from '../src/otlp/wire.ts';
 
 /**
  * The hand-written protobuf reader against the generated protobufjs decoder (the reference), on
@@ -139,6 +140,19 @@ test('unknown fields of every wire type are skipped; a repeated oneof keeps its 
   assert.deepEqual(got?.attributes, [{ key: 'k', value: { type: 'int', value: '5' } }]);
 });
 
+/** An unknown group (wire types 3 and 4, proto2) as field 104, holding a varint, a string and a nested group. */
+const GROUP = [0xc3, 0x06, 0x08, 0x05, ...str(3, 'in a group'), 0x13, 0x08, 0x01, 0x14, 0xc4, 0x06];
+
+test('unknown groups (wire types 3/4) are skipped wherever they are, as protobufjs skips them (issue 16)', () => {
+  const attr = len(9, [...str(1, 'k'), ...GROUP, ...len(2, [...GROUP, ...str(1, 'v')])]);
+  const span = [...str(5, 'name'), ...GROUP, ...attr, ...GROUP];
+  const body = Uint8Array.from([...GROUP, ...len(1, [...GROUP, ...len(2, [...GROUP, ...len(2, span)])])]);
+  const got = readTraceRequest(body);
+  assert.deepEqual(got, decodeTraceRequestWithProtobufjs(body));
+  assert.equal(got.resourceSpans[0]?.scopes[0]?.spans[0]?.name, 'name');
+  assert.deepEqual(got.resourceSpans[0]?.scopes[0]?.spans[0]?.attributes, [{ key: 'k', value: { type: 'string', value: 'v' } }]);
+});
+
 test('invalid UTF-8 in a string becomes U+FFFD, never a crash or a lone surrogate', () => {
   const span = [...len(5, [0x61, 0xff, 0xfe, 0x62, 0xed, 0xa0, 0x80])];
   const name = readTraceRequest(request(span)).resourceSpans[0]?.scopes[0]?.spans[0]?.name ?? '';
@@ -154,7 +168,9 @@ test('malformed input is refused with where it broke: truncation, overlong lengt
   refuse([0x0a, 0x05, 0x01], /length 5 runs past the end/);
   refuse([0x0a], /truncated varint/);
   refuse([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], /varint longer than 10 bytes/);
-  refuse([0x0b, 0x0c], /invalid wire type 3/); // a group: not used by OTLP
+  refuse([0x0c], /invalid wire type 4/); // an end-group tag with no group open
+  refuse([0x0b, 0x08, 0x01], /truncated varint/); // a group never closed
+  refuse([0x0b, 0x0f], /invalid wire type 7/); // inside a group, bytes are still checked
   refuse(request([0x39, 1, 2, 3]), /truncated fixed64/);
   // A sub-message's length may not claim bytes of its parent's next field.
   refuse(Uint8Array.from([...len(1, [...len(2, [0x12, 0x10])]), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), /runs past the end/);

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
 import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
+import { LOGS_RESERVED, METRIC_RESERVED } from '../schema/derived.ts';
+import { LOGS } from '../schema/measurements.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MapContext, MappedPoint } from './map-spans.ts';
 import type { MappingRules } from './rules.ts';
@@ -15,7 +17,7 @@ import type { MappingRules } from './rules.ts';
  */
 
 /** Logs go to one fixed measurement; its name is also kept free of metrics. */
-export const LOGS_MEASUREMENT = 'logs';
+export const LOGS_MEASUREMENT = LOGS.name;
 
 /** The semantic-convention histogram behind the `backend_api_latency` rollup. */
 export const HTTP_SERVER_DURATION = 'http.server.request.duration';
@@ -131,8 +133,6 @@ export function exponentialToExplicit(p: ExpHistogramPoint): Array<[number, bigi
 
 type Fields = Array<readonly [string, FieldValue]>;
 
-/** Tag keys a data-point attribute may not take: ours, and the field keys (a tag and field of one name confuse InfluxQL). */
-const METRIC_RESERVED = new Set(['tenant_id', 'measurement', 'service_name', 'temporality', 'le', 'time', 'gauge', 'counter', 'count', 'sum', 'min', 'max', 'bucket', 'scale', 'zero_count']);
 
 export function createMetricsMapper(rules: MappingRules): MetricsMapper {
   const aliases = new Map(Object.entries(rules.aliases));
@@ -301,8 +301,6 @@ function summaryFields(count: bigint, sum: number | undefined, min: number | und
   return fields;
 }
 
-/** Fields `logs` always writes (and its tags): an attribute with one of these names is stored as `attr_<name>`. */
-export const LOGS_RESERVED = new Set(['body', 'severity_number', 'trace_id', 'span_id', 'gateway_instance', 'time', 'service_name', 'severity_text', 'tenant_id']);
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
 const SPAN_ID = /^[0-9a-f]{16}$/;

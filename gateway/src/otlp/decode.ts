@@ -2,7 +2,8 @@ import { GatewayError } from '../errors.ts';
 import { MAX_ANY_VALUE_DEPTH } from './limits.ts';
 import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
 import { ExportTraceServiceRequest, int64ToBigInt, int64ToDecimal, type PbAnyValue, type PbKeyValue } from './proto.ts';
-import { ProtoError, readTraceRequest } from './proto-traces.ts';
+import { readTraceRequest } from './proto-traces.ts';
+import { ProtoError } from './wire.ts';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 

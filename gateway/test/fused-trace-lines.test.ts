@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { buildFixtures, buildShapedFixtures } from '../bench/fixtures.ts';
-import { createProtoTraceLineEncoder, u64Decimal, type ProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
-import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
-import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
-import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
-import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../gateway/src/mapping/rules.ts';
-import { decodeTraceRequest } from '../gateway/src/otlp/decode.ts';
-import { DEFAULT_ATTRIBUTE_LIMITS, limitTraceRequest, type AttributeLimits } from '../gateway/src/otlp/limits.ts';
-import { ExportTraceServiceRequest } from '../gateway/src/otlp/proto.ts';
-import { applyByteOps, byteOp, envCount } from './support/fuzz.ts';
+import { buildFixtures, buildShapedFixtures } from '../../bench/fixtures.ts';
+import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from '../src/ingest/proto-trace-lines.ts';
+import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
+import { u64Decimal } from '../src/influx/timestamps.ts';
+import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
+import { createSpanMapper } from '../src/mapping/map-spans.ts';
+import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../src/mapping/rules.ts';
+import { decodeTraceRequest } from '../src/otlp/decode.ts';
+import { DEFAULT_ATTRIBUTE_LIMITS, limitTraceRequest, type AttributeLimits } from '../src/otlp/limits.ts';
+import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
+import { applyByteOps, byteOp, envCount } from '../../test/support/fuzz.ts';
 
 /**
  * The fused encoder (protobuf → line protocol) against the reference path it short-cuts
