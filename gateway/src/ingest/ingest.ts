@@ -26,6 +26,11 @@ export interface IngestResult {
   readonly attributesDropped: number;
   /** Attribute values truncated to ATTRIBUTE_VALUE_LENGTH_LIMIT. */
   readonly valuesTruncated: number;
+  /**
+   * Which path encoded the request: `fused` (OTLP/protobuf traces straight to line protocol,
+   * ingest/proto-trace-lines.ts) or `reference` (decode → limits → map → buffer). Tests assert on it.
+   */
+  readonly path: 'fused' | 'reference';
 }
 
 export interface IngestDeps {
@@ -102,6 +107,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       rejections: mapped.rejections,
       attributesDropped: tally.dropped,
       valuesTruncated: tally.truncated,
+      path: 'reference',
     };
   }
 
@@ -113,7 +119,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         if (r !== undefined) {
           admitRate(tenantId, r.spans);
           if (!intake.offer(r)) throw deps.store.refusal();
-          return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0 };
+          return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0, path: 'fused' };
         }
       }
       const tally: LimitTally = { dropped: 0, truncated: 0 };
@@ -129,6 +135,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         rejections: mapped.rejections,
         attributesDropped: tally.dropped,
         valuesTruncated: tally.truncated,
+        path: 'reference',
       };
     },
     metrics(body, encoding, tenantId) {
@@ -147,7 +154,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
       admitRate(tenantId, points.length);
       buffer(tenantId, points);
-      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map(), attributesDropped: 0, valuesTruncated: 0 };
+      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map(), attributesDropped: 0, valuesTruncated: 0, path: 'reference' };
     },
   };
 }
