@@ -1,5 +1,5 @@
 import { MAX_ANY_VALUE_DEPTH } from './limits.ts';
-import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
+import { EMPTY_VALUE, type Attribute, type AttrValue, type ResourceSpans, type ScopeSpans, type SpanRecord, type TraceRequest } from './model.ts';
 import { Reader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './wire.ts';
 
 /**
@@ -18,7 +18,7 @@ import { Reader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './wire.ts';
  */
 function readKeyValue(r: Reader): Attribute {
   let key = '';
-  let value: AttrValue = EMPTY;
+  let value: AttrValue = EMPTY_VALUE;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -29,14 +29,12 @@ function readKeyValue(r: Reader): Attribute {
   return { key, value };
 }
 
-const EMPTY: AttrValue = { type: 'string', value: '' };
-
 /**
  * The last member of the oneof wins (proto3). Arrays, kvlists and bytes become JSON, the shape
  * the JSON decoder produces for them too.
  */
 function readAnyValue(r: Reader): AttrValue {
-  let v: AttrValue = EMPTY;
+  let v: AttrValue = EMPTY_VALUE;
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
