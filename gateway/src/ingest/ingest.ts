@@ -10,6 +10,7 @@ import { countSpans } from '../otlp/model.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS, limitLogsRequest, limitMetricsRequest, limitTraceRequest, type AttributeLimits, type LimitTally } from '../otlp/limits.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
+import { FRONTEND, TIME } from '../schema/measurements.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
@@ -160,6 +161,9 @@ export function createIngest(deps: IngestDeps): Ingest {
 }
 
 const MAX_METRICS = 64;
+/** A beacon writes frontend_performance: its integer fields keep their type, its other fields are the gateway's. */
+const BEACON_INTEGERS: ReadonlySet<string> = new Set(FRONTEND.fields.filter((f) => f.type === 'integer').map((f) => f.name));
+const BEACON_RESERVED: ReadonlySet<string> = new Set([TIME, ...FRONTEND.fields.filter((f) => f.type !== 'integer').map((f) => f.name)]);
 
 /** Beacon timestamps come from the gateway clock, at microsecond resolution: the beacon has none. */
 function nowNanos(): bigint {
@@ -190,10 +194,10 @@ function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps
   const fields: Array<readonly [string, FieldValue]> = [];
   for (const [k, v] of entries) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: must be a finite number`);
-    if (k === 'duration_ms' || k === 'element_count') {
+    if (BEACON_INTEGERS.has(k)) {
       if (v < 0) throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: must not be negative`);
       fields.push([k, { type: 'integer', value: Math.round(v) }]);
-    } else if (/^(trace_id|span_id|gateway_instance|time)$/.test(k)) {
+    } else if (BEACON_RESERVED.has(k)) {
       throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: is a reserved field name`);
     } else {
       fields.push([k, { type: 'float', value: v }]);
