@@ -26,7 +26,8 @@ import { SpanValues } from './trace-lines/span-values.ts';
  * - trace-lines/attribute-keys.ts finds an attribute key by its bytes, with its role in the mapping
  *   (schema/attributes.ts) and its resolved field key;
  * - trace-lines/span-values.ts keeps the attribute values of the current span as positions;
- * - trace-lines/span-lines.ts assembles a span's lines; trace-lines/line-buffer.ts emits the bytes;
+ * - trace-lines/span-fields.ts reads a span's own fields; trace-lines/span-lines.ts assembles its
+ *   lines; trace-lines/line-buffer.ts emits the bytes;
  * - influx/timestamps.ts converts and spreads the start time, as for the reference path.
  */
 export interface FusedTraceLines {

@@ -52,7 +52,10 @@ export class LineBuffer {
   }
 
   room(n: number): void {
-    if (this.o + n <= this.out.length) return;
+    if (this.o + n > this.out.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
     const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + n));
     this.out.copy(bigger, 0, 0, this.o);
     this.out = bigger;
@@ -60,9 +63,9 @@ export class LineBuffer {
 
   put(b: Buffer): void {
     const n = b.length;
-    this.room(n);
-    const d = this.out;
     let p = this.o;
+    if (p + n > this.out.length) this.grow(n);
+    const d = this.out;
     for (let i = 0; i < n; i++) d[p++] = b[i] as number;
     this.o = p;
   }

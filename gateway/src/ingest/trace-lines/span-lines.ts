@@ -4,60 +4,20 @@ import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';
 import type { MappingRules } from '../../mapping/rules.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
-import { MAX_TIMESTAMP_NS, SPAN_KIND_NAMES } from '../../otlp/model.ts';
+import { SPAN_KIND_NAMES } from '../../otlp/model.ts';
 import type { Reader } from '../../otlp/wire.ts';
 import { SLOT } from '../../schema/attributes.ts';
 import type { AttributeKeys, Canon } from './attribute-keys.ts';
-import { HAND_BACK } from './hand-back.ts';
 import type { LineBuffer } from './line-buffer.ts';
+import { SpanFields } from './span-fields.ts';
 import { FIELD_TYPES, V_BOOL, V_DOUBLE, V_INT, V_JSON, V_STRING, type SpanValues } from './span-values.ts';
 
 /**
  * Span assembly: one `Span` message (trace/v1) → its frontend_performance, backend_api_latency and
  * spans lines, exactly as map-spans.ts maps it and point-identity.ts encodes it. The wire fields are
- * read into a `SpanFields` (positions in the request), checked against what the reference path
- * refuses (then the request is handed back), and written by the LineBuffer.
+ * read into a `SpanFields` (span-fields.ts: positions in the request), checked against what the
+ * reference path refuses (then the request is handed back), and written by the LineBuffer.
  */
-
-// Protobuf tags of Span and Status (trace/v1). Module-local: the switch below runs per field.
-const SPAN_TRACE_ID = (1 << 3) | 2;
-const SPAN_SPAN_ID = (2 << 3) | 2;
-const SPAN_PARENT_ID = (4 << 3) | 2;
-const SPAN_NAME = (5 << 3) | 2;
-const SPAN_KIND = (6 << 3) | 0;
-const SPAN_START = (7 << 3) | 1;
-const SPAN_END = (8 << 3) | 1;
-const SPAN_ATTRIBUTE = (9 << 3) | 2;
-const SPAN_STATUS = (15 << 3) | 2;
-const STATUS_CODE = (3 << 3) | 0;
-
-const MAX_TS_HI = Number(MAX_TIMESTAMP_NS >> 32n);
-const MAX_TS_LO = Number(MAX_TIMESTAMP_NS & 0xffffffffn);
-
-/** A span's own wire fields: byte positions in the request, times as 32-bit halves. */
-class SpanFields {
-  traceAt = -1;
-  traceLen = 0;
-  spanAt = -1;
-  spanLen = 0;
-  parentAt = -1;
-  parentLen = 0;
-  nameStart = 0;
-  nameEnd = 0;
-  kind = 0;
-  startLo = 0;
-  startHi = 0;
-  endLo = 0;
-  endHi = 0;
-  statusCode = 0;
-
-  reset(): void {
-    this.traceAt = this.spanAt = this.parentAt = -1;
-    this.traceLen = this.spanLen = this.parentLen = 0;
-    this.nameStart = this.nameEnd = this.kind = 0;
-    this.startLo = this.startHi = this.endLo = this.endHi = this.statusCode = 0;
-  }
-}
 
 /** The scope of the spans being written: its name's bytes, or none. */
 export interface ScopeName {
@@ -148,10 +108,10 @@ export class SpanLines {
   /** The Span message in [r.pos, end) of the request: its lines, or HAND_BACK. */
   span(r: Reader, end: number, scope: ScopeName): void {
     this.values.startSpan();
-    this.read(r, end);
-    this.check();
     const f = this.f;
     const src = this.out.src;
+    f.read(r, end, this.values, this.countLimit);
+    f.check(src);
     const durationNs = (f.endHi - f.startHi) * 0x100000000 + (f.endLo - f.startLo);
     const durationMs = Math.floor((durationNs + 500_000) / 1_000_000);
 
@@ -165,96 +125,6 @@ export class SpanLines {
     if (this.rules.frontend.enabled && !this.values.emptyText(this.values.known[SLOT.view] as number)) this.frontendLine(durationMs);
     if (this.rules.backend.enabled && f.kind === 2) this.backendLine(durationMs);
     if (this.rules.spans.enabled) this.spansLine(durationNs, scope);
-  }
-
-  /** The span's wire fields into `f`, its attributes into `values`. */
-  private read(r: Reader, end: number): void {
-    const f = this.f;
-    f.reset();
-    const outer = r.end;
-    r.end = end;
-    let attributes = 0;
-    while (r.pos < end) {
-      const tag = r.uint32();
-      switch (tag) {
-        case SPAN_TRACE_ID:
-          f.traceAt = r.span();
-          f.traceLen = r.pos - f.traceAt;
-          break;
-        case SPAN_SPAN_ID:
-          f.spanAt = r.span();
-          f.spanLen = r.pos - f.spanAt;
-          break;
-        case SPAN_PARENT_ID:
-          f.parentAt = r.span();
-          f.parentLen = r.pos - f.parentAt;
-          break;
-        case SPAN_NAME:
-          f.nameStart = r.span();
-          f.nameEnd = r.pos;
-          break;
-        case SPAN_KIND:
-          f.kind = r.uint32() | 0;
-          break;
-        case SPAN_START:
-          if (r.pos + 8 > end) throw HAND_BACK;
-          f.startLo = r.buf.readUInt32LE(r.pos);
-          f.startHi = r.buf.readUInt32LE(r.pos + 4);
-          r.pos += 8;
-          break;
-        case SPAN_END:
-          if (r.pos + 8 > end) throw HAND_BACK;
-          f.endLo = r.buf.readUInt32LE(r.pos);
-          f.endHi = r.buf.readUInt32LE(r.pos + 4);
-          r.pos += 8;
-          break;
-        case SPAN_ATTRIBUTE: {
-          if (++attributes > this.countLimit) throw HAND_BACK;
-          const s = r.span();
-          const e = r.pos;
-          r.pos = s;
-          this.values.readAttribute(r, e);
-          r.pos = e;
-          break;
-        }
-        case SPAN_STATUS: {
-          // A later status replaces an earlier one, as in the reference decoder.
-          const s = r.span();
-          const e = r.pos;
-          r.pos = s;
-          r.end = e;
-          f.statusCode = 0;
-          while (r.pos < e) {
-            const st = r.uint32();
-            if (st === STATUS_CODE) f.statusCode = r.uint32() | 0;
-            else r.skip(st & 7);
-          }
-          r.end = end;
-          break;
-        }
-        default:
-          r.skip(tag & 7);
-      }
-    }
-    r.end = outer;
-  }
-
-  /** Spans the reference path refuses (otlp/model.ts invalidSpanReason) are its to count and report. */
-  private check(): void {
-    const f = this.f;
-    if (f.traceLen !== 16 || this.allZero(f.traceAt, 16) || f.spanLen !== 8 || this.allZero(f.spanAt, 8)) throw HAND_BACK;
-    if (f.parentAt !== -1 && f.parentLen !== 0 && f.parentLen !== 8) throw HAND_BACK;
-    if (f.startHi === 0 && f.startLo === 0) throw HAND_BACK;
-    if (f.endHi < f.startHi || (f.endHi === f.startHi && f.endLo < f.startLo)) throw HAND_BACK;
-    if (f.endHi > MAX_TS_HI || (f.endHi === MAX_TS_HI && f.endLo > MAX_TS_LO)) throw HAND_BACK;
-    // Durations past 2^50 ns (13 days) would lose exactness in a double: the reference path uses BigInt.
-    if (f.endHi - f.startHi >= 0x40000) throw HAND_BACK;
-  }
-
-  private allZero(at: number, n: number): boolean {
-    const src = this.out.src;
-    for (let i = at; i < at + n; i++) if (src[i] !== 0) return false;
-    return true;
   }
 
   private frontendLine(durationMs: number): void {
