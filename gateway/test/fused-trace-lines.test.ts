@@ -16,6 +16,7 @@ import { SPANS_RESERVED } from '../src/schema/derived.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 import { applyByteOps, byteOp, envCount } from '../../test/support/fuzz.ts';
 import { createInProcessIngest } from '../../test/support/memory-store.ts';
+import { fixed64, GROUP, len, str as text, varint } from './support/protobuf.ts';
 
 /**
  * The fused encoder (protobuf → line protocol) against the reference path it short-cuts
@@ -294,28 +295,12 @@ test('invalid UTF-8 becomes U+FFFD, as in the reference path', () => {
   assert.match(sides().fused.run(bad).lines.join('\n'), /\uFFFD/);
 });
 
-/** Protobuf by hand, for what the serializer never writes. */
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-};
-const ld = (field: number, payload: readonly number[]): number[] => [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
-const text = (field: number, s: string): number[] => ld(field, [...Buffer.from(s)]);
-const fixed64 = (field: number, n: bigint): number[] => [...varint((field << 3) | 1), ...Buffer.from(new BigUint64Array([n]).buffer)];
-/** An unknown group (wire types 3 and 4) as field 104: a varint, a string and a nested group inside. */
-const GROUP = [0xc3, 0x06, 0x08, 0x05, ...text(3, 'in a group'), 0x13, 0x08, 0x01, 0x14, 0xc4, 0x06];
-
 test('unknown groups (wire types 3/4) are skipped on the fused path too, not handed back or refused (issue 16)', () => {
-  const attr = (k: string, v: string): number[] => ld(9, [...text(1, k), ...GROUP, ...ld(2, [...GROUP, ...text(1, v)])]);
+  const attr = (k: string, v: string): number[] => len(9, [...text(1, k), ...GROUP, ...len(2, [...GROUP, ...text(1, v)])]);
   const span = [
-    ...ld(1, [...id(0xabc, 16)]),
+    ...len(1, [...id(0xabc, 16)]),
     ...GROUP,
-    ...ld(2, [...id(0x101, 8)]),
+    ...len(2, [...id(0x101, 8)]),
     ...text(5, 'GET /groups'),
     ...varint((6 << 3) | 0),
     2,
@@ -324,12 +309,12 @@ test('unknown groups (wire types 3/4) are skipped on the fused path too, not han
     ...fixed64(8, 1_700_000_000_133_456_000n),
     ...attr('view_name', 'V'),
     ...attr('http.route', '/groups/:id'),
-    ...ld(15, [...GROUP, 0x18, 0x02]),
+    ...len(15, [...GROUP, 0x18, 0x02]),
     ...GROUP,
   ];
-  const resource = ld(1, [...GROUP, ...ld(1, [...text(1, 'service.name'), ...ld(2, text(1, 'shop'))])]);
-  const scope = ld(1, [...GROUP, ...text(1, 'scope-g')]);
-  const grouped = Buffer.from([...GROUP, ...ld(1, [...resource, ...GROUP, ...ld(2, [...scope, ...GROUP, ...ld(2, span)])])]);
+  const resource = len(1, [...GROUP, ...len(1, [...text(1, 'service.name'), ...len(2, text(1, 'shop'))])]);
+  const scope = len(1, [...GROUP, ...text(1, 'scope-g')]);
+  const grouped = Buffer.from([...GROUP, ...len(1, [...resource, ...GROUP, ...len(2, [...scope, ...GROUP, ...len(2, span)])])]);
   const s = sides();
   const lines = s.reference.run(grouped).lines;
   assert.equal(lines.length, 3, 'frontend, backend and spans lines from the reference path');

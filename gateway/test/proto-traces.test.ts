@@ -8,6 +8,7 @@ import { decodeTraceRequestWithProtobufjs } from '../src/otlp/decode.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 import { readTraceRequest } from '../src/otlp/proto-traces.ts';
 import { ProtoError } from '../src/otlp/wire.ts';
+import { GROUP, len, str } from './support/protobuf.ts';
 
 /**
  * The hand-written protobuf reader against the generated protobufjs decoder (the reference), on
@@ -117,18 +118,6 @@ test('a span without timestamps decodes to 0n (refused later as "missing start_t
   assert.equal(span?.endTimeUnixNano, 0n);
 });
 
-/** Protobuf by hand: tag, varint, length-delimited. */
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-};
-const len = (field: number, payload: number[]): number[] => [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
-const str = (field: number, s: string): number[] => len(field, [...Buffer.from(s)]);
 const request = (span: number[]): Uint8Array => Uint8Array.from(len(1, len(2, len(2, span))));
 
 test('unknown fields of every wire type are skipped; a repeated oneof keeps its last member', () => {
@@ -139,9 +128,6 @@ test('unknown fields of every wire type are skipped; a repeated oneof keeps its 
   assert.equal(got?.name, 'name');
   assert.deepEqual(got?.attributes, [{ key: 'k', value: { type: 'int', value: '5' } }]);
 });
-
-/** An unknown group (wire types 3 and 4, proto2) as field 104, holding a varint, a string and a nested group. */
-const GROUP = [0xc3, 0x06, 0x08, 0x05, ...str(3, 'in a group'), 0x13, 0x08, 0x01, 0x14, 0xc4, 0x06];
 
 test('unknown groups (wire types 3/4) are skipped wherever they are, as protobufjs skips them (issue 16)', () => {
   const attr = len(9, [...str(1, 'k'), ...GROUP, ...len(2, [...GROUP, ...str(1, 'v')])]);
