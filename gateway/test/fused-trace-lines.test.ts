@@ -320,6 +320,11 @@ test('unknown groups (wire types 3/4) are skipped on the fused path too, not han
   assert.equal(lines.length, 3, 'frontend, backend and spans lines from the reference path');
   assert.match(lines.join('\n'), /endpoint=\/groups\/:id.*status_code=2i/s);
   assert.equal(compare([grouped]), 1, 'and the fused encoder takes it, with the same lines');
+  // Through createIngest, wired for InfluxDB and for the embedded store: accepted, not a 400.
+  for (const fused of [true, false]) {
+    const r = createInProcessIngest('gw-1', undefined, { fused }).ingest.traces(grouped, 'protobuf', 'acme');
+    assert.deepEqual([r.accepted, r.rejected, r.path], [1, 0, fused ? 'fused' : 'reference']);
+  }
 });
 
 test('handed back to the reference path: refused spans, limits, reserved names, extra tags', () => {

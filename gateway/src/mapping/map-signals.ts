@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
 import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
+import { SLOT, slotKeys } from '../schema/attributes.ts';
 import { LOGS_RESERVED, METRIC_RESERVED } from '../schema/derived.ts';
 import { LOGS } from '../schema/measurements.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
@@ -134,6 +135,21 @@ export function exponentialToExplicit(p: ExpHistogramPoint): Array<[number, bigi
 type Fields = Array<readonly [string, FieldValue]>;
 
 
+// The rollup's tags come from the same attributes as a server span's (schema/attributes.ts), but a
+// fallback key counts whenever the primary one is absent (a span's only while the primary's text is empty).
+const ROUTE_KEYS = slotKeys(SLOT.route);
+const METHOD_KEYS = slotKeys(SLOT.method);
+const STATUS_KEYS = slotKeys(SLOT.status);
+
+/** The value of the first of `keys` present, or ''. */
+function first(attrs: ReadonlyMap<string, string>, keys: readonly string[]): string {
+  for (const k of keys) {
+    const v = attrs.get(k);
+    if (v !== undefined) return v;
+  }
+  return '';
+}
+
 export function createMetricsMapper(rules: MappingRules): MetricsMapper {
   const aliases = new Map(Object.entries(rules.aliases));
   // A metric called `spans` must not land among the spans: built-in measurements are kept for us.
@@ -180,10 +196,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
     // Semantic conventions record this histogram in seconds; our latencies are milliseconds.
     const toMs = metric.unit === 'ms' ? 1 : 1000;
     const tags: Array<[string, string]> = [
-      ['endpoint', attr.get('http.route') ?? ''],
-      ['http_method', attr.get('http.request.method') ?? attr.get('http.method') ?? ''],
+      ['endpoint', first(attr, ROUTE_KEYS)],
+      ['http_method', first(attr, METHOD_KEYS)],
       ['service_name', resourceService],
-      ['status_code', attr.get('http.response.status_code') ?? attr.get('http.status_code') ?? ''],
+      ['status_code', first(attr, STATUS_KEYS)],
       ['temporality', temporality],
       ['tenant_id', ctx.tenantId],
     ];

@@ -75,3 +75,12 @@ export const KNOWN_BY_KEY: ReadonlyMap<string, KnownAttribute> = new Map(KNOWN_A
 
 /** The default mapping's aliases (alias → canonical key). */
 export const DEFAULT_ALIASES: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(KNOWN_ATTRIBUTES.flatMap((a) => a.aliases.map((alias) => [alias, a.key]))));
+
+/**
+ * The attribute keys that fill `slot`, the primary first, then its fallbacks (older
+ * semantic-convention names). For readers of raw attributes, like the metric rollup.
+ */
+export function slotKeys(slot: number): readonly string[] {
+  const keys = KNOWN_ATTRIBUTES.filter((a) => a.slot === slot);
+  return [...keys.filter((a) => !a.fallback), ...keys.filter((a) => a.fallback)].map((a) => a.key);
+}
