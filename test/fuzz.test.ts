@@ -35,7 +35,8 @@ import { createInProcessIngest, type MemoryStore } from './support/memory-store.
  * logs; protobuf and JSON), mutated by fast-check, must never crash or hang the gateway, never get
  * a 5xx, and never write a point from a refused request:
  *  - the bulk (FUZZ_BODIES, default 100 000) goes in-process through createIngest (decode → limits
- *    → map → buffer) into a memory store;
+ *    → map → buffer) into a memory store wired as for InfluxDB, so protobuf traces take the fused
+ *    encoder wherever it takes them (and the run checks that some did);
  *  - FUZZ_GZIP_BODIES (default 1 500) gzip streams (valid, corrupt, truncated, bombs, double, not
  *    gzip at all) go over HTTP through createApp, where bodies are inflated;
  *  - FUZZ_HTTP_BODIES (default 2 000) go to a real gateway process writing into a real influxd,
@@ -56,7 +57,8 @@ let seeds: Seed[];
 let jsonSeeds: Seed[];
 let pool: Uint8Array[];
 
-const createInProcess = (): ReturnType<typeof createInProcessIngest> => createInProcessIngest('fuzz');
+/** Wired as for InfluxDB: OTLP/protobuf traces take the fused encoder (issue 16: the fuzz must reach it). */
+const createInProcess = (): ReturnType<typeof createInProcessIngest> => createInProcessIngest('fuzz', undefined, { fused: true });
 
 /** A mutated body of any kind: raw bytes of any seed, or a JSON seed edited structurally. */
 type Case = { kind: 'bytes'; seed: Seed; body: Buffer } | { kind: 'json'; seed: Seed; body: Buffer };
@@ -98,18 +100,21 @@ test('the seed corpus is real and accepted: every signal and encoding, every see
     const r = ingestOnce(ingest, store, s.signal, s.encoding, s.body);
     assert.equal(r.status, 200, `${s.signal}/${s.encoding}`);
     assert.ok(r.accepted > 0 && r.points > 0, `${s.signal}/${s.encoding}: ${JSON.stringify(r)}`);
+    assert.equal(r.path, s.signal === 'traces' && s.encoding === 'protobuf' ? 'fused' : 'reference', `${s.signal}/${s.encoding}: the path that encoded it`);
   }
 });
 
 test(`in-process: ${BODIES} mutated protobuf and JSON bodies: no crash, no hang, 200 or 4xx, nothing offered when refused`, () => {
   const { ingest, store } = createInProcess();
   const stats = new FuzzStats();
+  let fused = 0;
   const check = (c: Case): void => {
     const t0 = performance.now();
     const r = ingestOnce(ingest, store, c.seed.signal, c.seed.encoding, c.body);
     const ms = performance.now() - t0;
     assert.ok(ms < HANG_MILLIS, `a ${c.body.length}-byte body took ${ms.toFixed(0)} ms`);
     assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `status ${r.status}`);
+    if (r.path === 'fused') fused++;
     stats.record(`${c.seed.signal}/${c.seed.encoding}/${c.kind}`, r.status, ms);
     progress(stats, BODIES);
   };
@@ -117,8 +122,10 @@ test(`in-process: ${BODIES} mutated protobuf and JSON bodies: no crash, no hang,
   const byteRuns = Math.ceil(BODIES * 0.75);
   fc.assert(fc.property(byteCase(), check), { numRuns: byteRuns, seed: SEED });
   fc.assert(fc.property(jsonCase(), check), { numRuns: BODIES - byteRuns, seed: SEED + 1 });
-  process.stdout.write(`# fuzz in-process: ${stats.summary().replace(/\n/g, '\n# ')}\n`);
+  process.stdout.write(`# fuzz in-process: ${stats.summary().replace(/\n/g, '\n# ')}\n# fuzz in-process: ${fused} bodies taken by the fused trace encoder\n`);
   assert.equal(stats.bodies, BODIES);
+  // Mutated protobuf traces that stay valid are the fused encoder's: the run must reach it.
+  if (BODIES >= 10_000) assert.ok(fused > 0, 'no mutated body went through the fused trace encoder');
   // The mutations reach both sides of the decoder for every signal, or the run proves little.
   for (const signal of ['traces', 'metrics', 'logs']) {
     for (const enc of ['protobuf', 'json']) {
@@ -157,7 +164,7 @@ describe('gzip streams through the HTTP surface (createApp, in-process)', () => 
     const arb = fc.record({ c: fc.oneof(byteCase(), jsonCase()), mode: gzipMode, pos: fc.nat() });
     await fc.assert(
       fc.asyncProperty(arb, async ({ c, mode, pos }) => {
-        const before = store.points.length;
+        const before = store.points.length + store.encodedLines.length;
         const t0 = performance.now();
         const res = await fetch(`${url}${PATHS[c.seed.signal]}`, {
           method: 'POST',
@@ -168,7 +175,7 @@ describe('gzip streams through the HTTP surface (createApp, in-process)', () => 
         await res.arrayBuffer();
         const ms = performance.now() - t0;
         assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `${mode}: status ${res.status}`);
-        if (res.status !== 200) assert.equal(store.points.length, before, `${mode}: points offered for a ${res.status}`);
+        if (res.status !== 200) assert.equal(store.points.length + store.encodedLines.length, before, `${mode}: points offered for a ${res.status}`);
         if (mode === 'bomb') assert.equal(res.status, 413, 'a gzip bomb is 413');
         if (mode === 'corrupt' || mode === 'truncated' || mode === 'garbage') assert.notEqual(res.status, 200, `${mode} gzip must not be accepted`);
         stats.record(mode, res.status, ms);
@@ -210,7 +217,8 @@ describe('over real HTTP: a gateway process writing into influxd', () => {
   }
 
   test(`${HTTP_BODIES} mutated bodies: the process stays up, answers every request, and influxd holds exactly the acknowledged points`, async () => {
-    const reference = createInProcess();
+    // Points, not lines: the acknowledged set below is built from them.
+    const reference = createInProcessIngest('fuzz');
     const stats = new FuzzStats();
     const arb = fc.record({ c: fc.oneof(byteCase(), byteCase(), jsonCase()), gzip: fc.oneof(fc.constant<GzipMode | undefined>(undefined), gzipMode), pos: fc.nat() });
     const cases = fc.sample(arb, { numRuns: HTTP_BODIES, seed: SEED + 3 });

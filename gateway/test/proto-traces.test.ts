@@ -6,7 +6,9 @@ import type * as SdkTraceBase from '../../node_modules/@opentelemetry/sdk-trace-
 import type * as Resources from '../../node_modules/@opentelemetry/resources/build/src/index.js';
 import { decodeTraceRequestWithProtobufjs } from '../src/otlp/decode.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
-import { ProtoError, readTraceRequest } from '../src/otlp/proto-traces.ts';
+import { readTraceRequest } from '../src/otlp/proto-traces.ts';
+import { ProtoError } from '../src/otlp/wire.ts';
+import { GROUP, len, str } from './support/protobuf.ts';
 
 /**
  * The hand-written protobuf reader against the generated protobufjs decoder (the reference), on
@@ -116,18 +118,6 @@ test('a span without timestamps decodes to 0n (refused later as "missing start_t
   assert.equal(span?.endTimeUnixNano, 0n);
 });
 
-/** Protobuf by hand: tag, varint, length-delimited. */
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-};
-const len = (field: number, payload: number[]): number[] => [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
-const str = (field: number, s: string): number[] => len(field, [...Buffer.from(s)]);
 const request = (span: number[]): Uint8Array => Uint8Array.from(len(1, len(2, len(2, span))));
 
 test('unknown fields of every wire type are skipped; a repeated oneof keeps its last member', () => {
@@ -137,6 +127,16 @@ test('unknown fields of every wire type are skipped; a repeated oneof keeps its 
   const got = readTraceRequest(request(span)).resourceSpans[0]?.scopes[0]?.spans[0];
   assert.equal(got?.name, 'name');
   assert.deepEqual(got?.attributes, [{ key: 'k', value: { type: 'int', value: '5' } }]);
+});
+
+test('unknown groups (wire types 3/4) are skipped wherever they are, as protobufjs skips them (issue 16)', () => {
+  const attr = len(9, [...str(1, 'k'), ...GROUP, ...len(2, [...GROUP, ...str(1, 'v')])]);
+  const span = [...str(5, 'name'), ...GROUP, ...attr, ...GROUP];
+  const body = Uint8Array.from([...GROUP, ...len(1, [...GROUP, ...len(2, [...GROUP, ...len(2, span)])])]);
+  const got = readTraceRequest(body);
+  assert.deepEqual(got, decodeTraceRequestWithProtobufjs(body));
+  assert.equal(got.resourceSpans[0]?.scopes[0]?.spans[0]?.name, 'name');
+  assert.deepEqual(got.resourceSpans[0]?.scopes[0]?.spans[0]?.attributes, [{ key: 'k', value: { type: 'string', value: 'v' } }]);
 });
 
 test('invalid UTF-8 in a string becomes U+FFFD, never a crash or a lone surrogate', () => {
@@ -154,7 +154,9 @@ test('malformed input is refused with where it broke: truncation, overlong lengt
   refuse([0x0a, 0x05, 0x01], /length 5 runs past the end/);
   refuse([0x0a], /truncated varint/);
   refuse([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], /varint longer than 10 bytes/);
-  refuse([0x0b, 0x0c], /invalid wire type 3/); // a group: not used by OTLP
+  refuse([0x0c], /invalid wire type 4/); // an end-group tag with no group open
+  refuse([0x0b, 0x08, 0x01], /truncated varint/); // a group never closed
+  refuse([0x0b, 0x0f], /invalid wire type 7/); // inside a group, bytes are still checked
   refuse(request([0x39, 1, 2, 3]), /truncated fixed64/);
   // A sub-message's length may not claim bytes of its parent's next field.
   refuse(Uint8Array.from([...len(1, [...len(2, [0x12, 0x10])]), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), /runs past the end/);

@@ -374,7 +374,10 @@ export function gzipBody(body: Uint8Array, mode: GzipMode, pos: number, maxBodyB
 export interface Outcome {
   readonly status: number;
   readonly accepted: number;
+  /** Points offered, plus lines when the fused encoder took the request. */
   readonly points: number;
+  /** Which path encoded an accepted request (IngestResult.path). */
+  readonly path?: 'fused' | 'reference';
 }
 
 export class FuzzFailure extends Error {}
@@ -386,16 +389,18 @@ export class FuzzFailure extends Error {}
  */
 export function ingestOnce(ingest: Ingest, store: MemoryStore, signal: Signal, encoding: OtlpEncoding, body: Uint8Array, tenant = 'fuzz'): Outcome & { rejected: number } {
   store.clear();
+  const offered = (): number => store.points.length + store.encodedLines.length;
   try {
     const r = ingest[signal](body, encoding, tenant);
     if (r.accepted + r.rejected !== r.received) throw new FuzzFailure(`accepted ${r.accepted} + rejected ${r.rejected} != received ${r.received}`);
-    if (r.accepted === 0 && store.points.length > 0) throw new FuzzFailure(`${store.points.length} points offered with nothing accepted`);
-    return { status: 200, accepted: r.accepted, rejected: r.rejected, points: store.points.length };
+    if (r.accepted === 0 && offered() > 0) throw new FuzzFailure(`${offered()} points offered with nothing accepted`);
+    if (r.path === 'fused' && store.points.length > 0) throw new FuzzFailure('the fused path offered points, not lines');
+    return { status: 200, accepted: r.accepted, rejected: r.rejected, points: offered(), path: r.path };
   } catch (err) {
     if (err instanceof FuzzFailure) throw err;
     if (!(err instanceof GatewayError)) throw new FuzzFailure(`crash: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (err.status >= 500) throw new FuzzFailure(`${err.status} ${err.code} for bad input: ${err.message}`);
-    if (store.points.length > 0) throw new FuzzFailure(`${store.points.length} points offered for a refused (${err.status}) body`);
+    if (offered() > 0) throw new FuzzFailure(`${offered()} points offered for a refused (${err.status}) body`);
     return { status: err.status, accepted: 0, rejected: 0, points: 0 };
   }
 }

@@ -7,15 +7,18 @@ import { DEFAULT_RULES } from '../../gateway/src/mapping/rules.ts';
 import type { AttributeLimits } from '../../gateway/src/otlp/limits.ts';
 import type { MappedPoint } from '../../gateway/src/mapping/map-spans.ts';
 import type { DrillDown } from '../../gateway/src/query/model.ts';
-import type { Store } from '../../gateway/src/store/store.ts';
+import type { LineIntake, Store } from '../../gateway/src/store/store.ts';
+import { TimestampSlots } from '../../gateway/src/influx/point-identity.ts';
 
-/** A `Store` that keeps offered points in memory, for in-process tests of the ingest path. */
+/** A `Store` that keeps offered points (and, with a line intake, lines) in memory, for in-process tests of the ingest path. */
 export interface MemoryStore extends Store {
   /** Every point offered, in order. */
   readonly points: MappedPoint[];
+  /** Every line offered through the line intake (the fused trace encoder's), in order. */
+  readonly encodedLines: string[];
   /** Number of `offer` calls so far (a refused request must make none that add points). */
   readonly offers: number;
-  /** Forgets the points (long fuzz runs would otherwise hold them all). */
+  /** Forgets the points and lines (long fuzz runs would otherwise hold them all). */
   clear(): void;
   /** Full: `isFull`, `fullError()` is a 503 and offers are refused, as a real buffer at its bound. */
   setFull(full: boolean): void;
@@ -35,14 +38,37 @@ const emptyQueries: DrillDown = {
   traceSpans: async () => [],
 };
 
-export function createMemoryStore(): MemoryStore {
+export interface MemoryStoreOptions {
+  /**
+   * Take lines as well as points, like the InfluxDB store: with `fieldTypes` given to createIngest,
+   * OTLP/protobuf traces then go through the fused encoder.
+   */
+  readonly lineIntake?: boolean;
+}
+
+export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
   const points: MappedPoint[] = [];
+  const encodedLines: string[] = [];
   let offers = 0;
   let full = false;
   const refusal = (): GatewayError => new GatewayError('BUFFER_FULL', 'memory store refused', { retryAfterSeconds: 1 });
+  const lines: LineIntake | undefined =
+    opts.lineIntake === true
+      ? {
+          slots: new TimestampSlots(),
+          offer(batch) {
+            offers++;
+            if (full) return false;
+            for (const l of batch.lines()) encodedLines.push(l);
+            return true;
+          },
+        }
+      : undefined;
   return {
     kind: 'embedded',
     points,
+    encodedLines,
+    lines,
     get offers() {
       return offers;
     },
@@ -72,17 +98,22 @@ export function createMemoryStore(): MemoryStore {
     queries: emptyQueries,
     clear() {
       points.length = 0;
+      encodedLines.length = 0;
     },
   };
 }
 
-/** The ingest path wired as main.ts wires it (default mapping), into a memory store: for in-process tests. */
-export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits): { ingest: Ingest; store: MemoryStore } {
-  const store = createMemoryStore();
+/**
+ * The ingest path wired as main.ts wires it (default mapping), into a memory store: for in-process
+ * tests. `fused`: as main.ts wires it for InfluxDB (a line intake and the field type registry), so
+ * OTLP/protobuf traces take the fused encoder; otherwise as for the embedded store.
+ */
+export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits, opts: { fused?: boolean } = {}): { ingest: Ingest; store: MemoryStore } {
+  const store = createMemoryStore({ lineIntake: opts.fused });
   return { ingest: createIngestInto(store, instanceName, attributeLimits), store };
 }
 
-/** The ingest path wired as main.ts wires it (default mapping), into any store. */
+/** The ingest path wired as main.ts wires it (default mapping), into any store (the fused encoder when it takes lines). */
 export function createIngestInto(store: Store, instanceName: string, attributeLimits?: AttributeLimits): Ingest {
   const types = new FieldTypeRegistry();
   return createIngest({
@@ -93,5 +124,6 @@ export function createIngestInto(store: Store, instanceName: string, attributeLi
     store,
     instanceName,
     attributeLimits,
+    fieldTypes: types,
   });
 }

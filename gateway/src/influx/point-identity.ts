@@ -1,6 +1,7 @@
 import { encodeFields, encodeSeriesKey } from './line-protocol.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import { MAX_TIMESTAMP_NS } from '../otlp/model.ts';
+import { nanosDecimal, splitDecimal, spreadNanos, spreadOffset, type SplitTime } from './timestamps.ts';
 
 /**
  * InfluxDB keeps one point per (series, timestamp): a second one silently replaces the first.
@@ -33,11 +34,6 @@ const KEY_SECONDS = 4_194_304;
 const MAX_TOP = Number(MAX_TIMESTAMP_NS / 1_000_000_000n);
 const MAX_NS = Number(MAX_TIMESTAMP_NS % 1_000_000_000n);
 
-/** Seconds and nanoseconds as one decimal (nanoseconds since the epoch). */
-export function nanosDecimal(top: number, ns: number): string {
-  return top === 0 ? String(ns) : String(top) + String(ns).padStart(9, '0');
-}
-
 /**
  * The index is a fixed-size hash table in typed arrays, with its entries in a ring in insertion
  * order: the oldest is overwritten first, and nothing is allocated per point. A JS Map was the
@@ -63,6 +59,7 @@ export class TimestampSlots {
   private readonly scopes = new Map<string, SlotScope>();
   /** Past MAX_SCOPES measurements (their names come from clients: metric names), they share one. */
   private readonly shared: SlotScope = { id: 0 };
+  private readonly split: SplitTime = { top: 0, ns: 0 };
 
   constructor(capacity = 200_000) {
     this.capacity = Math.max(1, capacity);
@@ -117,8 +114,8 @@ export class TimestampSlots {
 
   /** `assign` for a timestamp already in decimal: the hot path never needs BigInt arithmetic. */
   assignDecimal(ts: string, spanId: string, scope: SlotScope = this.shared): string {
-    const cut = ts.length - 9;
-    return this.assignParts(scope, cut > 0 ? Number(ts.slice(0, cut)) : 0, Number(cut > 0 ? ts.slice(cut) : ts), ts, spanId);
+    splitDecimal(ts, this.split);
+    return this.assignParts(scope, this.split.top, this.split.ns, ts, spanId);
   }
 
   /**
@@ -214,39 +211,23 @@ export class TimestampSlots {
   }
 }
 
+const at: SplitTime = { top: 0, ns: 0 };
+
 /**
- * The slot index is per process, so it cannot keep apart two spans that start in the same
- * nanosecond with the same tags on two workers, two replicas, or either side of a restart. Clocks
- * that tick in whole microseconds (every JavaScript SDK: `performance.now()`; browsers coarsen it
- * further) make that likely. Such a timestamp gets a sub-microsecond offset derived from the span
- * id: distinct spans spread over 1000 nanoseconds, the same span always lands on the same one on
- * any process (so retries and replays stay idempotent), and the microsecond is unchanged, which
- * is all the query API reads. Timestamps with real nanosecond digits are kept exactly.
+ * Encodes mapped points into line protocol, giving each a collision-free timestamp: spread below
+ * the microsecond by its identity (timestamps.ts), then probed in the slot index.
  */
-export function spreadTimestamp(timestamp: bigint, spanId: string): bigint {
-  return BigInt(spreadDecimal(timestamp.toString(), spanId));
-}
-
-const PAD = ['', '00', '0', ''];
-
-/** `spreadTimestamp` on the decimal string: the last three digits are replaced, no BigInt math. */
-export function spreadDecimal(ts: string, spanId: string): string {
-  if (spanId === '' || ts.length < 4 || !ts.endsWith('000')) return ts;
-  // FNV-1a over the id: span ids are random hex, log/metric identities are hashes; either spreads well.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < spanId.length; i++) h = Math.imul(h ^ spanId.charCodeAt(i), 0x01000193);
-  const offset = String((h >>> 0) % 1000);
-  return ts.slice(0, -3) + PAD[offset.length] + offset;
-}
-
-/** Encodes mapped points into line protocol, giving each a collision-free timestamp. */
 export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlots): string[] {
   const lines: string[] = [];
   for (const { point, spanId } of points) {
     const fields = encodeFields(point.fields);
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
-    lines.push(series + ' ' + fields + ' ' + slots.assignDecimal(spreadDecimal(point.timestamp.toString(), spanId), spanId, slots.scope(point.measurement)));
+    const decimal = point.timestamp.toString();
+    splitDecimal(decimal, at);
+    const ns = spanId === '' ? at.ns : spreadNanos(at.top, at.ns, spreadOffset(spanId));
+    const ts = ns === at.ns ? decimal : nanosDecimal(at.top, ns);
+    lines.push(series + ' ' + fields + ' ' + slots.assignParts(slots.scope(point.measurement), at.top, ns, ts, spanId));
   }
   return lines;
 }

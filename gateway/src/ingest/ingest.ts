@@ -9,6 +9,7 @@ import { countSpans } from '../otlp/model.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS, limitLogsRequest, limitMetricsRequest, limitTraceRequest, type AttributeLimits, type LimitTally } from '../otlp/limits.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { Store } from '../store/store.ts';
+import { FRONTEND, TIME } from '../schema/measurements.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
@@ -26,6 +27,11 @@ export interface IngestResult {
   readonly attributesDropped: number;
   /** Attribute values truncated to ATTRIBUTE_VALUE_LENGTH_LIMIT. */
   readonly valuesTruncated: number;
+  /**
+   * Which path encoded the request: `fused` (OTLP/protobuf traces straight to line protocol,
+   * ingest/proto-trace-lines.ts) or `reference` (decode → limits → map → buffer). Tests assert on it.
+   */
+  readonly path: 'fused' | 'reference';
 }
 
 export interface IngestDeps {
@@ -102,6 +108,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       rejections: mapped.rejections,
       attributesDropped: tally.dropped,
       valuesTruncated: tally.truncated,
+      path: 'reference',
     };
   }
 
@@ -113,7 +120,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         if (r !== undefined) {
           admitRate(tenantId, r.spans);
           if (!intake.offer(r)) throw deps.store.refusal();
-          return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0 };
+          return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0, path: 'fused' };
         }
       }
       const tally: LimitTally = { dropped: 0, truncated: 0 };
@@ -129,6 +136,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         rejections: mapped.rejections,
         attributesDropped: tally.dropped,
         valuesTruncated: tally.truncated,
+        path: 'reference',
       };
     },
     metrics(body, encoding, tenantId) {
@@ -147,12 +155,15 @@ export function createIngest(deps: IngestDeps): Ingest {
       const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
       admitRate(tenantId, points.length);
       buffer(tenantId, points);
-      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map(), attributesDropped: 0, valuesTruncated: 0 };
+      return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map(), attributesDropped: 0, valuesTruncated: 0, path: 'reference' };
     },
   };
 }
 
 const MAX_METRICS = 64;
+/** A beacon writes frontend_performance: its integer fields keep their type, its other fields are the gateway's. */
+const BEACON_INTEGERS: ReadonlySet<string> = new Set(FRONTEND.fields.filter((f) => f.type === 'integer').map((f) => f.name));
+const BEACON_RESERVED: ReadonlySet<string> = new Set([TIME, ...FRONTEND.fields.filter((f) => f.type !== 'integer').map((f) => f.name)]);
 
 function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps): MappedPoint {
   const at = `beacon[${i}]`;
@@ -178,10 +189,10 @@ function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps
   const fields: Array<readonly [string, FieldValue]> = [];
   for (const [k, v] of entries) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: must be a finite number`);
-    if (k === 'duration_ms' || k === 'element_count') {
+    if (BEACON_INTEGERS.has(k)) {
       if (v < 0) throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: must not be negative`);
       fields.push([k, { type: 'integer', value: Math.round(v) }]);
-    } else if (/^(trace_id|span_id|gateway_instance|time)$/.test(k)) {
+    } else if (BEACON_RESERVED.has(k)) {
       throw new GatewayError('MALFORMED_BODY', `${at}.metrics.${k}: is a reserved field name`);
     } else {
       fields.push([k, { type: 'float', value: v }]);

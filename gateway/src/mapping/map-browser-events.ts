@@ -1,14 +1,15 @@
 import type { FieldValue, Point } from '../influx/line-protocol.ts';
 import type { Attribute, AttrValue } from '../otlp/model.ts';
 import type { LogRecord } from '../otlp/signals.ts';
+import { FRONTEND_ERRORS, WEB_VITALS } from '../schema/measurements.ts';
 
 /**
  * Browser events (OTLP log records with an event name, what `@tenantlens/web-sdk` sends) → their
  * own measurements, with exactly the tags and fields of the data model: a vital or an error is
  * queried by tenant, view and metric/type, not searched for among log lines.
  */
-export const WEB_VITALS_MEASUREMENT = 'web_vitals';
-export const FRONTEND_ERRORS_MEASUREMENT = 'frontend_errors';
+export const WEB_VITALS_MEASUREMENT = WEB_VITALS.name;
+export const FRONTEND_ERRORS_MEASUREMENT = FRONTEND_ERRORS.name;
 
 /** OpenTelemetry's browser web-vital event and its attributes (semantic conventions, experimental). */
 export const EVENT_WEB_VITAL = 'browser.web_vital';

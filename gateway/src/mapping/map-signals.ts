@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
 import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
+import { SLOT, slotKeys } from '../schema/attributes.ts';
+import { LOGS_RESERVED, METRIC_RESERVED } from '../schema/derived.ts';
+import { LOGS } from '../schema/measurements.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import { browserEventPoint } from './map-browser-events.ts';
 import type { MapContext, MappedPoint } from './map-spans.ts';
@@ -16,7 +19,7 @@ import type { MappingRules } from './rules.ts';
  */
 
 /** Logs go to one fixed measurement; its name is also kept free of metrics. */
-export const LOGS_MEASUREMENT = 'logs';
+export const LOGS_MEASUREMENT = LOGS.name;
 
 /** The semantic-convention histogram behind the `backend_api_latency` rollup. */
 export const HTTP_SERVER_DURATION = 'http.server.request.duration';
@@ -132,8 +135,21 @@ export function exponentialToExplicit(p: ExpHistogramPoint): Array<[number, bigi
 
 type Fields = Array<readonly [string, FieldValue]>;
 
-/** Tag keys a data-point attribute may not take: ours, and the field keys (a tag and field of one name confuse InfluxQL). */
-const METRIC_RESERVED = new Set(['tenant_id', 'measurement', 'service_name', 'temporality', 'le', 'time', 'gauge', 'counter', 'count', 'sum', 'min', 'max', 'bucket', 'scale', 'zero_count']);
+
+// The rollup's tags come from the same attributes as a server span's (schema/attributes.ts), but a
+// fallback key counts whenever the primary one is absent (a span's only while the primary's text is empty).
+const ROUTE_KEYS = slotKeys(SLOT.route);
+const METHOD_KEYS = slotKeys(SLOT.method);
+const STATUS_KEYS = slotKeys(SLOT.status);
+
+/** The value of the first of `keys` present, or ''. */
+function first(attrs: ReadonlyMap<string, string>, keys: readonly string[]): string {
+  for (const k of keys) {
+    const v = attrs.get(k);
+    if (v !== undefined) return v;
+  }
+  return '';
+}
 
 export function createMetricsMapper(rules: MappingRules): MetricsMapper {
   const aliases = new Map(Object.entries(rules.aliases));
@@ -181,10 +197,10 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
     // Semantic conventions record this histogram in seconds; our latencies are milliseconds.
     const toMs = metric.unit === 'ms' ? 1 : 1000;
     const tags: Array<[string, string]> = [
-      ['endpoint', attr.get('http.route') ?? ''],
-      ['http_method', attr.get('http.request.method') ?? attr.get('http.method') ?? ''],
+      ['endpoint', first(attr, ROUTE_KEYS)],
+      ['http_method', first(attr, METHOD_KEYS)],
       ['service_name', resourceService],
-      ['status_code', attr.get('http.response.status_code') ?? attr.get('http.status_code') ?? ''],
+      ['status_code', first(attr, STATUS_KEYS)],
       ['temporality', temporality],
       ['tenant_id', ctx.tenantId],
     ];
@@ -302,8 +318,6 @@ function summaryFields(count: bigint, sum: number | undefined, min: number | und
   return fields;
 }
 
-/** Fields `logs` always writes (and its tags): an attribute with one of these names is stored as `attr_<name>`. */
-export const LOGS_RESERVED = new Set(['body', 'severity_number', 'trace_id', 'span_id', 'gateway_instance', 'time', 'service_name', 'severity_text', 'tenant_id']);
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
 const SPAN_ID = /^[0-9a-f]{16}$/;

@@ -1,6 +1,8 @@
 import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
 import type { Attribute, AttrValue, SpanRecord, TraceRequest } from '../otlp/model.ts';
 import { invalidSpanReason, REASONS, spanKindName } from '../otlp/model.ts';
+import { KNOWN_BY_KEY, SLOT, SLOT_COUNT } from '../schema/attributes.ts';
+import { SPANS_RESERVED } from '../schema/derived.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MappingRules, MeasurementRule } from './rules.ts';
 
@@ -26,38 +28,8 @@ export interface MapContext {
 
 type Fields = Array<readonly [string, FieldValue]>;
 
-/** Attributes read by the mapping itself; everything else becomes a typed field of `spans`. */
-interface Known {
-  sessionId: string;
-  viewName: string;
-  actionName: string;
-  elementCount: AttrValue | undefined;
-  /** Main-thread blocking charged to a MobX span by the web SDK (long tasks). */
-  blockedMs: AttrValue | undefined;
-  longTasks: AttrValue | undefined;
-  serviceName: string;
-  httpRoute: string;
-  httpMethod: string;
-  httpStatus: string;
-}
-
-/** Fields `spans` always writes; an attribute with one of these names is stored as `attr_<name>`. */
-export const SPANS_RESERVED: ReadonlySet<string> = new Set([
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'name',
-  'duration_ns',
-  'status_code',
-  'session_id',
-  'gateway_instance',
-  'scope_name',
-  // InfluxQL reserves `time`; InfluxDB 1.x refuses a field with that name.
-  'time',
-]);
-
-/** Never stored from the payload: the tenant comes from the credential. */
-export const DROPPED: ReadonlySet<string> = new Set(['tenant_id']);
+/** The known attributes' values (schema/attributes.ts `SLOT`); everything else becomes a typed field of `spans`. */
+type Known = Array<AttrValue | undefined>;
 
 const NS_PER_MS = 1_000_000n;
 
@@ -66,8 +38,8 @@ function durationMs(span: SpanRecord): bigint {
   return (span.endTimeUnixNano - span.startTimeUnixNano + NS_PER_MS / 2n) / NS_PER_MS;
 }
 
-function asText(v: AttrValue): string {
-  return typeof v.value === 'string' ? v.value : String(v.value);
+function asText(v: AttrValue | undefined): string {
+  return v === undefined ? '' : typeof v.value === 'string' ? v.value : String(v.value);
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -94,47 +66,15 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
   const aliases = new Map(Object.entries(rules.aliases));
   const canonical = (key: string): string => aliases.get(key) ?? key;
 
+  /** Resource first, then span: a span attribute of the same name wins (the last value of a key does). */
   function scan(attrs: readonly Attribute[], known: Known, rest: Map<string, AttrValue>): void {
     for (const { key: rawKey, value } of attrs) {
       const key = canonical(rawKey);
-      if (DROPPED.has(key)) continue;
-      switch (key) {
-        case 'session_id':
-          known.sessionId = asText(value);
-          continue;
-        case 'service.name':
-          known.serviceName = asText(value);
-          continue;
-        case 'view_name':
-          known.viewName = asText(value);
-          break;
-        case 'action_name':
-          known.actionName = asText(value);
-          break;
-        case 'element_count':
-          known.elementCount = value;
-          break;
-        case 'blocked_ms':
-          known.blockedMs = value;
-          break;
-        case 'long_tasks':
-          known.longTasks = value;
-          break;
-        case 'http.route':
-          known.httpRoute = asText(value);
-          break;
-        case 'http.request.method':
-          known.httpMethod = asText(value);
-          break;
-        case 'http.method':
-          if (known.httpMethod === '') known.httpMethod = asText(value);
-          break;
-        case 'http.response.status_code':
-          known.httpStatus = asText(value);
-          break;
-        case 'http.status_code':
-          if (known.httpStatus === '') known.httpStatus = asText(value);
-          break;
+      const k = KNOWN_BY_KEY.get(key);
+      if (k !== undefined) {
+        if (k.slot === -1) continue;
+        if (!k.fallback || asText(known[k.slot]) === '') known[k.slot] = value;
+        if (!k.alsoField) continue;
       }
       rest.set(key, value);
     }
@@ -150,21 +90,8 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     return tags.sort(byKey);
   }
 
-
-
   function mapSpan(span: SpanRecord, resource: readonly Attribute[], scopeName: string, ctx: MapContext, out: MappedPoint[]): void {
-    const known: Known = {
-      sessionId: '',
-      viewName: '',
-      actionName: '',
-      elementCount: undefined,
-      blockedMs: undefined,
-      longTasks: undefined,
-      serviceName: '',
-      httpRoute: '',
-      httpMethod: '',
-      httpStatus: '',
-    };
+    const known: Known = new Array<AttrValue | undefined>(SLOT_COUNT).fill(undefined);
     const rest = new Map<string, AttrValue>();
     // Resource first, so a span attribute of the same name wins.
     scan(resource, known, rest);
@@ -176,18 +103,24 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     ];
     const instance: readonly [string, FieldValue] = ['gateway_instance', { type: 'string', value: ctx.instanceName }];
 
-    if (rules.frontend.enabled && known.viewName !== '') {
+    const serviceName = asText(known[SLOT.service]);
+    const sessionId = asText(known[SLOT.session]);
+    const viewName = asText(known[SLOT.view]);
+
+    if (rules.frontend.enabled && viewName !== '') {
       const tags = withExtraTags(rules.frontend, rest, [
-        ['action_name', known.actionName],
-        ['service_name', known.serviceName],
-        ['session_id', known.sessionId],
+        ['action_name', asText(known[SLOT.action])],
+        ['service_name', serviceName],
+        ['session_id', sessionId],
         ['tenant_id', ctx.tenantId],
-        ['view_name', known.viewName],
+        ['view_name', viewName],
       ]);
       const fields: Fields = [['duration_ms', { type: 'integer', value: durationMs(span) }]];
-      const count = known.elementCount === undefined ? undefined : asInteger(known.elementCount);
+      const element = known[SLOT.element];
+      const count = element === undefined ? undefined : asInteger(element);
       if (count !== undefined) fields.push(['element_count', { type: 'integer', value: count }]);
-      for (const [key, v] of [['blocked_ms', known.blockedMs], ['long_tasks', known.longTasks]] as const) {
+      for (const [key, slot] of [['blocked_ms', SLOT.blocked], ['long_tasks', SLOT.longTasks]] as const) {
+        const v = known[slot];
         const n = v === undefined ? undefined : asInteger(v);
         if (n !== undefined) fields.push([key, { type: 'integer', value: n }]);
       }
@@ -196,11 +129,12 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     }
 
     if (rules.backend.enabled && span.kind === 2) {
+      const route = asText(known[SLOT.route]);
       const tags = withExtraTags(rules.backend, rest, [
-        ['endpoint', known.httpRoute !== '' ? known.httpRoute : span.name],
-        ['http_method', known.httpMethod],
-        ['service_name', known.serviceName],
-        ['status_code', known.httpStatus],
+        ['endpoint', route !== '' ? route : span.name],
+        ['http_method', asText(known[SLOT.method])],
+        ['service_name', serviceName],
+        ['status_code', asText(known[SLOT.status])],
         ['tenant_id', ctx.tenantId],
       ]);
       const fields: Fields = [['latency_ms', { type: 'integer', value: durationMs(span) }], ...ids, instance];
@@ -209,7 +143,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
 
     if (rules.spans.enabled) {
       const tags = withExtraTags(rules.spans, rest, [
-        ['service_name', known.serviceName],
+        ['service_name', serviceName],
         ['span_kind', spanKindName(span.kind)],
         ['tenant_id', ctx.tenantId],
       ]);
@@ -219,7 +153,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         ['name', { type: 'string', value: span.name }],
         ['duration_ns', { type: 'integer', value: span.endTimeUnixNano - span.startTimeUnixNano }],
         ['status_code', { type: 'integer', value: span.statusCode }],
-        ['session_id', { type: 'string', value: known.sessionId }],
+        ['session_id', { type: 'string', value: sessionId }],
         ['scope_name', { type: 'string', value: scopeName }],
         instance,
       ];

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_ALIASES } from '../schema/attributes.ts';
+import { BUILT_IN_TAGS, FORBIDDEN_TAGS } from '../schema/derived.ts';
+import { BACKEND, FIXED_NAMES, FRONTEND, SPANS } from '../schema/measurements.ts';
 
 /**
  * What a span becomes. The defaults are the Tenantlens data model; `MAPPING_FILE` (JSON) may rename
@@ -20,16 +23,10 @@ export interface MeasurementRule {
 }
 
 export const DEFAULT_RULES: MappingRules = Object.freeze({
-  aliases: Object.freeze({
-    'session.id': 'session_id',
-    'tenant.id': 'tenant_id',
-    'view.name': 'view_name',
-    'action.name': 'action_name',
-    'element.count': 'element_count',
-  }),
-  frontend: Object.freeze({ enabled: true, name: 'frontend_performance', extraTags: Object.freeze([]) }),
-  backend: Object.freeze({ enabled: true, name: 'backend_api_latency', extraTags: Object.freeze([]) }),
-  spans: Object.freeze({ enabled: true, name: 'spans', extraTags: Object.freeze([]) }),
+  aliases: DEFAULT_ALIASES,
+  frontend: Object.freeze({ enabled: true, name: FRONTEND.name, extraTags: Object.freeze([]) }),
+  backend: Object.freeze({ enabled: true, name: BACKEND.name, extraTags: Object.freeze([]) }),
+  spans: Object.freeze({ enabled: true, name: SPANS.name, extraTags: Object.freeze([]) }),
 });
 
 export class MappingFileError extends Error {
@@ -39,15 +36,7 @@ export class MappingFileError extends Error {
   }
 }
 
-/** Tag keys no extra tag may take, and ids that must never become tags (series cardinality). */
-const FORBIDDEN_TAGS = new Set(['trace_id', 'span_id', 'parent_span_id', 'time', 'session_id', 'tenant_id']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
-/** The tags each measurement always writes: an extra tag of the same name would be a duplicate tag (a 400). */
-const BUILT_IN_TAGS: Readonly<Record<string, readonly string[]>> = {
-  frontend: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name'],
-  backend: ['tenant_id', 'endpoint', 'http_method', 'status_code', 'service_name'],
-  spans: ['tenant_id', 'service_name', 'span_kind'],
-};
 
 export function parseMappingRules(json: unknown, file = '<inline>'): MappingRules {
   const err = (path: string, msg: string): never => {
@@ -84,7 +73,7 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
       const extraTags = (r.extraTags as string[] | undefined) ?? base.extraTags;
       for (const t of extraTags) {
         if (FORBIDDEN_TAGS.has(t)) err(`${p}.extraTags`, `may not contain "${t}" (ids never become tags; tenant/session are built in)`);
-        if (BUILT_IN_TAGS[which]?.includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is already a tag of this measurement`);
+        if (BUILT_IN_TAGS[which as keyof typeof BUILT_IN_TAGS].includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is already a tag of this measurement`);
       }
       rules[which as keyof typeof rules] = Object.freeze({
         enabled: (r.enabled as boolean | undefined) ?? base.enabled,
@@ -96,7 +85,7 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
   const names = [rules.frontend.name, rules.backend.name, rules.spans.name];
   if (new Set(names).size !== names.length) err('$.measurements', 'gives two measurements the same name');
   // Taken by the logs measurement and the embedded store's generic metrics table.
-  for (const taken of ['logs', 'otel_metrics']) if (names.includes(taken)) err('$.measurements', `may not use the name "${taken}": it is reserved for OTLP logs and metrics`);
+  for (const taken of FIXED_NAMES) if (names.includes(taken)) err('$.measurements', `may not use the name "${taken}": it is reserved for OTLP logs and metrics`);
   return Object.freeze({ aliases: Object.freeze(aliases), ...rules });
 }
 

@@ -155,7 +155,9 @@ function metricsFromProtobuf(body: Uint8Array): MetricsRequest {
 function pbBody(v: PbAnyValue | null): string {
   if (v === null || v === undefined) return '';
   if (v.stringValue !== null && v.stringValue !== undefined) return v.stringValue;
-  return JSON.stringify(pbPlain(v));
+  const plain = pbPlain(v);
+  // An AnyValue with no member set is empty, as an attribute value is (model.ts EMPTY_VALUE).
+  return plain === null ? '' : JSON.stringify(plain);
 }
 
 function logsFromProtobuf(body: Uint8Array): LogsRequest {
@@ -384,7 +386,9 @@ function jsonBody(v: unknown, path: string): string {
   if (v === undefined || v === null) return '';
   const o = obj(v, path);
   if ('stringValue' in o) return optStr(o.stringValue, `${path}.stringValue`);
-  return JSON.stringify(jsonPlain(o, path));
+  const plain = jsonPlain(o, path);
+  // An AnyValue with no member set is empty, as an attribute value is (model.ts EMPTY_VALUE).
+  return plain === null ? '' : JSON.stringify(plain);
 }
 
 function logsFromJson(body: Uint8Array): LogsRequest {

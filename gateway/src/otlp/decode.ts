@@ -1,8 +1,9 @@
 import { GatewayError } from '../errors.ts';
 import { MAX_ANY_VALUE_DEPTH } from './limits.ts';
-import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
+import { EMPTY_VALUE, type Attribute, type AttrValue, type ResourceSpans, type ScopeSpans, type SpanRecord, type TraceRequest } from './model.ts';
 import { ExportTraceServiceRequest, int64ToBigInt, int64ToDecimal, type PbAnyValue, type PbKeyValue } from './proto.ts';
-import { ProtoError, readTraceRequest } from './proto-traces.ts';
+import { readTraceRequest } from './proto-traces.ts';
+import { ProtoError } from './wire.ts';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -19,11 +20,12 @@ export function hex(bytes: Uint8Array | null | undefined): string {
 }
 
 function pbValue(v: PbAnyValue | null | undefined): AttrValue {
-  if (v === null || v === undefined) return { type: 'string', value: '' };
+  if (v === null || v === undefined) return EMPTY_VALUE;
   if (v.stringValue !== null) return { type: 'string', value: v.stringValue };
   if (v.intValue !== null) return { type: 'int', value: int64ToDecimal(v.intValue) };
   if (v.doubleValue !== null) return { type: 'double', value: v.doubleValue };
   if (v.boolValue !== null) return { type: 'bool', value: v.boolValue };
+  if (v.arrayValue === null && v.kvlistValue === null && v.bytesValue === null) return EMPTY_VALUE;
   return { type: 'json', value: JSON.stringify(pbPlain(v)) };
 }
 
@@ -255,12 +257,13 @@ function jsonBool(v: unknown, path: string): boolean {
 }
 
 function jsonValue(v: unknown, path: string): AttrValue {
-  if (v === undefined || v === null) return { type: 'string', value: '' };
+  if (v === undefined || v === null) return EMPTY_VALUE;
   const o = obj(v, path);
   if ('stringValue' in o) return { type: 'string', value: optStr(o.stringValue, `${path}.stringValue`) };
   if ('intValue' in o) return { type: 'int', value: int64Str(o.intValue, `${path}.intValue`) };
   if ('doubleValue' in o) return { type: 'double', value: jsonDouble(o.doubleValue, `${path}.doubleValue`) };
   if ('boolValue' in o) return { type: 'bool', value: jsonBool(o.boolValue, `${path}.boolValue`) };
+  if (!('arrayValue' in o) && !('kvlistValue' in o) && !('bytesValue' in o)) return EMPTY_VALUE;
   return { type: 'json', value: JSON.stringify(jsonPlain(o, path)) };
 }
 

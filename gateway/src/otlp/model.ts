@@ -12,6 +12,13 @@ export type AttrValue =
   /** Arrays, key-value lists and bytes, serialised as JSON (bytes as a base64 JSON string). */
   | { readonly type: 'json'; readonly value: string };
 
+/**
+ * An AnyValue with no member set (an empty message, or `{}` in JSON) is the empty string, like an
+ * absent value, from every decoder and for log bodies too. JSON and protobufjs used to make it the
+ * text "null" (which no reader can tell from a real "null"), the protobuf trace reader "" (issue 16).
+ */
+export const EMPTY_VALUE: AttrValue = Object.freeze({ type: 'string', value: '' });
+
 export interface Attribute {
   readonly key: string;
   readonly value: AttrValue;

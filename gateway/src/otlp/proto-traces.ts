@@ -1,5 +1,6 @@
 import { MAX_ANY_VALUE_DEPTH } from './limits.ts';
-import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, TraceRequest } from './model.ts';
+import { EMPTY_VALUE, type Attribute, type AttrValue, type ResourceSpans, type ScopeSpans, type SpanRecord, type TraceRequest } from './model.ts';
+import { Reader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './wire.ts';
 
 /**
  * A hand-written protobuf reader for `ExportTraceServiceRequest`, straight into the span model.
@@ -11,150 +12,13 @@ import type { Attribute, AttrValue, ResourceSpans, ScopeSpans, SpanRecord, Trace
  * ids from native hex, timestamps from two 32-bit reads.
  *
  * Field numbers follow opentelemetry-proto (collector/trace/v1, trace/v1, common/v1, resource/v1).
- * Unknown fields are skipped by wire type, as protobuf requires; groups (unused by OTLP) and
- * anything truncated or overlong are refused. A differential test holds it to the protobufjs
- * decoder on the official serializer's output.
+ * Unknown fields are skipped by wire type (wire.ts), as protobuf requires; anything truncated or
+ * overlong is refused. A differential test holds it to the protobufjs decoder on the official
+ * serializer's output.
  */
-export class ProtoError extends Error {}
-
-
-export const WIRE_VARINT = 0;
-export const WIRE_I64 = 1;
-export const WIRE_LEN = 2;
-export const WIRE_I32 = 5;
-
-/** A cursor over `buf` up to `end`; the fused encoder (ingest/proto-trace-lines.ts) moves `end` in and out of nested messages. */
-export class Reader {
-  pos = 0;
-  constructor(
-    readonly buf: Buffer,
-    public end: number,
-  ) {}
-
-  fail(what: string): never {
-    throw new ProtoError(`${what} at byte ${this.pos}`);
-  }
-
-  /** A varint of at most 32 significant bits (tags, lengths, enums, bools); longer ones are truncated like protobufjs's uint32(). */
-  uint32(): number {
-    const buf = this.buf;
-    let pos = this.pos;
-    // A sub-reader's end is inside the buffer: never read a byte past it.
-    if (pos >= this.end) this.fail('truncated varint');
-    let b = buf[pos++] as number;
-    let v = b & 0x7f;
-    if (b < 0x80) {
-      this.pos = pos;
-      return v;
-    }
-    let shift = 7;
-    for (;;) {
-      if (pos >= this.end) this.fail('truncated varint');
-      b = buf[pos++] as number;
-      if (shift < 32) v |= (b & 0x7f) << shift;
-      if (b < 0x80) break;
-      shift += 7;
-      if (shift > 63) this.fail('varint longer than 10 bytes');
-    }
-    this.pos = pos;
-    return v >>> 0;
-  }
-
-  /** A signed int64 varint as an exact decimal string. */
-  int64Decimal(): string {
-    const buf = this.buf;
-    let pos = this.pos;
-    let lo = 0;
-    let hi = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= this.end) this.fail('truncated varint');
-      const b = buf[pos++] as number;
-      if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x7f) >> 4;
-      } else hi |= (b & 0x7f) << (shift - 32);
-      if (b < 0x80) break;
-      shift += 7;
-      if (shift > 63) this.fail('varint longer than 10 bytes');
-    }
-    this.pos = pos;
-    lo >>>= 0;
-    hi >>>= 0;
-    // Small non-negative values (the common case) are exact in a double.
-    if (hi < 0x200000) return String(hi * 0x100000000 + lo);
-    const u = (BigInt(hi) << 32n) | BigInt(lo);
-    return BigInt.asIntN(64, u).toString();
-  }
-
-  fixed64(): bigint {
-    if (this.pos + 8 > this.end) this.fail('truncated fixed64');
-    const lo = this.buf.readUInt32LE(this.pos);
-    const hi = this.buf.readUInt32LE(this.pos + 4);
-    this.pos += 8;
-    return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-  }
-
-  double(): number {
-    if (this.pos + 8 > this.end) this.fail('truncated double');
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  /** Start and end of a length-delimited field's payload; advances past it. */
-  span(): number {
-    const len = this.uint32();
-    const start = this.pos;
-    if (len > this.end - start) this.fail(`length ${len} runs past the end of its message`);
-    this.pos = start + len;
-    return start;
-  }
-
-  string(): string {
-    const start = this.span();
-    return start === this.pos ? '' : this.buf.toString('utf8', start, this.pos);
-  }
-
-  hex(): string {
-    const start = this.span();
-    return start === this.pos ? '' : this.buf.toString('hex', start, this.pos);
-  }
-
-  skip(wire: number): void {
-    switch (wire) {
-      case WIRE_VARINT:
-        this.uint32();
-        return;
-      case WIRE_I64:
-        if (this.pos + 8 > this.end) this.fail('truncated fixed64');
-        this.pos += 8;
-        return;
-      case WIRE_LEN:
-        this.span();
-        return;
-      case WIRE_I32:
-        if (this.pos + 4 > this.end) this.fail('truncated fixed32');
-        this.pos += 4;
-        return;
-      default:
-        this.fail(`invalid wire type ${wire}`);
-    }
-  }
-
-  /** A sub-reader over the next length-delimited field, sharing the buffer. */
-  sub(): Reader {
-    const start = this.span();
-    const r = new Reader(this.buf, this.pos);
-    r.pos = start;
-    return r;
-  }
-}
-
 function readKeyValue(r: Reader): Attribute {
   let key = '';
-  let value: AttrValue = EMPTY;
+  let value: AttrValue = EMPTY_VALUE;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const field = tag >>> 3;
@@ -165,14 +29,12 @@ function readKeyValue(r: Reader): Attribute {
   return { key, value };
 }
 
-const EMPTY: AttrValue = { type: 'string', value: '' };
-
 /**
  * The last member of the oneof wins (proto3). Arrays, kvlists and bytes become JSON, the shape
  * the JSON decoder produces for them too.
  */
 function readAnyValue(r: Reader): AttrValue {
-  let v: AttrValue = EMPTY;
+  let v: AttrValue = EMPTY_VALUE;
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {

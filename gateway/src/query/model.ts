@@ -1,3 +1,5 @@
+import { LOG_COLUMN_SET, SPAN_COLUMN_SET } from '../schema/derived.ts';
+
 /**
  * The drill-down API's answers. Both stores (InfluxDB and the embedded DuckDB) produce exactly
  * these shapes with the same values for the same data; a contract test holds them to it.
@@ -135,8 +137,8 @@ export interface TraceLog {
   readonly attributes: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** `logs` columns that are not attributes: shared by both stores so `attributes` means the same. */
-export const LOG_COLUMNS = new Set(['time', 'tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body', 'severity_number']);
+/** `logs` columns that are not attributes (from the schema): shared by both stores so `attributes` means the same. */
+export const LOG_COLUMNS: ReadonlySet<string> = LOG_COLUMN_SET;
 
 /** Log ordering in a trace: by time, then span, severity and body, so both stores list ties alike. */
 export function byLogOrder(x: TraceLog, y: TraceLog): number {
@@ -208,20 +210,8 @@ export interface DrillDown {
   windowP99(range: TimeRange, bucketNs: bigint, dimension: AlertDimension): Promise<WindowP99[]>;
 }
 
-/** Spans columns that are not attributes: shared by both stores so `attributes` means the same. */
-export const SPAN_COLUMNS = new Set([
-  'time',
-  'tenant_id',
-  'service_name',
-  'span_kind',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'name',
-  'duration_ns',
-  'status_code',
-  'session_id',
-]);
+/** Spans columns that are not attributes (from the schema): shared by both stores so `attributes` means the same. */
+export const SPAN_COLUMNS: ReadonlySet<string> = SPAN_COLUMN_SET;
 
 /** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n. */
 export function nearestRank(n: number, percentile: number): number | undefined {

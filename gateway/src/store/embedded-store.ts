@@ -5,97 +5,25 @@ import type { BufferConfig } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { FieldValue } from '../influx/line-protocol.ts';
 import { retryDelayMillis } from '../delivery/backoff.ts';
-import { FRONTEND_ERRORS_MEASUREMENT, WEB_VITALS_MEASUREMENT } from '../mapping/map-browser-events.ts';
-import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappedPoint } from '../mapping/map-spans.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createEmbeddedBrowserQueries } from '../query/browser-embedded.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
+import { tableSpecs, type TableSpec, type TableSpecs } from '../schema/derived.ts';
+import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { Store } from './store.ts';
 
-/** A table per measurement: the data model's tags and fields as columns, anything else in `extra`. */
-export interface TableSpec {
-  readonly name: string;
-  /**
-   * The column holding the point's identity (`MappedPoint.spanId`), part of the primary key.
-   * Default `span_id`; logs keep the record's own `span_id` as data, so their identity has its own column.
-   */
-  readonly idColumn?: string;
-  readonly text: readonly string[];
-  readonly integers: readonly string[];
-  /** DOUBLE columns (`web_vitals.value`). */
-  readonly floats?: readonly string[];
-}
-
-export interface TableSpecs {
-  readonly frontend: TableSpec;
-  readonly backend: TableSpec;
-  readonly spans: TableSpec;
-  readonly logs: TableSpec;
-  readonly webVitals: TableSpec;
-  readonly frontendErrors: TableSpec;
-  /**
-   * Every metric measurement in one generic table (their names are dynamic): the measurement
-   * name, the tenant, and the other tags and the fields as JSON in `extra`.
-   */
-  readonly metrics: TableSpec;
-}
-
-/** Metric points are stored under this column in the generic metrics table. */
-export const METRIC_NAME_COLUMN = 'measurement';
-
-export function tableSpecs(rules: MappingRules): TableSpecs {
-  return {
-    logs: {
-      name: LOGS_MEASUREMENT,
-      idColumn: 'record_id',
-      text: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body'],
-      integers: ['severity_number'],
-    },
-    webVitals: {
-      name: WEB_VITALS_MEASUREMENT,
-      idColumn: 'event_id',
-      text: ['tenant_id', 'service_name', 'view_name', 'metric', 'rating', 'session_id', 'navigation_type', 'attribution', 'trace_id'],
-      integers: [],
-      floats: ['value'],
-    },
-    frontendErrors: {
-      name: FRONTEND_ERRORS_MEASUREMENT,
-      idColumn: 'event_id',
-      text: ['tenant_id', 'service_name', 'view_name', 'error_type', 'message', 'stack', 'session_id', 'trace_id', 'span_id', 'action_name'],
-      integers: ['count'],
-    },
-    metrics: { name: 'otel_metrics', idColumn: 'point_id', text: ['tenant_id', METRIC_NAME_COLUMN], integers: [] },
-    frontend: {
-      name: rules.frontend.name,
-      text: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name', 'trace_id'],
-      integers: ['duration_ms', 'element_count'],
-    },
-    backend: {
-      name: rules.backend.name,
-      text: ['tenant_id', 'endpoint', 'http_method', 'status_code', 'service_name', 'trace_id'],
-      integers: ['latency_ms'],
-    },
-    spans: {
-      name: rules.spans.name,
-      text: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id'],
-      integers: ['duration_ns', 'status_code'],
-    },
-  };
-}
+/** The tables come from the schema (schema/derived.ts); the drill-down takes the same specs. */
+export type { TableSpecs };
 
 /** SQL identifier quoting: double quotes, doubled inside. */
 export function sqlIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function idColumn(spec: TableSpec): string {
-  return spec.idColumn ?? 'span_id';
-}
-
 function columns(spec: TableSpec): string[] {
-  return ['time_ns', idColumn(spec), ...spec.text, ...spec.integers, ...(spec.floats ?? []), 'extra'];
+  return ['time_ns', spec.idColumn, ...spec.text, ...spec.integers, ...spec.floats, 'extra'];
 }
 
 function jsValue(v: FieldValue): string | number | boolean {
@@ -138,13 +66,13 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   for (const spec of [...byMeasurement.values(), specs.metrics]) {
     const cols = [
       'time_ns BIGINT NOT NULL',
-      `${sqlIdent(idColumn(spec))} VARCHAR NOT NULL`,
+      `${sqlIdent(spec.idColumn)} VARCHAR NOT NULL`,
       ...spec.text.map((c) => `${sqlIdent(c)} VARCHAR${c === 'tenant_id' ? ' NOT NULL' : ''}`),
       ...spec.integers.map((c) => `${sqlIdent(c)} BIGINT`),
-      ...(spec.floats ?? []).map((c) => `${sqlIdent(c)} DOUBLE`),
+      ...spec.floats.map((c) => `${sqlIdent(c)} DOUBLE`),
       'extra VARCHAR',
     ];
-    await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(idColumn(spec))}, time_ns))`);
+    await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(spec.idColumn)}, time_ns))`);
     // Staging tables take appender rows; INSERT OR IGNORE then skips replays (appenders cannot).
     await writeConn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
   }
@@ -185,7 +113,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       values.delete(c);
     }
     // In span tables the id column is the span id itself; it is not repeated in `extra`.
-    if (idColumn(spec) === 'span_id') values.delete('span_id');
+    if (spec.idColumn === 'span_id') values.delete('span_id');
     const extra: Record<string, string | number | boolean> = {};
     for (const [k, v] of p.point.fields) if (values.has(k)) extra[k] = jsValue(v);
     // Like InfluxDB, which omits empty tag values (a gauge has no `temporality`).

@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { buildFixtures, buildShapedFixtures } from '../harness/fixtures.ts';
-import { createProtoTraceLineEncoder, u64Decimal, type ProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
-import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
-import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
-import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
-import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../gateway/src/mapping/rules.ts';
-import { decodeTraceRequest } from '../gateway/src/otlp/decode.ts';
-import { DEFAULT_ATTRIBUTE_LIMITS, limitTraceRequest, type AttributeLimits } from '../gateway/src/otlp/limits.ts';
-import { ExportTraceServiceRequest } from '../gateway/src/otlp/proto.ts';
-import { applyByteOps, byteOp, envCount } from './support/fuzz.ts';
+import { buildFixtures, buildShapedFixtures } from '../../harness/fixtures.ts';
+import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from '../src/ingest/proto-trace-lines.ts';
+import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
+import { u64Decimal } from '../src/influx/timestamps.ts';
+import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
+import { createSpanMapper } from '../src/mapping/map-spans.ts';
+import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../src/mapping/rules.ts';
+import { decodeTraceRequest } from '../src/otlp/decode.ts';
+import { DEFAULT_ATTRIBUTE_LIMITS, limitTraceRequest, type AttributeLimits } from '../src/otlp/limits.ts';
+import type { Attribute, TraceRequest } from '../src/otlp/model.ts';
+import { KNOWN_BY_KEY } from '../src/schema/attributes.ts';
+import { SPANS_RESERVED } from '../src/schema/derived.ts';
+import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
+import { applyByteOps, byteOp, envCount } from '../../test/support/fuzz.ts';
+import { createInProcessIngest } from '../../test/support/memory-store.ts';
+import { fixed64, GROUP, len, str as text, varint } from './support/protobuf.ts';
 
 /**
  * The fused encoder (protobuf → line protocol) against the reference path it short-cuts
@@ -18,7 +24,10 @@ import { applyByteOps, byteOp, envCount } from './support/fuzz.ts';
  * runs: the fused encoder, or the reference path when it hands the request back. Its lines must be
  * byte-identical to the reference path's, request after request (the slot index and the field
  * type registry evolve on both sides), and whatever the fused encoder accepts must be something
- * the reference path takes whole: no span refused, no attribute dropped or truncated.
+ * the reference path takes whole: no span refused, no attribute dropped or truncated. The other
+ * way round too: every request the reference path takes whole, bar the few the fused encoder
+ * leaves to it on purpose (`fusedShouldTake`), the fused encoder must take, or the hot path
+ * could quietly stop being the hot path.
  */
 
 interface Side {
@@ -33,7 +42,46 @@ function referenceLines(body: Buffer, tenant: string, rules: MappingRules, regis
   return { lines: encodePoints(mapped.points, slots), rejected: mapped.rejectedSpans, cut: tally.dropped + tally.truncated };
 }
 
-function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder } {
+/**
+ * Whether the fused encoder must take `body` (not hand it back): everything the reference path
+ * takes whole, except the few things the fused encoder leaves to it on purpose. A silent hand-back
+ * costs no correctness, only speed, so without this check nothing would notice one.
+ */
+function fusedShouldTake(body: Buffer, rules: MappingRules, limits: AttributeLimits): boolean {
+  let req: TraceRequest;
+  try {
+    req = decodeTraceRequest(body, 'protobuf');
+  } catch {
+    return false;
+  }
+  const tally = { dropped: 0, truncated: 0 };
+  const mapped = createSpanMapper(rules, new FieldTypeRegistry()).map(limitTraceRequest(req, limits, tally), { tenantId: 'acme', instanceName: 'gw-1' });
+  if (mapped.rejectedSpans > 0 || tally.dropped + tally.truncated > 0) return false;
+  const aliases = new Map(Object.entries(rules.aliases));
+  // The fused encoder counts bytes where the limits count characters, and measures JSON text as a whole.
+  const handedBack = (a: Attribute): boolean => {
+    const key = aliases.get(a.key) ?? a.key;
+    if (Buffer.byteLength(a.key) > 1024) return true;
+    if (a.value.type === 'string' && Buffer.byteLength(a.value.value) > limits.valueLengthLimit) return true;
+    if (a.value.type === 'json' && a.value.value.length > limits.valueLengthLimit) return true;
+    // Renamed to attr_<name> per span: the reference path's job.
+    const k = KNOWN_BY_KEY.get(key);
+    return ((k === undefined || k.alsoField) && SPANS_RESERVED.has(key)) || (k?.handBack ?? false);
+  };
+  for (const rs of req.resourceSpans) {
+    if (rs.resource.some(handedBack)) return false;
+    for (const ss of rs.scopes) {
+      for (const span of ss.spans) {
+        if (span.attributes.some(handedBack)) return false;
+        // Durations past 2^50 ns: the reference path's BigInt.
+        if ((span.endTimeUnixNano >> 32n) - (span.startTimeUnixNano >> 32n) >= 0x40000n) return false;
+      }
+    }
+  }
+  return true;
+}
+
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
   const fusedRegistry = new FieldTypeRegistry();
   const fusedSlots = new TimestampSlots();
   const encoder = createProtoTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits });
@@ -42,6 +90,7 @@ function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DE
   const refSlots = new TimestampSlots();
   return {
     encoder,
+    shouldTake: (body) => fusedShouldTake(body, rules, limits),
     fused: {
       registry: fusedRegistry,
       run(body, tenant = 'acme') {
@@ -83,6 +132,7 @@ function compare(bodies: readonly Buffer[], s = sides(), tenant = 'acme'): numbe
     const got = s.fused.run(body, tenant);
     if (got.fused) fused++;
     assert.deepEqual(got.lines, want, `body ${i}`);
+    assert.equal(got.fused, s.shouldTake(body), `body ${i}: ${got.fused ? 'taken by' : 'handed back by'} the fused encoder`);
   }
   assert.equal(s.fused.registry.conflicts, s.reference.registry.conflicts, 'field type conflicts are counted once, as the reference path counts them');
   return fused;
@@ -148,6 +198,26 @@ test('the benchmark corpus: every request fused, lines identical to the referenc
   const shaped = buildShapedFixtures({ requests: 4, spansPerRequest: 50, attributes: 20, sessions: 1000 });
   const bodies = [...fx.protobuf, ...shaped.protobuf].map((b) => Buffer.from(b));
   assert.equal(compare(bodies), bodies.length);
+});
+
+test('through createIngest wired for InfluxDB: the fused path takes each corpus request (IngestResult.path) and offers the reference lines', () => {
+  const fx = buildFixtures(5, 40);
+  const fusedIngest = createInProcessIngest('gw-1', undefined, { fused: true });
+  const referenceIngest = createInProcessIngest('gw-1');
+  const slots = new TimestampSlots();
+  for (const [i, b] of fx.protobuf.entries()) {
+    fusedIngest.store.clear();
+    referenceIngest.store.clear();
+    const got = fusedIngest.ingest.traces(b, 'protobuf', 'acme');
+    const want = referenceIngest.ingest.traces(b, 'protobuf', 'acme');
+    assert.equal(got.path, 'fused', `request ${i} was taken by the fused encoder`);
+    assert.equal(want.path, 'reference');
+    assert.equal(fusedIngest.store.points.length, 0, 'the fused path offers lines, not points');
+    assert.deepEqual({ ...got, path: 'reference' }, want, `request ${i}: the same answer`);
+    assert.deepEqual(fusedIngest.store.encodedLines, encodePoints(referenceIngest.store.points, slots), `request ${i}: the same lines`);
+  }
+  // JSON is the reference path's, even when the fused encoder is wired.
+  assert.equal(fusedIngest.ingest.traces(fx.json[0] as Uint8Array, 'json', 'acme').path, 'reference');
 });
 
 test('mapping corners: aliases, duplicates, known-attribute precedence, every value type', () => {
@@ -223,6 +293,38 @@ test('invalid UTF-8 becomes U+FFFD, as in the reference path', () => {
   for (let at = bad.indexOf(marker); at !== -1; at = bad.indexOf(marker, at + 1)) bad.set([0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xe2, 0x82], at);
   assert.equal(compare([bad]), 1);
   assert.match(sides().fused.run(bad).lines.join('\n'), /\uFFFD/);
+});
+
+test('unknown groups (wire types 3/4) are skipped on the fused path too, not handed back or refused (issue 16)', () => {
+  const attr = (k: string, v: string): number[] => len(9, [...text(1, k), ...GROUP, ...len(2, [...GROUP, ...text(1, v)])]);
+  const span = [
+    ...len(1, [...id(0xabc, 16)]),
+    ...GROUP,
+    ...len(2, [...id(0x101, 8)]),
+    ...text(5, 'GET /groups'),
+    ...varint((6 << 3) | 0),
+    2,
+    ...fixed64(7, 1_700_000_000_123_456_000n),
+    ...GROUP,
+    ...fixed64(8, 1_700_000_000_133_456_000n),
+    ...attr('view_name', 'V'),
+    ...attr('http.route', '/groups/:id'),
+    ...len(15, [...GROUP, 0x18, 0x02]),
+    ...GROUP,
+  ];
+  const resource = len(1, [...GROUP, ...len(1, [...text(1, 'service.name'), ...len(2, text(1, 'shop'))])]);
+  const scope = len(1, [...GROUP, ...text(1, 'scope-g')]);
+  const grouped = Buffer.from([...GROUP, ...len(1, [...resource, ...GROUP, ...len(2, [...scope, ...GROUP, ...len(2, span)])])]);
+  const s = sides();
+  const lines = s.reference.run(grouped).lines;
+  assert.equal(lines.length, 3, 'frontend, backend and spans lines from the reference path');
+  assert.match(lines.join('\n'), /endpoint=\/groups\/:id.*status_code=2i/s);
+  assert.equal(compare([grouped]), 1, 'and the fused encoder takes it, with the same lines');
+  // Through createIngest, wired for InfluxDB and for the embedded store: accepted, not a 400.
+  for (const fused of [true, false]) {
+    const r = createInProcessIngest('gw-1', undefined, { fused }).ingest.traces(grouped, 'protobuf', 'acme');
+    assert.deepEqual([r.accepted, r.rejected, r.path], [1, 0, fused ? 'fused' : 'reference']);
+  }
 });
 
 test('handed back to the reference path: refused spans, limits, reserved names, extra tags', () => {

@@ -1,0 +1,191 @@
+import { isUtf8 } from 'node:buffer';
+import { escapeKey, escapeStringValue, MAX_SERIES_KEY_BYTES } from '../../influx/line-protocol.ts';
+import { HAND_BACK } from './hand-back.ts';
+
+/**
+ * The line-protocol byte emitter of the fused encoder: lines written straight into one reused
+ * buffer, values copied from the request's bytes and escaped on the way. Only a value that needs
+ * the full escaping rules (or is not plain ASCII and valid UTF-8) becomes a string, and then goes
+ * through line-protocol.ts's escapers, so both paths escape alike.
+ *
+ * The copy loops keep the buffer and position in locals: fields are memory loads and stores on
+ * every byte otherwise.
+ */
+
+const SPECIAL = new Uint8Array(256);
+// Bytes that send a tag value to escapeKey (its fast test, KEY_SPECIALS).
+for (const c of ',= \n\r\t\\"') SPECIAL[c.charCodeAt(0)] = 1;
+
+const HEX = Buffer.from('0123456789abcdef');
+const EMPTY = Buffer.alloc(0);
+const MAX_SERIES_BYTES = MAX_SERIES_KEY_BYTES;
+
+export class LineBuffer {
+  /** The request being encoded: values are copied from it. */
+  src: Buffer = EMPTY;
+  out: Buffer = Buffer.allocUnsafe(64 * 1024);
+  o = 0;
+  /** Where each line ends in `out`; lines are separated by one newline. */
+  lineEnds: number[] = [];
+  private lineStart = 0;
+
+  start(src: Buffer): void {
+    this.src = src;
+    this.o = 0;
+    this.lineStart = 0;
+    this.lineEnds = [];
+  }
+
+  /** The request's lines, in a buffer of their own (`out` is reused), joined by newlines. */
+  finish(): Buffer {
+    this.src = EMPTY;
+    const count = this.lineEnds.length;
+    // Off the V8 heap, so a request's lines waiting in the write buffer cost no garbage-collection work.
+    const lines = Buffer.allocUnsafeSlow(count === 0 ? 0 : this.o - 1);
+    this.out.copy(lines, 0, 0, lines.length);
+    return lines;
+  }
+
+  /** Forgets the request (handed back): nothing of it is kept. */
+  abandon(): void {
+    this.src = EMPTY;
+  }
+
+  room(n: number): void {
+    if (this.o + n > this.out.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.o + n));
+    this.out.copy(bigger, 0, 0, this.o);
+    this.out = bigger;
+  }
+
+  put(b: Buffer): void {
+    const n = b.length;
+    let p = this.o;
+    if (p + n > this.out.length) this.grow(n);
+    const d = this.out;
+    for (let i = 0; i < n; i++) d[p++] = b[i] as number;
+    this.o = p;
+  }
+
+  putAscii(s: string): void {
+    const n = s.length;
+    this.room(n);
+    const d = this.out;
+    let p = this.o;
+    for (let i = 0; i < n; i++) d[p++] = s.charCodeAt(i);
+    this.o = p;
+  }
+
+  putUtf8(s: string): void {
+    this.room(s.length * 3);
+    this.o += this.out.write(s, this.o, 'utf8');
+  }
+
+  /** `n` bytes of the request at `start`, as lower-case hex (ids). */
+  putHex(start: number, n: number): void {
+    this.room(n * 2);
+    const from = this.src;
+    const d = this.out;
+    let p = this.o;
+    for (let i = start; i < start + n; i++) {
+      const b = from[i] as number;
+      d[p++] = HEX[b >> 4] as number;
+      d[p++] = HEX[b & 15] as number;
+    }
+    this.o = p;
+  }
+
+  /** `,key=value` from src[s, e) unless the value escapes to '' (encodeSeriesKey skips those tags). */
+  tagRange(key: Buffer, s: number, e: number): void {
+    if (s === e) return;
+    const from = this.src;
+    let plain = true;
+    let wide = false;
+    for (let j = s; j < e; j++) {
+      const b = from[j] as number;
+      if (b >= 0x80) wide = true;
+      else if (SPECIAL[b] === 1) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain && (!wide || isUtf8(from.subarray(s, e)))) {
+      this.put(key);
+      this.room(e - s);
+      const d = this.out;
+      let p = this.o;
+      for (let j = s; j < e; j++) d[p++] = from[j] as number;
+      this.o = p;
+      return;
+    }
+    this.tagText(key, from.toString('utf8', s, e));
+  }
+
+  tagText(key: Buffer, text: string): void {
+    const v = escapeKey(text);
+    if (v === '') return;
+    this.put(key);
+    this.putUtf8(v);
+  }
+
+  /** A double-quoted string field value from src[s, e): only `"` and `\` are escaped. */
+  stringRange(s: number, e: number): void {
+    this.room(2 * (e - s) + 2);
+    const from = this.src;
+    const d = this.out;
+    const at = this.o;
+    let p = at;
+    d[p++] = 0x22;
+    let wide = false;
+    for (let j = s; j < e; j++) {
+      const b = from[j] as number;
+      if (b === 0x22 || b === 0x5c) d[p++] = 0x5c;
+      else if (b >= 0x80) wide = true;
+      d[p++] = b;
+    }
+    d[p++] = 0x22;
+    this.o = p;
+    if (!wide) return;
+    // Invalid UTF-8 becomes U+FFFD in the reference path's strings; so it does here.
+    if (!isUtf8(from.subarray(s, e))) {
+      this.o = at;
+      this.stringText(from.toString('utf8', s, e));
+    }
+  }
+
+  stringText(text: string): void {
+    this.putUtf8('"' + escapeStringValue(text) + '"');
+  }
+
+  /** After the tags: a series key over InfluxDB's limit is the reference path's to refuse. */
+  seriesEnd(): void {
+    if (this.o - this.lineStart > MAX_SERIES_BYTES) throw HAND_BACK;
+  }
+
+  /** ` <timestamp>\n`: ends the current line. */
+  endLine(timestamp: string): void {
+    this.room(timestamp.length + 2);
+    const d = this.out;
+    let p = this.o;
+    d[p++] = 0x20;
+    for (let i = 0; i < timestamp.length; i++) d[p++] = timestamp.charCodeAt(i);
+    this.lineEnds.push(p);
+    d[p++] = 0x0a;
+    this.o = p;
+    this.lineStart = p;
+  }
+}
+
+/** `body` cut at the byte offsets in `ends` (each followed by one newline byte). */
+export function splitLines(body: Buffer, ends: readonly number[]): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (const end of ends) {
+    out.push(body.toString('utf8', at, end));
+    at = end + 1;
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+import { KNOWN_ATTRIBUTES } from './attributes.ts';
+import { BACKEND, FRONTEND, FRONTEND_ERRORS, LOGS, METRIC_NAME_COLUMN, METRICS, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
+
+/**
+ * What the rest of the gateway reads from the declarations in measurements.ts and attributes.ts,
+ * computed once at load. Checked here too: a declaration that names a column it does not have
+ * fails at start-up, not in a query.
+ */
+
+/** A table of the embedded store: the identity column, text, integer and float columns, then `extra`. */
+export interface TableSpec {
+  readonly name: string;
+  /** The column holding the point's identity (`MappedPoint.spanId`), part of the primary key. */
+  readonly idColumn: string;
+  readonly text: readonly string[];
+  readonly integers: readonly string[];
+  readonly floats: readonly string[];
+}
+
+export interface TableSpecs {
+  readonly frontend: TableSpec;
+  readonly backend: TableSpec;
+  readonly spans: TableSpec;
+  readonly logs: TableSpec;
+  readonly webVitals: TableSpec;
+  readonly frontendErrors: TableSpec;
+  /** Every metric measurement in one generic table: the measurement name, the tenant, the rest as JSON in `extra`. */
+  readonly metrics: TableSpec;
+}
+
+/** The measurement names MAPPING_FILE may change (rules.ts `MappingRules`). */
+export interface MeasurementNames {
+  readonly frontend: { readonly name: string };
+  readonly backend: { readonly name: string };
+  readonly spans: { readonly name: string };
+}
+
+function tableSpec(m: MeasurementSpec, name: string): TableSpec {
+  const text: string[] = [];
+  const integers: string[] = [];
+  const floats: string[] = [];
+  for (const c of m.table.columns) {
+    const field = m.fields.find((x) => x.name === c);
+    if (m.tags.includes(c) || (m === METRICS && c === METRIC_NAME_COLUMN) || field?.type === 'string') text.push(c);
+    else if (field?.type === 'integer') integers.push(c);
+    else if (field?.type === 'float') floats.push(c);
+    else throw new Error(`schema: ${m.name}.${c} is a column but neither a tag nor a string, integer or float field`);
+  }
+  // Text, then integer, then float columns on disk: the declared order must say so, or the appender writes by the wrong position.
+  if (m.table.columns.join() !== [...text, ...integers, ...floats].join()) throw new Error(`schema: ${m.name}'s columns must be text, then integer, then float`);
+  return { name, idColumn: m.table.idColumn, text, integers, floats };
+}
+
+/** The embedded store's tables, under the measurement names the mapping uses. */
+export function tableSpecs(names: MeasurementNames): TableSpecs {
+  return {
+    frontend: tableSpec(FRONTEND, names.frontend.name),
+    backend: tableSpec(BACKEND, names.backend.name),
+    spans: tableSpec(SPANS, names.spans.name),
+    logs: tableSpec(LOGS, LOGS.name),
+    webVitals: tableSpec(WEB_VITALS, WEB_VITALS.name),
+    frontendErrors: tableSpec(FRONTEND_ERRORS, FRONTEND_ERRORS.name),
+    metrics: tableSpec(METRICS, METRICS.name),
+  };
+}
+
+/**
+ * The columns of a measurement that are not attributes: `time`, the identity, the tags and the
+ * fields with a column of their own. The drill-down lists everything else as attributes, on both
+ * stores alike (`gateway_instance` and `scope_name` have no column, so both list them).
+ */
+function nonAttributeColumns(m: MeasurementSpec): ReadonlySet<string> {
+  const ids = m.table.idColumn === 'span_id' ? ['span_id'] : [];
+  return new Set([TIME, ...ids, ...m.table.columns]);
+}
+
+export const SPAN_COLUMN_SET: ReadonlySet<string> = nonAttributeColumns(SPANS);
+export const LOG_COLUMN_SET: ReadonlySet<string> = nonAttributeColumns(LOGS);
+
+export const SPANS_RESERVED: ReadonlySet<string> = new Set(SPANS.reserved);
+export const LOGS_RESERVED: ReadonlySet<string> = new Set(LOGS.reserved);
+export const METRIC_RESERVED: ReadonlySet<string> = new Set(METRICS.reserved);
+
+/** Attributes never stored from the payload. */
+export const DROPPED_ATTRIBUTES: ReadonlySet<string> = new Set(KNOWN_ATTRIBUTES.filter((a) => a.role === 'dropped').map((a) => a.key));
+
+/** The tags each MAPPING_FILE measurement always writes: an extra tag of the same name would be a duplicate tag (a 400). */
+export const BUILT_IN_TAGS: Readonly<Record<'frontend' | 'backend' | 'spans', readonly string[]>> = {
+  frontend: FRONTEND.tags,
+  backend: BACKEND.tags,
+  spans: SPANS.tags,
+};
+
+/** Tag keys no extra tag may take: `time`, ids (series cardinality), the tenant and the session (built in). */
+export const FORBIDDEN_TAGS: ReadonlySet<string> = new Set(['trace_id', 'span_id', 'parent_span_id', TIME, ...KNOWN_ATTRIBUTES.filter((a) => a.role === 'id' || a.role === 'dropped').map((a) => a.key)]);
