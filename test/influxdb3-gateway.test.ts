@@ -45,6 +45,15 @@ test('v3: refused lines are counted per reason in /metrics, logged once per reas
     assert.equal(firstOf.length, 1, 'logged once for the reason');
     assert.match(String(firstOf[0]?.line), /^spans,/);
     assert.equal(s.writes[0]?.authorization, `Bearer ${TOKEN}`);
+    // Field types are seeded at start-up with one SHOW FIELD KEYS per request (v3 takes one statement).
+    assert.deepEqual(
+      s.queries.map((q) => [q.method, q.url.searchParams.get('q')]),
+      [
+        ['GET', 'SHOW FIELD KEYS FROM "spans"'],
+        ['GET', 'SHOW FIELD KEYS FROM "logs"'],
+      ],
+    );
+    assert.ok(gw.logs().some((l) => l.msg === 'field types read from InfluxDB'));
   } finally {
     await gw.stop();
     await s.close();

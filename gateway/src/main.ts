@@ -129,7 +129,8 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
       },
     },
   });
-  if (influx.apiVersion === 1) {
+  // Not on 2.x: its /query needs a DBRP mapping an operator may not have made. InfluxDB 3 serves /query itself.
+  if (influx.apiVersion !== 2) {
     seedFieldTypes(influx, mapping, fieldTypes)
       .then((n) => logger.info({ fields: n }, 'field types read from InfluxDB'))
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not read field types from InfluxDB; conflicts will be learned as they happen'));
