@@ -106,8 +106,8 @@ test('a partial write stores the rest, counts the refused lines per reason, and 
   const counted = new Map<string, number>();
   const logged: string[] = [];
   const refusals = createRefusalLog({ count: (r, n) => counted.set(r, (counted.get(r) ?? 0) + n), firstOfReason: (_r, l) => logged.push(l) });
-  refusals.record(f!.reason, f!.rejected, f!.sample, f!.refused);
-  refusals.record(f!.reason, f!.rejected, f!.sample, f!.refused);
+  refusals.record(f!.reason, f!.rejected, f!.refused);
+  refusals.record(f!.reason, f!.rejected, f!.refused);
   assert.deepEqual([...counted.values()], [2, 2, 2]);
   assert.deepEqual(logged, [input[1], input[3], input[4]], 'once per reason');
 });

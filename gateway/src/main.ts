@@ -122,7 +122,7 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
       },
       failed: (reason, status, rejected, sample, refused) => {
         m.writeFailures.inc({ kind: 'rejected' });
-        refusals.record(reason, rejected, sample, refused);
+        refusals.record(reason, rejected, refused);
         // InfluxDB 3 names each refused line: the refusal log shows the first of each reason once.
         // v1/v2 give one message per batch, which stays logged with a sample as before.
         if (refused.length === 0) logger.error({ status, reason, rejectedLines: rejected, sampleLines: sample }, 'InfluxDB refused lines as invalid; they are dropped');

@@ -19,16 +19,16 @@ test('refusalReason: names, values and numbers out, so the label set stays bound
   assert.ok(refusalReason('x'.repeat(500)).length <= 120);
 });
 
-test('createRefusalLog: counts per reason, logs the first line of each once, folds reasons past the cap into other', () => {
+test('createRefusalLog: counts per reason, logs the first named line of each once, folds reasons past the cap into other', () => {
   const counted: Array<[string, number]> = [];
   const logged: Array<[string, string]> = [];
   const log = createRefusalLog({ count: (r, n) => counted.push([r, n]), firstOfReason: (r, l) => logged.push([r, l]) }, 2);
-  log.record('batch', 3, [], [
+  log.record('batch', 3, [
     { reason: 'a', lines: 2, firstLine: 'a1', message: 'A' },
     { reason: 'b', lines: 1, firstLine: 'b1', message: 'B' },
   ]);
-  log.record('batch', 2, [], [{ reason: 'a', lines: 1, firstLine: 'a2', message: 'A' }, { reason: 'c', lines: 1, firstLine: 'c1', message: 'C' }]);
-  log.record('v1 message "x"', 4, ['s1'], []);
+  log.record('batch', 2, [{ reason: 'a', lines: 1, firstLine: 'a2', message: 'A' }, { reason: 'c', lines: 1, firstLine: 'c1', message: 'C' }]);
+  log.record('v1 message "x"', 4, []);
   assert.deepEqual(counted, [['a', 2], ['b', 1], ['a', 1], ['other', 1], ['other', 4]]);
   assert.deepEqual(logged, [['a', 'a1'], ['b', 'b1'], ['other', 'c1']]);
 });

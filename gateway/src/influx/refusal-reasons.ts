@@ -29,10 +29,11 @@ export interface RefusalSink {
 export interface RefusalLog {
   /**
    * Counts one refused batch. `refused` is the per-reason split when the database gave one
-   * (InfluxDB 3); otherwise all `rejected` lines count under the batch's `message`, with `sample`
-   * as the line to show.
+   * (InfluxDB 3): the first line of each new reason is logged. Otherwise (v1/v2: one message per
+   * batch, no line named) all `rejected` lines count under the batch's `message`, and the caller
+   * logs the batch with a sample as before.
    */
-  record(message: string, rejected: number, sample: readonly string[], refused: readonly RefusedLines[]): void;
+  record(message: string, rejected: number, refused: readonly RefusedLines[]): void;
 }
 
 /**
@@ -46,22 +47,22 @@ export function createRefusalLog(sink: RefusalSink, maxReasons = MAX_REASONS): R
     if (seen.has(reason) || seen.size < maxReasons) return reason;
     return 'other';
   }
-  function one(reason: string, lines: number, line: string, message: string): void {
+  function one(reason: string, lines: number, named: { line: string; message: string } | undefined): void {
     if (lines <= 0) return;
     const l = label(reason);
     sink.count(l, lines);
     if (!seen.has(l)) {
       seen.add(l);
-      sink.firstOfReason(l, line, message);
+      if (named !== undefined) sink.firstOfReason(l, named.line, named.message);
     }
   }
   return {
-    record(message, rejected, sample, refused) {
+    record(message, rejected, refused) {
       if (refused.length === 0) {
-        one(refusalReason(message), rejected, sample[0] ?? '', message);
+        one(refusalReason(message), rejected, undefined);
         return;
       }
-      for (const r of refused) one(r.reason, r.lines, r.firstLine, r.message);
+      for (const r of refused) one(r.reason, r.lines, { line: r.firstLine, message: r.message });
     },
   };
 }
