@@ -78,7 +78,7 @@ interface ParsedLine {
   readonly time: string;
 }
 
-/** Splits on newlines outside double-quoted field values (line protocol: strings may hold raw newlines). */
+/** Splits on newlines outside double-quoted field values (line protocol: string values may hold raw newlines). */
 function lines(body: string): string[] {
   const out: string[] = [];
   let start = 0;
@@ -94,7 +94,11 @@ function lines(body: string): string[] {
     else if (c === ' ') {
       spaces++;
       inFields = spaces === 1;
-    } else if (c === '"' && inFields) quoted = true;
+    } else if (c === '=' && inFields && body[i + 1] === '"') {
+      // A string value opens with the quote right after `=`; a quote inside a field key does not.
+      quoted = true;
+      i++;
+    }
     else if (c === '\n') {
       out.push(body.slice(start, i));
       start = i + 1;

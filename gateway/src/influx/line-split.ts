@@ -2,8 +2,8 @@
  * Splits a line-protocol body into its lines. Not `split('\n')`: our string field values keep raw
  * newlines (only `"` and `\` are escaped inside them, line-protocol.ts), so a newline ends a line
  * only outside a quoted field value. The scan follows the grammar's three sections: the series key
- * (backslash escapes, ends at the first unescaped space), the fields (`"…"` strings with `\"` and
- * `\\`, ends at the next unescaped space outside a string), and the timestamp.
+ * (backslash escapes, ends at the first unescaped space), the fields (`="…"` string values with
+ * `\"` and `\\`, ends at the next unescaped space outside a string), and the timestamp.
  */
 export function splitLines(body: string): string[] {
   const lines: string[] = [];
@@ -26,7 +26,12 @@ export function splitLines(body: string): string[] {
     if (section === 2) continue;
     if (c === 0x5c) i++;
     else if (c === 0x20) section = section === 0 ? 1 : 2;
-    else if (c === 0x22 && section === 1) inString = true;
+    // A string value opens with the `"` right after `=`; a `"` elsewhere is part of a name (field
+    // keys keep raw quotes), as influxd's line scanner and InfluxDB 3's parser both read it.
+    else if (c === 0x3d && section === 1 && body.charCodeAt(i + 1) === 0x22) {
+      inString = true;
+      i++;
+    }
   }
   if (start < body.length) lines.push(body.slice(start));
   return lines;
