@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeLine, type Point } from '../src/influx/line-protocol.ts';
+import fc from 'fast-check';
+import { encodeLine } from '../src/influx/line-protocol.ts';
 import { splitLines } from '../src/influx/line-split.ts';
 import { createRefusalLog, refusalReason } from '../src/influx/refusal-reasons.ts';
 import { MAX_LISTED_LINES, refusalOutcome, UNLISTED_REASON } from '../src/influx/v3-transport.ts';
@@ -40,31 +41,28 @@ test('splitLines: a newline ends a line only outside a quoted field value', () =
   assert.deepEqual(splitLines(''), []);
 });
 
-test('splitLines recovers exactly the lines the encoder wrote, whatever the keys and values hold (seeded fuzz)', () => {
-  let seed = 0x18;
-  const rand = (): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const alphabet = ['a', 'b', ' ', ',', '=', '"', '\\', '\n', '\r', '\t', 'é', '😀'];
-  const str = (): string => Array.from({ length: 1 + Math.floor(rand() * 8) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
-  const lines: string[] = [];
-  while (lines.length < 2000) {
-    const point: Point = {
-      measurement: str(),
-      tags: [[str(), str()]],
-      fields: [
-        [str(), { type: 'string', value: str() }],
-        [str(), { type: 'integer', value: 1 }],
-      ],
-      timestamp: 1n,
-    };
-    const l = encodeLine(point);
-    if (l !== undefined) lines.push(l);
-  }
-  assert.deepEqual(splitLines(lines.join('\n')), lines);
+test('splitLines recovers exactly the lines the encoder wrote, whatever the keys and values hold (property)', () => {
+  // Every character the escapers treat specially, plus multi-byte ones.
+  const nasty = fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '=', '"', '\\', '\n', '\r', '\t', 'é', '😀'), minLength: 1, maxLength: 8 });
+  const point = fc.record({ m: nasty, tk: nasty, tv: nasty, fk: nasty, fv: nasty, ik: nasty });
+  fc.assert(
+    fc.property(fc.array(point, { minLength: 1, maxLength: 20 }), (points) => {
+      const lines = points.flatMap((p) => {
+        const l = encodeLine({
+          measurement: p.m,
+          tags: [[p.tk, p.tv]],
+          fields: [
+            [p.fk, { type: 'string', value: p.fv }],
+            [p.ik, { type: 'integer', value: 1 }],
+          ],
+          timestamp: 1n,
+        });
+        return l === undefined ? [] : [l];
+      });
+      assert.deepEqual(splitLines(lines.join('\n')), lines);
+    }),
+    { numRuns: 300, seed: 18 },
+  );
 });
 
 test('refusalOutcome: the documented partial-write and all-refused bodies', () => {
