@@ -3,7 +3,7 @@ import type { FieldType } from './line-protocol.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import type { MappingRules } from '../mapping/rules.ts';
-import { v1AuthHeaders } from './v1-transport.ts';
+import { runInfluxQL } from '../query/influxql-http.ts';
 
 const TYPES: Record<string, FieldType> = { float: 'float', integer: 'integer', string: 'string', boolean: 'boolean' };
 
@@ -15,14 +15,15 @@ export async function seedFieldTypes(config: InfluxConfig, rules: MappingRules, 
   // The two measurements with dynamic attribute fields.
   const measurements = [rules.spans.name, LOGS_MEASUREMENT];
   const q = measurements.map((m) => `SHOW FIELD KEYS FROM "${m.replace(/["\\]/g, '\\$&')}"`).join('; ');
-  const params = new URLSearchParams({ db: config.bucket, q });
-  if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
-  const res = await fetch(`${config.url}/query?${params.toString()}`, { headers: v1AuthHeaders(config), signal: AbortSignal.timeout(5000) });
-  if (!res.ok) throw new Error(`SHOW FIELD KEYS answered HTTP ${res.status}`);
-  const body = (await res.json()) as { results?: Array<{ series?: Array<{ values?: Array<[string, string]> }> }> };
+  // runInfluxQL: one request on 1.x/2.x, one per statement on InfluxDB 3 (which takes one at a time).
+  // runInfluxQL waits 3 × timeoutMillis: about 5 s, start-up must not hang on a slow database.
+  const results = await runInfluxQL<{ values?: Array<[string, string]> }>({ ...config, timeoutMillis: 1700 }, q);
   let n = 0;
   measurements.forEach((measurement, i) => {
-    for (const s of body.results?.[i]?.series ?? []) {
+    const r = results[i];
+    // A measurement not written yet has no field keys.
+    if (r?.error !== undefined && !/not found/.test(r.error)) throw new Error(`SHOW FIELD KEYS failed: ${r.error}`);
+    for (const s of r?.series ?? []) {
       for (const [key, type] of s.values ?? []) {
         const t = TYPES[type];
         if (t !== undefined) {
