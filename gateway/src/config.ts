@@ -57,6 +57,8 @@ export interface Config {
    * 16 384 characters; longer strings are truncated). Both are counted and reported.
    */
   readonly attributeLimits: AttributeLimits;
+  /** OTLP/gRPC (docs/grpc.md); undefined with `GRPC=off` (and in ALERTS_ONLY mode, which takes no data). */
+  readonly grpc: GrpcConfig | undefined;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -98,6 +100,25 @@ export interface AlertsConfig {
   readonly dashboardUrl: string | undefined;
   /** `ALERTS_API_URL`: where a process with `ALERTS=off` forwards `GET /api/v1/alerts` (the evaluator's Service). */
   readonly apiUrl: string | undefined;
+}
+
+/** The OTLP/gRPC receiver (gateway/src/grpc/, docs/grpc.md). */
+export interface GrpcConfig {
+  /** `GRPC_PORT`, default 4317 (the OTLP/gRPC port); 0 picks a free one (tests). Same `HOST` as HTTP. */
+  readonly port: number;
+  /**
+   * `GRPC_TLS_CERT_FILE` and `GRPC_TLS_KEY_FILE` (PEM), both or neither. Neither: plaintext
+   * HTTP/2 (h2c), since TLS usually ends at the ingress.
+   */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /**
+   * `GRPC_MAX_CONNECTION_AGE_MILLIS`, default 120 000 (0: never): a connection older than this is
+   * sent GOAWAY, so a client reconnects and lands on a replica the HPA added since (gRPC pins a
+   * client to one pod for the life of its HTTP/2 connection). grpc-js adds ±10 % jitter.
+   */
+  readonly maxConnectionAgeMillis: number | undefined;
+  /** `GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS`, default 30 000: how long calls in flight on an aged connection may still finish. */
+  readonly maxConnectionAgeGraceMillis: number;
 }
 
 /** The drill-down console served at `/console/` (docs/console.md). */
@@ -459,6 +480,23 @@ function loadConsole(env: Env): ConsoleConfig {
   return { enabled: flag(env, 'CONSOLE', true), dir: resolve(str(env, 'CONSOLE_DIR') ?? DEFAULT_CONSOLE_DIR), tenant };
 }
 
+function loadGrpc(env: Env): GrpcConfig | undefined {
+  if (!flag(env, 'GRPC', true)) return undefined;
+  const certFile = str(env, 'GRPC_TLS_CERT_FILE');
+  const keyFile = str(env, 'GRPC_TLS_KEY_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(certFile === undefined ? 'GRPC_TLS_CERT_FILE' : 'GRPC_TLS_KEY_FILE', 'is required with the other GRPC_TLS_* file (set both or neither)');
+  }
+  const age = int(env, 'GRPC_MAX_CONNECTION_AGE_MILLIS', 120_000, 0, 86_400_000);
+  return {
+    port: int(env, 'GRPC_PORT', 4317, 0, 65535),
+    tls: certFile === undefined || keyFile === undefined ? undefined : { certFile, keyFile },
+    // grpc-js takes "no limit" as the option left out, not as 0.
+    maxConnectionAgeMillis: age === 0 ? undefined : age,
+    maxConnectionAgeGraceMillis: int(env, 'GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS', 30_000, 0, 3_600_000),
+  };
+}
+
 function loadAdminToken(env: Env): string | undefined {
   const t = str(env, 'ADMIN_TOKEN');
   // It unlocks every tenant's data; a short one is guessable.
@@ -499,6 +537,7 @@ export function loadConfig(env: Env): Config {
       countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),
       valueLengthLimit: int(env, 'ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, 1, 64 * MiB),
     },
+    grpc: loadGrpc(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   return deepFreeze(config);

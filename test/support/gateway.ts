@@ -7,6 +7,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface Gateway {
   readonly url: string;
   readonly port: number;
+  /** The OTLP/gRPC port (GRPC_PORT=0 here: a free one), undefined with GRPC=off. */
+  readonly grpcPort: number | undefined;
   readonly proc: ServerProcess;
   /** Resolves with the exit code (null when killed by a signal); keeps the test alive until then. */
   waitExit(): Promise<number | null>;
@@ -25,6 +27,8 @@ export async function startGateway(env: Record<string, string>, timeoutMs = 20_0
   const proc = launch(process.execPath, ['--import', 'tsx', MAIN], {
     ...process.env,
     PORT: '0',
+    // Never the real 4317: gateways of parallel tests (and a developer's own) would clash.
+    GRPC_PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     FLUSH_INTERVAL_MILLIS: '50',
@@ -42,9 +46,13 @@ export async function startGateway(env: Record<string, string>, timeoutMs = 20_0
     });
   const deadline = Date.now() + timeoutMs;
   let port: number | undefined;
+  let grpcPort: number | undefined;
   while (port === undefined) {
     const line = parsed().find((l) => typeof l.port === 'number' && typeof l.msg === 'string' && l.msg.includes('listening'));
-    if (line !== undefined) port = line.port as number;
+    if (line !== undefined) {
+      port = line.port as number;
+      grpcPort = typeof line.grpcPort === 'number' ? line.grpcPort : undefined;
+    }
     else if (proc.exited()) throw new Error(`gateway exited during start-up (cwd ${ROOT}):\n${proc.tail()}`);
     else if (Date.now() > deadline) {
       await proc.stop();
@@ -55,6 +63,7 @@ export async function startGateway(env: Record<string, string>, timeoutMs = 20_0
   return {
     url,
     port,
+    grpcPort,
     proc,
     waitExit() {
       // The child is unref'd (see launch()); waiting on it must hold the event loop open.
