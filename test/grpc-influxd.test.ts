@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
@@ -14,7 +17,7 @@ import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-log
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode } from '@opentelemetry/core';
-import { status } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { createRawGrpcClient, EXPORT_PATHS, type RawGrpcClient } from './support/grpc-client.ts';
 import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
@@ -188,5 +191,34 @@ describe('bad input over gRPC: a clear status, nothing written, the gateway keep
     const health = await raw.call('/grpc.health.v1.Health/Check', Buffer.alloc(0));
     assert.equal(health.code, status.OK, health.details);
     assert.deepEqual([...(health.response ?? [])], [0x08, 0x01]);
+  });
+});
+
+describe('GRPC_TLS_CERT_FILE / GRPC_TLS_KEY_FILE', () => {
+  test('TLS on: a client trusting the certificate is served; a plaintext client is not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-grpc-tls-'));
+    const cert = join(dir, 'tls.crt');
+    const key = join(dir, 'tls.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const tls = await startGateway({ DATA_DIR: dir, TENANT_AUTH: 'header', GRPC_TLS_CERT_FILE: cert, GRPC_TLS_KEY_FILE: key });
+    const check = (client: Client): Promise<number> =>
+      new Promise((resolve) => {
+        client.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), new Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err === null ? 0 : (err.code ?? -1)));
+      });
+    try {
+      assert.ok(tls.logs().some((l) => l.grpcTls === true), 'the start-up line says TLS is on');
+      const secure = new Client(`localhost:${tls.grpcPort}`, credentials.createSsl(readFileSync(cert)));
+      const plain = new Client(`127.0.0.1:${tls.grpcPort}`, credentials.createInsecure());
+      try {
+        assert.equal(await check(secure), status.OK);
+        assert.notEqual(await check(plain), status.OK);
+      } finally {
+        secure.close();
+        plain.close();
+      }
+    } finally {
+      await tls.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
