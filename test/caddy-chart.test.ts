@@ -23,6 +23,10 @@ import { startGateway, type Gateway } from './support/gateway.ts';
 import { RELEASE, scenarios, stagedChart, template } from './support/helm.ts';
 import { startInfluxd, type Influxd, type InfluxSeries } from './support/influxd.ts';
 import { createOtelClient, hrAt, SpanKind } from './support/otel.ts';
+import { createRawGrpcClient, EXPORT_PATHS } from './support/grpc-client.ts';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 const run = promisify(execFile);
 type Obj = Record<string, unknown>;
@@ -66,6 +70,7 @@ async function headerAuthCaddyfile(ports: CaddyPorts, gatewayUpstream = `127.0.0
     '--set-json', 'caddy.hosts=[]',
     '--set', `caddy.ports.http=${ports.http}`, '--set', `caddy.ports.https=${ports.https}`, '--set', `caddy.ports.metrics=${ports.metrics}`, '--set', `caddy.adminPort=${ports.admin}`,
     '--set', `caddy.gatewayUpstream=${gatewayUpstream}`,
+    '--set', `caddy.gatewayGrpcUpstream=127.0.0.1:${gateway.grpcPort ?? 0}`,
     '--set', `caddy.tenantHeader.forwardAuth.url=${stub.url}`,
     '--set', `caddy.appUpstream=${stub.url}`,
   ]);
@@ -189,6 +194,28 @@ describe('the chart Caddyfile on a real Caddy', () => {
     });
   });
 
+  test('OTLP/gRPC through Caddy (h2c in, h2c to the gateway): the tenant the auth service vouches for, never the client\'s metadata', async () => {
+    const client = createRawGrpcClient(`127.0.0.1:${caddy.ports.http}`);
+    const service = 'caddy-e2e-grpc';
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': service }), spanProcessors: [new SimpleSpanProcessor(memory)] });
+    provider.getTracer('caddy-grpc').startSpan('grpc via caddy').end();
+    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans()) ?? new Uint8Array());
+    try {
+      const ok = await client.call(EXPORT_PATHS.traces, body, { authorization: 'Bearer key-acme', 'x-tenant-id': 'evil' });
+      assert.equal(ok.code, 0, `OK through Caddy: ${ok.details}`);
+      const refused = await client.call(EXPORT_PATHS.traces, body, { 'x-tenant-id': 'acme' });
+      assert.notEqual(refused.code, 0, 'no credential: the auth service refuses, nothing reaches the gateway');
+    } finally {
+      client.close();
+    }
+    const stored = await waitFor('the gRPC span in InfluxDB', async () => {
+      const r = rows(await influx.query(`SELECT * FROM spans WHERE service_name = '${service}'`));
+      return r.length >= 1 ? r : undefined;
+    });
+    assert.deepEqual(stored.map((r) => r.tenant_id), ['acme']);
+  });
+
   test('without a credential the auth service answers and nothing reaches the gateway', async () => {
     const before = await gateway.metric('tenantlens_spans_received_total');
     const res = await fetch(`${caddy.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Tenant-ID': 'acme' }, body: '{"resourceSpans":[]}' });
@@ -208,7 +235,10 @@ describe('the chart Caddyfile on a real Caddy', () => {
   });
 
   test('Caddy metrics count the proxied OTLP requests, as the gateway does', async () => {
-    const atGateway = await gateway.metric('tenantlens_http_request_duration_seconds_count', { route: '/v1/traces', status: '200' });
+    // gRPC calls are HTTP/2 POSTs answered 200 too (the gRPC status travels in the trailers).
+    const atGateway =
+      (await gateway.metric('tenantlens_http_request_duration_seconds_count', { route: '/v1/traces', status: '200' })) +
+      (await gateway.metric('tenantlens_grpc_request_duration_seconds_count', { code: 'OK' }));
     assert.ok(atGateway >= 4, `gateway saw ${atGateway}`);
     // Caddy observes a request after its response is written, so the last one may lag a moment.
     // Caddy 2.6 instruments every handler; "subroute" is the site block's outermost one.

@@ -273,7 +273,7 @@ describe('helm chart charts/tenantlens', () => {
       assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'otlp-http' }, name);
       assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
       assert.deepEqual(c.startupProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
-      assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['otlp-http', 4318]]);
+      assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['otlp-http', 4318], ['otlp-grpc', 4317]]);
       assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory && c.resources.limits?.memory, `${name}: resources`);
       assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
       assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
@@ -366,6 +366,10 @@ describe('helm chart charts/tenantlens', () => {
       {
         PORT: '4318',
         HOST: '0.0.0.0',
+        GRPC: 'on',
+        GRPC_PORT: '4317',
+        GRPC_MAX_CONNECTION_AGE_MILLIS: '120000',
+        GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS: '30000',
         INFLUX_URL: 'https://westeurope-1.azure.cloud2.influxdata.com',
         INFLUX_API_VERSION: '2',
         INFLUX_ORG: 'acme-observability',
@@ -587,6 +591,30 @@ describe('helm chart charts/tenantlens', () => {
     assert.equal(docs('defaults').filter((x) => x.kind === 'NetworkPolicy').length, 0);
   });
 
+  test('OTLP/gRPC: the gateway Service exposes 4317 (appProtocol grpc), the pod and the NetworkPolicy too, Caddy routes gRPC over h2c; gateway.grpc.enabled=false removes all of it', async () => {
+    for (const [name, r] of rendered) {
+      const svc = find(r.docs, 'Service', GATEWAY).spec as { ports: Array<{ name: string; port: number; targetPort: string; appProtocol?: string }> };
+      assert.deepEqual(svc.ports.find((p) => p.name === 'otlp-grpc'), { name: 'otlp-grpc', port: 4317, targetPort: 'otlp-grpc', protocol: 'TCP', appProtocol: 'grpc' }, name);
+      const container = ((find(r.docs, 'Deployment', GATEWAY).spec?.template as Obj).spec as { containers: Array<{ ports: Array<{ name: string; containerPort: number }> }> }).containers[0];
+      assert.ok(container?.ports.some((p) => p.name === 'otlp-grpc' && p.containerPort === 4317), name);
+      const cm = find(r.docs, 'ConfigMap', GATEWAY).data ?? {};
+      assert.deepEqual([cm.GRPC, cm.GRPC_PORT, cm.GRPC_MAX_CONNECTION_AGE_MILLIS, cm.GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS], ['on', '4317', '120000', '30000'], name);
+      const caddyfile = find(r.docs, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+      assert.match(caddyfile, /\t@grpc \{\n\t\tprotocol grpc\n\t\tpath \/opentelemetry\.proto\.collector\.\*\n\t\}\n\thandle @grpc \{/, `${name}: Caddy matches OTLP/gRPC`);
+      assert.match(caddyfile, /reverse_proxy h2c:\/\/tl-tenantlens-gateway:4317/, `${name}: h2c upstream`);
+    }
+    const header = find(docs('header-auth'), 'NetworkPolicy', GATEWAY).spec as { ingress: Array<{ ports: Obj[] }> };
+    assert.deepEqual(header.ingress[0]?.ports, [{ port: 'otlp-http', protocol: 'TCP' }, { port: 'otlp-grpc', protocol: 'TCP' }]);
+    // Caddy without TLS must take h2c from gRPC clients; with TLS, HTTP/2 comes with it.
+    const plain = find(parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('defaults') as string, '--set', 'caddy.tls.mode=off'])), 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(plain, /\tservers \{\n\t\tprotocols h1 h2 h2c\n\t\}/);
+    const off = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('header-auth') as string, '--set', 'gateway.grpc.enabled=false', '--set', 'caddy.tls.mode=off']));
+    assert.ok(!((find(off, 'Service', GATEWAY).spec as { ports: Array<{ name: string }> }).ports.some((p) => p.name === 'otlp-grpc')));
+    assert.equal(find(off, 'ConfigMap', GATEWAY).data?.GRPC, 'off');
+    assert.doesNotMatch(find(off, 'ConfigMap', CADDY).data?.Caddyfile ?? '', /grpc|h2c/);
+    assert.ok(!JSON.stringify(find(off, 'NetworkPolicy', GATEWAY)).includes('otlp-grpc'));
+  });
+
   test('influxdb dependency on: the gateway and Telegraf use the in-cluster InfluxDB and its admin token', () => {
     const d = docs('influxdb');
     const cm = find(d, 'ConfigMap', GATEWAY).data ?? {};
@@ -801,6 +829,7 @@ describe('helm chart charts/tenantlens', () => {
     assert.match(jwt, /export OTEL_EXPORTER_OTLP_ENDPOINT=https:\/\/otel\.example\.com\n/);
     assert.match(jwt, /OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token whose tenant_id claim is the tenant>"/);
     assert.match(jwt, /helm test tl -n observability/);
+    assert.match(jwt, /OTLP\/gRPC \(OTEL_EXPORTER_OTLP_PROTOCOL=grpc\): the same address through Caddy, or in the\ncluster tl-tenantlens-gateway\.observability\.svc\.cluster\.local:4317 \(h2c\)/);
     const header = await renderNotes(['--values', scenarioFiles.get('defaults') as string, '--set', 'gateway.tenantAuth.mode=header', '--set-json', 'caddy.tenantHeader.value="{http.request.host.labels.3}"']);
     assert.match(header, /Caddy sets X-Tenant-ID from \{http\.request\.host\.labels\.3\}; a copy sent by the app is discarded/);
     assert.match(header, /WARNING: header mode without networkPolicy\.enabled/);

@@ -145,6 +145,13 @@ True (non-empty) when the chart itself creates the token Secret.
 {{- end }}
 
 {{/*
+The gateway's OTLP/gRPC address for Caddy: HTTP/2 in cleartext (h2c), as gRPC needs end to end.
+*/}}
+{{- define "tenantlens.gateway.grpcUpstream" -}}
+h2c://{{ default (printf "%s:%v" (include "tenantlens.componentName" (dict "ctx" . "component" "gateway")) .Values.gateway.grpc.port) .Values.caddy.gatewayGrpcUpstream }}
+{{- end }}
+
+{{/*
 Bytes in a Kubernetes quantity, as an integer string. Only the forms the values schema admits:
 digits with an optional binary (Ki…Pi) or decimal (k…P) suffix, e.g. "2Gi" -> "2147483648".
 */}}
