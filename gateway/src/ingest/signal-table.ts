@@ -53,35 +53,14 @@ function otlpResponse(type: ResponseType, rejectedKey: string): SignalDescriptor
 
 const OTLP = ['protobuf', 'json'] as const;
 
-export const TRACES: SignalDescriptor = {
-  name: 'traces',
-  path: '/v1/traces',
-  encodings: OTLP,
-  grpcService: 'opentelemetry.proto.collector.trace.v1.TraceService',
-  items: 'span(s)',
-  ingest: (ingest, body, encoding, tenant) => ingest.traces(body, encoding, tenant),
-  response: otlpResponse(ExportTraceServiceResponse, 'rejectedSpans'),
-};
+/** An OTLP signal: /v1/<name> over HTTP, `opentelemetry.proto.collector.<service>` over gRPC. */
+function otlpSignal(name: 'traces' | 'metrics' | 'logs', service: string, items: string, ingest: SignalDescriptor['ingest'], type: ResponseType, rejectedKey: string): SignalDescriptor {
+  return { name, path: `/v1/${name}`, encodings: OTLP, grpcService: `opentelemetry.proto.collector.${service}`, items, ingest, response: otlpResponse(type, rejectedKey) };
+}
 
-export const METRICS: SignalDescriptor = {
-  name: 'metrics',
-  path: '/v1/metrics',
-  encodings: OTLP,
-  grpcService: 'opentelemetry.proto.collector.metrics.v1.MetricsService',
-  items: 'data point(s)',
-  ingest: (ingest, body, encoding, tenant) => ingest.metrics(body, encoding, tenant),
-  response: otlpResponse(ExportMetricsServiceResponse, 'rejectedDataPoints'),
-};
-
-export const LOGS: SignalDescriptor = {
-  name: 'logs',
-  path: '/v1/logs',
-  encodings: OTLP,
-  grpcService: 'opentelemetry.proto.collector.logs.v1.LogsService',
-  items: 'log record(s)',
-  ingest: (ingest, body, encoding, tenant) => ingest.logs(body, encoding, tenant),
-  response: otlpResponse(ExportLogsServiceResponse, 'rejectedLogRecords'),
-};
+export const TRACES = otlpSignal('traces', 'trace.v1.TraceService', 'span(s)', (i, body, enc, tenant) => i.traces(body, enc, tenant), ExportTraceServiceResponse, 'rejectedSpans');
+export const METRICS = otlpSignal('metrics', 'metrics.v1.MetricsService', 'data point(s)', (i, body, enc, tenant) => i.metrics(body, enc, tenant), ExportMetricsServiceResponse, 'rejectedDataPoints');
+export const LOGS = otlpSignal('logs', 'logs.v1.LogsService', 'log record(s)', (i, body, enc, tenant) => i.logs(body, enc, tenant), ExportLogsServiceResponse, 'rejectedLogRecords');
 
 /** The legacy browser beacon: JSON only, HTTP only, answered with the accepted count. */
 export const BEACON: SignalDescriptor = {

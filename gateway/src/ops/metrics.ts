@@ -31,6 +31,9 @@ export interface MetricGauges {
   alertsFiring?(): number;
 }
 
+/** Request latency buckets (seconds), the same for both transports so their histograms compare. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
 export function createMetrics(gauges: MetricGauges, collectDefaults = true): GatewayMetrics {
   const registry = new Registry();
   if (collectDefaults) collectDefaultMetrics({ register: registry, prefix: 'tenantlens_' });
@@ -64,7 +67,7 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
       name: 'tenantlens_grpc_request_duration_seconds',
       help: 'OTLP/gRPC Export calls answered by the handler, by signal and gRPC status (OK, INVALID_ARGUMENT, UNAUTHENTICATED, RESOURCE_EXHAUSTED, UNAVAILABLE, …)',
       labelNames: ['signal', 'code'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     spoolRecovered: new Counter({ name: 'tenantlens_spool_records_recovered_total', help: 'Spool records found at start-up and replayed to InfluxDB', registers }),
@@ -73,7 +76,7 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
       name: 'tenantlens_http_request_duration_seconds',
       help: 'HTTP request duration',
       labelNames: ['route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
   };
