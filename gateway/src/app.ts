@@ -21,7 +21,10 @@ import { createViewerResolver } from './http/viewer.ts';
 export interface AppDeps {
   readonly config: Config;
   readonly ingest: Ingest;
+  /** Tenant credentials: the drill-down API, and ingest unless `ingestTenants` is given. */
   readonly tenants: TenantResolver;
+  /** OTLP ingest's resolver when it takes more than tenant credentials (the infrastructure token). */
+  readonly ingestTenants?: TenantResolver | undefined;
   readonly store: Store;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
@@ -143,7 +146,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   }
 
   /** One POST route per signal descriptor: the same admission, intake and answer for all of them. */
-  function exportRoute(path: string, signal: SignalDescriptor, tenantOf: TenantOf = (r) => deps.tenants.resolve(r.headers)): void {
+  function exportRoute(path: string, signal: SignalDescriptor, tenantOf: TenantOf = (r) => (deps.ingestTenants ?? deps.tenants).resolve(r.headers)): void {
     app.post(path, async (req, res) => {
       const request = await admit(req, res, signal, tenantOf);
       const outcome = await intake.export(request);
@@ -182,7 +185,7 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   app.use(
     '/api/v1',
-    createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
+    createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant, infraTenant: config.infra?.tenant }),
   );
 
   app.get('/healthz', (_req, res) => {

@@ -57,6 +57,12 @@ export interface Config {
    * 16 384 characters; longer strings are truncated). Both are counted and reported.
    */
   readonly attributeLimits: AttributeLimits;
+  /**
+   * Infrastructure spans (docs/ingress-spans.md): `INFRA_TOKEN` (at least 24 characters) is the
+   * bearer token of a shared exporter (the ingress); its spans go to `INFRA_TENANT` (default
+   * `tenantlens-infra`). Unset: off.
+   */
+  readonly infra: InfrastructureConfig | undefined;
   /** OTLP/gRPC (docs/grpc.md); undefined with `GRPC=off` (and in ALERTS_ONLY mode, which takes no data). */
   readonly grpc: GrpcConfig | undefined;
   /** `LOG_LEVEL`, default `info`. */
@@ -100,6 +106,14 @@ export interface AlertsConfig {
   readonly dashboardUrl: string | undefined;
   /** `ALERTS_API_URL`: where a process with `ALERTS=off` forwards `GET /api/v1/alerts` (the evaluator's Service). */
   readonly apiUrl: string | undefined;
+}
+
+/** Infrastructure spans (tenancy/infrastructure.ts, docs/ingress-spans.md). */
+export interface InfrastructureConfig {
+  /** `INFRA_TOKEN`: the bearer token an infrastructure exporter (the ingress) sends. */
+  readonly token: string;
+  /** `INFRA_TENANT`, default `tenantlens-infra`: where its spans are stored; no tenant credential may name it. */
+  readonly tenant: string;
 }
 
 /** The OTLP/gRPC receiver (gateway/src/grpc/, docs/grpc.md). */
@@ -497,6 +511,19 @@ function loadGrpc(env: Env): GrpcConfig | undefined {
   };
 }
 
+function loadInfra(env: Env): InfrastructureConfig | undefined {
+  const token = str(env, 'INFRA_TOKEN');
+  const tenant = str(env, 'INFRA_TENANT') ?? 'tenantlens-infra';
+  if (token === undefined) {
+    if (str(env, 'INFRA_TENANT') !== undefined) throw new ConfigError('INFRA_TENANT', 'needs INFRA_TOKEN');
+    return undefined;
+  }
+  // It writes into every tenant's traces: a short one is guessable.
+  if (token.length < 24) throw new ConfigError('INFRA_TOKEN', 'must be at least 24 characters');
+  if (!TENANT_PATTERN.test(tenant)) throw new ConfigError('INFRA_TENANT', `must be a tenant id (letters, digits, ".", "_", "-"; at most 64), got "${tenant}"`);
+  return { token, tenant };
+}
+
 function loadAdminToken(env: Env): string | undefined {
   const t = str(env, 'ADMIN_TOKEN');
   // It unlocks every tenant's data; a short one is guessable.
@@ -537,6 +564,7 @@ export function loadConfig(env: Env): Config {
       countLimit: int(env, 'ATTRIBUTE_COUNT_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.countLimit, 0, 1_000_000),
       valueLengthLimit: int(env, 'ATTRIBUTE_VALUE_LENGTH_LIMIT', DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, 1, 64 * MiB),
     },
+    infra: loadInfra(env),
     grpc: loadGrpc(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };

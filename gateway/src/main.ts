@@ -27,6 +27,7 @@ import { createInfluxStore } from './store/influx-store.ts';
 import type { Store } from './store/store.ts';
 import { createTenantRateLimiter } from './tenancy/rate-limit.ts';
 import { createCardinalityGuard } from './mapping/cardinality-guard.ts';
+import { acceptInfrastructureCredential, reserveInfrastructureTenant } from './tenancy/infrastructure.ts';
 import { createTenantResolver } from './tenancy/resolve-tenant.ts';
 
 /** How long SIGTERM waits for the buffer to reach the database before giving up (k8s default grace is 30 s). */
@@ -181,7 +182,10 @@ async function start(): Promise<void> {
       : config.alerts.apiUrl !== undefined
         ? { kind: 'remote', url: config.alerts.apiUrl, forwardHeaders: ['authorization', config.tenancy.header] }
         : { kind: 'off' };
-  const tenants = createTenantResolver(config.tenancy);
+  const tenantCredentials = createTenantResolver(config.tenancy);
+  // With INFRA_TOKEN: no tenant credential may name the infrastructure tenant, and only ingest takes the token.
+  const tenants = config.infra === undefined ? tenantCredentials : reserveInfrastructureTenant(tenantCredentials, config.infra);
+  const ingestTenants = config.infra === undefined ? tenants : acceptInfrastructureCredential(tenants, config.infra);
   // One intake for both transports: the same admission, decoding, counters and drain state.
   const intake = createExportIntake({ ingest, store, metrics, logger, maxBodyBytes: config.maxBodyBytes });
   const { app, startDraining } = createApp({
@@ -189,6 +193,7 @@ async function start(): Promise<void> {
     ingest,
     intake,
     tenants,
+    ingestTenants,
     store,
     metrics,
     logger,
@@ -199,7 +204,7 @@ async function start(): Promise<void> {
   const grpc: GrpcReceiver | undefined =
     config.grpc === undefined || config.alerts.only
       ? undefined
-      : createGrpcReceiver({ config: config.grpc, host: config.host, maxBodyBytes: config.maxBodyBytes, signals: SIGNALS, intake, tenants, metrics, logger });
+      : createGrpcReceiver({ config: config.grpc, host: config.host, maxBodyBytes: config.maxBodyBytes, signals: SIGNALS, intake, tenants: ingestTenants, metrics, logger });
   let grpcPort: number | undefined;
   try {
     // Bound before HTTP listens, so the one "listening" line (which tests wait for) names both ports.
