@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_CONTEXT, SpanKind, propagation } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -68,8 +68,6 @@ before(async () => {
     else await sleep(50);
   }
   assert.ok(ingressUrl !== '', `the instrumented ingress started:\n${ingress.tail()}`);
-  // Propagation for the app's extract(): the API's global is a no-op otherwise.
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 });
 
 after(async () => {
