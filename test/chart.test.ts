@@ -199,8 +199,8 @@ describe('helm chart charts/tenantlens', () => {
     return r.docs;
   };
 
-  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14 exist under ci/', () => {
-    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'spool', 'tls-secret']);
+  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14, the ingress-tracing one of issue 15 exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'ingress-tracing', 'spool', 'tls-secret']);
   });
 
   test('helm is the pinned v3.18.0', async () => {
@@ -300,6 +300,7 @@ describe('helm chart charts/tenantlens', () => {
       alerts: { name: 'tenantlens-influx', key: 'influx-token' },
       spool: { name: 'tenantlens-influx', key: 'influx-token' },
       console: { name: 'tenantlens-influx', key: 'influx-token' },
+      'ingress-tracing': { name: 'tenantlens-influx', key: 'influx-token' },
     };
     for (const [name, r] of rendered) {
       for (const deployment of [GATEWAY, TELEGRAF, ALERTS]) {
@@ -613,6 +614,33 @@ describe('helm chart charts/tenantlens', () => {
     assert.equal(find(off, 'ConfigMap', GATEWAY).data?.GRPC, 'off');
     assert.doesNotMatch(find(off, 'ConfigMap', CADDY).data?.Caddyfile ?? '', /grpc|h2c/);
     assert.ok(!JSON.stringify(find(off, 'NetworkPolicy', GATEWAY)).includes('otlp-grpc'));
+  });
+
+  test('ingress tracing: off by default; on, Caddy traces the app routes and exports with the infrastructure token over gRPC, and the gateway reads the same Secret', async () => {
+    for (const [name, r] of rendered) {
+      if (name === 'ingress-tracing') continue;
+      assert.doesNotMatch(find(r.docs, 'ConfigMap', CADDY).data?.Caddyfile ?? '', /tracing/, `${name}: off by default`);
+      assert.ok(!JSON.stringify(r.docs).includes('INFRA_TOKEN'), `${name}: no infrastructure token`);
+    }
+    const d = docs('ingress-tracing');
+    const caddyfile = find(d, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(caddyfile, /\thandle \{\n(\t\t#[^\n]*\n)*\t\ttracing \{\n\t\t\tspan ingress\n\t\t\}\n\t\treverse_proxy http:\/\/web\.shop\.svc\.cluster\.local:80\n/, 'the app route is traced');
+    assert.equal(caddyfile.match(/tracing \{/g)?.length, 1, 'only the app route');
+    type Env = Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+    const envOf = (deployment: string): Env => (((find(d, 'Deployment', deployment).spec?.template as Obj).spec as { containers: Array<{ env: Env }> }).containers[0]?.env ?? []);
+    const caddyEnv = Object.fromEntries(envOf(CADDY).map((e) => [e.name, e.value ?? e.valueFrom?.secretKeyRef]));
+    assert.deepEqual(caddyEnv.INFRA_TOKEN, { name: 'tenantlens-infra', key: 'infra-token' });
+    assert.equal(caddyEnv.OTEL_EXPORTER_OTLP_PROTOCOL, 'grpc');
+    assert.equal(caddyEnv.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://tl-tenantlens-gateway:4317');
+    assert.equal(caddyEnv.OTEL_EXPORTER_OTLP_HEADERS, 'authorization=Bearer $(INFRA_TOKEN)');
+    const names = envOf(CADDY).map((e) => e.name);
+    assert.ok(names.indexOf('INFRA_TOKEN') < names.indexOf('OTEL_EXPORTER_OTLP_HEADERS'), 'defined before the variable that expands it');
+    assert.deepEqual(envOf(GATEWAY).find((e) => e.name === 'INFRA_TOKEN')?.valueFrom?.secretKeyRef, { name: 'tenantlens-infra', key: 'infra-token' });
+    const http = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('ingress-tracing') as string, '--set', 'caddy.tracing.protocol=http/protobuf']));
+    const httpEnv = (((find(http, 'Deployment', CADDY).spec?.template as Obj).spec as { containers: Array<{ env: Env }> }).containers[0]?.env ?? []);
+    assert.equal(httpEnv.find((e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://tl-tenantlens-gateway:4318');
+    await assert.rejects(template(chart.dir, ['--values', scenarioFiles.get('ingress-tracing') as string, '--set', 'caddy.tracing.existingSecret=']), /caddy\.tracing\.enabled needs caddy\.tracing\.existingSecret/);
+    await assert.rejects(template(chart.dir, ['--values', scenarioFiles.get('ingress-tracing') as string, '--set', 'gateway.grpc.enabled=false']), /caddy\.tracing\.protocol=grpc needs gateway\.grpc\.enabled/);
   });
 
   test('influxdb dependency on: the gateway and Telegraf use the in-cluster InfluxDB and its admin token', () => {

@@ -156,6 +156,13 @@ http:// {
 {{- end }}
 	handle {
 {{- if $c.appUpstream }}
+{{- if $c.tracing.enabled }}
+		# The trace starts here: Caddy's span, exported with the infrastructure credential, and
+		# `traceparent` forwarded so the app's server span is its child (docs/ingress-spans.md).
+		tracing {
+			span {{ $c.tracing.spanName }}
+		}
+{{- end }}
 		reverse_proxy {{ $c.appUpstream }}
 {{- else }}
 		respond "Not found" 404

@@ -176,6 +176,13 @@ Cross-field checks the JSON schema cannot express with a readable message. Inclu
 gateway ConfigMap, so every render runs them.
 */}}
 {{- define "tenantlens.validate" -}}
+{{- $tr := .Values.caddy.tracing }}
+{{- if and $tr.enabled (not $tr.existingSecret) }}
+{{- fail "caddy.tracing.enabled needs caddy.tracing.existingSecret: a Secret with the infrastructure token (INFRA_TOKEN) that Caddy exports its spans with" }}
+{{- end }}
+{{- if and $tr.enabled (eq $tr.protocol "grpc") (not .Values.gateway.grpc.enabled) }}
+{{- fail "caddy.tracing.protocol=grpc needs gateway.grpc.enabled (or set caddy.tracing.protocol=http/protobuf)" }}
+{{- end }}
 {{- $spool := .Values.gateway.spool }}
 {{- if $spool.enabled }}
 {{- if not (include "tenantlens.influx.url" .) }}
