@@ -136,7 +136,12 @@ describe('the chart Caddyfile on a real Caddy', () => {
       const refused = await caddyAdapt(current);
       assert.notEqual(refused.code, 0, name);
       assert.match(refused.stderr, /unrecognized global option: metrics/, name);
-      const adapted = await caddyAdapt(legacy);
+      // Debian's 2.6 build has no tracing module: the tracing scenario is adapted with it off, and
+      // only that directive is what it refuses (the pinned image has the module).
+      const tracing = name === 'ingress-tracing';
+      if (tracing) assert.match((await caddyAdapt(legacy)).stderr, /unrecognized directive: tracing/, name);
+      const adaptable = tracing ? (configMap(await render(name, ['--set', 'caddy.metrics.legacySyntax=true', '--set', 'caddy.metrics.perHost=false', '--set', 'caddy.tracing.enabled=false']), CADDY_CM).Caddyfile as string) : legacy;
+      const adapted = await caddyAdapt(adaptable);
       assert.equal(adapted.code, 0, `${name}: ${adapted.stderr}`);
       assert.equal((adapted.json as { admin: { listen: string } }).admin.listen, '127.0.0.1:2019', `${name}: admin API on loopback`);
       // Both are `caddy fmt` canonical, so Caddy logs no "not formatted" warning.
