@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS on purpose (test/support/otel-ingress.cjs: instrumentation patches `require`d modules).
+    // CommonJS on purpose (demo/ingress.cjs: instrumentation patches `require`d modules).
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', URL: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

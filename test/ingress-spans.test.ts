@@ -15,13 +15,13 @@ import { launch, type ServerProcess } from './support/process.ts';
 /**
  * Ingress spans in the tenant's trace (issue 15 §3, docs/ingress-spans.md). Debian's caddy 2.6.2
  * is built without its tracing module, so the ingress here is a real OpenTelemetry-instrumented
- * reverse proxy (test/support/otel-ingress.cjs: @opentelemetry/sdk-trace-node +
+ * reverse proxy (demo/ingress.cjs: @opentelemetry/sdk-trace-node +
  * instrumentation-http, exporting over OTLP/gRPC with the infrastructure credential). Behind it,
  * an app continues the trace from `traceparent` and exports its server span as the tenant.
  */
 const INFRA_TOKEN = 'infrastructure-token-for-the-ingress-test';
 const ADMIN = 'operator-token-for-the-ingress-span-test';
-const INGRESS = fileURLToPath(new URL('./support/otel-ingress.cjs', import.meta.url));
+const INGRESS = fileURLToPath(new URL('../demo/ingress.cjs', import.meta.url));
 
 let influx: Influxd;
 let gw: Gateway;

@@ -1,14 +1,16 @@
 'use strict';
 /**
- * A real OpenTelemetry-instrumented ingress for the infrastructure-span tests, standing in for
- * Caddy's `tracing` (Debian's caddy 2.6.2 is built without it): a reverse proxy on node:http,
- * traced by @opentelemetry/instrumentation-http (a SERVER span per request, a CLIENT span per
- * upstream call, `traceparent` injected upstream), exporting over OTLP/gRPC with the exporter
- * configured only by OTEL_EXPORTER_OTLP_* (endpoint and the infrastructure credential).
+ * The demo's ingress, and the real OpenTelemetry-instrumented ingress of the infrastructure-span
+ * tests, standing in for Caddy's `tracing` (Debian's caddy 2.6.2 is built without it): a reverse
+ * proxy on node:http, traced by @opentelemetry/instrumentation-http (a SERVER span per request, a
+ * CLIENT span per upstream call, `traceparent` continued from the client and injected upstream),
+ * exporting over OTLP/gRPC with the exporter configured only by OTEL_EXPORTER_OTLP_* (endpoint and
+ * the infrastructure credential, docs/ingress-spans.md).
  *
  * CommonJS on purpose: the instrumentation patches `http` through require hooks.
- * Env: UPSTREAM (http://host:port). Prints {"msg":"listening","port":N} once ready; on SIGTERM it
- * flushes its spans and exits.
+ * Env: UPSTREAM (http://host:port); PORT (default 0) and HOST (default 127.0.0.1); TRACE_PREFIX:
+ * only requests whose path starts with it are traced (default: all). Prints
+ * {"msg":"listening","port":N} once ready; on SIGTERM it flushes its spans and exits.
  */
 const { NodeTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-node');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
@@ -21,7 +23,16 @@ const provider = new NodeTracerProvider({
   spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter())],
 });
 provider.register();
-registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
+const tracePrefix = process.env.TRACE_PREFIX ?? '';
+registerInstrumentations({
+  instrumentations: [
+    new HttpInstrumentation({
+      // Static assets are not worth a span; the upstream calls of untraced requests get none either.
+      ignoreIncomingRequestHook: (req) => !(req.url ?? '').startsWith(tracePrefix),
+      requireParentforOutgoingSpans: true,
+    }),
+  ],
+});
 
 // Required after the instrumentation is registered, so the patched module is the one used.
 const http = require('node:http');
@@ -41,7 +52,7 @@ const server = http.createServer((req, res) => {
   req.pipe(proxied);
 });
 
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ msg: 'listening', port: server.address().port })}\n`);
 });
 
