@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -10,7 +9,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
-import { launch, type ServerProcess } from './support/process.ts';
+import { startIngress, type Ingress } from '../demo/ingress.ts';
 
 /**
  * Ingress spans in the tenant's trace (issue 15 §3, docs/ingress-spans.md). Debian's caddy 2.6.2
@@ -21,15 +20,12 @@ import { launch, type ServerProcess } from './support/process.ts';
  */
 const INFRA_TOKEN = 'infrastructure-token-for-the-ingress-test';
 const ADMIN = 'operator-token-for-the-ingress-span-test';
-const INGRESS = fileURLToPath(new URL('../demo/ingress.cjs', import.meta.url));
 
 let influx: Influxd;
 let gw: Gateway;
 let app: Server;
-let ingress: ServerProcess;
-let ingressUrl = '';
+let ingress: Ingress;
 const appTrace = new Map<string, string>();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The app: continues the trace from `traceparent` and exports its SERVER span under the tenant the request names. */
 function startApp(): Promise<Server> {
@@ -53,25 +49,11 @@ before(async () => {
   influx = await startInfluxd();
   gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens', TENANT_AUTH: 'header', ADMIN_TOKEN: ADMIN, INFRA_TOKEN });
   app = await startApp();
-  ingress = launch(process.execPath, [INGRESS], {
-    ...process.env,
-    UPSTREAM: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${gw.grpcPort ?? 0}`,
-    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer ${INFRA_TOKEN}`,
-  });
-  const lines: string[] = [];
-  ingress.child.stdout?.on('data', (c: Buffer) => lines.push(c.toString('utf8')));
-  for (let i = 0; i < 200 && ingressUrl === ''; i++) {
-    const m = /"port":(\d+)/.exec(lines.join(''));
-    if (m !== null) ingressUrl = `http://127.0.0.1:${m[1]}`;
-    else await sleep(50);
-  }
-  assert.ok(ingressUrl !== '', `the instrumented ingress started:\n${ingress.tail()}`);
+  ingress = await startIngress({ upstream: `http://127.0.0.1:${(app.address() as AddressInfo).port}`, grpcEndpoint: `http://127.0.0.1:${gw.grpcPort ?? 0}`, token: INFRA_TOKEN });
 });
 
 after(async () => {
-  await ingress?.stop();
+  await ingress?.close();
   await new Promise((r) => app?.close(r));
   await gw?.stop();
   await influx?.close();
@@ -95,7 +77,7 @@ async function drill(traceId: string, headers: Record<string, string>): Promise<
 describe('ingress spans through the infrastructure credential', () => {
   test('a request through the ingress: one trace, ingress SERVER → CLIENT → app SERVER, in the tenant\'s drill-down only', async () => {
     for (const tenant of ['acme', 'globex']) {
-      const res = await fetch(`${ingressUrl}/cart`, { headers: { 'x-tenant-id': tenant } });
+      const res = await fetch(`${ingress.url}/cart`, { headers: { 'x-tenant-id': tenant } });
       assert.equal(res.status, 200);
     }
     const acmeTrace = appTrace.get('acme') as string;
