@@ -7,13 +7,14 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoBackend } from '../demo/backend/server.ts';
 import { buildDemo } from '../demo/build.ts';
+import { startIngress, type Ingress } from '../demo/ingress.ts';
 import { requireBinary } from './support/binaries.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { launch } from './support/process.ts';
 
 /**
- * The whole demo stack, as `npm start` runs it (gateway on the embedded store, demo backend,
- * built web app), clicked through in headless Debian Chromium as two tenants.
+ * The whole demo stack, as `npm start` runs it (gateway on the embedded store, demo backend behind
+ * the instrumented ingress, built web app), clicked through in headless Debian Chromium as two tenants.
  */
 const SECRET = 'e2e-demo-secret-that-is-long-enough-for-hs256';
 const ADMIN = 'e2e-demo-operator-token-long-enough';
@@ -25,6 +26,9 @@ const DEMO_ALERTS = { ALERT_INTERVAL: '1s', ALERT_WINDOW: '6s', ALERT_BASELINE_W
 let dataDir: string;
 let gateway: Gateway;
 let backend: { url: string; close(): Promise<void> };
+/** What the browser talks to, as in `npm start`: the instrumented ingress in front of the backend. */
+let ingress: Ingress;
+const INFRA_TOKEN = 'e2e-demo-ingress-token-long-enough';
 let browser: Browser;
 
 before(async () => {
@@ -32,8 +36,9 @@ before(async () => {
   const staticDir = await buildDemo(() => undefined);
   dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-demo-'));
   await mkdir(SHOTS, { recursive: true });
-  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100', ...DEMO_ALERTS });
+  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100', INFRA_TOKEN, ...DEMO_ALERTS });
   backend = await startDemoBackend({ port: 0, host: '127.0.0.1', gatewayUrl: gateway.url, jwtSecret: SECRET, adminToken: ADMIN, staticDir });
+  ingress = await startIngress({ upstream: backend.url, grpcEndpoint: `http://127.0.0.1:${gateway.grpcPort ?? 0}`, token: INFRA_TOKEN, tracePrefix: '/demo-api/' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
@@ -42,6 +47,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  await ingress?.close();
   await backend?.close();
   await gateway?.stop();
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
@@ -52,7 +58,7 @@ async function useAppAs(tenant: string): Promise<void> {
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(backend.url);
+  await page.goto(ingress.url);
   await page.getByTestId(`login-${tenant}`).click();
   await page.getByTestId('current-tenant').filter({ hasText: tenant }).waitFor();
   await page.getByTestId('users').locator('tr').first().waitFor();
@@ -84,7 +90,7 @@ test('two tenants use the app; the dashboard lists both (globex slower) and dril
 
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
-  await page.goto(backend.url);
+  await page.goto(ingress.url);
   await page.getByTestId('login-acme').click();
   await page.getByTestId('tab-dashboard').click();
   // Spans arrive asynchronously (SDK batches, gateway buffer): the dashboard refreshes itself.
@@ -118,7 +124,8 @@ test('two tenants use the app; the dashboard lists both (globex slower) and dril
     const browserSpans = await page.locator('[data-testid="waterfall"] .row[data-service="demo-web"]').count();
     const serverSpans = await page.locator('[data-testid="waterfall"] .row[data-service="demo-backend"][data-kind="server"]').count();
     const dbSpans = await page.locator('[data-testid="waterfall"] .row[data-service="demo-backend"][data-kind="client"]').count();
-    if (browserSpans > 0 && serverSpans > 0 && dbSpans > 0) {
+    const ingressSpans = await page.locator('[data-testid="waterfall"] .row[data-service="ingress"]').count();
+    if (browserSpans > 0 && serverSpans > 0 && dbSpans > 0 && ingressSpans > 0) {
       found = true;
       await page.locator('[data-testid="waterfall"] .row[data-kind="server"]').first().click();
       await page.screenshot({ path: join(SHOTS, '4-waterfall.png'), fullPage: true });
@@ -127,17 +134,17 @@ test('two tenants use the app; the dashboard lists both (globex slower) and dril
       await page.getByTestId('traces').waitFor();
     }
   }
-  assert.ok(found, 'a trace with the browser span, the backend server span and the db span under one trace id');
+  assert.ok(found, 'a trace with the browser span, the ingress spans, the backend server span and the db span under one trace id');
   await ctx.close();
 });
 
 test('`demo:traffic --regress globex`: an alert fires in the dashboard, and its link opens globex\'s drill-down for the alert window', async () => {
   // Real traffic through the demo backend and the gateway: a baseline, then globex's report endpoint slowed by 2 s.
-  const traffic = launch(process.execPath, ['--import', 'tsx', TRAFFIC, '--url', backend.url, '--regress', 'globex', '--warmup', '16', '--regress-for', '60', '--recover-for', '0', '--slow-ms', '2000', '--concurrency', '6']);
+  const traffic = launch(process.execPath, ['--import', 'tsx', TRAFFIC, '--url', ingress.url, '--regress', 'globex', '--warmup', '16', '--regress-for', '60', '--recover-for', '0', '--slow-ms', '2000', '--concurrency', '6']);
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   try {
     const page = await ctx.newPage();
-    await page.goto(backend.url);
+    await page.goto(ingress.url);
     await page.getByTestId('login-acme').click();
     await page.getByTestId('tab-dashboard').click();
     // The regressed endpoint; its view (ReportView) may fire too, since it waits for that endpoint.
@@ -165,7 +172,7 @@ test('`demo:traffic --regress globex`: an alert fires in the dashboard, and its 
 test('initech\'s filter reaction blocks the main thread on purpose: the drill-down shows blocked_ms on setFilter', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
-  await page.goto(backend.url);
+  await page.goto(ingress.url);
   await page.getByTestId('login-initech').click();
   await page.getByTestId('current-tenant').filter({ hasText: 'initech' }).waitFor();
   await page.getByTestId('tab-filter').click();
