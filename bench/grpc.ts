@@ -17,7 +17,7 @@ import { buildFixtures } from './fixtures.ts';
 import { encodeBodies } from './support/bodies.ts';
 import { machineLine } from './support/machine.ts';
 import type { OtlpLoadResult, OtlpLoadSpec } from './support/otlp-load.ts';
-import { spawnNode, type Child } from './support/procs.ts';
+import { cpuSeconds, spawnNode, type Child } from './support/procs.ts';
 import { startSink } from './support/sink.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const bodiesFile = join(dir, 'bodies.bin');
   await writeFile(bodiesFile, encodeBodies(fixture.protobuf));
   const sink = await startSink();
-  const results: Array<[string, OtlpLoadResult]> = [];
+  const results: Array<[string, OtlpLoadResult, number]> = [];
   try {
     for (const transport of ['http', 'grpc'] as const) {
       // A fresh gateway per transport: neither run inherits the other's heap or JIT state.
@@ -86,9 +86,12 @@ async function main(): Promise<void> {
       try {
         const target = transport === 'http' ? `http://127.0.0.1:${gw.ports.http}` : `127.0.0.1:${gw.ports.grpc}`;
         progress(`${transport}: ${WARMUP} s warm-up + ${SECONDS} s at ${CONNECTIONS} in flight`);
+        const cpuBefore = cpuSeconds(gw.proc.pid) ?? 0;
         const r = await load({ transport, target, bodiesFile, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP, tenant: 'acme' });
+        // Warm-up included on both sides of the ratio: the gateway's CPU per acknowledged span, whatever the client costs.
+        const cpuMicrosPerSpan = (((cpuSeconds(gw.proc.pid) ?? 0) - cpuBefore) * 1e6) / Math.max(1, r.ok * SPANS_PER_REQUEST * ((r.seconds + WARMUP) / r.seconds));
         progress(`${transport}: ${fmt((r.ok * SPANS_PER_REQUEST) / r.seconds)} spans/s, p99 ${fmt(r.p99Millis, 1)} ms`);
-        results.push([transport === 'http' ? 'OTLP/HTTP protobuf' : 'OTLP/gRPC', r]);
+        results.push([transport === 'http' ? 'OTLP/HTTP protobuf' : 'OTLP/gRPC', r, cpuMicrosPerSpan]);
       } finally {
         await gw.proc.stop();
       }
@@ -100,9 +103,9 @@ async function main(): Promise<void> {
   const rate = (r: OtlpLoadResult): number => (r.ok * SPANS_PER_REQUEST) / r.seconds;
   console.log(`\ntenantlens OTLP transports: ${SPANS_PER_REQUEST} spans/request, ${CONNECTIONS} in flight on ${CONNECTIONS} connections (closed loop, separate process), loopback sink, ${SECONDS} s per run after ${WARMUP} s warm-up`);
   console.log(machineLine());
-  console.log('| transport | spans/s acked | p50 ms | p99 ms | failed |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const [name, r] of results) console.log(`| ${name} | ${fmt(rate(r))} | ${fmt(r.p50Millis, 1)} | ${fmt(r.p99Millis, 1)} | ${fmt(r.failed)} |`);
+  console.log('| transport | spans/s acked | p50 ms | p99 ms | failed | gateway CPU µs/span (≈) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [name, r, cpu] of results) console.log(`| ${name} | ${fmt(rate(r))} | ${fmt(r.p50Millis, 1)} | ${fmt(r.p99Millis, 1)} | ${fmt(r.failed)} | ${fmt(cpu, 1)} |`);
   const [http, grpc] = [results[0]?.[1], results[1]?.[1]];
   if (http !== undefined && grpc !== undefined) {
     console.log(`gRPC ÷ HTTP: spans/s ${fmt(rate(grpc) / rate(http), 2)}×, p99 ${fmt(grpc.p99Millis / http.p99Millis, 2)}×`);
