@@ -18,6 +18,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode } from '@opentelemetry/core';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import { ExportTraceServiceResponse } from '../gateway/src/otlp/proto.ts';
 import { startGateway, type Gateway } from './support/gateway.ts';
 import { createRawGrpcClient, EXPORT_PATHS, type RawGrpcClient } from './support/grpc-client.ts';
 import { seriesRows, startInfluxd, waitForRows, type Influxd } from './support/influxd.ts';
@@ -182,6 +183,23 @@ describe('bad input over gRPC: a clear status, nothing written, the gateway keep
     assert.ok((await gw.metric('tenantlens_requests_refused_total', { transport: 'grpc', reason: 'TL_MALFORMED_BODY' })) >= 3);
     assert.equal(await gw.metric('tenantlens_requests_refused_total', { reason: 'TL_INTERNAL' }), 0, 'no internal errors');
     assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+  });
+
+  test('a span refused alone: OK with partial_success (rejected_spans, error_message) in the Export response; the rest stored', async () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'grpc-partial' }), spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const tracer = provider.getTracer('partial');
+    tracer.startSpan('fine', { startTime: [1_700_000_200, 0] }).end([1_700_000_200, 5_000_000]);
+    // Past InfluxDB's last nanosecond (2262): refused alone, as over HTTP.
+    tracer.startSpan('too late', { startTime: [9_300_000_000, 0] }).end([9_300_000_001, 0]);
+    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans()) ?? new Uint8Array());
+    const r = await raw.call(EXPORT_PATHS.traces, body, { 'x-tenant-id': 'grpc-partial' });
+    assert.equal(r.code, status.OK, r.details);
+    const answer = ExportTraceServiceResponse.decode(r.response ?? Buffer.alloc(0)) as { partialSuccess?: { rejectedSpans?: unknown; errorMessage?: string } };
+    assert.equal(Number(answer.partialSuccess?.rejectedSpans), 1);
+    assert.match(answer.partialSuccess?.errorMessage ?? '', /1 span\(s\): timestamp out of range/);
+    const stored = await waitForRows(influx, `SELECT * FROM "spans" WHERE "tenant_id" = 'grpc-partial'`, 1);
+    assert.deepEqual(stored.map((row) => row.name), ['fine']);
   });
 
   test('an unknown method is UNIMPLEMENTED; grpc.health.v1 answers SERVING', async () => {
