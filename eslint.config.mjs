@@ -23,6 +23,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS on purpose (demo/ingress.cjs: instrumentation patches `require`d modules).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', URL: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // A package may not reach into another's internals (style note: explicit public surface).
     files: ['gateway/**/*.ts'],
     rules: {

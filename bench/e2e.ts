@@ -152,6 +152,8 @@ function startGateway(name: GatewayName, target: Target, profileTag: string, env
     TENANT_AUTH: 'header',
     HOST: '127.0.0.1',
     PORT: '0',
+    // OTLP/HTTP only here (bench/grpc.ts compares the transports); and never the real 4317.
+    GRPC: 'off',
     // `info`, not `warn`: the port comes from the "listening" line, which is logged at info. The
     // gateway logs nothing per request at info (only refused spans, which these fixtures never have).
     LOG_LEVEL: 'info',

@@ -94,6 +94,8 @@ async function soakPhase(): Promise<boolean> {
       TENANT_AUTH: 'header',
       HOST: '127.0.0.1',
       PORT: '0',
+      // OTLP/HTTP only; and never the real 4317.
+      GRPC: 'off',
       LOG_LEVEL: 'info',
       SPOOL_DIR: join(dir, 'spool'),
     });

@@ -1,10 +1,11 @@
 /**
  * `npm start`: builds what is needed, then runs the whole demo stack on this machine:
  * the gateway on the embedded store (no InfluxDB needed) with the console at /console/, the demo
- * backend and the web app.
+ * backend and the web app, behind an OpenTelemetry-instrumented ingress (demo/ingress.cjs) whose
+ * spans start each API call's trace.
  * Ctrl-C stops everything cleanly.
  *
- * Environment: GATEWAY_PORT (4318), DEMO_PORT (5173), DATA_DIR (./data), HOST (127.0.0.1), and any
+ * Environment: GATEWAY_PORT (4318), GATEWAY_GRPC_PORT (4317), DEMO_PORT (5173), DATA_DIR (./data), HOST (127.0.0.1), and any
  * ALERT_* variable of the gateway. Alerts are tuned to fire within a minute or two of
  * `npm run demo:traffic -- --regress globex` (production defaults are 1 min / 5 min windows).
  * The JWT secret and operator token below are demo values, printed on purpose; never reuse them.
@@ -14,13 +15,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoBackend } from './backend/server.ts';
 import { buildDemo } from './build.ts';
+import { startIngress } from './ingress.ts';
 
 export const DEMO_JWT_SECRET = process.env.DEMO_JWT_SECRET ?? 'tenantlens-demo-secret-not-for-production-use';
 export const DEMO_ADMIN_TOKEN = process.env.DEMO_ADMIN_TOKEN ?? 'tenantlens-demo-operator-token-not-for-production';
+/** The ingress's infrastructure credential (INFRA_TOKEN, docs/ingress-spans.md). */
+export const DEMO_INFRA_TOKEN = process.env.DEMO_INFRA_TOKEN ?? 'tenantlens-demo-ingress-token-not-for-production';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 4318);
+const gatewayGrpcPort = Number(process.env.GATEWAY_GRPC_PORT ?? 4317);
 const demoPort = Number(process.env.DEMO_PORT ?? 5173);
 const dataDir = resolve(process.env.DATA_DIR ?? join(root, 'data'));
 
@@ -45,6 +50,8 @@ async function main(): Promise<void> {
       TENANT_AUTH: 'jwt',
       JWT_SECRET: DEMO_JWT_SECRET,
       ADMIN_TOKEN: DEMO_ADMIN_TOKEN,
+      GRPC_PORT: String(gatewayGrpcPort),
+      INFRA_TOKEN: DEMO_INFRA_TOKEN,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       // Short windows so a demo regression fires quickly: evaluate every 5 s, compare 15 s
       // windows with the median of the previous 8 (2 are enough to start), 5 samples minimum.
@@ -80,20 +87,24 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  // The browser talks to the ingress; the backend listens behind it on a free port. Each API call's
+  // trace then runs browser → ingress → backend → database (docs/ingress-spans.md).
   const backend = await startDemoBackend({
-    port: demoPort,
+    port: 0,
     host,
     gatewayUrl,
     jwtSecret: DEMO_JWT_SECRET,
     staticDir,
   });
+  const ingress = await startIngress({ upstream: backend.url, grpcEndpoint: `http://${host}:${gatewayGrpcPort}`, token: DEMO_INFRA_TOKEN, host, port: demoPort, tracePrefix: '/demo-api/' });
 
   console.log(`
   Tenantlens demo is running (data: ${dataDir}, embedded store)
 
     console (operator)    ${consoleUrl(gatewayUrl)}
-    web app               ${backend.url}/           (log in as acme, globex or initech)
+    web app               ${ingress.url}/           (log in as acme, globex or initech)
     gateway (OTLP/HTTP)   ${gatewayUrl}/v1/traces
+    gateway (OTLP/gRPC)   ${host}:${gatewayGrpcPort}   (the ingress exports its spans here)
     drill-down API        ${gatewayUrl}/api/v1/tenants   (Authorization: Bearer ${DEMO_ADMIN_TOKEN})
 
   Fill the console:       npm run demo:traffic -- --sessions 30
@@ -106,6 +117,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping …');
+    await ingress.close().catch(() => undefined);
     await backend.close().catch(() => undefined);
     if (!gatewayExited) {
       const exited = new Promise((r) => gateway.once('exit', r));

@@ -54,6 +54,8 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
 export interface Gateway {
   readonly url: string;
   readonly port: number;
+  /** The OTLP/gRPC port (GRPC_PORT=0 here: a free one), undefined with GRPC=off. */
+  readonly grpcPort: number | undefined;
   readonly proc: ServerChild;
   /** Resolves with the exit code (null when killed by a signal); keeps the test alive until then. */
   waitExit(): Promise<number | null>;
@@ -85,7 +87,16 @@ export async function startGateway(env: Record<string, string>, opts: GatewayOpt
   const o: GatewayOptions = typeof opts === 'number' ? { timeoutMillis: opts } : opts;
   const entry = o.compiled === true ? [GATEWAY_COMPILED] : ['--import', 'tsx', GATEWAY_SOURCES];
   const all: string[] = [];
-  const proc = await startServer([...(o.nodeArgs ?? []), ...entry], { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', FLUSH_INTERVAL_MILLIS: '50', ...env }, {
+  const proc = await startServer([...(o.nodeArgs ?? []), ...entry], {
+    ...process.env,
+    PORT: '0',
+    // Never the real 4317: gateways of parallel tests (and a developer's own) would clash.
+    GRPC_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    FLUSH_INTERVAL_MILLIS: '50',
+    ...env,
+  }, {
     timeoutMillis: o.timeoutMillis ?? 20_000,
     listeners: o.listeners ?? 1,
     stopGraceMillis: o.stopGraceMillis ?? 5_000,
@@ -101,9 +112,11 @@ export async function startGateway(env: Record<string, string>, opts: GatewayOpt
         return [];
       }
     });
+  const listening = parsed().find((l) => typeof l.port === 'number' && typeof l.msg === 'string' && l.msg.includes('listening'));
   return {
     url: proc.url,
     port: proc.port,
+    grpcPort: typeof listening?.grpcPort === 'number' ? listening.grpcPort : undefined,
     proc,
     waitExit: () => proc.done(),
     logs: parsed,

@@ -205,8 +205,8 @@ describe('helm chart charts/tenantlens', () => {
     return r.docs;
   };
 
-  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14 exist under ci/', () => {
-    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'spool', 'tls-secret']);
+  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14, the ingress-tracing one of issue 15 exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'ingress-tracing', 'spool', 'tls-secret']);
   });
 
   test('helm is the pinned v3.18.0', async () => {
@@ -279,7 +279,7 @@ describe('helm chart charts/tenantlens', () => {
       assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'otlp-http' }, name);
       assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
       assert.deepEqual(c.startupProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
-      assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['otlp-http', 4318]]);
+      assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['otlp-http', 4318], ['otlp-grpc', 4317]]);
       assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory && c.resources.limits?.memory, `${name}: resources`);
       assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
       assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
@@ -309,6 +309,7 @@ describe('helm chart charts/tenantlens', () => {
       alerts: { name: 'tenantlens-influx', key: 'influx-token' },
       spool: { name: 'tenantlens-influx', key: 'influx-token' },
       console: { name: 'tenantlens-influx', key: 'influx-token' },
+      'ingress-tracing': { name: 'tenantlens-influx', key: 'influx-token' },
     };
     for (const [name, r] of rendered) {
       for (const deployment of [GATEWAY, TELEGRAF, ALERTS]) {
@@ -375,6 +376,10 @@ describe('helm chart charts/tenantlens', () => {
       {
         PORT: '4318',
         HOST: '0.0.0.0',
+        GRPC: 'on',
+        GRPC_PORT: '4317',
+        GRPC_MAX_CONNECTION_AGE_MILLIS: '120000',
+        GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS: '30000',
         INFLUX_URL: 'https://westeurope-1.azure.cloud2.influxdata.com',
         INFLUX_API_VERSION: '2',
         INFLUX_ORG: 'acme-observability',
@@ -596,6 +601,57 @@ describe('helm chart charts/tenantlens', () => {
     assert.equal(docs('defaults').filter((x) => x.kind === 'NetworkPolicy').length, 0);
   });
 
+  test('OTLP/gRPC: the gateway Service exposes 4317 (appProtocol grpc), the pod and the NetworkPolicy too, Caddy routes gRPC over h2c; gateway.grpc.enabled=false removes all of it', async () => {
+    for (const [name, r] of rendered) {
+      const svc = find(r.docs, 'Service', GATEWAY).spec as { ports: Array<{ name: string; port: number; targetPort: string; appProtocol?: string }> };
+      assert.deepEqual(svc.ports.find((p) => p.name === 'otlp-grpc'), { name: 'otlp-grpc', port: 4317, targetPort: 'otlp-grpc', protocol: 'TCP', appProtocol: 'grpc' }, name);
+      const container = ((find(r.docs, 'Deployment', GATEWAY).spec?.template as Obj).spec as { containers: Array<{ ports: Array<{ name: string; containerPort: number }> }> }).containers[0];
+      assert.ok(container?.ports.some((p) => p.name === 'otlp-grpc' && p.containerPort === 4317), name);
+      const cm = find(r.docs, 'ConfigMap', GATEWAY).data ?? {};
+      assert.deepEqual([cm.GRPC, cm.GRPC_PORT, cm.GRPC_MAX_CONNECTION_AGE_MILLIS, cm.GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS], ['on', '4317', '120000', '30000'], name);
+      const caddyfile = find(r.docs, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+      assert.match(caddyfile, /\t@grpc \{\n\t\tprotocol grpc\n\t\tpath \/opentelemetry\.proto\.collector\.\*\n\t\}\n\thandle @grpc \{/, `${name}: Caddy matches OTLP/gRPC`);
+      assert.match(caddyfile, /reverse_proxy h2c:\/\/tl-tenantlens-gateway:4317/, `${name}: h2c upstream`);
+    }
+    const header = find(docs('header-auth'), 'NetworkPolicy', GATEWAY).spec as { ingress: Array<{ ports: Obj[] }> };
+    assert.deepEqual(header.ingress[0]?.ports, [{ port: 'otlp-http', protocol: 'TCP' }, { port: 'otlp-grpc', protocol: 'TCP' }]);
+    // Caddy without TLS must take h2c from gRPC clients; with TLS, HTTP/2 comes with it.
+    const plain = find(parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('defaults') as string, '--set', 'caddy.tls.mode=off'])), 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(plain, /\tservers \{\n\t\tprotocols h1 h2 h2c\n\t\}/);
+    const off = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('header-auth') as string, '--set', 'gateway.grpc.enabled=false', '--set', 'caddy.tls.mode=off']));
+    assert.ok(!((find(off, 'Service', GATEWAY).spec as { ports: Array<{ name: string }> }).ports.some((p) => p.name === 'otlp-grpc')));
+    assert.equal(find(off, 'ConfigMap', GATEWAY).data?.GRPC, 'off');
+    assert.doesNotMatch(find(off, 'ConfigMap', CADDY).data?.Caddyfile ?? '', /grpc|h2c/);
+    assert.ok(!JSON.stringify(find(off, 'NetworkPolicy', GATEWAY)).includes('otlp-grpc'));
+  });
+
+  test('ingress tracing: off by default; on, Caddy traces the app routes and exports with the infrastructure token over gRPC, and the gateway reads the same Secret', async () => {
+    for (const [name, r] of rendered) {
+      if (name === 'ingress-tracing') continue;
+      assert.doesNotMatch(find(r.docs, 'ConfigMap', CADDY).data?.Caddyfile ?? '', /tracing/, `${name}: off by default`);
+      assert.ok(!JSON.stringify(r.docs).includes('INFRA_TOKEN'), `${name}: no infrastructure token`);
+    }
+    const d = docs('ingress-tracing');
+    const caddyfile = find(d, 'ConfigMap', CADDY).data?.Caddyfile ?? '';
+    assert.match(caddyfile, /\thandle \{\n(\t\t#[^\n]*\n)*\t\ttracing \{\n\t\t\tspan ingress\n\t\t\}\n\t\treverse_proxy http:\/\/web\.shop\.svc\.cluster\.local:80\n/, 'the app route is traced');
+    assert.equal(caddyfile.match(/tracing \{/g)?.length, 1, 'only the app route');
+    type Env = Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+    const envOf = (deployment: string): Env => (((find(d, 'Deployment', deployment).spec?.template as Obj).spec as { containers: Array<{ env: Env }> }).containers[0]?.env ?? []);
+    const caddyEnv = Object.fromEntries(envOf(CADDY).map((e) => [e.name, e.value ?? e.valueFrom?.secretKeyRef]));
+    assert.deepEqual(caddyEnv.INFRA_TOKEN, { name: 'tenantlens-infra', key: 'infra-token' });
+    assert.equal(caddyEnv.OTEL_EXPORTER_OTLP_PROTOCOL, 'grpc');
+    assert.equal(caddyEnv.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://tl-tenantlens-gateway:4317');
+    assert.equal(caddyEnv.OTEL_EXPORTER_OTLP_HEADERS, 'authorization=Bearer $(INFRA_TOKEN)');
+    const names = envOf(CADDY).map((e) => e.name);
+    assert.ok(names.indexOf('INFRA_TOKEN') < names.indexOf('OTEL_EXPORTER_OTLP_HEADERS'), 'defined before the variable that expands it');
+    assert.deepEqual(envOf(GATEWAY).find((e) => e.name === 'INFRA_TOKEN')?.valueFrom?.secretKeyRef, { name: 'tenantlens-infra', key: 'infra-token' });
+    const http = parseDocs(await template(chart.dir, ['--values', scenarioFiles.get('ingress-tracing') as string, '--set', 'caddy.tracing.protocol=http/protobuf']));
+    const httpEnv = (((find(http, 'Deployment', CADDY).spec?.template as Obj).spec as { containers: Array<{ env: Env }> }).containers[0]?.env ?? []);
+    assert.equal(httpEnv.find((e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://tl-tenantlens-gateway:4318');
+    await assert.rejects(template(chart.dir, ['--values', scenarioFiles.get('ingress-tracing') as string, '--set', 'caddy.tracing.existingSecret=']), /caddy\.tracing\.enabled needs caddy\.tracing\.existingSecret/);
+    await assert.rejects(template(chart.dir, ['--values', scenarioFiles.get('ingress-tracing') as string, '--set', 'gateway.grpc.enabled=false']), /caddy\.tracing\.protocol=grpc needs gateway\.grpc\.enabled/);
+  });
+
   test('influxdb dependency on: the gateway and Telegraf use the in-cluster InfluxDB and its admin token', () => {
     const d = docs('influxdb');
     const cm = find(d, 'ConfigMap', GATEWAY).data ?? {};
@@ -810,6 +866,7 @@ describe('helm chart charts/tenantlens', () => {
     assert.match(jwt, /export OTEL_EXPORTER_OTLP_ENDPOINT=https:\/\/otel\.example\.com\n/);
     assert.match(jwt, /OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <token whose tenant_id claim is the tenant>"/);
     assert.match(jwt, /helm test tl -n observability/);
+    assert.match(jwt, /OTLP\/gRPC \(OTEL_EXPORTER_OTLP_PROTOCOL=grpc\): the same address through Caddy, or in the\ncluster tl-tenantlens-gateway\.observability\.svc\.cluster\.local:4317 \(h2c\)/);
     const header = await renderNotes(['--values', scenarioFiles.get('defaults') as string, '--set', 'gateway.tenantAuth.mode=header', '--set-json', 'caddy.tenantHeader.value="{http.request.host.labels.3}"']);
     assert.match(header, /Caddy sets X-Tenant-ID from \{http\.request\.host\.labels\.3\}; a copy sent by the app is discarded/);
     assert.match(header, /WARNING: header mode without networkPolicy\.enabled/);
@@ -999,7 +1056,7 @@ describe('helm chart charts/tenantlens', () => {
 
   test('what the chart renders is a configuration the gateway and the evaluator load', async () => {
     // Stand-ins for what Secrets and the downward API supply, valid for their rows.
-    const secret: Record<string, string> = { INFLUX_TOKEN: 't', INFLUX_USERNAME: 'u', INFLUX_PASSWORD: 'p', JWT_SECRET: 's'.repeat(32), ADMIN_TOKEN: 'a'.repeat(24), ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' };
+    const secret: Record<string, string> = { INFLUX_TOKEN: 't', INFLUX_USERNAME: 'u', INFLUX_PASSWORD: 'p', JWT_SECRET: 's'.repeat(32), ADMIN_TOKEN: 'a'.repeat(24), INFRA_TOKEN: 'i'.repeat(24), ALERT_WEBHOOK_URL: 'https://hooks.example.com/x' };
     const everything = await renderEverything();
     for (const [name, r] of [...rendered, ['everything', { text: everything, docs: parseDocs(everything) }] as const]) {
       for (const deployment of [GATEWAY, ALERTS]) {

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startDemoBackend } from '../demo/backend/server.ts';
 import { buildDemo } from '../demo/build.ts';
+import { startIngress, type Ingress } from '../demo/ingress.ts';
 import { launchChromium } from '../harness/browser.ts';
 import { chartSeries, criticalPathRows, goHash, mintTenantJwt, openConsole, pollUntil, storedToken, tenantP99, tenantRows, waitHash, waitIdle } from './support/console.ts';
 import { startGateway, type Gateway } from '../harness/gateway.ts';
@@ -31,19 +32,24 @@ const DEMO_ALERTS = { ALERT_INTERVAL: '1s', ALERT_WINDOW: '6s', ALERT_BASELINE_W
 let dataDir: string;
 let gateway: Gateway;
 let backend: { url: string; close(): Promise<void> };
+/** What the browser talks to, as in `npm start`: the instrumented ingress in front of the backend. */
+let ingress: Ingress;
+const INFRA_TOKEN = 'e2e-demo-ingress-token-long-enough';
 let browser: Browser;
 
 before(async () => {
   const staticDir = await buildDemo(() => undefined);
   dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-demo-'));
   await mkdir(SHOTS, { recursive: true });
-  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100', CONSOLE_TENANT, ...DEMO_ALERTS });
+  gateway = await startGateway({ DATA_DIR: dataDir, TENANT_AUTH: 'jwt', JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, FLUSH_INTERVAL_MILLIS: '100', CONSOLE_TENANT, INFRA_TOKEN, ...DEMO_ALERTS });
   backend = await startDemoBackend({ port: 0, host: '127.0.0.1', gatewayUrl: gateway.url, jwtSecret: SECRET, staticDir });
+  ingress = await startIngress({ upstream: backend.url, grpcEndpoint: `http://127.0.0.1:${gateway.grpcPort ?? 0}`, token: INFRA_TOKEN, tracePrefix: '/demo-api/' });
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
+  await ingress?.close();
   await backend?.close();
   await gateway?.stop();
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
@@ -60,7 +66,7 @@ async function useAppAs(tenant: string): Promise<void> {
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(backend.url);
+  await page.goto(ingress.url);
   await page.getByTestId(`login-${tenant}`).click();
   await page.getByTestId('current-tenant').filter({ hasText: tenant }).waitFor();
   await page.getByTestId('users').locator('tr').first().waitFor();
@@ -120,7 +126,8 @@ test('the operator console: the three demo tenants, a P99 line per tenant, a ten
       const browserSpans = await wf.locator('.row[data-service="demo-web"]').count();
       const serverSpans = await wf.locator('.row[data-service="demo-backend"][data-kind="server"]').count();
       const dbSpans = await wf.locator('.row[data-service="demo-backend"][data-kind="client"]').count();
-      if (browserSpans > 0 && serverSpans > 0 && dbSpans > 0) {
+      const ingressSpans = await wf.locator('.row[data-service="ingress"]').count();
+      if (browserSpans > 0 && serverSpans > 0 && dbSpans > 0 && ingressSpans > 0) {
         found = true;
         await wf.locator('.row[data-service="demo-backend"][data-kind="client"] button').first().click();
         await page.getByTestId('span-attributes').waitFor();
@@ -130,7 +137,7 @@ test('the operator console: the three demo tenants, a P99 line per tenant, a ten
         break;
       }
     }
-    assert.ok(found, 'a trace with the browser span, the backend server span and the db span under one trace id');
+    assert.ok(found, 'a trace with the browser span, the ingress span, the backend server span and the db span under one trace id');
 
     await goHash(page, '#/compare?a=acme&b=globex');
     await page.getByTestId('compare-endpoints').waitFor();
@@ -221,7 +228,7 @@ test('a 401 returns to sign-in with the reason; sign-in by form and sign-out cle
 test('`demo:traffic --regress globex`: the alert fires, and globex\'s console page shows the baseline band and the firing marker', async () => {
   // Real traffic through the demo backend and the gateway: a baseline, then globex's report endpoint slowed by 2 s.
   const started = Date.now();
-  const traffic = launch(process.execPath, ['--import', 'tsx', TRAFFIC, '--url', backend.url, '--regress', 'globex', '--warmup', '16', '--regress-for', '60', '--recover-for', '0', '--slow-ms', '2000', '--concurrency', '6']);
+  const traffic = launch(process.execPath, ['--import', 'tsx', TRAFFIC, '--url', ingress.url, '--regress', 'globex', '--warmup', '16', '--regress-for', '60', '--recover-for', '0', '--slow-ms', '2000', '--concurrency', '6']);
   const c = await openConsole(browser, gateway.url, ADMIN, '#/tenant/globex?range=15m');
   const { page } = c;
   try {
@@ -258,7 +265,7 @@ test('`demo:traffic --regress globex`: the alert fires, and globex\'s console pa
 test('initech\'s filter reaction blocks the main thread on purpose: the drill-down shows blocked_ms on setFilter', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
-  await page.goto(backend.url);
+  await page.goto(ingress.url);
   await page.getByTestId('login-initech').click();
   await page.getByTestId('current-tenant').filter({ hasText: 'initech' }).waitFor();
   await page.getByTestId('tab-filter').click();

@@ -3,10 +3,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { GatewayError, isGatewayError } from './errors.ts';
-import { sendExportResponse, sendOtlpError } from './http/otlp-response.ts';
+import { sendExportBody, sendOtlpError } from './http/otlp-response.ts';
 import { discardUnreadBody } from './http/unread-body.ts';
-import { bodyTooLarge, readGzipBody } from './http/gzip-body.ts';
+import { readCompressedBody } from './http/gzip-body.ts';
+import { createExportIntake, shuttingDown, type ExportIntake, type ExportRequest } from './ingest/export.ts';
+import { bodyTooLarge } from './ingest/inflate.ts';
 import type { Ingest } from './ingest/ingest.ts';
+import { SIGNALS, TRACES, type SignalDescriptor } from './ingest/signal-table.ts';
 import type { OtlpEncoding } from './otlp/decode.ts';
 import type { GatewayMetrics } from './ops/metrics.ts';
 import type { TenantResolver } from './tenancy/resolve-tenant.ts';
@@ -18,7 +21,10 @@ import { createViewerResolver } from './http/viewer.ts';
 export interface AppDeps {
   readonly config: Config;
   readonly ingest: Ingest;
+  /** Tenant credentials: the drill-down API, and ingest unless `ingestTenants` is given. */
   readonly tenants: TenantResolver;
+  /** OTLP ingest's resolver when it takes more than tenant credentials (the infrastructure token). */
+  readonly ingestTenants?: TenantResolver | undefined;
   readonly store: Store;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
@@ -26,11 +32,15 @@ export interface AppDeps {
   readonly metricsText?: (() => Promise<string>) | undefined;
   /** Where GET /api/v1/alerts answers from. Default: not evaluated here. */
   readonly alerts?: AlertsSource;
+  /** The write side shared with the gRPC receiver; default: one over `ingest` and `store`. */
+  readonly intake?: ExportIntake | undefined;
 }
+
+type TenantOf = (req: Request) => Promise<string>;
 
 export interface GatewayApp {
   readonly app: express.Express;
-  /** Refuse new data with 503 (SIGTERM): in-flight requests finish, the writer drains. */
+  /** Refuse new data with 503 (SIGTERM) on every transport: in-flight requests finish, the writer drains. */
   startDraining(): void;
 }
 
@@ -77,9 +87,8 @@ export function createApp(deps: AppDeps): GatewayApp {
   app.disable('x-powered-by');
   let draining = false;
 
+  const intake = deps.intake ?? createExportIntake({ ingest: deps.ingest, store: deps.store, metrics, logger, maxBodyBytes: config.maxBodyBytes });
   const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes, inflate: true });
-  const readBody = (req: Request, res: Response): Promise<Buffer> =>
-    isGzip(req) ? readGzipBody(req, config.maxBodyBytes) : readRawBody(req, res);
   const readRawBody = (req: Request, res: Response): Promise<Buffer> =>
     new Promise((resolve, reject) => {
       rawBody(req, res, (err?: unknown) => {
@@ -120,52 +129,36 @@ export function createApp(deps: AppDeps): GatewayApp {
    * decoded and mapped only for the offer to fail cost ~130 ms per refusal in the overload bench,
    * against ~12 ms now, and made garbage the buffer's own lines had to share the heap with.
    */
-  async function admit(
-    req: Request,
-    res: Response,
-    accepted: readonly OtlpEncoding[],
-    tenantOf: (req: Request) => Promise<string> = (r) => deps.tenants.resolve(r.headers),
-  ): Promise<{ tenant: string; encoding: OtlpEncoding; body: Buffer }> {
-    if (draining) throw new GatewayError('SHUTTING_DOWN', 'gateway is shutting down; retry on another instance', { retryAfterSeconds: 1 });
+  async function admit(req: Request, res: Response, signal: SignalDescriptor, tenantOf: TenantOf): Promise<ExportRequest> {
+    if (draining) throw shuttingDown();
     const type = mediaType(req);
     const encoding = ENCODINGS[type];
-    if (encoding === undefined || !accepted.includes(encoding)) {
-      const want = accepted.includes('protobuf') ? 'application/x-protobuf or application/json' : 'application/json';
+    if (encoding === undefined || !signal.encodings.includes(encoding)) {
+      const want = signal.encodings.includes('protobuf') ? 'application/x-protobuf or application/json' : 'application/json';
       throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type "${type || '(none)'}"; send ${want}`);
     }
     const tenant = await tenantOf(req);
-    const full = deps.store.fullError();
-    if (full !== undefined) throw full;
-    const body = await readBody(req, res);
-    return { tenant, encoding, body };
+    const refused = intake.refusal();
+    if (refused !== undefined) throw refused;
+    const gzip = isGzip(req);
+    const body = gzip ? await readCompressedBody(req, config.maxBodyBytes) : await readRawBody(req, res);
+    return { signal, body, encoding, gzip, tenant };
   }
 
-  if (config.alerts.only) {
-    // The evaluator Deployment shares the image, not the job: data sent here would be lost.
-    app.post(['/v1/traces', '/v1/metrics', '/v1/logs', '/v1/telemetry', '/console/v1/traces'], () => {
-      throw new GatewayError('NOT_FOUND', 'this process only evaluates alerts (ALERTS_ONLY=1); send telemetry to the gateway');
+  /** One POST route per signal descriptor: the same admission, intake and answer for all of them. */
+  function exportRoute(path: string, signal: SignalDescriptor, tenantOf: TenantOf = (r) => (deps.ingestTenants ?? deps.tenants).resolve(r.headers)): void {
+    app.post(path, async (req, res) => {
+      const request = await admit(req, res, signal, tenantOf);
+      const outcome = await intake.export(request);
+      // The error middleware writes refusals, as it does for the ones thrown before the body.
+      if (outcome.kind !== 'success') throw outcome.error;
+      sendExportBody(res, request.encoding, signal.response(outcome.result, request.encoding));
     });
   }
 
-  function countLimits(signal: 'traces' | 'metrics' | 'logs', result: { attributesDropped: number; valuesTruncated: number }): void {
-    if (result.attributesDropped > 0) metrics.attributesDropped.inc({ signal }, result.attributesDropped);
-    if (result.valuesTruncated > 0) metrics.attributeValuesTruncated.inc({ signal }, result.valuesTruncated);
-  }
-
-  async function traces(req: Request, res: Response, tenantOf?: (req: Request) => Promise<string>): Promise<void> {
-    const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json'], tenantOf);
-    const result = deps.ingest.traces(body, encoding, tenant);
-    const synced = deps.store.persisted();
-    if (synced !== undefined) await synced;
-    metrics.spansReceived.inc({ signal: 'traces' }, result.received);
-    metrics.spansAccepted.inc({ signal: 'traces' }, result.accepted);
-    for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
-    countLimits('traces', result);
-    if (result.rejected > 0) logger.info({ tenant, rejected: result.rejected, why: result.message }, 'spans refused (partial success)');
-    sendExportResponse(res, encoding, result.rejected, result.message);
-  }
-
-  app.post('/v1/traces', (req, res) => traces(req, res));
+  // The evaluator Deployment (ALERTS_ONLY=1) shares the image, not the job: it registers no ingest
+  // route, so data sent to it is refused (404, with the reason) rather than lost.
+  if (!config.alerts.only) for (const signal of SIGNALS) exportRoute(signal.path, signal);
 
   if (config.console.enabled) {
     // The console's own spans: any drill-down credential may send them, and they are always
@@ -175,7 +168,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       await viewer(req.headers);
       return config.console.tenant;
     };
-    app.post('/console/v1/traces', (req, res) => traces(req, res, consoleTenant));
+    if (!config.alerts.only) exportRoute('/console/v1/traces', TRACES, consoleTenant);
     app.get('/console', (req, res, next) => {
       // Relative asset URLs need the trailing slash; the query (an alert's drill-down link) is kept.
       // (Express matches '/console/' here too: non-strict routing.)
@@ -190,45 +183,9 @@ export function createApp(deps: AppDeps): GatewayApp {
     app.use('/console', createConsoleStatic({ dir: config.console.dir, logger }));
   }
 
-  // Metrics and logs: the same admission, limits and error catalogue as traces; counted per data
-  // point / log record under their own `signal` label.
-  for (const [path, signal] of [
-    ['/v1/metrics', 'metrics'],
-    ['/v1/logs', 'logs'],
-  ] as const) {
-    app.post(path, async (req, res) => {
-      const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
-      const result = signal === 'metrics' ? deps.ingest.metrics(body, encoding, tenant) : deps.ingest.logs(body, encoding, tenant);
-      const synced = deps.store.persisted();
-    if (synced !== undefined) await synced;
-      metrics.spansReceived.inc({ signal }, result.received);
-      metrics.spansAccepted.inc({ signal }, result.accepted);
-      for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
-      countLimits(signal, result);
-      if (result.rejected > 0) logger.info({ tenant, signal, rejected: result.rejected, why: result.message }, `${signal} refused (partial success)`);
-      sendExportResponse(res, encoding, result.rejected, result.message, signal);
-    });
-  }
-
-  app.post('/v1/telemetry', async (req, res) => {
-    const { tenant, body } = await admit(req, res, ['json']);
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
-    }
-    const result = deps.ingest.beacon(json, tenant);
-    const synced = deps.store.persisted();
-    if (synced !== undefined) await synced;
-    metrics.spansReceived.inc({ signal: 'beacon' }, result.received);
-    metrics.spansAccepted.inc({ signal: 'beacon' }, result.accepted);
-    res.status(200).json({ accepted: result.accepted });
-  });
-
   app.use(
     '/api/v1',
-    createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
+    createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant, infraTenant: config.infra?.tenant }),
   );
 
   app.get('/healthz', (_req, res) => {
@@ -256,7 +213,8 @@ export function createApp(deps: AppDeps): GatewayApp {
   });
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    next(new GatewayError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+    const why = config.alerts.only && req.method === 'POST' ? ': this process only evaluates alerts (ALERTS_ONLY=1); send telemetry to the gateway' : '';
+    next(new GatewayError('NOT_FOUND', `no route for ${req.method} ${req.path}${why}`));
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -264,12 +222,12 @@ export function createApp(deps: AppDeps): GatewayApp {
     const gerr = known ?? new GatewayError('INTERNAL', 'internal error');
     if (known === undefined) logger.error({ err, path: req.path }, 'unhandled error');
     else logger.debug({ status: gerr.status, code: gerr.code, why: gerr.message, path: req.path }, 'request refused');
-    metrics.requestsRefused.inc({ reason: gerr.code });
+    metrics.requestsRefused.inc({ reason: gerr.code, transport: 'http' });
     if (gerr.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(gerr.retryAfterSeconds));
     if (gerr.status === 401 && config.tenancy.mode === 'jwt') res.setHeader('WWW-Authenticate', 'Bearer');
     if (res.headersSent) return;
     discardUnreadBody(req, res, config.maxBodyBytes);
-    if (/^\/(console\/)?v1\//.test(req.path)) sendOtlpError(res, responseEncoding(req), gerr.status, gerr.code, gerr.message);
+    if (/^\/(console\/)?v1\//.test(req.path)) sendOtlpError(res, responseEncoding(req), gerr);
     else res.status(gerr.status).json({ error: { code: gerr.code, message: gerr.message } });
   });
 
@@ -277,6 +235,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     app,
     startDraining() {
       draining = true;
+      intake.startDraining();
     },
   };
 }

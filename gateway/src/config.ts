@@ -64,6 +64,14 @@ export interface Config {
    * 16 384 characters; longer strings are truncated). Both are counted and reported.
    */
   readonly attributeLimits: AttributeLimits;
+  /**
+   * Infrastructure spans (docs/ingress-spans.md): `INFRA_TOKEN` (at least 24 characters) is the
+   * bearer token of a shared exporter (the ingress); its spans go to `INFRA_TENANT` (default
+   * `tenantlens-infra`). Unset: off.
+   */
+  readonly infra: InfrastructureConfig | undefined;
+  /** OTLP/gRPC (docs/grpc.md); undefined with `GRPC=off` (and in ALERTS_ONLY mode, which takes no data). */
+  readonly grpc: GrpcConfig | undefined;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -105,6 +113,33 @@ export interface AlertsConfig {
   readonly dashboardUrl: string | undefined;
   /** `ALERTS_API_URL`: where a process with `ALERTS=off` forwards `GET /api/v1/alerts` (the evaluator's Service). */
   readonly apiUrl: string | undefined;
+}
+
+/** Infrastructure spans (tenancy/infrastructure.ts, docs/ingress-spans.md). */
+export interface InfrastructureConfig {
+  /** `INFRA_TOKEN`: the bearer token an infrastructure exporter (the ingress) sends. */
+  readonly token: string;
+  /** `INFRA_TENANT`, default `tenantlens-infra`: where its spans are stored; no tenant credential may name it. */
+  readonly tenant: string;
+}
+
+/** The OTLP/gRPC receiver (gateway/src/grpc/, docs/grpc.md). */
+export interface GrpcConfig {
+  /** `GRPC_PORT`, default 4317 (the OTLP/gRPC port); 0 picks a free one (tests). Same `HOST` as HTTP. */
+  readonly port: number;
+  /**
+   * `GRPC_TLS_CERT_FILE` and `GRPC_TLS_KEY_FILE` (PEM), both or neither. Neither: plaintext
+   * HTTP/2 (h2c), since TLS usually ends at the ingress.
+   */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /**
+   * `GRPC_MAX_CONNECTION_AGE_MILLIS`, default 120 000 (0: never): a connection older than this is
+   * sent GOAWAY, so a client reconnects and lands on a replica the HPA added since (gRPC pins a
+   * client to one pod for the life of its HTTP/2 connection). grpc-js adds ±10 % jitter.
+   */
+  readonly maxConnectionAgeMillis: number | undefined;
+  /** `GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS`, default 30 000: how long calls in flight on an aged connection may still finish. */
+  readonly maxConnectionAgeGraceMillis: number;
 }
 
 /** The drill-down console served at `/console/` (docs/console.md). */
@@ -293,6 +328,27 @@ function alertsRules(v: Values, workers: number): AlertsConfig {
 /** Where a checkout (and the image) keeps the built console, relative to this file. */
 const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
+/** gRPC: TLS files both or neither; grpc-js takes "no limit" as the option left out, not as 0. */
+function grpcRules(v: Values): GrpcConfig | undefined {
+  if (!v.GRPC) return undefined;
+  const certFile = v.GRPC_TLS_CERT_FILE;
+  const keyFile = v.GRPC_TLS_KEY_FILE;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(certFile === undefined ? 'GRPC_TLS_CERT_FILE' : 'GRPC_TLS_KEY_FILE', 'is required with the other GRPC_TLS_* file (set both or neither)');
+  }
+  return {
+    port: v.GRPC_PORT,
+    tls: certFile === undefined || keyFile === undefined ? undefined : { certFile, keyFile },
+    maxConnectionAgeMillis: v.GRPC_MAX_CONNECTION_AGE_MILLIS === 0 ? undefined : v.GRPC_MAX_CONNECTION_AGE_MILLIS,
+    maxConnectionAgeGraceMillis: v.GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS,
+  };
+}
+
+/** Infrastructure spans only with a token; INFRA_TENANT alone is refused by the table (`needs`). */
+function infraRules(v: Values): InfrastructureConfig | undefined {
+  return v.INFRA_TOKEN === undefined ? undefined : { token: v.INFRA_TOKEN, tenant: v.INFRA_TENANT };
+}
+
 /** Reads and validates every variable once. Throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const { values: v, given } = readVariables(env);
@@ -324,6 +380,8 @@ export function loadConfig(env: Env): Config {
     alerts: alertsRules(v, workers),
     console: { enabled: v.CONSOLE, dir: resolve(v.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR), tenant: v.CONSOLE_TENANT },
     attributeLimits: { countLimit: v.ATTRIBUTE_COUNT_LIMIT, valueLengthLimit: v.ATTRIBUTE_VALUE_LENGTH_LIMIT },
+    infra: infraRules(v),
+    grpc: grpcRules(v),
     logLevel: v.LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -8,7 +8,10 @@ import { createApp } from './app.ts';
 import { clusterMetricsText, runPrimary, WORKER_SLOT_ENV } from './cluster/primary.ts';
 import type { AlertsSource } from './http/query-routes.ts';
 import { ConfigError, loadConfig, type Config, type InfluxConfig } from './config.ts';
+import { createGrpcReceiver, type GrpcReceiver } from './grpc/receiver.ts';
+import { createExportIntake } from './ingest/export.ts';
 import { createIngest } from './ingest/ingest.ts';
+import { SIGNALS } from './ingest/signal-table.ts';
 import { seedFieldTypes } from './influx/field-types-from-db.ts';
 import type { WriteTransport } from './influx/transport.ts';
 import { createV1Transport } from './influx/v1-transport.ts';
@@ -26,6 +29,7 @@ import { createInfluxStore } from './store/influx-store.ts';
 import type { Store } from './store/store.ts';
 import { createTenantRateLimiter } from './tenancy/rate-limit.ts';
 import { createCardinalityGuard } from './mapping/cardinality-guard.ts';
+import { acceptInfrastructureCredential, reserveInfrastructureTenant } from './tenancy/infrastructure.ts';
 import { createTenantResolver } from './tenancy/resolve-tenant.ts';
 
 /** How long SIGTERM waits for the buffer to reach the database before giving up (k8s default grace is 30 s). */
@@ -189,16 +193,36 @@ async function start(): Promise<void> {
       : config.alerts.apiUrl !== undefined
         ? { kind: 'remote', url: config.alerts.apiUrl, forwardHeaders: ['authorization', config.tenancy.header] }
         : { kind: 'off' };
+  const tenantCredentials = createTenantResolver(config.tenancy);
+  // With INFRA_TOKEN: no tenant credential may name the infrastructure tenant, and only ingest takes the token.
+  const tenants = config.infra === undefined ? tenantCredentials : reserveInfrastructureTenant(tenantCredentials, config.infra);
+  const ingestTenants = config.infra === undefined ? tenants : acceptInfrastructureCredential(tenants, config.infra);
+  // One intake for both transports: the same admission, decoding, counters and drain state.
+  const intake = createExportIntake({ ingest, store, metrics, logger, maxBodyBytes: config.maxBodyBytes });
   const { app, startDraining } = createApp({
     config,
     ingest,
-    tenants: createTenantResolver(config.tenancy),
+    intake,
+    tenants,
+    ingestTenants,
     store,
     metrics,
     logger,
     alerts,
     metricsText: workerSlot === undefined ? undefined : clusterMetricsText(metrics.registry),
   });
+  // The evaluator takes no data, on any transport.
+  const grpc: GrpcReceiver | undefined =
+    config.grpc === undefined || config.alerts.only
+      ? undefined
+      : createGrpcReceiver({ config: config.grpc, host: config.host, maxBodyBytes: config.maxBodyBytes, signals: SIGNALS, intake, tenants: ingestTenants, metrics, logger });
+  let grpcPort: number | undefined;
+  try {
+    // Bound before HTTP listens, so the one "listening" line (which tests wait for) names both ports.
+    grpcPort = await grpc?.listen();
+  } catch (err) {
+    fatal(`cannot serve OTLP/gRPC on ${config.host}:${config.grpc?.port ?? ''} (GRPC_PORT; GRPC=off turns it off): ${(err as Error).message}`);
+  }
 
   const server: Server = app.listen(config.port, config.host, () => {
     const addr = server.address();
@@ -206,6 +230,7 @@ async function start(): Promise<void> {
     logger.info(
       {
         port,
+        ...(grpcPort === undefined ? {} : { grpcPort, grpcTls: config.grpc?.tls !== undefined }),
         store: store.kind,
         ...(config.influx === undefined
           ? { dataDir: resolve(config.dataDir) }
@@ -213,7 +238,7 @@ async function start(): Promise<void> {
         tenantAuth: config.tenancy.mode,
         alerts: config.alerts.only ? 'only' : config.alerts.enabled ? 'on' : 'off',
       },
-      `${config.alerts.only ? 'alert evaluator (ALERTS_ONLY=1, no ingest)' : 'gateway'} listening on http://${config.host}:${port} (OTLP/HTTP: POST /v1/traces; drill-down: GET /api/v1/tenants)`,
+      `${config.alerts.only ? 'alert evaluator (ALERTS_ONLY=1, no ingest)' : 'gateway'} listening on http://${config.host}:${port} (OTLP/HTTP: POST /v1/traces; drill-down: GET /api/v1/tenants)${grpcPort === undefined ? '' : `; OTLP/gRPC on ${config.host}:${grpcPort}`}`,
     );
   });
   server.keepAliveTimeout = 65_000;
@@ -225,14 +250,18 @@ async function start(): Promise<void> {
     stopping = true;
     logger.info({ signal, buffered: store.bufferedPoints }, 'stopping: refusing new data, flushing the buffer');
     startDraining();
+    grpc?.startDraining();
     // An evaluation stuck on an unreachable database must not eat the drain's grace period.
     if (alerting !== undefined) await Promise.race([alerting.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeIdleConnections();
+    // Calls in flight finish (their data is acknowledged only once buffered); new ones get UNAVAILABLE.
+    const grpcClosed = grpc?.close(Date.now() + 5000);
     const left = await store.drain(Date.now() + DRAIN_MILLIS);
     // A resolved notification still queued is worth a few seconds, not the whole grace period.
     if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await grpcClosed;
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     if (left > 0 && store.durable) {

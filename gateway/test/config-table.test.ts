@@ -36,6 +36,9 @@ const CONTEXT: Record<string, Env> = {
   CARDINALITY_WINDOW_SECONDS: { CARDINALITY_LIMIT: '100' },
   SPOOL_MAX_BYTES: { SPOOL_DIR: '/tmp/spool' },
   SPOOL_SEGMENT_BYTES: { SPOOL_DIR: '/tmp/spool' },
+  INFRA_TENANT: { INFRA_TOKEN: 'i'.repeat(24) },
+  GRPC_TLS_CERT_FILE: { GRPC_TLS_KEY_FILE: '/etc/tls/key.pem' },
+  GRPC_TLS_KEY_FILE: { GRPC_TLS_CERT_FILE: '/etc/tls/cert.pem' },
 };
 
 /** A valid value that is not the default, for rows whose kind does not suggest one. */
@@ -59,6 +62,10 @@ const OTHER: Record<string, string> = {
   CORS_ORIGINS: 'https://app.example.com',
   CONSOLE_DIR: '/srv/console',
   CONSOLE_TENANT: 'console-2',
+  INFRA_TOKEN: 'i'.repeat(24),
+  INFRA_TENANT: 'infra-2',
+  GRPC_TLS_CERT_FILE: '/etc/tls/other-cert.pem',
+  GRPC_TLS_KEY_FILE: '/etc/tls/other-key.pem',
   CARDINALITY_TAGS: 'endpoint',
   SPOOL_DIR: '/tmp/spool',
   ALERTS: 'off',
@@ -73,6 +80,8 @@ const REFUSED_BY_CHECK: Record<string, string> = {
   ADMIN_TOKEN: 'short',
   CORS_ORIGINS: '*',
   CONSOLE_TENANT: 'no spaces',
+  INFRA_TOKEN: 'short',
+  INFRA_TENANT: 'no spaces',
   CARDINALITY_TAGS: 'tenant_id',
 };
 

@@ -192,6 +192,13 @@ const BAD: readonly Bad[] = [
   { name: 'WORKERS with the alert evaluator', env: { ...BASE, WORKERS: '2', ALERTS: 'on' }, variable: 'WORKERS', says: /ALERTS_ONLY=1/ },
   { name: 'WORKERS zero', env: { ...BASE, WORKERS: '0' }, variable: 'WORKERS' },
   { name: 'LOG_LEVEL verbose', env: { ...BASE, LOG_LEVEL: 'verbose' }, variable: 'LOG_LEVEL', says: /"verbose"/ },
+  { name: 'INFRA_TOKEN too short', env: { ...BASE, INFRA_TOKEN: 'short' }, variable: 'INFRA_TOKEN', says: /at least 24/ },
+  { name: 'INFRA_TENANT without INFRA_TOKEN', env: { ...BASE, INFRA_TENANT: 'infra' }, variable: 'INFRA_TENANT', says: /needs INFRA_TOKEN/ },
+  { name: 'INFRA_TENANT not a tenant id', env: { ...BASE, INFRA_TOKEN: 'i'.repeat(24), INFRA_TENANT: 'bad tenant' }, variable: 'INFRA_TENANT' },
+  { name: 'GRPC not a flag', env: { ...BASE, GRPC: 'maybe' }, variable: 'GRPC', says: /on or off/ },
+  { name: 'GRPC_PORT out of range', env: { ...BASE, GRPC_PORT: '70000' }, variable: 'GRPC_PORT', says: /./ },
+  { name: 'GRPC_TLS_CERT_FILE without the key', env: { ...BASE, GRPC_TLS_CERT_FILE: '/tls/tls.crt' }, variable: 'GRPC_TLS_KEY_FILE', says: /set both or neither/ },
+  { name: 'GRPC_TLS_KEY_FILE without the cert', env: { ...BASE, GRPC_TLS_KEY_FILE: '/tls/tls.key' }, variable: 'GRPC_TLS_CERT_FILE', says: /set both or neither/ },
 ];
 
 for (const c of BAD) {
@@ -254,4 +261,17 @@ test('loadConfig does not modify its input', () => {
   loadConfig(env);
   assert.deepEqual(env, copy);
   assert.ok(!Object.isFrozen(env));
+});
+
+test('OTLP/gRPC: on at 4317 by default, plaintext, a 2-minute connection age; GRPC=off turns it off; 0 means no age limit', () => {
+  assert.deepEqual(loadConfig(BASE).grpc, { port: 4317, tls: undefined, maxConnectionAgeMillis: 120_000, maxConnectionAgeGraceMillis: 30_000 });
+  assert.equal(loadConfig({ ...BASE, GRPC: 'off' }).grpc, undefined);
+  const c = loadConfig({ ...BASE, GRPC_PORT: '0', GRPC_TLS_CERT_FILE: '/tls/tls.crt', GRPC_TLS_KEY_FILE: '/tls/tls.key', GRPC_MAX_CONNECTION_AGE_MILLIS: '0', GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS: '5000' });
+  assert.deepEqual(c.grpc, { port: 0, tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' }, maxConnectionAgeMillis: undefined, maxConnectionAgeGraceMillis: 5000 });
+});
+
+test('infrastructure spans: off by default; INFRA_TOKEN turns them on under tenantlens-infra', () => {
+  assert.equal(loadConfig(BASE).infra, undefined);
+  assert.deepEqual(loadConfig({ ...BASE, INFRA_TOKEN: 'i'.repeat(24) }).infra, { token: 'i'.repeat(24), tenant: 'tenantlens-infra' });
+  assert.deepEqual(loadConfig({ ...BASE, INFRA_TOKEN: 'i'.repeat(24), INFRA_TENANT: 'edge' }).infra, { token: 'i'.repeat(24), tenant: 'edge' });
 });

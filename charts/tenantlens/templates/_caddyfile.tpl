@@ -41,14 +41,25 @@ Metrics syntax depends on the Caddy version (caddy.metrics.legacySyntax):
 {{- end }}
 	# On SIGTERM, let in-flight OTLP requests finish.
 	grace_period 10s
+{{- $h2c := and (eq $tls "off") .Values.gateway.grpc.enabled }}
 {{- if $c.metrics.legacySyntax }}
 	servers {
 		metrics
+{{- if $h2c }}
+		# Without TLS, gRPC clients speak HTTP/2 in cleartext (h2c).
+		protocols h1 h2 h2c
+{{- end }}
 	}
 {{- else }}
 	metrics{{ if $c.metrics.perHost }} {
 		per_host
 	}{{ end }}
+{{- if $h2c }}
+	# Without TLS, gRPC clients speak HTTP/2 in cleartext (h2c).
+	servers {
+		protocols h1 h2 h2c
+	}
+{{- end }}
 {{- end }}
 }
 
@@ -117,23 +128,20 @@ http:// {
 	# telemetry (/console/v1/traces): credentialed requests, tenant header as for OTLP{{ end }}.
 	@gateway path /v1/* /api/*{{ if .Values.console.enabled }} /console/v1/*{{ end }}
 	handle @gateway {
-{{- if and $headerMode $fa.url }}
-		# The auth service authenticates the request; on 2xx its {{ $fa.responseHeader }} header becomes
-		# the tenant header, otherwise its response goes back to the client.
-		forward_auth {{ $fa.url }} {
-			uri {{ $fa.uri }}
-			copy_headers {{ $fa.responseHeader }}>{{ $header }}
-		}
-{{- end }}
-{{- if and $headerMode $c.tenantHeader.value }}
-		reverse_proxy {{ include "tenantlens.gateway.upstream" . }} {
-			# Overwrites (never appends to) the header.
-			header_up {{ $header }} {{ $c.tenantHeader.value | quote }}
-		}
-{{- else }}
-		reverse_proxy {{ include "tenantlens.gateway.upstream" . }}
-{{- end }}
+{{- include "tenantlens.caddy.toGateway" (dict "ctx" . "upstream" (include "tenantlens.gateway.upstream" .)) }}
 	}
+{{- if .Values.gateway.grpc.enabled }}
+	# OTLP/gRPC (the collector's Export services): to the gateway's gRPC port over h2c, with the
+	# same tenant header handling. gRPC metadata travels as HTTP/2 headers, so the strip above and
+	# the header set here apply to it too.
+	@grpc {
+		protocol grpc
+		path /opentelemetry.proto.collector.*
+	}
+	handle @grpc {
+{{- include "tenantlens.caddy.toGateway" (dict "ctx" . "upstream" (include "tenantlens.gateway.grpcUpstream" .)) }}
+	}
+{{- end }}
 {{- if .Values.console.enabled }}
 	# The console's static files (index.html, hashed assets), same origin as /api/. A page load
 	# carries no credential, so the auth service is not asked and no tenant header is set (the
@@ -148,9 +156,39 @@ http:// {
 {{- end }}
 	handle {
 {{- if $c.appUpstream }}
+{{- if $c.tracing.enabled }}
+		# The trace starts here: Caddy's span, exported with the infrastructure credential, and
+		# `traceparent` forwarded so the app's server span is its child (docs/ingress-spans.md).
+		tracing {
+			span {{ $c.tracing.spanName }}
+		}
+{{- end }}
 		reverse_proxy {{ $c.appUpstream }}
 {{- else }}
 		respond "Not found" 404
 {{- end }}
 	}
+{{- end }}
+
+{{- define "tenantlens.caddy.toGateway" }}
+{{- $c := .ctx.Values.caddy }}
+{{- $header := .ctx.Values.gateway.tenantAuth.header }}
+{{- $headerMode := eq .ctx.Values.gateway.tenantAuth.mode "header" }}
+{{- $fa := $c.tenantHeader.forwardAuth }}
+{{- if and $headerMode $fa.url }}
+		# The auth service authenticates the request; on 2xx its {{ $fa.responseHeader }} header becomes
+		# the tenant header, otherwise its response goes back to the client.
+		forward_auth {{ $fa.url }} {
+			uri {{ $fa.uri }}
+			copy_headers {{ $fa.responseHeader }}>{{ $header }}
+		}
+{{- end }}
+{{- if and $headerMode $c.tenantHeader.value }}
+		reverse_proxy {{ .upstream }} {
+			# Overwrites (never appends to) the header.
+			header_up {{ $header }} {{ $c.tenantHeader.value | quote }}
+		}
+{{- else }}
+		reverse_proxy {{ .upstream }}
+{{- end }}
 {{- end }}

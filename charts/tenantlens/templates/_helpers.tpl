@@ -172,6 +172,13 @@ for the gateway, the alerts evaluator and Telegraf, so the three always authenti
 {{- end }}
 
 {{/*
+The gateway's OTLP/gRPC address for Caddy: HTTP/2 in cleartext (h2c), as gRPC needs end to end.
+*/}}
+{{- define "tenantlens.gateway.grpcUpstream" -}}
+h2c://{{ default (printf "%s:%v" (include "tenantlens.componentName" (dict "ctx" . "component" "gateway")) .Values.gateway.grpc.port) .Values.caddy.gatewayGrpcUpstream }}
+{{- end }}
+
+{{/*
 Bytes in a Kubernetes quantity, as an integer string. Only the forms the values schema admits:
 digits with an optional binary (Ki…Pi) or decimal (k…P) suffix, e.g. "2Gi" -> "2147483648".
 */}}
@@ -196,6 +203,13 @@ Cross-field checks the JSON schema cannot express with a readable message. Inclu
 gateway ConfigMap, so every render runs them.
 */}}
 {{- define "tenantlens.validate" -}}
+{{- $tr := .Values.caddy.tracing }}
+{{- if and $tr.enabled (not $tr.existingSecret) }}
+{{- fail "caddy.tracing.enabled needs caddy.tracing.existingSecret: a Secret with the infrastructure token (INFRA_TOKEN) that Caddy exports its spans with" }}
+{{- end }}
+{{- if and $tr.enabled (eq $tr.protocol "grpc") (not .Values.gateway.grpc.enabled) }}
+{{- fail "caddy.tracing.protocol=grpc needs gateway.grpc.enabled (or set caddy.tracing.protocol=http/protobuf)" }}
+{{- end }}
 {{- $spool := .Values.gateway.spool }}
 {{- if $spool.enabled }}
 {{- if not (include "tenantlens.influx.url" .) }}

@@ -20,7 +20,10 @@ export interface TenantSummary {
   readonly backend: LatencyStats;
 }
 
-export type Whoami = { readonly admin: true; readonly consoleTenant?: string } | { readonly admin: false; readonly tenant: string; readonly consoleTenant?: string };
+/** `infraTenant`: where an ingress's spans are stored (INFRA_TENANT), when the gateway takes them. */
+export type Whoami =
+  | { readonly admin: true; readonly consoleTenant?: string; readonly infraTenant?: string }
+  | { readonly admin: false; readonly tenant: string; readonly consoleTenant?: string; readonly infraTenant?: string };
 
 export interface SessionSummary {
   readonly sessionId: string;

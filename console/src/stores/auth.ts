@@ -58,6 +58,7 @@ export class AuthStore {
       isAdmin: computed,
       ownTenant: computed,
       consoleTenant: computed,
+      hiddenTenants: computed,
       signOut: action,
       unauthorized: action,
       setSignedIn: action,
@@ -79,6 +80,12 @@ export class AuthStore {
 
   get consoleTenant(): string {
     return this.who?.consoleTenant ?? DEFAULT_CONSOLE_TENANT;
+  }
+
+  /** Tenantlens's own tenants (the console's, the ingress's): hidden from lists unless asked for. */
+  get hiddenTenants(): readonly string[] {
+    const infra = this.who?.infraTenant;
+    return infra === undefined ? [this.consoleTenant] : [this.consoleTenant, infra];
   }
 
   /** May this credential see `tenant`? The API enforces it too; the UI never even asks. */

@@ -27,7 +27,7 @@ export class RootStore {
   constructor(baseUrl = '') {
     this.auth = new AuthStore(() => this.api);
     this.api = createApiClient({ baseUrl, token: () => this.auth.token(), onUnauthorized: (reason) => this.auth.unauthorized(reason) });
-    this.tenants = new TenantsStore(this.api, () => this.auth.consoleTenant);
+    this.tenants = new TenantsStore(this.api, () => this.auth.hiddenTenants);
     this.tenant = new TenantStore(this.api);
     this.trace = new TraceStore(this.api);
     this.compare = new CompareStore(this.api);
@@ -94,7 +94,7 @@ export class RootStore {
   /** /compare without a and b: pick the fastest and the slowest tenant once the list is in. */
   private fillComparePair(): void {
     if (this.compare.a !== '' && this.compare.b !== '') return;
-    const pair = CompareStore.pickPair((this.compare.tenants.value ?? []).filter((t) => t.tenant !== this.auth.consoleTenant));
+    const pair = CompareStore.pickPair((this.compare.tenants.value ?? []).filter((t) => !this.auth.hiddenTenants.includes(t.tenant)));
     if (pair !== undefined) this.go('/compare', { a: pair[0], b: pair[1] }, true);
   }
 

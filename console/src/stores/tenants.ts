@@ -26,7 +26,7 @@ export class TenantsStore {
 
   constructor(
     private readonly api: ApiClient,
-    private readonly consoleTenant: () => string,
+    private readonly hiddenTenants: () => readonly string[],
   ) {
     makeObservable(this, {
       side: observable,
@@ -62,7 +62,7 @@ export class TenantsStore {
   }
 
   private visible(tenant: string): boolean {
-    return this.showConsoleTenant || tenant !== this.consoleTenant();
+    return this.showConsoleTenant || !this.hiddenTenants().includes(tenant);
   }
 
   /** Filtered, sorted tenant rows (all pages). */

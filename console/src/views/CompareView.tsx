@@ -111,7 +111,7 @@ const CriticalPathTable = observer(({ cp }: { cp: CriticalPath }) => {
 export const CompareView = observer(({ root }: { root: RootStore }) => {
   if (!root.auth.isAdmin) return <NotAllowed what="a comparison of tenants (it needs the operator token)" />;
   const s = root.compare;
-  const tenants = (s.tenants.value ?? []).map((t) => t.tenant).filter((t) => t !== root.auth.consoleTenant || t === s.a || t === s.b);
+  const tenants = (s.tenants.value ?? []).map((t) => t.tenant).filter((t) => !root.auth.hiddenTenants.includes(t) || t === s.a || t === s.b);
   const pick = (key: 'a' | 'b' | 'operation', v: string): void => root.go('/compare', { a: s.a, b: s.b, operation: s.operation, [key]: v, ...(key === 'operation' ? {} : { operation: undefined }) });
   return (
     <>

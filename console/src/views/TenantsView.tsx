@@ -98,7 +98,7 @@ const TenantTable = observer(({ root }: { root: RootStore }) => {
         </label>
         {root.auth.isAdmin && (
           <label>
-            <input type="checkbox" checked={s.showConsoleTenant} onChange={() => s.toggleConsoleTenant()} data-testid="show-console-tenant" /> show the console's own tenant ({root.auth.consoleTenant})
+            <input type="checkbox" checked={s.showConsoleTenant} onChange={() => s.toggleConsoleTenant()} data-testid="show-console-tenant" /> show Tenantlens's own tenants ({root.auth.hiddenTenants.join(', ')})
           </label>
         )}
       </div>

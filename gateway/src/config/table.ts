@@ -32,6 +32,7 @@ const G = {
   store: 'Store',
   tenancy: 'Tenants and credentials',
   console: 'Console',
+  grpc: 'OTLP/gRPC',
   limits: 'Request limits',
   writes: 'Buffer and writes',
   spool: 'Spool',
@@ -43,7 +44,7 @@ const G = {
 export const VARIABLES = [
   // --- Listener
   { name: 'PORT', group: G.listen, kind: 'int', default: 4318, min: 0, max: 65535, chart: { value: 'gateway.port' }, description: 'Listen port (the OTLP/HTTP port).' },
-  { name: 'HOST', group: G.listen, kind: 'text', default: '0.0.0.0', chart: { set: '`0.0.0.0` (every interface of the pod)' }, description: 'Listen address.' },
+  { name: 'HOST', group: G.listen, kind: 'text', default: '0.0.0.0', chart: { set: '`0.0.0.0` (every interface of the pod)' }, description: 'Listen address (HTTP and gRPC).' },
   { name: 'INSTANCE_NAME', group: G.listen, kind: 'text', defaultDoc: 'the hostname', chart: { set: "the pod's name" }, description: 'Written as field `gateway_instance` on every point.' },
 
   // --- Store
@@ -86,6 +87,18 @@ export const VARIABLES = [
   },
   { name: 'CORS_ORIGINS', group: G.tenancy, kind: 'list', defaultDoc: '— (no CORS)', check: origin, chart: { value: 'gateway.corsOrigins' }, description: 'Comma-separated exact origins allowed to send from a browser. Never `*` (credentials are allowed).' },
 
+  {
+    name: 'INFRA_TOKEN', group: G.tenancy, kind: 'text', secret: true, typeDoc: 'text, ≥ 24 characters', chart: { value: 'caddy.tracing.existingSecret' },
+    // It writes into every tenant's traces: a short one is guessable.
+    check: (v: string) => (v.length < 24 ? 'must be at least 24 characters' : undefined),
+    description: 'Bearer token of shared infrastructure (the ingress): its spans go to `INFRA_TENANT` and appear only inside each tenant\'s own traces ([ingress-spans.md](ingress-spans.md)). Ingest only: it reads nothing.',
+  },
+  {
+    name: 'INFRA_TENANT', group: G.tenancy, kind: 'text', default: 'tenantlens-infra', typeDoc: 'tenant id', needs: 'INFRA_TOKEN', chart: { env: true },
+    check: (v: string) => (TENANT_PATTERN.test(v) ? undefined : `must be a tenant id (letters, digits, ".", "_", "-"; at most 64), got "${v}"`),
+    description: 'The reserved tenant for infrastructure spans; no tenant credential may name it.',
+  },
+
   // --- Console
   { name: 'CONSOLE', group: G.console, kind: 'flag', default: true, chart: { value: 'console.enabled' }, description: '`on`: serve the built console at `/console/` and take its own telemetry at `POST /console/v1/traces`; `off`: nothing under `/console/` ([console.md](console.md)).' },
   { name: 'CONSOLE_DIR', group: G.console, kind: 'text', defaultDoc: "the repository's `console/dist` (`/app/console/dist` in the image)", chart: { env: true }, description: "The built console to serve. Found from the gateway's sources, so the default holds wherever the repository (or `/app`) is. Without an `index.html` there, `/console/` says how to build it." },
@@ -94,6 +107,14 @@ export const VARIABLES = [
     check: (v: string) => (TENANT_PATTERN.test(v) ? undefined : `must be a tenant id (letters, digits, ".", "_", "-"; at most 64), got "${v}"`),
     description: 'The tenant the console\'s own spans are stored under, whichever credential sends them; the console hides it by default.',
   },
+
+  // --- OTLP/gRPC
+  { name: 'GRPC', group: G.grpc, kind: 'flag', default: true, chart: { value: 'gateway.grpc.enabled' }, description: '`off` turns the OTLP/gRPC receiver off ([grpc.md](grpc.md)).' },
+  { name: 'GRPC_PORT', group: G.grpc, kind: 'int', default: 4317, min: 0, max: 65535, chart: { value: 'gateway.grpc.port' }, description: 'OTLP/gRPC port: the three OTLP `Export` services and `grpc.health.v1.Health`.' },
+  { name: 'GRPC_TLS_CERT_FILE', group: G.grpc, kind: 'text', chart: { env: true }, description: 'PEM certificate; with `GRPC_TLS_KEY_FILE` (both or neither) TLS on the gRPC port. Unset: plaintext HTTP/2 (h2c), as behind the ingress.' },
+  { name: 'GRPC_TLS_KEY_FILE', group: G.grpc, kind: 'text', chart: { env: true }, description: 'PEM private key for `GRPC_TLS_CERT_FILE`.' },
+  { name: 'GRPC_MAX_CONNECTION_AGE_MILLIS', group: G.grpc, kind: 'int', default: 120_000, min: 0, max: 86_400_000, chart: { value: 'gateway.grpc.maxConnectionAgeMillis' }, description: 'A gRPC connection older than this gets GOAWAY (±10 % jitter), so clients spread over new replicas; `0`: never.' },
+  { name: 'GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS', group: G.grpc, kind: 'int', default: 30_000, min: 0, max: 3_600_000, chart: { value: 'gateway.grpc.maxConnectionAgeGraceMillis' }, description: 'How long calls in flight on an aged connection may still finish.' },
 
   // --- Request limits
   { name: 'MAX_BODY_BYTES', group: G.limits, kind: 'int', unit: 'bytes', default: 20 * MiB, min: 1024, max: 1024 * MiB, chart: { value: 'gateway.maxBodyBytes' }, description: 'Body limit, applied **after** decompression (a gzip bomb gets 413).' },

@@ -11,6 +11,8 @@ export interface ConsoleRouteDeps {
   readonly queries: DrillDown;
   readonly viewer: (req: Request) => Promise<Viewer>;
   readonly consoleTenant: string;
+  /** INFRA_TENANT when infrastructure spans are on: the console hides it like its own tenant. */
+  readonly infraTenant?: string | undefined;
 }
 
 /** Longest root span name accepted as `operation` (a name is a field; this only bounds the query). */
@@ -60,7 +62,8 @@ function sideFor(query: Query, group: SeriesGroup): Side {
 export function mountConsoleRoutes(router: express.Router, deps: ConsoleRouteDeps): void {
   router.get('/whoami', async (req, res) => {
     const v = await deps.viewer(req);
-    res.json(v.admin ? { admin: true, consoleTenant: deps.consoleTenant } : { admin: false, tenant: v.tenant, consoleTenant: deps.consoleTenant });
+    const own = { consoleTenant: deps.consoleTenant, ...(deps.infraTenant === undefined ? {} : { infraTenant: deps.infraTenant }) };
+    res.json(v.admin ? { admin: true, ...own } : { admin: false, tenant: v.tenant, ...own });
   });
 
   router.get('/timeseries', async (req, res) => {

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.ts';
 import type { AlertView } from '../alerts/state.ts';
 import type { BrowserQueries } from '../query/browser-model.ts';
 import { registerBrowserRoutes } from './browser-routes.ts';
-import type { DrillDown } from '../query/model.ts';
+import type { DrillDown, TraceSpan } from '../query/model.ts';
 import { parseLimit, parseRange } from '../query/range.ts';
 import type { TenantResolver } from '../tenancy/resolve-tenant.ts';
 import { mountConsoleRoutes } from './console-routes.ts';
@@ -28,6 +28,8 @@ export interface QueryRouterDeps {
   /** `CONSOLE_TENANT`: where the console's own spans go; `/whoami` tells the console. */
   readonly consoleTenant: string;
   readonly browser?: BrowserQueries | undefined;
+  /** `INFRA_TENANT` when infrastructure spans are on: joined into a tenant's own traces only. */
+  readonly infraTenant?: string | undefined;
 }
 
 /** The drill-down API (JSON). Tenant credentials see their own tenant only; others are 403. */
@@ -36,7 +38,7 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
 
   const resolveViewer = createViewerResolver(deps);
   const viewer = (req: Request): Promise<Viewer> => resolveViewer(req.headers);
-  mountConsoleRoutes(router, { queries: deps.queries, viewer, consoleTenant: deps.consoleTenant });
+  mountConsoleRoutes(router, { queries: deps.queries, viewer, consoleTenant: deps.consoleTenant, infraTenant: deps.infraTenant });
 
   function tenantParam(req: Request, v: Viewer): string {
     const t = String(req.params.tenant ?? '');
@@ -71,11 +73,22 @@ export function createQueryRouter(deps: QueryRouterDeps): express.Router {
     if (!TRACE_ID.test(id)) throw new GatewayError('BAD_REQUEST', 'traceId: expected 32 hex characters');
     // A tenant asking for another tenant's trace learns nothing, not even that it exists.
     const tenant = v.admin ? undefined : v.tenant;
-    const [spans, logs] = await Promise.all([deps.queries.trace(id, tenant), deps.queries.traceLogs(id, tenant)]);
-    if (spans.length === 0 && logs.length === 0) throw new GatewayError('NOT_FOUND', `no trace ${id}`);
+    const [own, logs] = await Promise.all([deps.queries.trace(id, tenant), deps.queries.traceLogs(id, tenant)]);
+    if (own.length === 0 && logs.length === 0) throw new GatewayError('NOT_FOUND', `no trace ${id}`);
+    const spans = tenant === undefined ? own : await withInfrastructureSpans(id, own);
     // Log records emitted inside the trace's spans (their spanId links each to its span).
     res.json({ traceId: id, spans, logs });
   });
+
+  /**
+   * The ingress's spans of a trace in which the tenant has spans of its own: a trace id alone never
+   * opens them (a tenant that guesses another tenant's trace id has no span there, so gets 404 above).
+   */
+  async function withInfrastructureSpans(traceId: string, own: readonly TraceSpan[]): Promise<TraceSpan[]> {
+    if (deps.infraTenant === undefined || own.length === 0) return [...own];
+    const infra = await deps.queries.trace(traceId, deps.infraTenant);
+    return [...own, ...infra].sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
+  }
 
   router.get('/compare', async (req, res) => {
     const v = await viewer(req);
