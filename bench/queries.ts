@@ -95,11 +95,17 @@ async function get(gw: Gateway, path: string): Promise<unknown> {
   return JSON.parse(body) as unknown;
 }
 
+/** The number of items in an answer (tenants, series, rows, sessions, traces, spans), summed. */
+function answerSize(body: unknown): number {
+  const b = body as Record<string, unknown>;
+  return ['tenants', 'series', 'operations', 'endpoints', 'views', 'rows', 'sessions', 'traces', 'spans'].reduce((n, k) => n + (Array.isArray(b[k]) ? (b[k] as unknown[]).length : 0), 0);
+}
+
 /**
  * Every route the console calls, with the parameters it sends (operator token, a 2-hour range so
  * the whole dataset is in it however long the load took). Warmed once, then the median of RUNS.
  */
-async function measure(gw: Gateway): Promise<Record<string, number>> {
+async function measure(gw: Gateway, sizes: Record<string, number>): Promise<Record<string, number>> {
   const range = `from=${encodeURIComponent(new Date(Date.now() - 2 * 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`;
   const sessions = (await get(gw, `/tenants/globex/sessions?${range}&limit=1000`)) as { sessions: Array<{ sessionId: string }> };
   const session = sessions.sessions[0]?.sessionId ?? 'globex-7';
@@ -119,7 +125,9 @@ async function measure(gw: Gateway): Promise<Record<string, number>> {
   };
   const out: Record<string, number> = {};
   for (const [label, path] of Object.entries(routes)) {
-    await get(gw, path); // warm caches once, then take the median
+    const size = answerSize(await get(gw, path)); // warm caches once, then take the median
+    if (size === 0) throw new Error(`${label}: an empty answer (${path}); timing it would say nothing`);
+    sizes[label] = size;
     const ms: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t = performance.now();
@@ -127,7 +135,7 @@ async function measure(gw: Gateway): Promise<Record<string, number>> {
       ms.push(performance.now() - t);
     }
     out[label] = median(ms);
-    process.stderr.write(`  ${label}: ${out[label]?.toFixed(0)} ms\n`);
+    process.stderr.write(`  ${label}: ${out[label]?.toFixed(0)} ms (${size} items)\n`);
   }
   return out;
 }
@@ -166,6 +174,7 @@ await buildDemo(() => undefined); // the console the gateway serves (built only 
 const dir = await mkdtemp(join(tmpdir(), 'tenantlens-bench-'));
 const influxd = await startInfluxd();
 const results: Record<string, Record<string, number>> = {};
+const sizes: Record<string, Record<string, number>> = { 'embedded (DuckDB)': {}, 'influxd 1.6.7': {} };
 let render = NaN;
 const t0 = Date.now();
 try {
@@ -175,7 +184,7 @@ try {
   await embedded.close(); // the gateway below opens the same database
   const gwEmbedded = await startGateway({ ...gatewayEnv, DATA_DIR: dir }, 120_000);
   try {
-    results['embedded (DuckDB)'] = await measure(gwEmbedded);
+    results['embedded (DuckDB)'] = await measure(gwEmbedded, sizes['embedded (DuckDB)'] ?? {});
     render = await firstRender(gwEmbedded);
     process.stderr.write(`  console tenants view, first render: ${render.toFixed(0)} ms\n`);
   } finally {
@@ -191,7 +200,7 @@ try {
   await store.close();
   const gwInflux = await startGateway({ ...gatewayEnv, INFLUX_URL: influxd.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens' }, 60_000);
   try {
-    results['influxd 1.6.7'] = await measure(gwInflux);
+    results['influxd 1.6.7'] = await measure(gwInflux, sizes['influxd 1.6.7'] ?? {});
   } finally {
     await gwInflux.stop();
   }
@@ -207,6 +216,8 @@ console.table(
     'embedded ms': results['embedded (DuckDB)']?.[c]?.toFixed(0),
     'influxd ms': results['influxd 1.6.7']?.[c]?.toFixed(0),
     'influxd / embedded': ((results['influxd 1.6.7']?.[c] ?? 0) / (results['embedded (DuckDB)']?.[c] ?? 1)).toFixed(1) + '×',
+    // The same data on both stores should give answers of the same size: a difference means a route differs.
+    'items (embedded / influxd)': `${sizes['embedded (DuckDB)']?.[c] ?? '-'} / ${sizes['influxd 1.6.7']?.[c] ?? '-'}`,
   })),
 );
 console.log(`console tenants view on the embedded store, first render (navigation to table + P99 chart, page load included): ${render.toFixed(0)} ms`);
