@@ -193,3 +193,32 @@ for (const [store, gw] of [['embedded store', () => embedded], ['influxd', () =>
     }
   });
 }
+
+test('the custom range inputs follow the range when it changes through the URL', async () => {
+  // openConsole's browser runs in Europe/Berlin, UTC+1 in December: the inputs show local time.
+  const c = await openConsole(browser, onInflux.url, ADMIN, '#/?from=2026-12-01T10:00:00.000Z&to=2026-12-01T11:30:00.000Z');
+  const { page } = c;
+  try {
+    const inputs = async (): Promise<[string, string]> => [await page.getByTestId('range-from').inputValue(), await page.getByTestId('range-to').inputValue()];
+    await page.getByTestId('range-from').waitFor();
+    assert.deepEqual(await inputs(), ['2026-12-01T11:00', '2026-12-01T12:30'], 'a custom range in the URL opens the form with its ends');
+
+    // Another custom range through the URL (a link, the back button): the inputs follow it.
+    await goHash(page, '#/?from=2026-12-02T08:30:00.000Z&to=2026-12-02T09:45:00.000Z');
+    assert.deepEqual(await pollUntil(inputs, (v) => v[0] === '2026-12-02T09:30', 5_000, 100), ['2026-12-02T09:30', '2026-12-02T10:45']);
+    await page.goBack();
+    assert.deepEqual(await pollUntil(inputs, (v) => v[0] === '2026-12-01T11:00', 5_000, 100), ['2026-12-01T11:00', '2026-12-01T12:30'], 'back to the first range');
+
+    // A preset through the URL closes the form, as its button does; reopened, it shows that preset's window.
+    await goHash(page, '#/?range=6h');
+    await pollUntil(() => page.getByTestId('range-from').count(), (n) => n === 0, 5_000, 100);
+    assert.equal(await page.getByTestId('range-from').count(), 0, 'the form closed');
+    await page.getByTestId('range-custom').click();
+    const [from, to] = await inputs();
+    const hours = (Date.parse(to) - Date.parse(from)) / 3_600_000;
+    assert.equal(hours, 6, `a 6 h window (${from} → ${to})`);
+    assert.deepEqual(c.errors, [], 'no page errors');
+  } finally {
+    await c.close();
+  }
+});
