@@ -146,6 +146,10 @@ async function measure(gw: Gateway, sizes: Record<string, number>): Promise<Reco
  * (sessionStorage survives the reloads); each run is a fresh load with a new query string.
  */
 async function firstRender(gw: Gateway): Promise<number> {
+  // The harness unrefs its children, and Playwright's pipe to Chromium does not hold the event loop
+  // either: while the page waits on the gateway, nothing would, and Node would end the bench
+  // silently (an unsettled top-level await). A ref'd timer holds it until the figures are in.
+  const hold = setInterval(() => undefined, 1000);
   const browser = await launchChromium();
   try {
     const ctx = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
@@ -165,6 +169,7 @@ async function firstRender(gw: Gateway): Promise<number> {
     return median(ms);
   } finally {
     await browser.close();
+    clearInterval(hold);
   }
 }
 
