@@ -9,7 +9,8 @@
  * store, Debian's Chromium then opens the console's tenants view against that gateway and the time
  * from navigation to the table and the P99 chart on screen is taken.
  *
- * Run: `npm run bench:queries` (BENCH_SPANS=200000 for a quicker run).
+ * Run: `npm run bench:queries` (BENCH_SPANS=200000 for a quicker run; BENCH_STORES=embedded skips
+ * influxd).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ const TENANTS = ['acme', 'globex', 'initech'];
 const SESSIONS_PER_TENANT = 2000;
 const PER_REQUEST = 300;
 const RUNS = 5;
+const WITH_INFLUX = (process.env.BENCH_STORES ?? 'embedded,influxd').split(',').includes('influxd');
 const ADMIN = 'bench-queries-operator-token-long-enough';
 
 const s = (key: string, value: string): Attribute => ({ key, value: { type: 'string', value } });
@@ -158,12 +160,20 @@ async function firstRender(gw: Gateway): Promise<number> {
     const ready = (): Promise<unknown> =>
       Promise.all([page.locator('[data-testid="tenant-table"] tbody tr[data-tenant]').first().waitFor({ timeout: 120_000 }), page.locator('[data-testid="p99-chart"] path[data-series]').first().waitFor({ timeout: 120_000 })]);
     await ready(); // warm: the gateway's first queries and the browser's cache of nothing (index.html is no-cache)
+    // Where a render's time goes: each API request the page made, with its time in the browser.
+    const api: string[] = [];
+    page.on('requestfinished', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/api/v1/')) api.push(`${u.pathname.slice(7)} ${Math.round(r.timing().responseEnd)} ms`);
+    });
     const ms: number[] = [];
     for (let run = 0; run < RUNS; run++) {
+      api.length = 0;
       const t0 = performance.now();
       await page.goto(`${gw.url}/console/?r=${run}#/`);
       await ready();
       ms.push(performance.now() - t0);
+      process.stderr.write(`  first render ${run + 1}: ${ms[run]?.toFixed(0)} ms (${api.join(', ')})\n`);
     }
     await ctx.close();
     return median(ms);
@@ -196,6 +206,13 @@ try {
     await gwEmbedded.stop();
   }
 
+  if (WITH_INFLUX) await influxBench();
+} finally {
+  await influxd.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function influxBench(): Promise<void> {
   const config = loadConfig({ INFLUX_URL: influxd.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens', TENANT_AUTH: 'header' });
   const influx = config.influx!;
   const transport = createV1Transport(influx);
@@ -209,9 +226,6 @@ try {
   } finally {
     await gwInflux.stop();
   }
-} finally {
-  await influxd.close();
-  await rm(dir, { recursive: true, force: true });
 }
 
 const calls = Object.keys(results['embedded (DuckDB)'] ?? {});
