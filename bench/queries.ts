@@ -162,6 +162,10 @@ async function firstRender(gw: Gateway): Promise<number> {
     await ready(); // warm: the gateway's first queries and the browser's cache of nothing (index.html is no-cache)
     // Where a render's time goes: each API request the page made, with its time in the browser.
     const api: string[] = [];
+    page.on('pageerror', (e) => api.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') api.push(`console error: ${m.text()}`);
+    });
     page.on('requestfinished', (r) => {
       const u = new URL(r.url());
       if (u.pathname.startsWith('/api/v1/')) api.push(`${u.pathname.slice(7)} ${Math.round(r.timing().responseEnd)} ms`);
