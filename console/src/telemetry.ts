@@ -17,6 +17,10 @@ export function startConsoleTelemetry(token: () => string | undefined): void {
         return t === undefined ? {} : { Authorization: `Bearer ${t}` };
       },
       defaultViewName: 'console',
+      // Spans only: the gateway takes the console's telemetry at /console/v1/traces and nowhere
+      // else, so the SDK's error and web-vital events (sent to <url>/v1/logs) would only 404.
+      webVitals: false,
+      captureErrors: false,
     });
     instrumentMobx({ minDurationMs: 4 });
   } catch (err) {

@@ -29,7 +29,7 @@ export interface DemoBackendOptions {
 
 export const TENANTS = ['acme', 'globex', 'initech'] as const;
 /** Extra database latency per tenant, ms [min, max): globex is the slow one. */
-const DB_LATENCY: Record<string, [number, number]> = { acme: [15, 60], globex: [250, 650], initech: [30, 110] };
+export const DB_LATENCY: Record<string, [number, number]> = { acme: [15, 60], globex: [250, 650], initech: [30, 110] };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -8,6 +8,9 @@ export type RangeChoice = { readonly kind: 'preset'; readonly preset: Preset } |
 
 export const DEFAULT_RANGE: RangeChoice = { kind: 'preset', preset: '1h' };
 
+/** Each preset's length, for the custom inputs' starting window. */
+export const PRESET_MILLIS: Record<Preset, number> = { '15m': 15 * 60_000, '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 };
+
 const PRESET_API: Record<Preset, string> = { '15m': '-15m', '1h': '-1h', '6h': '-6h', '24h': '-24h', '7d': '-7d' };
 
 /** Reads the range from a view's query: `range=1h`, or `from=…&to=…` (custom). */

@@ -1,6 +1,6 @@
 import { observer } from 'mobx-react-lite';
 import { useState, type FormEvent } from 'react';
-import { PRESETS, type RangeChoice } from '../../stores/range.ts';
+import { PRESET_MILLIS, PRESETS, rangeKey, type RangeChoice } from '../../stores/range.ts';
 import { TIME_ZONE } from '../format.ts';
 
 const LABEL: Record<string, string> = { '15m': '15 min', '1h': '1 h', '6h': '6 h', '24h': '24 h', '7d': '7 d' };
@@ -13,11 +13,30 @@ const toLocalInput = (iso: string): string => {
 };
 const fromLocalInput = (v: string): string => new Date(v).toISOString();
 
+/** What the custom inputs show for a range: its own ends, or a preset's window ending now. */
+const inputsFor = (r: RangeChoice): { from: string; to: string } => {
+  if (r.kind === 'custom') return { from: toLocalInput(r.from), to: toLocalInput(r.to) };
+  const now = Date.now(); // one clock reading, so the window is exactly the preset's length
+  return { from: toLocalInput(new Date(now - PRESET_MILLIS[r.preset]).toISOString()), to: toLocalInput(new Date(now).toISOString()) };
+};
+
 /** The shared time range: presets, or a custom window in the viewer's time zone. */
 export const RangePicker = observer(({ value, onChange }: { value: RangeChoice; onChange: (r: RangeChoice) => void }) => {
   const [custom, setCustom] = useState(value.kind === 'custom');
-  const [from, setFrom] = useState(value.kind === 'custom' ? toLocalInput(value.from) : toLocalInput(new Date(Date.now() - 3_600_000).toISOString()));
-  const [to, setTo] = useState(value.kind === 'custom' ? toLocalInput(value.to) : toLocalInput(new Date().toISOString()));
+  const [initial] = useState(() => inputsFor(value));
+  const [from, setFrom] = useState(initial.from);
+  const [to, setTo] = useState(initial.to);
+  // The range also changes without this picker (a link, the back button, a hand-edited URL): the
+  // inputs are local state, so they follow the range whenever it changes, during render (React's
+  // pattern for state derived from a prop; an effect would paint the stale dates once first).
+  const [shown, setShown] = useState(rangeKey(value));
+  if (shown !== rangeKey(value)) {
+    const next = inputsFor(value);
+    setShown(rangeKey(value));
+    setFrom(next.from);
+    setTo(next.to);
+    setCustom(value.kind === 'custom'); // as the buttons do: a preset closes the form, a custom range shows it
+  }
   const apply = (e: FormEvent): void => {
     e.preventDefault();
     if (from !== '' && to !== '' && Date.parse(from) < Date.parse(to)) onChange({ kind: 'custom', from: fromLocalInput(from), to: fromLocalInput(to) });
@@ -38,16 +57,16 @@ export const RangePicker = observer(({ value, onChange }: { value: RangeChoice; 
           {LABEL[p]}
         </button>
       ))}
-      <button type="button" aria-pressed={value.kind === 'custom' || custom} aria-expanded={custom} onClick={() => setCustom(!custom)}>
+      <button type="button" data-testid="range-custom" aria-pressed={value.kind === 'custom' || custom} aria-expanded={custom} onClick={() => setCustom(!custom)}>
         custom
       </button>
       {custom && (
         <form className="custom-range" onSubmit={apply}>
           <label>
-            from <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />
+            from <input type="datetime-local" data-testid="range-from" value={from} onChange={(e) => setFrom(e.target.value)} />
           </label>
           <label>
-            to <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />
+            to <input type="datetime-local" data-testid="range-to" value={to} onChange={(e) => setTo(e.target.value)} />
           </label>
           <button type="submit">apply</button>
         </form>
