@@ -59,7 +59,7 @@ function VitalsTable({ metrics }: { metrics: readonly MetricSummary[] }) {
                 <MetricName metric={m.metric} />
               </th>
               <td className="num">
-                <span data-testid="p75">{fmtVital(m.metric, m.p75)}</span>
+                <span data-testid="p75">{fmtVital(m.metric, m.p75)}</span>{' '}
                 <RatingBadge rating={p75Rating(m.metric, m.p75)} />
               </td>
               <td className="num">{fmtCount(m.count)}</td>
