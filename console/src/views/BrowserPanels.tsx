@@ -1,9 +1,10 @@
 import { observer } from 'mobx-react-lite';
+import { Fragment } from 'react';
 import type { ErrorCount, ErrorExample, MetricSummary, Rating, VitalsGroup } from '../api/types.ts';
 import type { RootStore } from '../stores/root.ts';
 import { Empty, Loaded } from './components/States.tsx';
 import { fmtCount, fmtTime } from './format.ts';
-import { barSegments, fmtVital, p75Rating, RATING_COLOR, ratingLabel, ratingShares, shortMessage, VITALS } from './vitals-format.ts';
+import { barSegments, fmtVital, p75Rating, RATING_COLOR, ratingLabel, ratingParts, ratingShares, shortMessage, VITALS } from './vitals-format.ts';
 
 /** Rows of the error counts shown; a page with more is an outlier, and the note says so. */
 const COUNT_ROWS = 50;
@@ -18,7 +19,8 @@ function RatingBadge({ rating }: { rating: Rating | undefined }) {
   if (rating === undefined) return null;
   // Light tint behind dark text of the same hue: ≥ 4.5:1, like the alert badges.
   return (
-    <span className="badge" style={{ background: `${RATING_COLOR[rating]}1a`, color: RATING_COLOR[rating] }}>
+    // Under the value (block): beside it, "needs improvement" would take the ratings column's room.
+    <span className="badge" style={{ display: 'table', margin: '0.15rem 0 0 auto', background: `${RATING_COLOR[rating]}1a`, color: RATING_COLOR[rating] }}>
       {ratingLabel(rating)}
     </span>
   );
@@ -34,7 +36,13 @@ function RatingBar({ m }: { m: MetricSummary }) {
         ))}
       </span>
       <span className="muted" style={{ fontSize: '0.82rem' }}>
-        {ratingShares(m)}
+        {/* Each share stays on one line: a narrow card wraps between them, never inside one. */}
+        {ratingParts(m).map((p, i) => (
+          <Fragment key={p}>
+            {i > 0 && ' · '}
+            <span style={{ whiteSpace: 'nowrap' }}>{p}</span>
+          </Fragment>
+        ))}
       </span>
     </div>
   );
@@ -49,7 +57,7 @@ function VitalsTable({ metrics }: { metrics: readonly MetricSummary[] }) {
             <th scope="col">Metric</th>
             <th scope="col" className="num">p75</th>
             <th scope="col" className="num">reports</th>
-            <th scope="col">good · needs improvement · poor</th>
+            <th scope="col">ratings</th>
           </tr>
         </thead>
         <tbody>

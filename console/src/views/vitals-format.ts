@@ -43,10 +43,12 @@ export function p75Rating(metric: string, p75: number | null): Rating | undefine
 
 export const ratingLabel = (r: Rating): string => (r === 'needs-improvement' ? 'needs improvement' : r);
 
-/** "good 50.0 % · needs improvement 25.0 % · poor 25.0 %": the bar's text (and its only text for screen readers). */
-export function ratingShares(m: Pick<MetricSummary, 'ratings'>): string {
-  return RATINGS.map((r) => `${ratingLabel(r)} ${fmtPct(m.ratings[r].share)}`).join(' · ');
+/** ["good 50.0 %", "needs improvement 25.0 %", "poor 25.0 %"]: the bar's text (its only text for screen readers). */
+export function ratingParts(m: Pick<MetricSummary, 'ratings'>): string[] {
+  return RATINGS.map((r) => `${ratingLabel(r)} ${fmtPct(m.ratings[r].share)}`);
 }
+
+export const ratingShares = (m: Pick<MetricSummary, 'ratings'>): string => ratingParts(m).join(' · ');
 
 /** Colours of the stacked bar, ≥ 3:1 on white (graphics), the same hues as fast/slow elsewhere. */
 export const RATING_COLOR: Readonly<Record<Rating, string>> = { good: '#1b7a3d', 'needs-improvement': '#9a4a00', poor: '#b3261e' };
