@@ -40,6 +40,9 @@ const api: Record<string, unknown> = {
   '/api/v1/alerts': { alerts: [] },
   '/api/v1/compare': { a: 'tenant-0001', b: 'tenant-0001', endpoints: [], views: [] },
   '/api/v1/tenants/tenant-0001/sessions': { tenant: 'tenant-0001', sessions },
+  // The tenant page's vitals and errors panels: empty (the bench times the tables above).
+  '/api/v1/vitals': { tenant: 'tenant-0001', view: null, by: 'tenant', groups: [] },
+  '/api/v1/errors': { tenant: 'tenant-0001', counts: [], recent: [] },
 };
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html', '.map': 'application/json' };
 const server = createServer((req, res) => {

@@ -2,6 +2,7 @@ import type {
   AlertView,
   Comparison,
   CriticalPath,
+  ErrorsAnswer,
   Group,
   Metric,
   OperationCount,
@@ -12,6 +13,7 @@ import type {
   TimeSeries,
   TraceDetail,
   TraceSummary,
+  VitalsAnswer,
   Whoami,
 } from './types.ts';
 
@@ -84,6 +86,8 @@ export function createApiClient(opts: ApiClientOptions) {
       get<{ operations: OperationCount[] }>(`/operations?a=${enc(a)}${b === undefined ? '' : `&b=${enc(b)}`}&${rangeQuery(range)}`).then((r) => r.operations),
     criticalPath: (a: string, b: string, operation: string, range: Range) =>
       get<CriticalPath>(`/compare/critical-path?a=${enc(a)}&b=${enc(b)}&operation=${enc(operation)}&${rangeQuery(range)}`),
+    vitals: (tenant: string, by: 'tenant' | 'view', range: Range) => get<VitalsAnswer>(`/vitals?tenant=${enc(tenant)}&by=${by}&${rangeQuery(range)}`),
+    errors: (tenant: string, range: Range, limit: number) => get<ErrorsAnswer>(`/errors?tenant=${enc(tenant)}&${rangeQuery(range)}&limit=${limit}`),
   };
 }
 

@@ -162,3 +162,61 @@ export interface Range {
   readonly from: string;
   readonly to: string;
 }
+
+/** A Core Web Vitals rating, as web-vitals assigns it (issue 19). */
+export type Rating = 'good' | 'needs-improvement' | 'poor';
+
+export interface MetricSummary {
+  /** LCP, INP, CLS, FCP or TTFB (in that order). */
+  readonly metric: string;
+  readonly count: number;
+  /** 75th percentile (nearest rank): ms, CLS unitless; null without data. */
+  readonly p75: number | null;
+  /** Reports per rating and their share of `count` (0..1). */
+  readonly ratings: Readonly<Record<Rating, { readonly count: number; readonly share: number }>>;
+}
+
+export interface VitalsGroup {
+  readonly tenant: string;
+  /** The view when grouped by view; null when grouped by tenant. */
+  readonly view: string | null;
+  readonly metrics: readonly MetricSummary[];
+}
+
+/** `GET /api/v1/vitals`. */
+export interface VitalsAnswer {
+  readonly tenant: string | null;
+  readonly view: string | null;
+  readonly by: 'tenant' | 'view';
+  readonly groups: readonly VitalsGroup[];
+}
+
+export interface ErrorCount {
+  readonly tenant: string;
+  readonly errorType: string;
+  readonly view: string;
+  /** Bursts counted in full. */
+  readonly count: number;
+}
+
+export interface ErrorExample {
+  readonly tenant: string;
+  readonly timeMicros: number;
+  readonly errorType: string;
+  readonly view: string;
+  readonly message: string;
+  readonly stack: string;
+  readonly count: number;
+  readonly sessionId: string;
+  /** '' when the error happened outside a traced action. */
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly actionName: string;
+}
+
+/** `GET /api/v1/errors`: counts most first, examples newest first. */
+export interface ErrorsAnswer {
+  readonly tenant: string | null;
+  readonly counts: readonly ErrorCount[];
+  readonly recent: readonly ErrorExample[];
+}

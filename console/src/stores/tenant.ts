@@ -1,6 +1,7 @@
 import { action, computed, makeObservable, observable } from 'mobx';
 import type { ApiClient } from '../api/client.ts';
 import type { AlertView, Comparison, Range, SessionSummary, TimeSeries, TraceSummary } from '../api/types.ts';
+import { BrowserStore } from './browser.ts';
 import { Loadable } from './loadable.ts';
 import { pageCount, pageOf, sortBy } from './paging.ts';
 
@@ -22,6 +23,8 @@ export class TenantStore {
   readonly viewTrend = new Loadable<TimeSeries>('loadViewTrend');
   readonly sessions = new Loadable<SessionSummary[]>('loadSessions');
   readonly sessionTraces = new Loadable<TraceSummary[]>('loadSessionTraces');
+  /** Web vitals and errors, shown beside the latency. */
+  readonly browser: BrowserStore;
   session: string | undefined = undefined;
   sort: SessionSort = 'p99Ms';
   descending = true;
@@ -30,6 +33,7 @@ export class TenantStore {
   page = 0;
 
   constructor(private readonly api: ApiClient) {
+    this.browser = new BrowserStore(api);
     makeObservable(this, {
       tenant: observable,
       session: observable,
@@ -54,6 +58,7 @@ export class TenantStore {
   setTenant(tenant: string, session: string | undefined): void {
     if (tenant !== this.tenant) {
       for (const l of [this.frontendP99, this.backendP99, this.stats, this.endpointTrend, this.viewTrend, this.sessions, this.sessionTraces]) l.reset();
+      this.browser.reset();
       this.page = 0;
       this.search = '';
       this.minDurationMs = 0;
@@ -76,6 +81,7 @@ export class TenantStore {
       this.endpointTrend.load(k, series('endpoint', 'backend')),
       this.viewTrend.load(k, series('view', 'frontend')),
       this.sessions.load(k, () => this.api.sessions(tenant, range, SESSION_FETCH)),
+      this.browser.load(tenant, range),
     ];
     const session = this.session;
     if (session !== undefined) loads.push(this.sessionTraces.load(`${k}/${session}`, () => this.api.traces(tenant, range, 200, session)));

@@ -6,6 +6,7 @@ import { LineChart } from './components/LineChart.tsx';
 import { Sparkline } from './components/Sparkline.tsx';
 import { Empty, ErrorState, Loaded, Loading, NotAllowed } from './components/States.tsx';
 import { colorFor, fmtCount, fmtIso, fmtMs } from './format.ts';
+import { ErrorsPanel, VitalsPanel } from './BrowserPanels.tsx';
 import { SessionsPanel } from './SessionsPanel.tsx';
 
 const isoMicros = (iso: string): number => Date.parse(iso) * 1000;
@@ -153,6 +154,10 @@ export const TenantView = observer(({ root, tenant }: { root: RootStore; tenant:
         <h2 id="tp99">P99 over time</h2>
         <TenantChart root={root} />
       </section>
+      <div className="two-col">
+        <VitalsPanel root={root} />
+        <ErrorsPanel root={root} />
+      </div>
       <div className="two-col">
         <section className="card" aria-labelledby="eps" aria-busy={s.stats.loading}>
           <h2 id="eps">Backend endpoints</h2>
