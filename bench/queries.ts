@@ -16,7 +16,8 @@ import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import type { Attribute, SpanRecord, TraceRequest } from '../gateway/src/otlp/model.ts';
 import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
 import { createInfluxStore } from '../gateway/src/store/influx-store.ts';
-import type { Store } from '../gateway/src/store/store.ts';
+import type { WriteSink } from '../gateway/src/store/store.ts';
+import type { DrillDown } from '../gateway/src/query/model.ts';
 import { startInfluxd } from '../harness/influxd.ts';
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 1_000_000);
@@ -54,7 +55,7 @@ function* requests(): Generator<{ tenant: string; req: TraceRequest }> {
   }
 }
 
-async function load(store: Store, label: string): Promise<number> {
+async function load(store: WriteSink, label: string): Promise<number> {
   const mapper = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry());
   const t0 = performance.now();
   let sent = 0;
@@ -85,8 +86,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return ms.sort((a, b) => a - b)[Math.floor(RUNS / 2)] as number;
 }
 
-async function measure(store: Store): Promise<Record<string, number>> {
-  const q = store.queries;
+async function measure(q: DrillDown): Promise<Record<string, number>> {
   const range = { fromNs: BigInt(Date.now() - 3_600_000) * 1_000_000n, toNs: BigInt(Date.now() + 60_000) * 1_000_000n };
   const traces = await q.traces('globex', range, 1, undefined);
   const traceId = traces[0]?.traceId ?? '';
@@ -107,18 +107,18 @@ const results: Record<string, Record<string, number>> = {};
 try {
   console.log(`tenantlens query bench: ${SPANS.toLocaleString()} spans (${TENANTS.length} tenants, ${SESSIONS_PER_TENANT} sessions each), median of ${RUNS} runs\n`);
   const embedded = await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events: { written() {}, retry(r) { console.error(r); } } });
-  await load(embedded, 'embedded (DuckDB)');
-  results['embedded (DuckDB)'] = await measure(embedded);
-  await embedded.close();
+  await load(embedded.sink, 'embedded (DuckDB)');
+  results['embedded (DuckDB)'] = await measure(embedded.queries);
+  await embedded.sink.close();
 
   const config = loadConfig({ INFLUX_URL: influxd.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens', TENANT_AUTH: 'header' });
   const influx = config.influx!;
   const transport = createV1Transport(influx);
   const writer = createLineWriter({ transport, buffer, events: { written() {}, retry(r) { console.error(r); }, failed(r) { console.error(r); } } });
   const store = createInfluxStore({ config: influx, rules: DEFAULT_RULES, writer, transport });
-  await load(store, 'influxd 1.6.7');
-  results['influxd 1.6.7'] = await measure(store);
-  await store.close();
+  await load(store.sink, 'influxd 1.6.7');
+  results['influxd 1.6.7'] = await measure(store.queries);
+  await store.sink.close();
 } finally {
   await influxd.close();
   await rm(dir, { recursive: true, force: true });

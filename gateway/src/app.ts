@@ -10,7 +10,9 @@ import type { Ingest } from './ingest/ingest.ts';
 import type { OtlpEncoding } from './otlp/decode.ts';
 import type { GatewayMetrics } from './ops/metrics.ts';
 import type { TenantResolver } from './tenancy/resolve-tenant.ts';
-import type { Store } from './store/store.ts';
+import type { HealthProbe, WriteAdmission } from './store/store.ts';
+import type { BrowserQueries } from './query/browser-model.ts';
+import type { DrillDown } from './query/model.ts';
 import { createQueryRouter, type AlertsSource } from './http/query-routes.ts';
 import { createConsoleStatic } from './http/console-static.ts';
 import { createViewerResolver } from './http/viewer.ts';
@@ -19,7 +21,14 @@ export interface AppDeps {
   readonly config: Config;
   readonly ingest: Ingest;
   readonly tenants: TenantResolver;
-  readonly store: Store;
+  /** Room for a request before its body is read, and with a spool, the disk before the answer. */
+  readonly sink: WriteAdmission;
+  /** The store's part of /readyz. */
+  readonly health: HealthProbe;
+  /** The drill-down API. */
+  readonly queries: DrillDown;
+  /** `GET /api/v1/vitals` and `/errors`; not mounted without. */
+  readonly browser?: BrowserQueries | undefined;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   /** The `/metrics` text; default: this process's registry (a cluster worker asks the primary for the sum). */
@@ -134,7 +143,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type "${type || '(none)'}"; send ${want}`);
     }
     const tenant = await tenantOf(req);
-    const full = deps.store.fullError();
+    const full = deps.sink.fullError();
     if (full !== undefined) throw full;
     const body = await readBody(req, res);
     return { tenant, encoding, body };
@@ -155,7 +164,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   async function traces(req: Request, res: Response, tenantOf?: (req: Request) => Promise<string>): Promise<void> {
     const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json'], tenantOf);
     const result = deps.ingest.traces(body, encoding, tenant);
-    const synced = deps.store.persisted();
+    const synced = deps.sink.persisted();
     if (synced !== undefined) await synced;
     metrics.spansReceived.inc({ signal: 'traces' }, result.received);
     metrics.spansAccepted.inc({ signal: 'traces' }, result.accepted);
@@ -199,7 +208,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     app.post(path, async (req, res) => {
       const { tenant, encoding, body } = await admit(req, res, ['protobuf', 'json']);
       const result = signal === 'metrics' ? deps.ingest.metrics(body, encoding, tenant) : deps.ingest.logs(body, encoding, tenant);
-      const synced = deps.store.persisted();
+      const synced = deps.sink.persisted();
     if (synced !== undefined) await synced;
       metrics.spansReceived.inc({ signal }, result.received);
       metrics.spansAccepted.inc({ signal }, result.accepted);
@@ -219,7 +228,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       throw new GatewayError('MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`);
     }
     const result = deps.ingest.beacon(json, tenant);
-    const synced = deps.store.persisted();
+    const synced = deps.sink.persisted();
     if (synced !== undefined) await synced;
     metrics.spansReceived.inc({ signal: 'beacon' }, result.received);
     metrics.spansAccepted.inc({ signal: 'beacon' }, result.accepted);
@@ -228,7 +237,7 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   app.use(
     '/api/v1',
-    createQueryRouter({ queries: deps.store.queries, browser: deps.store.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
+    createQueryRouter({ queries: deps.queries, browser: deps.browser, tenants: deps.tenants, adminToken: config.adminToken, alerts: deps.alerts, consoleTenant: config.console.tenant }),
   );
 
   app.get('/healthz', (_req, res) => {
@@ -239,14 +248,10 @@ export function createApp(deps: AppDeps): GatewayApp {
     const problems: string[] = [];
     const warnings: string[] = [];
     if (draining) problems.push('shutting down');
-    if (deps.store.isFull) problems.push('write buffer full');
-    // InfluxDB down is a warning, not unreadiness: every replica shares the database, so taking
-    // them all out of the Service would turn buffering (memory or spool) into refused connections.
-    // The buffer filling up is what makes a replica unready.
-    if (!(await deps.store.reachable())) {
-      if (deps.store.kind === 'influxdb') warnings.push('InfluxDB unreachable');
-      else problems.push('embedded store unavailable');
-    }
+    // The store says what is a problem (unready) and what only a warning (degraded).
+    const store = await deps.health.check();
+    problems.push(...store.problems);
+    warnings.push(...store.warnings);
     const status = problems.length > 0 ? 'not ready' : warnings.length > 0 ? 'degraded' : 'ready';
     res.status(problems.length === 0 ? 200 : 503).json({ status, problems, warnings });
   });

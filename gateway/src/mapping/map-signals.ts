@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
+import { seriesKeyTooLong } from '../influx/line-protocol.ts';
+import type { FieldValue, MappedPoint, Point } from '../schema/point.ts';
 import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
 import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
 import { SLOT, slotKeys } from '../schema/attributes.ts';
@@ -7,7 +8,7 @@ import { LOGS_RESERVED, METRIC_RESERVED } from '../schema/derived.ts';
 import { LOGS } from '../schema/measurements.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import { browserEventPoint } from './map-browser-events.ts';
-import type { MapContext, MappedPoint } from './map-spans.ts';
+import type { MapContext } from './map-spans.ts';
 import type { MappingRules } from './rules.ts';
 
 /**

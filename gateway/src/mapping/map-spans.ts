@@ -1,16 +1,11 @@
-import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
+import { seriesKeyTooLong } from '../influx/line-protocol.ts';
+import type { FieldValue, MappedPoint } from '../schema/point.ts';
 import type { Attribute, AttrValue, SpanRecord, TraceRequest } from '../otlp/model.ts';
 import { invalidSpanReason, REASONS, spanKindName } from '../otlp/model.ts';
 import { KNOWN_BY_KEY, SLOT, SLOT_COUNT } from '../schema/attributes.ts';
 import { SPANS_RESERVED } from '../schema/derived.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MappingRules, MeasurementRule } from './rules.ts';
-
-/** A point plus the span it came from: the span id keeps distinct spans from overwriting each other. */
-export interface MappedPoint {
-  readonly point: Point;
-  readonly spanId: string;
-}
 
 export interface MapResult {
   readonly points: MappedPoint[];

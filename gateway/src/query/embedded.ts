@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { TableSpecs } from '../store/embedded-store.ts';
-import { sqlIdent } from '../store/embedded-store.ts';
+import type { TableSpecs } from '../schema/derived.ts';
+import { sqlIdent } from './sql.ts';
 import { createEmbeddedConsoleQueries } from './embedded-console.ts';
 import {
   byLogOrder,
