@@ -166,9 +166,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     const result = deps.ingest.traces(body, encoding, tenant);
     const synced = deps.sink.persisted();
     if (synced !== undefined) await synced;
-    metrics.spansReceived.inc({ signal: 'traces' }, result.received);
-    metrics.spansAccepted.inc({ signal: 'traces' }, result.accepted);
-    for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+    metrics.countItems('traces', result);
     countLimits('traces', result);
     if (result.rejected > 0) logger.info({ tenant, rejected: result.rejected, why: result.message }, 'spans refused (partial success)');
     sendExportResponse(res, encoding, result.rejected, result.message);
@@ -200,7 +198,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   }
 
   // Metrics and logs: the same admission, limits and error catalogue as traces; counted per data
-  // point / log record under their own `signal` label.
+  // point / log record under their own series (tenantlens_data_points_*, tenantlens_log_records_*).
   for (const [path, signal] of [
     ['/v1/metrics', 'metrics'],
     ['/v1/logs', 'logs'],
@@ -210,9 +208,7 @@ export function createApp(deps: AppDeps): GatewayApp {
       const result = signal === 'metrics' ? deps.ingest.metrics(body, encoding, tenant) : deps.ingest.logs(body, encoding, tenant);
       const synced = deps.sink.persisted();
     if (synced !== undefined) await synced;
-      metrics.spansReceived.inc({ signal }, result.received);
-      metrics.spansAccepted.inc({ signal }, result.accepted);
-      for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+      metrics.countItems(signal, result);
       countLimits(signal, result);
       if (result.rejected > 0) logger.info({ tenant, signal, rejected: result.rejected, why: result.message }, `${signal} refused (partial success)`);
       sendExportResponse(res, encoding, result.rejected, result.message, signal);
@@ -230,8 +226,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     const result = deps.ingest.beacon(json, tenant);
     const synced = deps.sink.persisted();
     if (synced !== undefined) await synced;
-    metrics.spansReceived.inc({ signal: 'beacon' }, result.received);
-    metrics.spansAccepted.inc({ signal: 'beacon' }, result.accepted);
+    metrics.countItems('beacon', result);
     res.status(200).json({ accepted: result.accepted });
   });
 
