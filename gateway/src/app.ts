@@ -80,6 +80,10 @@ function bodyParserError(err: { type?: string; status?: number; message?: string
   return undefined;
 }
 
+// Over 120 lines on purpose: the whole HTTP surface in registration order, which Express makes
+// meaningful (metrics timer and CORS first, then the routes, the 404, the error middleware last),
+// over one `draining` flag and one body reader. The per-signal route bodies give way to the signal
+// descriptor table (issue 16 §2), which shortens it.
 export function createApp(deps: AppDeps): GatewayApp {
   const { config, metrics, logger } = deps;
   const app = express();

@@ -55,6 +55,9 @@ interface Entry {
   peakP99Ms: number;
 }
 
+// Over 120 lines on purpose: one closure over the per-(tenant, dimension) entries and the clock,
+// whose steps (fire, hold, resolve, expire) read and write the same entry; apart, they would pass
+// that state back and forth. Each step is its own inner function.
 export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   const { rules } = opts;
   const now = opts.now ?? Date.now;

@@ -73,7 +73,12 @@ export interface Spool {
 /** How often the ack position is rewritten at most: it only saves replay work. */
 const ACK_EVERY_MILLIS = 250;
 
-/** Opens (and recovers) the spool synchronously: it runs once, before the server listens. */
+/**
+ * Opens (and recovers) the spool synchronously: it runs once, before the server listens.
+ * Over 120 lines on purpose: one closure over the append sequence, the fdatasync waiters, the
+ * records handed out and the ack position, which every operation updates together (the format and
+ * recovery are in spool-format.ts). Each operation is its own inner function.
+ */
 export function openSpool(cfg: SpoolConfig, events: SpoolEvents): Spool {
   mkdirSync(cfg.dir, { recursive: true });
   lock(cfg.dir);
