@@ -58,8 +58,8 @@ export interface SpanMapper {
 }
 
 // About 130 lines on purpose: the reference path's hot loop (every JSON trace, and every trace into
-// the embedded store), with the rules' lookups built once and closed over; its steps (scan, tags,
-// one span) are inner functions that share them.
+// the embedded store), with the rules' lookups built once and closed over; its steps (scan, extra
+// tags, one span) are inner functions that share them.
 export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegistry): SpanMapper {
   const aliases = new Map(Object.entries(rules.aliases));
   const canonical = (key: string): string => aliases.get(key) ?? key;
