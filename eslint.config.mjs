@@ -40,7 +40,7 @@ const GATEWAY_LAYERS = {
   'http': ['alerts', 'errors.ts', 'otlp', 'query', 'tenancy'],
   'cluster': ['config.ts', 'ops'],
   'app.ts': ['config.ts', 'errors.ts', 'http', 'ingest', 'ops', 'otlp', 'query', 'store', 'tenancy'],
-  'main.ts': ['alerts', 'app.ts', 'cluster', 'config.ts', 'http', 'influx', 'ingest', 'mapping', 'ops', 'store', 'tenancy'],
+  'main.ts': ['alerts', 'app.ts', 'cluster', 'config.ts', 'http', 'influx', 'ingest', 'mapping', 'ops', 'query', 'store', 'tenancy'],
 };
 
 /** The flat-config entries that enforce GATEWAY_LAYERS with no-restricted-imports (by regex on the relative path). */

@@ -115,6 +115,22 @@ test('lines InfluxDB refuses (field type conflict) are logged with the line, cou
   }
 });
 
+test('field types already in InfluxDB are read at start-up (SHOW FIELD KEYS over /query)', async () => {
+  await influx.createDatabase('seeded');
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const w = await fetch(`${influx.url}/write?db=seeded&precision=ns`, { method: 'POST', body: `spans,service_name=s a="x",b=1i ${now}\nlogs,service_name=s c=1.5 ${now}` });
+  assert.equal(w.status, 204);
+  const gw = await startGateway({ ...base(), INFLUX_BUCKET: 'seeded' });
+  try {
+    const deadline = Date.now() + 10_000;
+    let log: Record<string, unknown> | undefined;
+    while ((log = gw.logs().find((l) => l.msg === 'field types read from InfluxDB')) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(log?.fields, 3, 'a and b of spans, c of logs');
+  } finally {
+    await gw.stop();
+  }
+});
+
 test('tokens never appear in the logs, even at trace level', async () => {
   const secret = 'a-secret-that-is-definitely-longer-than-32-bytes';
   const gw = await startGateway({ ...base(), TENANT_AUTH: 'jwt', JWT_SECRET: secret, LOG_LEVEL: 'trace' });

@@ -199,7 +199,7 @@ test('a 400 is a failure: counted as rejected, logged with a sample, never retri
     assert.equal(await p.writer.drain(Date.now() + 5_000), 0);
     await sleep(300);
     assert.equal(writeRequests().length, 1, 'a 400 must not be retried');
-    assert.deepEqual(p.log.failed, [{ reason: message, status: 400, rejected: 1, sample: lines }]);
+    assert.deepEqual(p.log.failed, [{ reason: message, status: 400, rejected: 1, sample: lines, refused: [] }]);
     assert.deepEqual(p.log.written, [2]);
     assert.deepEqual(p.log.retries, []);
     assert.equal(p.writer.bufferedLines, 0);

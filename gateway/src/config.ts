@@ -124,7 +124,7 @@ export interface ConsoleConfig {
 export interface InfluxConfig {
   /** `INFLUX_URL`, e.g. `http://127.0.0.1:8086`. */
   readonly url: string;
-  /** `INFLUX_API_VERSION`: `1` (/write), `2` or `3` (the official client's write API). Default 2. */
+  /** `INFLUX_API_VERSION`: `1` (/write), `2` (the official client's /api/v2/write) or `3` (/api/v3/write_lp, Bearer token). Default 2. */
   readonly apiVersion: 1 | 2 | 3;
   readonly token: string | undefined;
   readonly org: string | undefined;

@@ -9,10 +9,12 @@ import { clusterMetricsText, runPrimary, WORKER_SLOT_ENV } from './cluster/prima
 import type { AlertsSource } from './http/query-routes.ts';
 import { ConfigError, loadConfig, type Config, type InfluxConfig } from './config.ts';
 import { createIngest } from './ingest/ingest.ts';
-import { seedFieldTypes } from './influx/field-types-from-db.ts';
+import { seedFieldTypes } from './query/field-types-from-db.ts';
 import type { WriteTransport } from './influx/transport.ts';
 import { createV1Transport } from './influx/v1-transport.ts';
 import { createV2Transport } from './influx/v2-transport.ts';
+import { createV3Transport } from './influx/v3-transport.ts';
+import { createRefusalLog } from './influx/refusal-reasons.ts';
 import { openSpool, type Spool } from './influx/spool.ts';
 import { createLineWriter } from './influx/writer.ts';
 import { FieldTypeRegistry } from './mapping/field-types.ts';
@@ -96,7 +98,13 @@ function openConfiguredSpool(m: GatewayMetrics): Spool | undefined {
 }
 
 function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRules): StoreParts<InfluxSink> {
-  const transport: WriteTransport = influx.apiVersion === 1 ? createV1Transport(influx, (config.buffer.writeConcurrency ?? 1) + 1) : createV2Transport(influx, config.buffer.batchMaxLines);
+  const sockets = (config.buffer.writeConcurrency ?? 1) + 1;
+  const transport: WriteTransport =
+    influx.apiVersion === 1 ? createV1Transport(influx, sockets) : influx.apiVersion === 3 ? createV3Transport(influx, sockets) : createV2Transport(influx, config.buffer.batchMaxLines);
+  const refusals = createRefusalLog({
+    count: (reason, lines) => m.linesRejected.inc({ reason }, lines),
+    firstOfReason: (reason, line, message) => logger.error({ reason, message, line }, 'InfluxDB refused a line for a new reason; lines refused for it are dropped and counted in tenantlens_lines_rejected_total, this is logged once'),
+  });
   const spool = openConfiguredSpool(m);
   spoolRef = spool;
   // The store feeds the writer from the spool; it exists only once the writer does.
@@ -112,14 +120,17 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
         m.writeRetries.inc({ reason: status === undefined ? 'network' : String(status) });
         logger.warn({ status, reason }, 'InfluxDB write failed; will retry');
       },
-      failed: (reason, status, rejected, sample) => {
+      failed: (reason, status, rejected, sample, refused) => {
         m.writeFailures.inc({ kind: 'rejected' });
-        m.linesRejected.inc(rejected);
-        logger.error({ status, reason, rejectedLines: rejected, sampleLines: sample }, 'InfluxDB refused lines as invalid; they are dropped');
+        refusals.record(reason, rejected, refused);
+        // InfluxDB 3 names each refused line: the refusal log shows the first of each reason once.
+        // v1/v2 give one message per batch, which stays logged with a sample as before.
+        if (refused.length === 0) logger.error({ status, reason, rejectedLines: rejected, sampleLines: sample }, 'InfluxDB refused lines as invalid; they are dropped');
       },
     },
   });
-  if (influx.apiVersion === 1) {
+  // Not on 2.x: its /query needs a DBRP mapping an operator may not have made. InfluxDB 3 serves /query itself.
+  if (influx.apiVersion !== 2) {
     // The two measurements with dynamic attribute fields.
     seedFieldTypes(influx, [mapping.spans.name, LOGS_MEASUREMENT], fieldTypes)
       .then((n) => logger.info({ fields: n }, 'field types read from InfluxDB'))

@@ -480,8 +480,8 @@ test('a failure drops only that batch, reports rejected count and sample, and co
       'failed batches are not retried; later batches still go out',
     );
     assert.deepEqual(log.failed, [
-      { reason: 'partial write: field type conflict dropped=2', status: 400, rejected: 2, sample: ['l0', 'l1', 'l2'] },
-      { reason: 'unable to parse', status: 400, rejected: 5, sample: ['l5', 'l6', 'l7'] },
+      { reason: 'partial write: field type conflict dropped=2', status: 400, rejected: 2, sample: ['l0', 'l1', 'l2'], refused: [] },
+      { reason: 'unable to parse', status: 400, rejected: 5, sample: ['l5', 'l6', 'l7'], refused: [] },
     ]);
     assert.deepEqual(log.written, [3, 2], 'partial write: the 3 accepted lines; full rejection: nothing; last batch: 2');
     assert.deepEqual(log.retries, []);
@@ -501,7 +501,7 @@ test('a failure sample holds at most 3 lines, fewer for a short batch', async (t
   await withWriter(w, async () => {
     assert.equal(w.offer(['only']), true);
     assert.equal(await clock.run(w.drain(Date.now() + 5_000)), 0);
-    assert.deepEqual(log.failed, [{ reason: 'bad', status: 400, rejected: 1, sample: ['only'] }]);
+    assert.deepEqual(log.failed, [{ reason: 'bad', status: 400, rejected: 1, sample: ['only'], refused: [] }]);
     assert.deepEqual(log.written, []);
   });
 });

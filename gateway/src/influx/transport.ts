@@ -1,11 +1,26 @@
 import { isRetryableHttpStatus, type DeliveryOutcome } from '../delivery/outcome.ts';
 
 /**
+ * Lines InfluxDB refused for one reason. InfluxDB 3 names every refused line (up to 100 a
+ * response) with its own error message; `reason` is that message with the names and values taken
+ * out (refusal-reasons.ts), so it can be a metric label.
+ */
+export interface RefusedLines {
+  readonly reason: string;
+  readonly lines: number;
+  /** The first refused line for this reason, as InfluxDB echoed it, for the log. */
+  readonly firstLine: string;
+  /** InfluxDB's own message for that line. */
+  readonly message: string;
+}
+
+/**
  * A transport sends one batch of line protocol and reports the outcome as a value, never by
  * throwing. Retrying is the writer's job. A `failure` is InfluxDB refusing the lines for good
- * (400, partial write): `rejectedLines` of them were dropped.
+ * (400, partial write): `rejectedLines` of them were dropped, and `refused` says why, per
+ * reason, where the server says (InfluxDB 3); v1/v2 only give one message for the batch.
  */
-export type WriteOutcome = DeliveryOutcome<{ readonly rejectedLines: number }>;
+export type WriteOutcome = DeliveryOutcome<{ readonly rejectedLines: number; readonly refused?: readonly RefusedLines[] }>;
 
 export interface WriteTransport {
   /** `body` is newline-joined line protocol (UTF-8) holding `lineCount` lines. */

@@ -41,12 +41,17 @@ export function createV1Transport(config: InfluxConfig, maxSockets = 8): WriteTr
   };
 }
 
-/** v1 API credentials: basic auth from username/password, else a 2.x/3.x token (v1 compatibility API). */
+/**
+ * Credentials for `/write` and `/query`: basic auth from username/password, else the token. 2.x
+ * takes `Token` on its v1 compatibility API; InfluxDB 3 takes `Bearer` on every endpoint, native
+ * and compatibility alike (`Token` only on the v1/v2 ones), so v3 sends `Bearer` everywhere.
+ */
 export function v1AuthHeaders(config: InfluxConfig): Record<string, string> {
   if (config.username !== undefined && config.password !== undefined) {
     return { authorization: 'Basic ' + Buffer.from(`${config.username}:${config.password}`).toString('base64') };
   }
-  return config.token === undefined ? {} : { authorization: `Token ${config.token}` };
+  if (config.token === undefined) return {};
+  return { authorization: `${config.apiVersion === 3 ? 'Bearer' : 'Token'} ${config.token}` };
 }
 
 function errorMessage(text: string): string | undefined {

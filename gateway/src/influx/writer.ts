@@ -1,12 +1,13 @@
 import type { BufferConfig } from '../config.ts';
 import { retryDelayMillis, type BackoffPolicy } from '../delivery/backoff.ts';
-import type { WriteOutcome, WriteTransport } from './transport.ts';
+import type { RefusedLines, WriteOutcome, WriteTransport } from './transport.ts';
 
 /** What the writer reports; `ops/metrics.ts` turns these into Prometheus series. */
 export interface WriterEvents {
   written(lines: number): void;
   retry(reason: string, status: number | undefined): void;
-  failed(reason: string, status: number | undefined, rejectedLines: number, sample: readonly string[]): void;
+  /** `refused`: the refused lines per reason when the database named them (InfluxDB 3), else empty. */
+  failed(reason: string, status: number | undefined, rejectedLines: number, sample: readonly string[], refused: readonly RefusedLines[]): void;
 }
 
 export interface LineWriter {
@@ -231,7 +232,7 @@ export function createLineWriter(opts: WriterOptions): LineWriter {
         lastOk = true; // the database answered; it just refused these lines
         const sample = sampleLines(batch.body);
         batch.done = true;
-        events.failed(outcome.reason, outcome.status, outcome.rejectedLines, sample);
+        events.failed(outcome.reason, outcome.status, outcome.rejectedLines, sample, outcome.refused ?? []);
         if (outcome.rejectedLines < batch.count) events.written(batch.count - outcome.rejectedLines);
         releaseDone();
         return;

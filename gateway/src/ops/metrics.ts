@@ -8,7 +8,7 @@ export interface GatewayMetrics {
   readonly requestsRefused: Counter<'reason'>;
   readonly pointsWritten: Counter;
   readonly writeFailures: Counter<'kind'>;
-  readonly linesRejected: Counter;
+  readonly linesRejected: Counter<'reason'>;
   readonly writeRetries: Counter<'reason'>;
   readonly fieldTypeConflicts: Counter;
   readonly tagValuesDemoted: Counter<'tag'>;
@@ -93,7 +93,12 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
     requestsRefused: new Counter({ name: 'tenantlens_requests_refused_total', help: 'Requests answered with an error, by reason', labelNames: ['reason'], registers }),
     pointsWritten: new Counter({ name: 'tenantlens_points_written_total', help: 'Points InfluxDB acknowledged', registers }),
     writeFailures: new Counter({ name: 'tenantlens_write_failures_total', help: 'Failed write attempts, by kind (retryable, rejected)', labelNames: ['kind'], registers }),
-    linesRejected: new Counter({ name: 'tenantlens_lines_rejected_total', help: 'Lines InfluxDB refused as invalid (dropped after logging)', registers }),
+    linesRejected: new Counter({
+      name: 'tenantlens_lines_rejected_total',
+      help: "Lines InfluxDB refused as invalid and the gateway dropped, never retried, by reason (InfluxDB's message with names and numbers taken out; at most 32 reasons, then other)",
+      labelNames: ['reason'],
+      registers,
+    }),
     writeRetries: new Counter({ name: 'tenantlens_write_retries_total', help: 'Write retries scheduled, by reason', labelNames: ['reason'], registers }),
     tagValuesDemoted: new Counter({ name: 'tenantlens_tag_values_demoted_total', help: 'Tag values over CARDINALITY_LIMIT written as <tag>__demoted fields instead', labelNames: ['tag'], registers }),
     attributesDropped: new Counter({ name: 'tenantlens_attributes_dropped_total', help: 'Attributes dropped: past ATTRIBUTE_COUNT_LIMIT per resource/span/data point/log record, or with a key over 1024 characters; by signal', labelNames: ['signal'], registers }),

@@ -1,8 +1,7 @@
 import type { InfluxConfig } from '../config.ts';
-import { v1AuthHeaders } from '../influx/v1-transport.ts';
 import { FRONTEND_ERRORS_MEASUREMENT, WEB_VITALS_MEASUREMENT } from '../mapping/map-browser-events.ts';
 import { byErrorCount, byNewest, vitalsGroups, type BrowserQueries, type ErrorExample, type MetricRow } from './browser-model.ts';
-import { InfluxQueryError } from './influx.ts';
+import { InfluxQueryError, runInfluxQL } from './influxql-http.ts';
 import { ident, literal, timeRange } from './influxql.ts';
 
 interface Series {
@@ -13,23 +12,8 @@ interface Series {
 
 /** One InfluxQL statement over `/query` (`epoch=u`); a measurement not written yet is no data. */
 async function query(config: InfluxConfig, q: string): Promise<Series[]> {
-  const params = new URLSearchParams({ db: config.bucket, q, epoch: 'u' });
-  if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
-  const res = await fetch(`${config.url}/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...v1AuthHeaders(config) },
-    body: params.toString(),
-    signal: AbortSignal.timeout(config.timeoutMillis * 3),
-  });
-  const text = await res.text();
-  let body: { error?: string; results?: Array<{ error?: string; series?: Series[] }> };
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    throw new InfluxQueryError(`InfluxDB /query answered HTTP ${res.status}: ${text.slice(0, 200)}`);
-  }
-  const r = body.results?.[0];
-  const error = body.error ?? r?.error;
+  const [r] = await runInfluxQL<Series>(config, q);
+  const error = r?.error;
   if (error !== undefined && !/not found/.test(error)) throw new InfluxQueryError(`InfluxDB query failed: ${error}`);
   return r?.series ?? [];
 }

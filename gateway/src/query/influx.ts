@@ -1,7 +1,7 @@
 import type { InfluxConfig } from '../config.ts';
-import { v1AuthHeaders } from '../influx/v1-transport.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { ident, literal, timeRange } from './influxql.ts';
+import { InfluxQueryError, runInfluxQL } from './influxql-http.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import { createInfluxConsoleQueries, type InfluxSeries } from './influx-console.ts';
 import {
@@ -28,11 +28,12 @@ type Series = InfluxSeries;
 /** Rows scanned at most for a trace list; the newest are kept. */
 const MAX_TRACE_ROWS = 100_000;
 
-export class InfluxQueryError extends Error {}
+export { InfluxQueryError };
 
 /**
  * The drill-down queries in InfluxQL over `/query`: it works on 1.x, on 2.x through the DBRP
- * compatibility API and on 3.x, where Flux does not. Times come back as `epoch=u`: exact in a JS
+ * compatibility API and on 3.x, where Flux does not (3.x: one request per statement, see
+ * influxql-http.ts; why InfluxQL rather than SQL there: docs/influxdb3.md). Times come back as `epoch=u`: exact in a JS
  * number, where nanoseconds would not survive JSON.parse.
  *
  * Over 120 lines on purpose: the body is the DrillDown object, one method per query (each short),
@@ -46,23 +47,8 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
   const lg = ident(LOGS_MEASUREMENT);
 
   async function query(q: string): Promise<Series[][]> {
-    const params = new URLSearchParams({ db: config.bucket, q, epoch: 'u' });
-    if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
-    const res = await fetch(`${config.url}/query`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...v1AuthHeaders(config) },
-      body: params.toString(),
-      signal: AbortSignal.timeout(config.timeoutMillis * 3),
-    });
-    const text = await res.text();
-    let body: { error?: string; results?: Array<{ error?: string; series?: Series[] }> };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new InfluxQueryError(`InfluxDB /query answered HTTP ${res.status}: ${text.slice(0, 200)}`);
-    }
-    if (body.error !== undefined) throw new InfluxQueryError(`InfluxDB query failed: ${body.error}`);
-    return (body.results ?? []).map((r) => {
+    const results = await runInfluxQL<Series>(config, q);
+    return results.map((r) => {
       // A measurement that does not exist yet is "no data", not an error.
       if (r.error !== undefined && !/not found/.test(r.error)) throw new InfluxQueryError(`InfluxDB query failed: ${r.error}`);
       return r.series ?? [];

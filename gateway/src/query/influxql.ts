@@ -17,3 +17,29 @@ export function ident(name: string): string {
 export function timeRange(fromNs: bigint, toNs: bigint): string {
   return `time >= ${fromNs} AND time < ${toNs}`;
 }
+
+/**
+ * The statements of a `;`-separated InfluxQL query, split outside string literals and quoted
+ * identifiers (both escape with `\`, see `literal` and `ident`). InfluxDB 3 runs one statement per
+ * request (its `query_influxql_inner` refuses more with "InfluxQL query must contain a single
+ * statement"), where 1.x and 2.x answer `results[i]` for statement i of one request.
+ */
+export function splitStatements(q: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i];
+    if (quote !== undefined) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === ';') {
+      out.push(q.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(q.slice(start));
+  return out.map((s) => s.trim()).filter((s) => s !== '');
+}

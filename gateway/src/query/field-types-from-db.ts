@@ -1,10 +1,10 @@
 import type { InfluxConfig } from '../config.ts';
 import type { FieldType } from '../schema/point.ts';
-import { v1AuthHeaders } from './v1-transport.ts';
+import { runInfluxQL } from './influxql-http.ts';
 
 const TYPES: Record<string, FieldType> = { float: 'float', integer: 'integer', string: 'string', boolean: 'boolean' };
 
-/** Where the types go: the mapping's field type registry (mapping/field-types.ts), which this folder does not import. */
+/** Where the types go: the mapping's field type registry (mapping/field-types.ts); any `seed` will do. */
 export interface FieldTypeSeed {
   seed(measurement: string, key: string, type: FieldType): void;
 }
@@ -16,14 +16,15 @@ export interface FieldTypeSeed {
  */
 export async function seedFieldTypes(config: InfluxConfig, measurements: readonly string[], registry: FieldTypeSeed): Promise<number> {
   const q = measurements.map((m) => `SHOW FIELD KEYS FROM "${m.replace(/["\\]/g, '\\$&')}"`).join('; ');
-  const params = new URLSearchParams({ db: config.bucket, q });
-  if (config.retentionPolicy !== undefined) params.set('rp', config.retentionPolicy);
-  const res = await fetch(`${config.url}/query?${params.toString()}`, { headers: v1AuthHeaders(config), signal: AbortSignal.timeout(5000) });
-  if (!res.ok) throw new Error(`SHOW FIELD KEYS answered HTTP ${res.status}`);
-  const body = (await res.json()) as { results?: Array<{ series?: Array<{ values?: Array<[string, string]> }> }> };
+  // runInfluxQL: one request on 1.x/2.x, one per statement on InfluxDB 3 (which takes one at a time).
+  // runInfluxQL waits 3 × timeoutMillis: about 5 s, start-up must not hang on a slow database.
+  const results = await runInfluxQL<{ values?: Array<[string, string]> }>({ ...config, timeoutMillis: 1700 }, q);
   let n = 0;
   measurements.forEach((measurement, i) => {
-    for (const s of body.results?.[i]?.series ?? []) {
+    const r = results[i];
+    // A measurement not written yet has no field keys.
+    if (r?.error !== undefined && !/not found/.test(r.error)) throw new Error(`SHOW FIELD KEYS failed: ${r.error}`);
+    for (const s of r?.series ?? []) {
       for (const [key, type] of s.values ?? []) {
         const t = TYPES[type];
         if (t !== undefined) {
