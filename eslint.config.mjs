@@ -2,6 +2,73 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** A package may not reach into another's internals (style note: explicit public surface). */
+const NO_PACKAGE_INTERNALS = { group: ['**/web-sdk/src/**', '**/demo/**'], message: 'Import a package by its name, not its internals.' };
+
+/**
+ * gateway/src's folder boundaries: what each folder (or top-level file) may import from the rest
+ * of gateway/src; everything else there is refused. They follow the write path of
+ * docs/architecture.md, decode → tenant → map → buffer → write, each step importing only the
+ * steps and models below it, never one after it:
+ * - `schema/` (the data model), `errors.ts`, `delivery/` and `ops/` are leaves;
+ * - `otlp/` decodes and knows nothing of mapping or storage; `tenancy/` resolves the tenant;
+ * - `mapping/` turns OTLP into points; of `influx/` it reads only the line-protocol limits
+ *   (a point whose series key InfluxDB would refuse is refused here, on both stores);
+ * - `influx/` writes line protocol and knows nothing of the mapping (points come from schema/);
+ * - `query/` reads what was written (it names the mapping's measurements), never the write path;
+ * - `store/` assembles a backend (influx/ or DuckDB, and its queries); `ingest/` strings the
+ *   write path together; `http/` serves queries and alerts and never touches the database
+ *   client; `app.ts` is the HTTP surface and `main.ts` the wiring, which nothing imports.
+ * An entry `folder/file.ts` admits that file only. gateway/test/import-graph.test.ts checks that
+ * the result has no cycle, between files or folders.
+ */
+const GATEWAY_LAYERS = {
+  'schema': [],
+  'errors.ts': [],
+  'delivery': [],
+  'ops': [],
+  'otlp': ['errors.ts', 'schema'],
+  'config': ['errors.ts', 'otlp'],
+  'config.ts': ['config', 'errors.ts', 'otlp'],
+  'tenancy': ['config.ts', 'errors.ts'],
+  'mapping': ['otlp', 'schema', 'influx/line-protocol.ts'],
+  'influx': ['config.ts', 'delivery', 'errors.ts', 'otlp', 'schema'],
+  'query': ['config.ts', 'errors.ts', 'mapping', 'schema', 'influx/v1-transport.ts'],
+  'store': ['config.ts', 'delivery', 'errors.ts', 'influx', 'mapping', 'query', 'schema'],
+  'ingest': ['errors.ts', 'influx', 'mapping', 'ops', 'otlp', 'schema', 'store/store.ts', 'tenancy'],
+  'alerts': ['config.ts', 'delivery', 'ops', 'query'],
+  'http': ['alerts', 'errors.ts', 'ingest/inflate.ts', 'otlp', 'query', 'tenancy'],
+  'grpc': ['config.ts', 'errors.ts', 'ingest', 'ops', 'otlp', 'tenancy'],
+  'cluster': ['config.ts', 'ops'],
+  'app.ts': ['config.ts', 'errors.ts', 'http', 'ingest', 'ops', 'otlp', 'query', 'store', 'tenancy'],
+  'main.ts': ['alerts', 'app.ts', 'cluster', 'config.ts', 'grpc', 'http', 'influx', 'ingest', 'mapping', 'ops', 'query', 'store', 'tenancy'],
+};
+
+/** The flat-config entries that enforce GATEWAY_LAYERS with no-restricted-imports (by regex on the relative path). */
+function gatewayBoundaries() {
+  const names = Object.keys(GATEWAY_LAYERS);
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return names.flatMap((name) => {
+    const allowed = GATEWAY_LAYERS[name];
+    const isFile = name.endsWith('.ts');
+    // A file `depth` folders below gateway/src reaches the top with that many `../` (a top-level file with `./`).
+    return (isFile ? [0] : [1, 2, 3]).map((depth) => {
+      const up = depth === 0 ? '\\./' : '(?:\\.\\./){' + depth + '}';
+      const patterns = names
+        .filter((other) => other !== name && !allowed.includes(other))
+        .map((other) => {
+          const only = allowed.filter((a) => a.startsWith(`${other}/`)).map((a) => a.slice(other.length + 1));
+          const rest = only.length === 0 ? '' : `(?!(?:${only.map(escape).join('|')})$)`;
+          const target = other.endsWith('.ts') ? `${escape(other)}$` : `${escape(other)}/${rest}`;
+          const why = only.length === 0 ? `${name} may not import ${other}` : `of ${other}, ${name} may import ${only.join(', ')} only`;
+          return { regex: `^${up}${target}`, message: `${why} (gateway folder boundaries: GATEWAY_LAYERS in eslint.config.mjs).` };
+        });
+      const files = isFile ? [`gateway/src/${name}`] : [`gateway/src/${name}/${'*/'.repeat(depth - 1)}*.ts`];
+      return { files, rules: { 'no-restricted-imports': ['error', { patterns: [NO_PACKAGE_INTERNALS, ...patterns] }] } };
+    });
+  });
+}
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**'] },
   js.configs.recommended,
@@ -31,10 +98,11 @@ export default tseslint.config(
   {
     // A package may not reach into another's internals (style note: explicit public surface).
     files: ['gateway/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/web-sdk/src/**', '**/demo/**'], message: 'Import a package by its name, not its internals.' }] }],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_PACKAGE_INTERNALS] }] },
   },
+  // --- gateway/src: folder boundaries (after the rule above, which each entry repeats: a later
+  // entry's options replace an earlier one's).
+  ...gatewayBoundaries(),
   // --- web-sdk: package boundaries (web-sdk/test/package.test.ts checks the resulting import graph).
   { ignores: ['web-sdk/.tmp/**'] },
   {

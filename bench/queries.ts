@@ -24,7 +24,7 @@ import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import type { Attribute, SpanRecord, TraceRequest } from '../gateway/src/otlp/model.ts';
 import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
 import { createInfluxStore } from '../gateway/src/store/influx-store.ts';
-import type { Store } from '../gateway/src/store/store.ts';
+import type { WriteSink } from '../gateway/src/store/store.ts';
 import { buildDemo } from '../demo/build.ts';
 import { launchChromium } from '../harness/browser.ts';
 import { startGateway, type Gateway } from '../harness/gateway.ts';
@@ -68,7 +68,7 @@ function* requests(): Generator<{ tenant: string; req: TraceRequest }> {
   }
 }
 
-async function load(store: Store, label: string): Promise<number> {
+async function load(store: WriteSink, label: string): Promise<number> {
   const mapper = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry());
   const t0 = performance.now();
   let sent = 0;
@@ -205,8 +205,8 @@ const t0 = Date.now();
 try {
   console.log(`tenantlens query bench: ${SPANS.toLocaleString()} spans (${TENANTS.length} tenants, ${SESSIONS_PER_TENANT} sessions each), median of ${RUNS} runs\n${machineLine()}\n`);
   const embedded = await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events: { written() {}, retry(r) { console.error(r); } } });
-  await load(embedded, 'embedded (DuckDB)');
-  await embedded.close(); // the gateway below opens the same database
+  await load(embedded.sink, 'embedded (DuckDB)');
+  await embedded.sink.close(); // the gateway below opens the same database
   const gwEmbedded = await startGateway({ ...gatewayEnv, DATA_DIR: dir }, 120_000);
   try {
     results['embedded (DuckDB)'] = await measure(gwEmbedded, sizes['embedded (DuckDB)'] ?? {});
@@ -228,8 +228,8 @@ async function influxBench(): Promise<void> {
   const transport = createV1Transport(influx);
   const writer = createLineWriter({ transport, buffer, events: { written() {}, retry(r) { console.error(r); }, failed(r) { console.error(r); } } });
   const store = createInfluxStore({ config: influx, rules: DEFAULT_RULES, writer, transport });
-  await load(store, 'influxd 1.6.7');
-  await store.close();
+  await load(store.sink, 'influxd 1.6.7');
+  await store.sink.close();
   const gwInflux = await startGateway({ ...gatewayEnv, INFLUX_URL: influxd.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens' }, 60_000);
   try {
     results['influxd 1.6.7'] = await measure(gwInflux, sizes['influxd 1.6.7'] ?? {});

@@ -28,7 +28,7 @@ import {
 } from './support/fuzz.ts';
 import { startGateway, type Gateway } from '../harness/gateway.ts';
 import { startInfluxd, type Influxd } from '../harness/influxd.ts';
-import { createInProcessIngest, type MemoryStore } from './support/memory-store.ts';
+import { EMPTY_DRILL_DOWN, createInProcessIngest, type MemoryStore } from './support/memory-store.ts';
 
 /**
  * Issue #7, hostile input. Real OTLP bodies from the official SDK serializers (traces, metrics,
@@ -148,7 +148,7 @@ describe('gzip streams through the HTTP surface (createApp, in-process)', () => 
     const inProcess = createInProcess();
     store = inProcess.store;
     const metrics = createMetrics({ bufferLines: () => 0, bufferBytes: () => 0 }, false);
-    const { app } = createApp({ config, ingest: inProcess.ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger: pino({ level: 'silent' }) });
+    const { app } = createApp({ config, ingest: inProcess.ingest, tenants: createTenantResolver(config.tenancy), sink: store, health: store, queries: EMPTY_DRILL_DOWN, metrics, logger: pino({ level: 'silent' }) });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

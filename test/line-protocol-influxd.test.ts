@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FieldValue, Point } from '../gateway/src/influx/line-protocol.ts';
+import type { FieldValue, Point } from '../gateway/src/schema/point.ts';
 import { encodeLine } from '../gateway/src/influx/line-protocol.ts';
 import { startInfluxd, type Influxd, type InfluxSeries } from '../harness/influxd.ts';
 import { storedFieldKey, storedTag } from './support/stored-escaping.ts';

@@ -137,8 +137,8 @@ describe('real OpenTelemetry SDKs → /v1/metrics, /v1/logs, /v1/traces → real
     const error = byBody['{"code":42,"reason":"card declined"}'];
     assert.deepEqual([error?.severity_text, error?.severity_number, error?.span_id], ['ERROR', 17, spanId], 'a structured body is stored as JSON');
 
-    assert.equal(await gw.metric('tenantlens_spans_accepted_total', { signal: 'logs' }), 2);
-    assert.ok((await gw.metric('tenantlens_spans_accepted_total', { signal: 'metrics' })) >= 4);
+    assert.equal(await gw.metric('tenantlens_log_records_accepted_total'), 2);
+    assert.ok((await gw.metric('tenantlens_data_points_accepted_total')) >= 4);
   });
 
   test('the trace drill-down shows the log records next to their span', async () => {

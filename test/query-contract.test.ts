@@ -576,7 +576,7 @@ test('windowP99 (the alert evaluator\'s query): the same windows, counts and nea
       assert.deepEqual(await embedded.queries.windowP99(range, BigInt(bucketMs) * MS, dimension), expected, `embedded ${dimension}`);
     }
   } finally {
-    await embedded.close();
+    await embedded.sink.close();
   }
 });
 

@@ -12,7 +12,7 @@ import { createGrpcReceiver, type GrpcReceiver } from './grpc/receiver.ts';
 import { createExportIntake } from './ingest/export.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { SIGNALS } from './ingest/signal-table.ts';
-import { seedFieldTypes } from './influx/field-types-from-db.ts';
+import { seedFieldTypes } from './query/field-types-from-db.ts';
 import type { WriteTransport } from './influx/transport.ts';
 import { createV1Transport } from './influx/v1-transport.ts';
 import { createV2Transport } from './influx/v2-transport.ts';
@@ -21,12 +21,12 @@ import { createRefusalLog } from './influx/refusal-reasons.ts';
 import { openSpool, type Spool } from './influx/spool.ts';
 import { createLineWriter } from './influx/writer.ts';
 import { FieldTypeRegistry } from './mapping/field-types.ts';
-import { createLogsMapper, createMetricsMapper } from './mapping/map-signals.ts';
+import { createLogsMapper, createMetricsMapper, LOGS_MEASUREMENT } from './mapping/map-signals.ts';
 import { createSpanMapper } from './mapping/map-spans.ts';
 import { DEFAULT_RULES, loadMappingFile, MappingFileError, type MappingRules } from './mapping/rules.ts';
 import { createMetrics, type GatewayMetrics } from './ops/metrics.ts';
-import { createInfluxStore } from './store/influx-store.ts';
-import type { Store } from './store/store.ts';
+import { createInfluxStore, type InfluxSink } from './store/influx-store.ts';
+import type { LineSink, StoreParts, WriteSink } from './store/store.ts';
 import { createTenantRateLimiter } from './tenancy/rate-limit.ts';
 import { createCardinalityGuard } from './mapping/cardinality-guard.ts';
 import { acceptInfrastructureCredential, reserveInfrastructureTenant } from './tenancy/infrastructure.ts';
@@ -61,12 +61,12 @@ const logger = pino({
 });
 
 // The gauges read the store lazily: it is created after the metrics it reports into.
-let storeRef: Store | undefined;
+let sinkRef: WriteSink | undefined;
 let spoolRef: Spool | undefined;
 let alertingRef: Alerting | undefined;
 const metrics = createMetrics({
-  bufferLines: () => storeRef?.bufferedPoints ?? 0,
-  bufferBytes: () => storeRef?.bufferedBytes ?? 0,
+  bufferLines: () => sinkRef?.bufferedPoints ?? 0,
+  bufferBytes: () => sinkRef?.bufferedBytes ?? 0,
   spoolBytes: () => spoolRef?.bytes ?? 0,
   alertsFiring: () => alertingRef?.evaluator.firingCount ?? 0,
 });
@@ -101,7 +101,7 @@ function openConfiguredSpool(m: GatewayMetrics): Spool | undefined {
   }
 }
 
-function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRules): Store {
+function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRules): StoreParts<InfluxSink> {
   const sockets = (config.buffer.writeConcurrency ?? 1) + 1;
   const transport: WriteTransport =
     influx.apiVersion === 1 ? createV1Transport(influx, sockets) : influx.apiVersion === 3 ? createV3Transport(influx, sockets) : createV2Transport(influx, config.buffer.batchMaxLines);
@@ -135,19 +135,24 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
   });
   // Not on 2.x: its /query needs a DBRP mapping an operator may not have made. InfluxDB 3 serves /query itself.
   if (influx.apiVersion !== 2) {
-    seedFieldTypes(influx, mapping, fieldTypes)
+    // The two measurements with dynamic attribute fields.
+    seedFieldTypes(influx, [mapping.spans.name, LOGS_MEASUREMENT], fieldTypes)
       .then((n) => logger.info({ fields: n }, 'field types read from InfluxDB'))
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not read field types from InfluxDB; conflicts will be learned as they happen'));
   }
   const store = createInfluxStore({ config: influx, rules: mapping, writer, transport, spool });
-  released = (n) => store.released(n);
+  released = (n) => store.sink.released(n);
   return store;
 }
 
 async function start(): Promise<void> {
-  let store: Store;
+  let store: StoreParts;
+  // Only the InfluxDB sink takes the fused encoder's lines; the embedded store takes points.
+  let lines: LineSink | undefined;
   if (config.influx !== undefined) {
-    store = influxStore(config.influx, metrics, rules);
+    const influx = influxStore(config.influx, metrics, rules);
+    store = influx;
+    lines = influx.sink;
   } else {
     const dataDir = resolve(config.dataDir);
     try {
@@ -170,14 +175,15 @@ async function start(): Promise<void> {
       fatal(`cannot open the embedded store in DATA_DIR=${dataDir}: ${(err as Error).message}`);
     }
   }
-  storeRef = store;
+  sinkRef = store.sink;
 
   const ingest = createIngest({
     mapper: createSpanMapper(rules, fieldTypes),
     metricsMapper: createMetricsMapper(rules),
     logsMapper: createLogsMapper(rules, fieldTypes),
     rules,
-    store,
+    sink: store.sink,
+    lines,
     instanceName: config.instanceName,
     rateLimiter: config.tenantRateLimit === undefined ? undefined : createTenantRateLimiter(config.tenantRateLimit),
     attributeLimits: config.attributeLimits,
@@ -198,14 +204,17 @@ async function start(): Promise<void> {
   const tenants = config.infra === undefined ? tenantCredentials : reserveInfrastructureTenant(tenantCredentials, config.infra);
   const ingestTenants = config.infra === undefined ? tenants : acceptInfrastructureCredential(tenants, config.infra);
   // One intake for both transports: the same admission, decoding, counters and drain state.
-  const intake = createExportIntake({ ingest, store, metrics, logger, maxBodyBytes: config.maxBodyBytes });
+  const intake = createExportIntake({ ingest, admission: store.sink, metrics, logger, maxBodyBytes: config.maxBodyBytes });
   const { app, startDraining } = createApp({
     config,
     ingest,
     intake,
     tenants,
     ingestTenants,
-    store,
+    sink: store.sink,
+    health: store.health,
+    queries: store.queries,
+    browser: store.browser,
     metrics,
     logger,
     alerts,
@@ -231,7 +240,7 @@ async function start(): Promise<void> {
       {
         port,
         ...(grpcPort === undefined ? {} : { grpcPort, grpcTls: config.grpc?.tls !== undefined }),
-        store: store.kind,
+        store: config.influx === undefined ? 'embedded' : 'influxdb',
         ...(config.influx === undefined
           ? { dataDir: resolve(config.dataDir) }
           : { influx: config.influx.url, apiVersion: config.influx.apiVersion, bucket: config.influx.bucket }),
@@ -248,7 +257,7 @@ async function start(): Promise<void> {
   async function shutdown(signal: string): Promise<void> {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal, buffered: store.bufferedPoints }, 'stopping: refusing new data, flushing the buffer');
+    logger.info({ signal, buffered: store.sink.bufferedPoints }, 'stopping: refusing new data, flushing the buffer');
     startDraining();
     grpc?.startDraining();
     // An evaluation stuck on an unreachable database must not eat the drain's grace period.
@@ -257,14 +266,14 @@ async function start(): Promise<void> {
     server.closeIdleConnections();
     // Calls in flight finish (their data is acknowledged only once buffered); new ones get UNAVAILABLE.
     const grpcClosed = grpc?.close(Date.now() + 5000);
-    const left = await store.drain(Date.now() + DRAIN_MILLIS);
+    const left = await store.sink.drain(Date.now() + DRAIN_MILLIS);
     // A resolved notification still queued is worth a few seconds, not the whole grace period.
     if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     await grpcClosed;
     // Closing a client to an unreachable database must not hold the exit hostage.
-    await Promise.race([store.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
-    if (left > 0 && store.durable) {
+    await Promise.race([store.sink.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
+    if (left > 0 && store.sink.durable) {
       logger.warn(
         { spooled: left, dir: config.spool?.dir },
         'the database did not take everything before the deadline; the rest stays in the spool, replayed when a gateway starts on this directory again (an emptyDir volume is deleted with its pod: then these lines are lost)',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createCardinalityGuard, OVERFLOW_TAG_VALUE } from '../src/mapping/cardinality-guard.ts';
-import type { MappedPoint } from '../src/mapping/map-spans.ts';
+import type { MappedPoint } from '../src/schema/point.ts';
 
 const point = (session: string, endpoint = '/x'): MappedPoint => ({
   spanId: `span-${session}`,

@@ -13,7 +13,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { CONSOLE_CSP } from '../src/http/console-static.ts';
 import { createMetrics } from '../src/ops/metrics.ts';
 import { createTenantResolver } from '../src/tenancy/resolve-tenant.ts';
-import { createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
+import { EMPTY_DRILL_DOWN, createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
 
 const SECRET = 'console-test-secret-at-least-32-bytes-long';
 const ADMIN = 'operator-token-for-the-console-test';
@@ -37,7 +37,7 @@ async function start(env: Record<string, string>): Promise<Running> {
     },
   });
   const metrics = createMetrics({ bufferLines: () => 0, bufferBytes: () => 0 }, false);
-  const { app } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger: pino({ level: 'info' }, sink) });
+  const { app } = createApp({ config, ingest, tenants: createTenantResolver(config.tenancy), sink: store, health: store, queries: EMPTY_DRILL_DOWN, metrics, logger: pino({ level: 'info' }, sink) });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FieldType } from '../src/influx/line-protocol.ts';
+import type { FieldType } from '../src/schema/point.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
 
 type Conflict = [measurement: string, key: string, type: FieldType];

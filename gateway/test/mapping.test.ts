@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FieldValue, Point } from '../src/influx/line-protocol.ts';
+import type { FieldValue, Point } from '../src/schema/point.ts';
 import { encodeLine } from '../src/influx/line-protocol.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
 import type { MapContext, MapResult } from '../src/mapping/map-spans.ts';

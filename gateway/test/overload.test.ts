@@ -13,7 +13,7 @@ import { createLineWriter } from '../src/influx/writer.ts';
 import { DEFAULT_RULES } from '../src/mapping/rules.ts';
 import { createFullLatch } from '../src/store/full-latch.ts';
 import { createInfluxStore } from '../src/store/influx-store.ts';
-import { createIngestInto, createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
+import { EMPTY_DRILL_DOWN, createIngestInto, createInProcessIngest, type MemoryStore } from '../../test/support/memory-store.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Declared by the refused request; only its first KiB is sent before the answer must come. */
@@ -72,7 +72,7 @@ describe('overload: a full buffer refuses before reading the body (createApp, in
     const inProcess = createInProcessIngest('gw-overload');
     store = inProcess.store;
     const metrics = createMetrics({ bufferLines: () => 0, bufferBytes: () => 0 }, false);
-    const { app } = createApp({ config, ingest: inProcess.ingest, tenants: createTenantResolver(config.tenancy), store, metrics, logger: pino({ level: 'silent' }) });
+    const { app } = createApp({ config, ingest: inProcess.ingest, tenants: createTenantResolver(config.tenancy), sink: store, health: store, queries: EMPTY_DRILL_DOWN, metrics, logger: pino({ level: 'silent' }) });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     port = (server.address() as AddressInfo).port;
@@ -174,8 +174,8 @@ test('an InfluxDB store with BUFFER_MAX_BYTES under BATCH_MAX_BYTES: early 503 o
   const pending: Array<(o: WriteOutcome) => void> = [];
   const transport = { write: () => new Promise<WriteOutcome>((r) => pending.push(r)), ping: async () => true, close: async () => undefined };
   const writer = createLineWriter({ transport, buffer, events: { written: () => undefined, retry: () => undefined, failed: () => undefined } });
-  const store = createInfluxStore({ config: influx, rules: DEFAULT_RULES, writer, transport });
-  const ingest = createIngestInto(store, 'gw-latch');
+  const store = createInfluxStore({ config: influx, rules: DEFAULT_RULES, writer, transport }).sink;
+  const ingest = createIngestInto(store, 'gw-latch', undefined, store);
   try {
     assert.ok(writer.isFull, 'isFull (room for less than a batch) holds even for the empty buffer');
     assert.equal(store.fullError(), undefined, 'but an empty buffer refuses nothing up front');

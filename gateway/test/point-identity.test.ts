@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Point } from '../src/influx/line-protocol.ts';
+import type { MappedPoint, Point } from '../src/schema/point.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
 import { spreadTimestamp } from '../src/influx/timestamps.ts';
-import type { MappedPoint } from '../src/mapping/map-spans.ts';
 
 const T0 = 1700000000123456789n;
 

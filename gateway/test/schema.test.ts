@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Point } from '../src/influx/line-protocol.ts';
+import type { Point } from '../src/schema/point.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
 import { createLogsMapper, createMetricsMapper } from '../src/mapping/map-signals.ts';
 import { createSpanMapper } from '../src/mapping/map-spans.ts';

@@ -5,26 +5,31 @@ import { createLogsMapper, createMetricsMapper } from '../../gateway/src/mapping
 import { createSpanMapper } from '../../gateway/src/mapping/map-spans.ts';
 import { DEFAULT_RULES } from '../../gateway/src/mapping/rules.ts';
 import type { AttributeLimits } from '../../gateway/src/otlp/limits.ts';
-import type { MappedPoint } from '../../gateway/src/mapping/map-spans.ts';
+import type { MappedPoint } from '../../gateway/src/schema/point.ts';
 import type { DrillDown } from '../../gateway/src/query/model.ts';
-import type { LineIntake, Store } from '../../gateway/src/store/store.ts';
+import type { HealthProbe, LineSink, PointSink, WriteAdmission } from '../../gateway/src/store/store.ts';
 import { TimestampSlots } from '../../gateway/src/influx/point-identity.ts';
 
-/** A `Store` that keeps offered points (and, with a line intake, lines) in memory, for in-process tests of the ingest path. */
-export interface MemoryStore extends Store {
+/**
+ * A write sink that keeps offered points (and lines, when the ingest is given it as its line sink)
+ * in memory, for in-process tests of the ingest path and the HTTP admission. It is its own health
+ * probe: full makes /readyz unready, as a real buffer at its bound does.
+ */
+export interface MemoryStore extends PointSink, LineSink, WriteAdmission, HealthProbe {
   /** Every point offered, in order. */
   readonly points: MappedPoint[];
-  /** Every line offered through the line intake (the fused trace encoder's), in order. */
+  /** Every line offered through `offerLines` (the fused trace encoder's), in order. */
   readonly encodedLines: string[];
-  /** Number of `offer` calls so far (a refused request must make none that add points). */
+  /** Number of offers so far, points or lines (a refused request must make none that add data). */
   readonly offers: number;
   /** Forgets the points and lines (long fuzz runs would otherwise hold them all). */
   clear(): void;
-  /** Full: `isFull`, `fullError()` is a 503 and offers are refused, as a real buffer at its bound. */
+  /** Full: `fullError()` is a 503, offers are refused and /readyz is unready, as a real buffer at its bound. */
   setFull(full: boolean): void;
 }
 
-const emptyQueries: DrillDown = {
+/** A drill-down with nothing stored, for apps under test that never query. */
+export const EMPTY_DRILL_DOWN: DrillDown = {
   tenants: async () => [],
   sessions: async () => [],
   traces: async () => [],
@@ -38,37 +43,15 @@ const emptyQueries: DrillDown = {
   traceSpans: async () => [],
 };
 
-export interface MemoryStoreOptions {
-  /**
-   * Take lines as well as points, like the InfluxDB store: with `fieldTypes` given to createIngest,
-   * OTLP/protobuf traces then go through the fused encoder.
-   */
-  readonly lineIntake?: boolean;
-}
-
-export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
+export function createMemoryStore(): MemoryStore {
   const points: MappedPoint[] = [];
   const encodedLines: string[] = [];
   let offers = 0;
   let full = false;
   const refusal = (): GatewayError => new GatewayError('BUFFER_FULL', 'memory store refused', { retryAfterSeconds: 1 });
-  const lines: LineIntake | undefined =
-    opts.lineIntake === true
-      ? {
-          slots: new TimestampSlots(),
-          offer(batch) {
-            offers++;
-            if (full) return false;
-            for (const l of batch.lines()) encodedLines.push(l);
-            return true;
-          },
-        }
-      : undefined;
   return {
-    kind: 'embedded',
     points,
     encodedLines,
-    lines,
     get offers() {
       return offers;
     },
@@ -78,24 +61,20 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       for (const p of batch) points.push(p);
       return true;
     },
+    slots: new TimestampSlots(),
+    offerLines(batch) {
+      offers++;
+      if (full) return false;
+      for (const l of batch.lines()) encodedLines.push(l);
+      return true;
+    },
     persisted: () => undefined,
     refusal,
     fullError: () => (full ? refusal() : undefined),
-    durable: false,
-    get isFull() {
-      return full;
-    },
+    check: async () => ({ problems: full ? ['write buffer full'] : [], warnings: [] }),
     setFull(v) {
       full = v;
     },
-    get bufferedPoints() {
-      return points.length;
-    },
-    bufferedBytes: 0,
-    reachable: async () => true,
-    drain: async () => 0,
-    close: async () => undefined,
-    queries: emptyQueries,
     clear() {
       points.length = 0;
       encodedLines.length = 0;
@@ -105,23 +84,24 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
 
 /**
  * The ingest path wired as main.ts wires it (default mapping), into a memory store: for in-process
- * tests. `fused`: as main.ts wires it for InfluxDB (a line intake and the field type registry), so
- * OTLP/protobuf traces take the fused encoder; otherwise as for the embedded store.
+ * tests. `fused`: as main.ts wires it for InfluxDB (the store as line sink, and the field type
+ * registry), so OTLP/protobuf traces take the fused encoder; otherwise as for the embedded store.
  */
 export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits, opts: { fused?: boolean } = {}): { ingest: Ingest; store: MemoryStore } {
-  const store = createMemoryStore({ lineIntake: opts.fused });
-  return { ingest: createIngestInto(store, instanceName, attributeLimits), store };
+  const store = createMemoryStore();
+  return { ingest: createIngestInto(store, instanceName, attributeLimits, opts.fused === true ? store : undefined), store };
 }
 
-/** The ingest path wired as main.ts wires it (default mapping), into any store (the fused encoder when it takes lines). */
-export function createIngestInto(store: Store, instanceName: string, attributeLimits?: AttributeLimits): Ingest {
+/** The ingest path wired as main.ts wires it (default mapping), into any sink (the fused encoder when given a line sink). */
+export function createIngestInto(sink: PointSink, instanceName: string, attributeLimits?: AttributeLimits, lines?: LineSink): Ingest {
   const types = new FieldTypeRegistry();
   return createIngest({
     mapper: createSpanMapper(DEFAULT_RULES, types),
     metricsMapper: createMetricsMapper(DEFAULT_RULES),
     logsMapper: createLogsMapper(DEFAULT_RULES, types),
     rules: DEFAULT_RULES,
-    store,
+    sink,
+    lines,
     instanceName,
     attributeLimits,
     fieldTypes: types,

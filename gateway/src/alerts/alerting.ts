@@ -3,10 +3,10 @@ import type { AlertsConfig } from '../config.ts';
 import type { GatewayMetrics } from '../ops/metrics.ts';
 import type { DrillDown } from '../query/model.ts';
 import { createEvaluator, type EvaluationResult, type Evaluator } from './evaluator.ts';
-import { alertmanagerPayload } from './notify/alertmanager.ts';
+import { alertmanagerPayload } from './alertmanager-payload.ts';
 import { createNotifyQueue, type NotifyQueue } from './notify/queue.ts';
 import { createHttpTransport, createRetryingTransport } from './notify/transport.ts';
-import { webhookPayload } from './notify/webhook.ts';
+import { webhookPayload } from './webhook-payload.ts';
 
 /** Alertmanager forgets an alert that is not re-sent; Prometheus re-sends at most once a minute. */
 const RESEND_MILLIS = 60_000;

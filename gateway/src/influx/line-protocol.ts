@@ -4,22 +4,7 @@
  * almost nothing does (influxdb-client-js does the same in src/util/escape.ts).
  */
 
-export type FieldValue =
-  | { readonly type: 'integer'; readonly value: bigint | number }
-  | { readonly type: 'float'; readonly value: number }
-  | { readonly type: 'string'; readonly value: string }
-  | { readonly type: 'boolean'; readonly value: boolean };
-
-export type FieldType = FieldValue['type'];
-
-export interface Point {
-  readonly measurement: string;
-  /** Sorted by key (InfluxDB's recommendation, and what makes the series key canonical); no empty values. */
-  readonly tags: ReadonlyArray<readonly [string, string]>;
-  readonly fields: ReadonlyArray<readonly [string, FieldValue]>;
-  /** Nanoseconds since the epoch. Never a JS number: 2^53 ns is only ~104 days. */
-  readonly timestamp: bigint;
-}
+import type { FieldValue, Point } from '../schema/point.ts';
 
 function createEscaper(specials: Record<string, string>): (s: string) => string {
   const chars = Object.keys(specials)

@@ -1,5 +1,5 @@
 import { encodeFields, encodeSeriesKey } from './line-protocol.ts';
-import type { MappedPoint } from '../mapping/map-spans.ts';
+import type { MappedPoint } from '../schema/point.ts';
 import { MAX_TIMESTAMP_NS } from '../otlp/model.ts';
 import { nanosDecimal, splitDecimal, spreadNanos, spreadOffset, type SplitTime } from './timestamps.ts';
 

@@ -1,7 +1,7 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { decodePayload, encodeRecord, HEADER_BYTES, lock, readAck, recoverSegments, segmentFile, type Segment, type SpoolRecord, type TruncationEvents } from './spool-format.ts';
 
 /**
  * The on-disk spool (`SPOOL_DIR`): every accepted request's lines are appended as one record and
@@ -37,11 +37,9 @@ export interface SpoolConfig {
   readonly maxRecordBytes: number;
 }
 
-export interface SpoolEvents {
+export interface SpoolEvents extends TruncationEvents {
   /** Recovery found records from a previous run (not yet acknowledged by InfluxDB). */
   recovered(records: number, lines: number, bytes: number): void;
-  /** Recovery cut a torn or corrupt tail off a segment. */
-  truncated(segment: string, bytes: number, why: string): void;
   /** A write or fdatasync failed: the spool refuses further appends. */
   diskError(err: Error): void;
 }
@@ -72,152 +70,15 @@ export interface Spool {
   close(): Promise<void>;
 }
 
-const HEADER_BYTES = 12;
-const SEGMENT_NAME = /^(\d{16})\.seg$/;
 /** How often the ack position is rewritten at most: it only saves replay work. */
 const ACK_EVERY_MILLIS = 250;
 
-interface SpoolRecord {
-  readonly segment: number;
-  readonly offset: number;
-  readonly size: number;
-  readonly lineCount: number;
-  /** Kept until the record is readable from disk (and for good after a disk error). */
-  lines: readonly string[] | undefined;
-  durable: boolean;
-  /** Lines of this record the writer still holds (after hand-out). */
-  unreleased: number;
-}
-
-interface Segment {
-  readonly number: number;
-  bytes: number;
-}
-
-const segmentFile = (dir: string, n: number): string => join(dir, `${String(n).padStart(16, '0')}.seg`);
-
-function encodeRecord(lines: readonly string[]): Buffer {
-  const text = lines.join('');
-  const textBytes = Buffer.byteLength(text);
-  const payloadBytes = 4 * lines.length + textBytes;
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
-  buf.writeUInt32LE(payloadBytes, 0);
-  buf.writeUInt32LE(lines.length, 4);
-  let at = HEADER_BYTES;
-  for (const line of lines) at = buf.writeUInt32LE(Buffer.byteLength(line), at);
-  buf.write(text, at, 'utf8');
-  buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES), crc32(buf.subarray(0, 8))), 8);
-  return buf;
-}
-
-function decodePayload(payload: Buffer, lineCount: number): string[] {
-  const lines = new Array<string>(lineCount);
-  let at = 4 * lineCount;
-  for (let i = 0; i < lineCount; i++) {
-    const end = at + payload.readUInt32LE(4 * i);
-    lines[i] = payload.toString('utf8', at, end);
-    at = end;
-  }
-  return lines;
-}
-
 /**
- * When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), or undefined
- * where /proc is not readable. A pid alone is not an identity: a restarted container numbers its
- * processes from 1 again, so the old owner's pid may well be a live sibling.
+ * Opens (and recovers) the spool synchronously: it runs once, before the server listens.
+ * Over 120 lines on purpose: one closure over the append sequence, the fdatasync waiters, the
+ * records handed out and the ack position, which every operation updates together (the format and
+ * recovery are in spool-format.ts). Each operation is its own inner function.
  */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may itself hold spaces or parentheses.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number, started: string | undefined): boolean {
-  if (started !== undefined) {
-    const now = startTime(pid);
-    if (now !== undefined || existsSync('/proc/self/stat')) return now === started;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Only one process may own a spool: two would replay each other's records and delete them. */
-function lock(dir: string): void {
-  const file = join(dir, 'lock');
-  try {
-    const [pidText, started] = readFileSync(file, 'utf8').trim().split(' ');
-    const pid = Number(pidText);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid, started)) {
-      throw new Error(`the spool in ${dir} is in use by process ${pid}; give each gateway its own SPOOL_DIR`);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  // A stale lock (a crashed or killed gateway, or one from before a container restart) is taken over.
-  const me = startTime(process.pid);
-  writeFileSync(file, me === undefined ? String(process.pid) : `${process.pid} ${me}`);
-}
-
-function readAck(dir: string): { segment: number; offset: number } {
-  try {
-    const m = /^(\d+) (\d+)$/.exec(readFileSync(join(dir, 'ack'), 'utf8').trim());
-    if (m !== null) return { segment: Number(m[1]), offset: Number(m[2]) };
-  } catch {
-    // No ack file: nothing was acknowledged yet, replay everything.
-  }
-  return { segment: 0, offset: 0 };
-}
-
-/** Scans one segment; returns its valid records and truncates a torn tail. */
-function recoverSegment(dir: string, n: number, events: SpoolEvents): { records: SpoolRecord[]; bytes: number } {
-  const path = segmentFile(dir, n);
-  const fd = openSync(path, 'r+');
-  try {
-    const size = statSync(path).size;
-    const records: SpoolRecord[] = [];
-    const header = Buffer.alloc(HEADER_BYTES);
-    let offset = 0;
-    let why = '';
-    while (offset < size) {
-      if (size - offset < HEADER_BYTES || readSync(fd, header, 0, HEADER_BYTES, offset) !== HEADER_BYTES) {
-        why = 'incomplete record header';
-        break;
-      }
-      const length = header.readUInt32LE(0);
-      const lineCount = header.readUInt32LE(4);
-      if (length > size - offset - HEADER_BYTES) {
-        why = 'record longer than the file';
-        break;
-      }
-      const payload = Buffer.alloc(length);
-      readSync(fd, payload, 0, length, offset + HEADER_BYTES);
-      if (crc32(payload, crc32(header.subarray(0, 8))) !== header.readUInt32LE(8)) {
-        why = 'checksum mismatch';
-        break;
-      }
-      records.push({ segment: n, offset, size: HEADER_BYTES + length, lineCount, lines: undefined, durable: true, unreleased: 0 });
-      offset += HEADER_BYTES + length;
-    }
-    if (offset < size) {
-      ftruncateSync(fd, offset);
-      fsyncSync(fd);
-      events.truncated(path, size - offset, why);
-    }
-    return { records, bytes: offset };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Opens (and recovers) the spool synchronously: it runs once, before the server listens. */
 export function openSpool(cfg: SpoolConfig, events: SpoolEvents): Spool {
   mkdirSync(cfg.dir, { recursive: true });
   lock(cfg.dir);
@@ -232,26 +93,17 @@ export function openSpool(cfg: SpoolConfig, events: SpoolEvents): Spool {
   let unreleasedLines = 0;
   let waitingLines = 0;
 
-  const numbers = readdirSync(cfg.dir)
-    .map((f) => SEGMENT_NAME.exec(f)?.[1])
-    .filter((m): m is string => m !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
-  let replayRecords = 0;
-  for (const n of numbers) {
-    const { records: found, bytes } = recoverSegment(cfg.dir, n, events);
-    segments.push({ number: n, bytes });
-    totalBytes += bytes;
-    for (const r of found) {
-      if (r.segment < ack.segment || (r.segment === ack.segment && r.offset < ack.offset)) continue;
-      records.push(r);
-      unreleasedLines += r.lineCount;
-      waitingLines += r.lineCount;
-      replayRecords++;
-    }
+  const recovered = recoverSegments(cfg.dir, ack, events);
+  segments.push(...recovered.segments);
+  for (const seg of recovered.segments) totalBytes += seg.bytes;
+  records.push(...recovered.records);
+  for (const r of recovered.records) {
+    unreleasedLines += r.lineCount;
+    waitingLines += r.lineCount;
   }
+  const replayRecords = recovered.records.length;
   // New records always go to a fresh segment: the last one may end in a truncated tail.
-  let active: Segment = { number: (numbers.at(-1) ?? 0) + 1, bytes: 0 };
+  let active: Segment = { number: (recovered.segments.at(-1)?.number ?? 0) + 1, bytes: 0 };
   segments.push(active);
   let activeHandle: Promise<FileHandle> | undefined;
   let activeHandleNumber = -1;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { GatewayError, isGatewayError, isRetryable } from '../errors.ts';
 import type { OtlpEncoding } from '../otlp/decode.ts';
 import type { GatewayMetrics } from '../ops/metrics.ts';
-import type { Store } from '../store/store.ts';
+import type { WriteAdmission } from '../store/store.ts';
 import { bodyTooLarge, inflateGzip } from './inflate.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
 import type { SignalDescriptor } from './signal-table.ts';
@@ -46,7 +46,7 @@ export interface ExportIntake {
 
 export interface ExportIntakeDeps {
   readonly ingest: Ingest;
-  readonly store: Pick<Store, 'fullError' | 'persisted'>;
+  readonly admission: WriteAdmission;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
@@ -69,9 +69,7 @@ export function createExportIntake(deps: ExportIntakeDeps): ExportIntake {
 
   function count(signal: SignalDescriptor, tenant: string, result: IngestResult): void {
     const label = { signal: signal.name };
-    metrics.spansReceived.inc(label, result.received);
-    metrics.spansAccepted.inc(label, result.accepted);
-    for (const [reason, n] of result.rejections) metrics.spansRejected.inc({ reason }, n);
+    metrics.countItems(signal.name, result);
     if (result.attributesDropped > 0) metrics.attributesDropped.inc(label, result.attributesDropped);
     if (result.valuesTruncated > 0) metrics.attributeValuesTruncated.inc(label, result.valuesTruncated);
     if (result.rejected > 0) logger.info({ tenant, signal: signal.name, rejected: result.rejected, why: result.message }, `${signal.items} refused (partial success)`);
@@ -83,7 +81,7 @@ export function createExportIntake(deps: ExportIntakeDeps): ExportIntake {
     if (body.length > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
     const result = req.signal.ingest(deps.ingest, body, req.encoding, req.tenant);
     // With a spool: answer only once the lines are on disk.
-    const synced = deps.store.persisted();
+    const synced = deps.admission.persisted();
     if (synced !== undefined) await synced;
     return result;
   }
@@ -91,7 +89,7 @@ export function createExportIntake(deps: ExportIntakeDeps): ExportIntake {
   return {
     refusal() {
       if (draining) return shuttingDown();
-      return deps.store.fullError();
+      return deps.admission.fullError();
     },
     async export(req) {
       try {

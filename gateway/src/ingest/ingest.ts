@@ -1,14 +1,14 @@
 import { GatewayError } from '../errors.ts';
-import type { FieldValue } from '../influx/line-protocol.ts';
 import type { LogsMapper, MetricsMapper, SignalMapResult } from '../mapping/map-signals.ts';
-import type { MappedPoint, SpanMapper } from '../mapping/map-spans.ts';
+import type { SpanMapper } from '../mapping/map-spans.ts';
+import type { FieldValue, MappedPoint } from '../schema/point.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { decodeTraceRequest, type OtlpEncoding } from '../otlp/decode.ts';
 import { decodeLogsRequest, decodeMetricsRequest } from '../otlp/decode-signals.ts';
 import { countSpans } from '../otlp/model.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS, limitLogsRequest, limitMetricsRequest, limitTraceRequest, type AttributeLimits, type LimitTally } from '../otlp/limits.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
-import type { Store } from '../store/store.ts';
+import type { LineSink, PointSink } from '../store/store.ts';
 import { FRONTEND, TIME } from '../schema/measurements.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
@@ -39,7 +39,13 @@ export interface IngestDeps {
   readonly metricsMapper: MetricsMapper;
   readonly logsMapper: LogsMapper;
   readonly rules: MappingRules;
-  readonly store: Store;
+  /** Where mapped points go. */
+  readonly sink: PointSink;
+  /**
+   * Where the fused encoder's lines go: the InfluxDB store's sink, given by main.ts when it writes
+   * to InfluxDB; undefined for the embedded store (which takes points only).
+   */
+  readonly lines?: LineSink | undefined;
   readonly instanceName: string;
   /** Per-tenant spans/s limit; checked after decoding (the span count is needed) and before buffering. */
   readonly rateLimiter?: TenantRateLimiter | undefined;
@@ -48,8 +54,8 @@ export interface IngestDeps {
   /** Default: the OTel spec's count limit (128) and 16 384 characters per value. */
   readonly attributeLimits?: AttributeLimits | undefined;
   /**
-   * The registry the span mapper resolves field types with. Given (and the store taking lines,
-   * and no cardinality guard), OTLP/protobuf traces take the fused encoder.
+   * The registry the span mapper resolves field types with. Given (and `lines`, and no cardinality
+   * guard), OTLP/protobuf traces take the fused encoder.
    */
   readonly fieldTypes?: FieldTypeRegistry | undefined;
 }
@@ -78,7 +84,7 @@ const NOTHING_REJECTED: ReadonlyMap<string, number> = new Map();
 
 export function createIngest(deps: IngestDeps): Ingest {
   const limits = deps.attributeLimits ?? DEFAULT_ATTRIBUTE_LIMITS;
-  const intake = deps.store.lines;
+  const intake = deps.lines;
   // The guard rewrites mapped points: with one configured, every span takes the reference path.
   const fused: ProtoTraceLineEncoder | undefined =
     intake === undefined || deps.fieldTypes === undefined || deps.cardinalityGuard !== undefined
@@ -95,7 +101,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   function buffer(tenantId: string, mapped: readonly MappedPoint[]): void {
     const points = deps.cardinalityGuard === undefined ? mapped : deps.cardinalityGuard.apply(tenantId, mapped);
-    if (points.length > 0 && !deps.store.offer(points)) throw deps.store.refusal();
+    if (points.length > 0 && !deps.sink.offer(points)) throw deps.sink.refusal();
   }
 
   function signalResult(tenantId: string, received: number, mapped: SignalMapResult, what: string, tally: LimitTally): IngestResult {
@@ -119,7 +125,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         const r = fused.encode(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), tenantId);
         if (r !== undefined) {
           admitRate(tenantId, r.spans);
-          if (!intake.offer(r)) throw deps.store.refusal();
+          if (!intake.offerLines(r)) throw intake.refusal();
           return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0, path: 'fused' };
         }
       }

@@ -1,5 +1,4 @@
-import type { FieldValue } from '../influx/line-protocol.ts';
-import type { MappedPoint } from './map-spans.ts';
+import type { FieldValue, MappedPoint } from '../schema/point.ts';
 
 /** The tag value that stands in for demoted values, so they still group together in queries. */
 export const OVERFLOW_TAG_VALUE = '~overflow';

@@ -1,4 +1,4 @@
-import type { FieldType, FieldValue } from '../influx/line-protocol.ts';
+import type { FieldType, FieldValue } from '../schema/point.ts';
 import type { AttrValue } from '../otlp/model.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { FieldValue, Point } from '../influx/line-protocol.ts';
+import type { FieldValue, Point } from '../schema/point.ts';
 import type { Attribute, AttrValue } from '../otlp/model.ts';
 import type { LogRecord } from '../otlp/signals.ts';
 import { FRONTEND_ERRORS, WEB_VITALS } from '../schema/measurements.ts';

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { seriesKeyTooLong, type FieldValue, type Point } from '../influx/line-protocol.ts';
+import { seriesKeyTooLong } from '../influx/line-protocol.ts';
+import type { FieldValue, MappedPoint, Point } from '../schema/point.ts';
 import { MAX_TIMESTAMP_NS, REASONS, type Attribute, type AttrValue } from '../otlp/model.ts';
-import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
+import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricData, MetricRecord, MetricsRequest, Temporality } from '../otlp/signals.ts';
 import { SLOT, slotKeys } from '../schema/attributes.ts';
 import { LOGS_RESERVED, METRIC_RESERVED } from '../schema/derived.ts';
 import { LOGS } from '../schema/measurements.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import { browserEventPoint } from './map-browser-events.ts';
-import type { MapContext, MappedPoint } from './map-spans.ts';
+import type { MapContext } from './map-spans.ts';
 import type { MappingRules } from './rules.ts';
 
 /**
@@ -151,6 +152,65 @@ function first(attrs: ReadonlyMap<string, string>, keys: readonly string[]): str
   return '';
 }
 
+function push(out: MappedPoint[], measurement: string, tags: Array<[string, string]>, fields: Fields, ts: bigint): void {
+  const point: Point = { measurement, tags, fields, timestamp: ts };
+  out.push({ point, spanId: seriesIdentity(measurement, tags, ts) });
+}
+
+function histogramPoints(measurement: string, tags: Array<[string, string]>, p: HistogramPoint, out: MappedPoint[]): string | undefined {
+  if (p.counts.length > 0 && p.counts.length !== p.bounds.length + 1) return 'bucket_counts length does not match explicit_bounds';
+  push(out, measurement, tags, summaryFields(p.count, p.sum, p.min, p.max), p.timeUnixNano);
+  let cum = 0n;
+  for (let i = 0; i < p.counts.length; i++) {
+    cum += p.counts[i] ?? 0n;
+    const bound = i < p.bounds.length ? (p.bounds[i] as number) : Infinity;
+    push(out, measurement, [...tags, ['le', leLabel(bound)] as [string, string]].sort(byKey), [['bucket', { type: 'integer', value: cum }]], p.timeUnixNano);
+  }
+  return undefined;
+}
+
+type MetricDataWithPoints = Exclude<MetricData, { kind: 'none' }>;
+
+/** Appends one data point's points to `out`, or returns why the data point is refused alone. */
+function dataPointPoints(data: MetricDataWithPoints, p: MetricDataWithPoints['points'][number], measurement: string, tags: Array<[string, string]>, out: MappedPoint[]): string | undefined {
+  switch (data.kind) {
+    case 'gauge':
+    case 'sum': {
+      const v = (p as { value: number }).value;
+      if (!Number.isFinite(v)) return 'data point without a finite value';
+      // A non-monotonic sum (an up-down counter) behaves like a gauge in queries.
+      const key = data.kind === 'sum' && data.monotonic ? 'counter' : 'gauge';
+      push(out, measurement, tags, [[key, { type: 'float', value: v }]], p.timeUnixNano);
+      break;
+    }
+    case 'histogram': {
+      const hp = p as HistogramPoint;
+      if (hp.counts.length > MAX_BUCKETS) return `too many histogram buckets (more than ${MAX_BUCKETS})`;
+      return histogramPoints(measurement, tags, hp, out);
+    }
+    case 'exponential_histogram': {
+      const ep = p as ExpHistogramPoint;
+      if (ep.positive.counts.length + ep.negative.counts.length > MAX_BUCKETS) return `too many histogram buckets (more than ${MAX_BUCKETS})`;
+      const fields = summaryFields(ep.count, ep.sum, ep.min, ep.max);
+      fields.push(['scale', { type: 'integer', value: ep.scale }], ['zero_count', { type: 'integer', value: ep.zeroCount }]);
+      push(out, measurement, tags, fields, ep.timeUnixNano);
+      for (const [bound, cum] of exponentialToExplicit(ep)) {
+        push(out, measurement, [...tags, ['le', leLabel(bound)] as [string, string]].sort(byKey), [['bucket', { type: 'integer', value: cum }]], ep.timeUnixNano);
+      }
+      break;
+    }
+    case 'summary': {
+      const sp = p as { count: bigint; sum: number; quantiles: ReadonlyArray<{ quantile: number; value: number }> };
+      const fields: Fields = [['count', { type: 'integer', value: sp.count }]];
+      if (Number.isFinite(sp.sum)) fields.push(['sum', { type: 'float', value: sp.sum }]);
+      for (const q of sp.quantiles) if (Number.isFinite(q.value)) fields.push([`quantile_${q.quantile}`, { type: 'float', value: q.value }]);
+      push(out, measurement, tags, fields, p.timeUnixNano);
+      break;
+    }
+  }
+  return undefined;
+}
+
 export function createMetricsMapper(rules: MappingRules): MetricsMapper {
   const aliases = new Map(Object.entries(rules.aliases));
   // A metric called `spans` must not land among the spans: built-in measurements are kept for us.
@@ -171,23 +231,6 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
       map.set(k, asText(value));
     }
     return [...map].sort(byKey);
-  }
-
-  function push(out: MappedPoint[], measurement: string, tags: Array<[string, string]>, fields: Fields, ts: bigint): void {
-    const point: Point = { measurement, tags, fields, timestamp: ts };
-    out.push({ point, spanId: seriesIdentity(measurement, tags, ts) });
-  }
-
-  function histogramPoints(measurement: string, tags: Array<[string, string]>, p: HistogramPoint, out: MappedPoint[]): string | undefined {
-    if (p.counts.length > 0 && p.counts.length !== p.bounds.length + 1) return 'bucket_counts length does not match explicit_bounds';
-    push(out, measurement, tags, summaryFields(p.count, p.sum, p.min, p.max), p.timeUnixNano);
-    let cum = 0n;
-    for (let i = 0; i < p.counts.length; i++) {
-      cum += p.counts[i] ?? 0n;
-      const bound = i < p.bounds.length ? (p.bounds[i] as number) : Infinity;
-      push(out, measurement, [...tags, ['le', leLabel(bound)] as [string, string]].sort(byKey), [['bucket', { type: 'integer', value: cum }]], p.timeUnixNano);
-    }
-    return undefined;
   }
 
   /** `backend_api_latency` from the request-duration histogram, for backends that send metrics rather than spans. */
@@ -244,56 +287,12 @@ export function createMetricsMapper(rules: MappingRules): MetricsMapper {
               }
               const tags = tagsOf(p.attributes, base);
               const from = points.length;
-              switch (data.kind) {
-                case 'gauge':
-                case 'sum': {
-                  const v = (p as { value: number }).value;
-                  if (!Number.isFinite(v)) {
-                    refuse('data point without a finite value');
-                    continue;
-                  }
-                  // A non-monotonic sum (an up-down counter) behaves like a gauge in queries.
-                  const key = data.kind === 'sum' && data.monotonic ? 'counter' : 'gauge';
-                  push(points, measurement, tags, [[key, { type: 'float', value: v }]], p.timeUnixNano);
-                  break;
-                }
-                case 'histogram': {
-                  const hp = p as HistogramPoint;
-                  if (hp.counts.length > MAX_BUCKETS) {
-                    refuse(`too many histogram buckets (more than ${MAX_BUCKETS})`);
-                    continue;
-                  }
-                  const problem = histogramPoints(measurement, tags, hp, points);
-                  if (problem !== undefined) {
-                    refuse(problem);
-                    continue;
-                  }
-                  if (metric.name === HTTP_SERVER_DURATION && rules.backend.enabled) rollup(metric, hp, service, data.temporality, ctx, points);
-                  break;
-                }
-                case 'exponential_histogram': {
-                  const ep = p as ExpHistogramPoint;
-                  if (ep.positive.counts.length + ep.negative.counts.length > MAX_BUCKETS) {
-                    refuse(`too many histogram buckets (more than ${MAX_BUCKETS})`);
-                    continue;
-                  }
-                  const fields = summaryFields(ep.count, ep.sum, ep.min, ep.max);
-                  fields.push(['scale', { type: 'integer', value: ep.scale }], ['zero_count', { type: 'integer', value: ep.zeroCount }]);
-                  push(points, measurement, tags, fields, ep.timeUnixNano);
-                  for (const [bound, cum] of exponentialToExplicit(ep)) {
-                    push(points, measurement, [...tags, ['le', leLabel(bound)] as [string, string]].sort(byKey), [['bucket', { type: 'integer', value: cum }]], ep.timeUnixNano);
-                  }
-                  break;
-                }
-                case 'summary': {
-                  const sp = p as { count: bigint; sum: number; quantiles: ReadonlyArray<{ quantile: number; value: number }> };
-                  const fields: Fields = [['count', { type: 'integer', value: sp.count }]];
-                  if (Number.isFinite(sp.sum)) fields.push(['sum', { type: 'float', value: sp.sum }]);
-                  for (const q of sp.quantiles) if (Number.isFinite(q.value)) fields.push([`quantile_${q.quantile}`, { type: 'float', value: q.value }]);
-                  push(points, measurement, tags, fields, p.timeUnixNano);
-                  break;
-                }
+              const refused = dataPointPoints(data, p, measurement, tags, points);
+              if (refused !== undefined) {
+                refuse(refused);
+                continue;
               }
+              if (data.kind === 'histogram' && metric.name === HTTP_SERVER_DURATION && rules.backend.enabled) rollup(metric, p as HistogramPoint, service, data.temporality, ctx, points);
               const problem = unwritable(points, from);
               if (problem !== undefined) {
                 points.length = from;

@@ -3,9 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Every Prometheus series the gateway exposes on /metrics. One registry per gateway instance. */
 export interface GatewayMetrics {
   readonly registry: Registry;
-  readonly spansReceived: Counter<'signal'>;
-  readonly spansAccepted: Counter<'signal'>;
-  readonly spansRejected: Counter<'reason'>;
+  /** Counts one request's items under its signal's own series: spans, data points, log records or beacon records. */
+  countItems(signal: ItemSignal, counts: ItemCounts): void;
   readonly requestsRefused: Counter<'reason' | 'transport'>;
   readonly pointsWritten: Counter;
   readonly writeFailures: Counter<'kind'>;
@@ -21,6 +20,38 @@ export interface GatewayMetrics {
   readonly spoolTruncatedBytes: Counter;
   readonly alertNotifications: Counter<'receiver' | 'outcome'>;
   readonly alertEvaluations: Counter<'outcome'>;
+}
+
+/** The signals the write routes take. */
+export type ItemSignal = 'traces' | 'metrics' | 'logs' | 'beacon';
+
+/** What the ingest counted in one request (ingest/ingest.ts's IngestResult has these). */
+export interface ItemCounts {
+  readonly received: number;
+  readonly accepted: number;
+  /** reason → items refused alone (partial success). */
+  readonly rejections: ReadonlyMap<string, number>;
+}
+
+interface ItemCounters {
+  readonly received: { inc(n: number): void };
+  readonly accepted: { inc(n: number): void };
+  /** Undefined for beacons: a beacon request is taken or refused whole. */
+  readonly rejected: Counter<'reason'> | undefined;
+}
+
+/**
+ * A signal's item counters: `tenantlens_<item>_received_total`, `_accepted_total` and
+ * `_rejected_total{reason}`. Spans keep their `signal` label (always `traces`) so queries written
+ * when every signal shared these series still select the spans.
+ */
+function itemCounters(registers: Registry[], item: string, what: string, opts: { signalLabel?: boolean; rejected?: boolean } = {}): ItemCounters {
+  const labelNames = opts.signalLabel === true ? ['signal'] : [];
+  const received = new Counter({ name: `tenantlens_${item}_received_total`, help: `${what} received in decoded requests`, labelNames, registers });
+  const accepted = new Counter({ name: `tenantlens_${item}_accepted_total`, help: `${what} accepted and buffered for writing`, labelNames, registers });
+  const rejected = opts.rejected === false ? undefined : new Counter({ name: `tenantlens_${item}_rejected_total`, help: `${what} refused one by one (partial success), by reason`, labelNames: ['reason'], registers });
+  if (opts.signalLabel !== true) return { received, accepted, rejected };
+  return { received: received.labels({ signal: 'traces' }), accepted: accepted.labels({ signal: 'traces' }), rejected };
 }
 
 export interface MetricGauges {
@@ -41,6 +72,12 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
   new Gauge({ name: 'tenantlens_buffer_lines', help: 'Lines waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferLines()); } });
   new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB (in memory)', registers, collect() { this.set(gauges.bufferBytes()); } });
   new Gauge({ name: 'tenantlens_spool_bytes', help: 'Bytes in the on-disk spool (SPOOL_DIR) not yet deleted', registers, collect() { this.set(gauges.spoolBytes?.() ?? 0); } });
+  const items: Readonly<Record<ItemSignal, ItemCounters>> = {
+    traces: itemCounters(registers, 'spans', 'Spans (traces)', { signalLabel: true }),
+    metrics: itemCounters(registers, 'data_points', 'Metric data points'),
+    logs: itemCounters(registers, 'log_records', 'Log records'),
+    beacon: itemCounters(registers, 'beacon_records', 'Beacon records (/v1/telemetry)', { rejected: false }),
+  };
   new Gauge({ name: 'tenantlens_alerts_firing', help: 'Per-tenant P99 alerts currently firing (0 where the evaluator does not run)', registers, collect() { this.set(gauges.alertsFiring?.() ?? 0); } });
   return {
     registry,
@@ -51,9 +88,12 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
       registers,
     }),
     alertEvaluations: new Counter({ name: 'tenantlens_alert_evaluations_total', help: 'Alert evaluations by outcome (ok, error)', labelNames: ['outcome'], registers }),
-    spansReceived: new Counter({ name: 'tenantlens_spans_received_total', help: 'Items received in decoded requests, by signal: spans (traces), data points (metrics), log records (logs), beacon records (beacon)', labelNames: ['signal'], registers }),
-    spansAccepted: new Counter({ name: 'tenantlens_spans_accepted_total', help: 'Items (spans, metric data points, log records, beacon records) accepted and buffered for writing, by signal', labelNames: ['signal'], registers }),
-    spansRejected: new Counter({ name: 'tenantlens_spans_rejected_total', help: 'Spans, data points and log records refused one by one (partial success), by reason', labelNames: ['reason'], registers }),
+    countItems(signal, counts) {
+      const c = items[signal];
+      c.received.inc(counts.received);
+      c.accepted.inc(counts.accepted);
+      if (c.rejected !== undefined) for (const [reason, n] of counts.rejections) c.rejected.inc({ reason }, n);
+    },
     requestsRefused: new Counter({ name: 'tenantlens_requests_refused_total', help: 'Requests answered with an error, by reason and transport (http, grpc)', labelNames: ['reason', 'transport'], registers }),
     pointsWritten: new Counter({ name: 'tenantlens_points_written_total', help: 'Points InfluxDB acknowledged', registers }),
     writeFailures: new Counter({ name: 'tenantlens_write_failures_total', help: 'Failed write attempts, by kind (retryable, rejected)', labelNames: ['kind'], registers }),

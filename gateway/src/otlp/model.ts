@@ -75,7 +75,7 @@ export function countSpans(req: TraceRequest): number {
  */
 export const MAX_TIMESTAMP_NS = 9_223_372_036_854_775_806n;
 
-/** Partial-success reasons (also the `reason` label of tenantlens_spans_rejected_total): few, fixed strings. */
+/** Partial-success reasons (also the `reason` label of the tenantlens_*_rejected_total counters): few, fixed strings. */
 export const REASONS = {
   traceId: 'invalid trace_id (must be 16 bytes, not all zero)',
   spanId: 'invalid span_id (must be 8 bytes, not all zero)',

@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { sqlIdent, type TableSpecs } from '../store/embedded-store.ts';
+import type { TableSpecs } from '../schema/derived.ts';
+import { sqlIdent } from './sql.ts';
 import { byErrorCount, byNewest, vitalsGroups, type BrowserQueries, type MetricRow } from './browser-model.ts';
 
 type Row = Record<string, DuckDBValue>;

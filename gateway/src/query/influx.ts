@@ -35,6 +35,10 @@ export { InfluxQueryError };
  * compatibility API and on 3.x, where Flux does not (3.x: one request per statement, see
  * influxql-http.ts; why InfluxQL rather than SQL there: docs/influxdb3.md). Times come back as `epoch=u`: exact in a JS
  * number, where nanoseconds would not survive JSON.parse.
+ *
+ * Over 120 lines on purpose: the body is the DrillDown object, one method per query (each short),
+ * sharing the `/query` client and the measurement names; the console's queries are already apart
+ * (influx-console.ts).
  */
 export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules): DrillDown {
   const fe = ident(rules.frontend.name);

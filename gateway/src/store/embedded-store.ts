@@ -1,26 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { BufferConfig } from '../config.ts';
 import { GatewayError } from '../errors.ts';
-import type { FieldValue } from '../influx/line-protocol.ts';
 import { retryDelayMillis } from '../delivery/backoff.ts';
-import type { MappedPoint } from '../mapping/map-spans.ts';
+import type { FieldValue, MappedPoint } from '../schema/point.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createEmbeddedBrowserQueries } from '../query/browser-embedded.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
-import { tableSpecs, type TableSpec, type TableSpecs } from '../schema/derived.ts';
+import { sqlIdent } from '../query/sql.ts';
+import { tableSpecs, type TableSpec } from '../schema/derived.ts';
 import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
 import { createFullLatch } from './full-latch.ts';
-import type { Store } from './store.ts';
-
-/** The tables come from the schema (schema/derived.ts); the drill-down takes the same specs. */
-export type { TableSpecs };
-
-/** SQL identifier quoting: double quotes, doubled inside. */
-export function sqlIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+import type { StoreParts, WriteSink } from './store.ts';
 
 function columns(spec: TableSpec): string[] {
   return ['time_ns', spec.idColumn, ...spec.text, ...spec.integers, ...spec.floats, 'extra'];
@@ -49,21 +41,9 @@ export interface EmbeddedStoreOptions {
   };
 }
 
-/**
- * The default store when no InfluxDB is configured: DuckDB in `DATA_DIR/tenantlens.duckdb`.
- * Points are buffered (bounded like the InfluxDB writer) and appended in batches by one writer
- * loop; a (tenant, span, time) primary key makes a replayed request a no-op, like InfluxDB's
- * idempotent overwrite.
- */
-export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<Store> {
-  mkdirSync(opts.dataDir, { recursive: true });
-  const instance = await DuckDBInstance.create(join(opts.dataDir, 'tenantlens.duckdb'));
-  const writeConn = await instance.connect();
-  const readConn = await instance.connect();
-  const specs = tableSpecs(opts.rules);
-  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
-
-  for (const spec of [...byMeasurement.values(), specs.metrics]) {
+/** One table per measurement (from the schema), and the generic metrics table. */
+async function createTables(conn: DuckDBConnection, tables: readonly TableSpec[]): Promise<void> {
+  for (const spec of tables) {
     const cols = [
       'time_ns BIGINT NOT NULL',
       `${sqlIdent(spec.idColumn)} VARCHAR NOT NULL`,
@@ -72,11 +52,97 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
       ...spec.floats.map((c) => `${sqlIdent(c)} DOUBLE`),
       'extra VARCHAR',
     ];
-    await writeConn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(spec.idColumn)}, time_ns))`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(spec.idColumn)}, time_ns))`);
     // Staging tables take appender rows; INSERT OR IGNORE then skips replays (appenders cannot).
-    await writeConn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
+  }
+}
+
+/** One row: the table's columns in order, everything else as JSON in `extra`. */
+function appendRow(appender: DuckDBAppender, spec: TableSpec, p: MappedPoint): void {
+  const values = new Map<string, string | number | boolean | bigint>();
+  for (const [k, v] of p.point.tags) values.set(k, v);
+  for (const [k, v] of p.point.fields) values.set(k, v.type === 'integer' ? BigInt(v.value) : v.value);
+  appender.appendBigInt(p.point.timestamp);
+  appender.appendVarchar(p.spanId);
+  for (const c of spec.text) {
+    const v = values.get(c);
+    if (v === undefined) appender.appendNull();
+    else appender.appendVarchar(String(v));
+    values.delete(c);
+  }
+  for (const c of spec.integers) {
+    const v = values.get(c);
+    if (typeof v === 'bigint') appender.appendBigInt(v);
+    else appender.appendNull();
+    values.delete(c);
+  }
+  for (const c of spec.floats ?? []) {
+    const v = values.get(c);
+    if (typeof v === 'number') appender.appendDouble(v);
+    else appender.appendNull();
+    values.delete(c);
+  }
+  // In span tables the id column is the span id itself; it is not repeated in `extra`.
+  if (spec.idColumn === 'span_id') values.delete('span_id');
+  const extra: Record<string, string | number | boolean> = {};
+  for (const [k, v] of p.point.fields) if (values.has(k)) extra[k] = jsValue(v);
+  // Like InfluxDB, which omits empty tag values (a gauge has no `temporality`).
+  for (const [k, v] of p.point.tags) if (values.has(k) && v !== '') extra[k] = v;
+  appender.appendVarchar(JSON.stringify(extra));
+  appender.endRow();
+}
+
+/** Writes one batch in one transaction: all of it or, on an error, none (the caller retries it). */
+function createBatchWriter(conn: DuckDBConnection, byMeasurement: ReadonlyMap<string, TableSpec>, metrics: TableSpec): (batch: readonly MappedPoint[]) => Promise<void> {
+  function groupByTable(batch: readonly MappedPoint[]): Map<TableSpec, MappedPoint[]> {
+    const groups = new Map<TableSpec, MappedPoint[]>();
+    for (const p of batch) {
+      let spec = byMeasurement.get(p.point.measurement);
+      let point = p;
+      if (spec === undefined) {
+        // Any other measurement is a metric: its name becomes a column of the generic table.
+        spec = metrics;
+        point = { spanId: p.spanId, point: { ...p.point, tags: [...p.point.tags, [METRIC_NAME_COLUMN, p.point.measurement]] } };
+      }
+      const g = groups.get(spec) ?? [];
+      g.push(point);
+      groups.set(spec, g);
+    }
+    return groups;
   }
 
+  return async (batch) => {
+    const groups = groupByTable(batch);
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      for (const [spec, points] of groups) {
+        const stage = sqlIdent(`stage_${spec.name}`);
+        const appender = await conn.createAppender(`stage_${spec.name}`, 'main', 'temp');
+        for (const p of points) appendRow(appender, spec, p);
+        appender.closeSync();
+        const cols = columns(spec).map(sqlIdent).join(', ');
+        await conn.run(`INSERT OR IGNORE INTO ${sqlIdent(spec.name)} (${cols}) SELECT ${cols} FROM ${stage}`);
+        await conn.run(`DELETE FROM ${stage}`);
+      }
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  };
+}
+
+/** The embedded store's write side, with the buffer's fill for the health probe. */
+interface EmbeddedSink extends WriteSink {
+  readonly isFull: boolean;
+}
+
+/**
+ * The bounded point buffer and its one writer loop. Points are kept until a batch is committed,
+ * so a full disk or a lock is waited out; the bound turns a long outage into 503s, not loss.
+ */
+function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) => Promise<void>, opts: EmbeddedStoreOptions, closeDatabase: () => void): EmbeddedSink {
   let queue: MappedPoint[] = [];
   // Written points are skipped with a head index and compacted now and then: slicing the whole
   // queue after every batch made a deep queue quadratic.
@@ -88,74 +154,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   let lastRetryMillis = 0;
   let closed = false;
 
-  function append(appender: DuckDBAppender, spec: TableSpec, p: MappedPoint): void {
-    const values = new Map<string, string | number | boolean | bigint>();
-    for (const [k, v] of p.point.tags) values.set(k, v);
-    for (const [k, v] of p.point.fields) values.set(k, v.type === 'integer' ? BigInt(v.value) : v.value);
-    appender.appendBigInt(p.point.timestamp);
-    appender.appendVarchar(p.spanId);
-    for (const c of spec.text) {
-      const v = values.get(c);
-      if (v === undefined) appender.appendNull();
-      else appender.appendVarchar(String(v));
-      values.delete(c);
-    }
-    for (const c of spec.integers) {
-      const v = values.get(c);
-      if (typeof v === 'bigint') appender.appendBigInt(v);
-      else appender.appendNull();
-      values.delete(c);
-    }
-    for (const c of spec.floats ?? []) {
-      const v = values.get(c);
-      if (typeof v === 'number') appender.appendDouble(v);
-      else appender.appendNull();
-      values.delete(c);
-    }
-    // In span tables the id column is the span id itself; it is not repeated in `extra`.
-    if (spec.idColumn === 'span_id') values.delete('span_id');
-    const extra: Record<string, string | number | boolean> = {};
-    for (const [k, v] of p.point.fields) if (values.has(k)) extra[k] = jsValue(v);
-    // Like InfluxDB, which omits empty tag values (a gauge has no `temporality`).
-    for (const [k, v] of p.point.tags) if (values.has(k) && v !== '') extra[k] = v;
-    appender.appendVarchar(JSON.stringify(extra));
-    appender.endRow();
-  }
-
-  async function writeBatch(batch: MappedPoint[]): Promise<void> {
-    const groups = new Map<TableSpec, MappedPoint[]>();
-    for (const p of batch) {
-      let spec = byMeasurement.get(p.point.measurement);
-      let point = p;
-      if (spec === undefined) {
-        // Any other measurement is a metric: its name becomes a column of the generic table.
-        spec = specs.metrics;
-        point = { spanId: p.spanId, point: { ...p.point, tags: [...p.point.tags, [METRIC_NAME_COLUMN, p.point.measurement]] } };
-      }
-      const g = groups.get(spec) ?? [];
-      g.push(point);
-      groups.set(spec, g);
-    }
-    await writeConn.run('BEGIN TRANSACTION');
-    try {
-      for (const [spec, points] of groups) {
-        const stage = sqlIdent(`stage_${spec.name}`);
-        const appender = await writeConn.createAppender(`stage_${spec.name}`, 'main', 'temp');
-        for (const p of points) append(appender, spec, p);
-        appender.closeSync();
-        const cols = columns(spec).map(sqlIdent).join(', ');
-        await writeConn.run(`INSERT OR IGNORE INTO ${sqlIdent(spec.name)} (${cols}) SELECT ${cols} FROM ${stage}`);
-        await writeConn.run(`DELETE FROM ${stage}`);
-      }
-      await writeConn.run('COMMIT');
-    } catch (err) {
-      await writeConn.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
-
   const full = createFullLatch();
-  const isFull = (): boolean => queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
   const refusal = (): GatewayError =>
     new GatewayError('BUFFER_FULL', 'the write buffer is full (the embedded store is falling behind); retry later', {
       retryAfterSeconds: Math.max(1, Math.ceil(lastRetryMillis / 1000)),
@@ -177,8 +176,6 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
           queuedBytes -= batch.reduce((n, p) => n + sizeOf(p), 0);
           opts.events.written(batch.length);
         } catch (err) {
-          // Keep the batch: a full disk or a lock is worth waiting out; the buffer bound turns
-          // a long outage into 503s rather than loss.
           opts.events.retry((err as Error).message);
           lastRetryMillis = retryDelayMillis(undefined, attempt++, { initialMillis: 250, minMillis: 100, maxMillis: opts.buffer.retryMaxDelayMillis });
           await new Promise((r) => setTimeout(r, lastRetryMillis));
@@ -191,7 +188,6 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   }
 
   return {
-    kind: 'embedded',
     offer(points) {
       if (closed) return false;
       let add = 0;
@@ -211,21 +207,13 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     fullError: () => (full.holds(queuedBytes) ? refusal() : undefined),
     durable: false,
     get isFull() {
-      return isFull();
+      return queuedBytes + opts.buffer.batchMaxBytes > opts.buffer.maxBytes;
     },
     get bufferedPoints() {
       return pending();
     },
     get bufferedBytes() {
       return queuedBytes;
-    },
-    async reachable() {
-      try {
-        await readConn.run('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
     },
     async drain(deadline) {
       pump();
@@ -238,13 +226,45 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     async close() {
       closed = true;
       await writing;
-      writeConn.closeSync();
-      readConn.closeSync();
-      instance.closeSync();
+      closeDatabase();
+    },
+  };
+}
+
+/**
+ * The default store when no InfluxDB is configured: DuckDB in `DATA_DIR/tenantlens.duckdb`.
+ * Points are buffered (bounded like the InfluxDB writer) and appended in batches by one writer
+ * loop; a (tenant, span, time) primary key makes a replayed request a no-op, like InfluxDB's
+ * idempotent overwrite. The drill-down reads on a second connection.
+ */
+export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<StoreParts> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const instance = await DuckDBInstance.create(join(opts.dataDir, 'tenantlens.duckdb'));
+  const writeConn = await instance.connect();
+  const readConn = await instance.connect();
+  const specs = tableSpecs(opts.rules);
+  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
+  await createTables(writeConn, [...byMeasurement.values(), specs.metrics]);
+
+  const sink = createEmbeddedSink(createBatchWriter(writeConn, byMeasurement, specs.metrics), opts, () => {
+    writeConn.closeSync();
+    readConn.closeSync();
+    instance.closeSync();
+  });
+  return {
+    sink,
+    health: {
+      async check() {
+        const problems = sink.isFull ? ['write buffer full'] : [];
+        try {
+          await readConn.run('SELECT 1');
+        } catch {
+          problems.push('embedded store unavailable');
+        }
+        return { problems, warnings: [] };
+      },
     },
     queries: createEmbeddedDrillDown(readConn, specs),
     browser: createEmbeddedBrowserQueries(readConn, specs),
   };
 }
-
-export type { DuckDBConnection, DuckDBValue };

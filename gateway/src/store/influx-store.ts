@@ -8,7 +8,7 @@ import type { MappingRules } from '../mapping/rules.ts';
 import { createInfluxBrowserQueries } from '../query/browser-influx.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
 import { createFullLatch } from './full-latch.ts';
-import type { EncodedLines, Store } from './store.ts';
+import type { EncodedLines, LineSink, StoreParts, WriteSink } from './store.ts';
 
 const REFUSALS = {
   memory: 'the write buffer is full (the database is slow or unreachable); retry later',
@@ -17,21 +17,50 @@ const REFUSALS = {
   'disk-error': 'the spool cannot write to disk; retry later or on another instance',
 } as const;
 
+/** The InfluxDB write side: it takes the fused encoder's lines as well as points. */
+export interface InfluxSink extends WriteSink, LineSink {
+  /** Wired to the writer's `onReleased`: InfluxDB took the oldest lines, so the spool may drop them and feed more. */
+  released(lines: number): void;
+  readonly isFull: boolean;
+}
+
+export interface InfluxStoreOptions {
+  readonly config: InfluxConfig;
+  readonly rules: MappingRules;
+  readonly writer: LineWriter;
+  readonly transport: WriteTransport;
+  readonly spool?: Spool | undefined;
+}
+
 /**
  * InfluxDB: points become line protocol with collision-free timestamps, then the batching writer.
  * With a spool, every request's lines are appended to disk first and the writer is fed from the
  * spool in order, as far as its memory buffer allows; the rest waits on disk.
  */
-export function createInfluxStore(opts: {
-  config: InfluxConfig;
-  rules: MappingRules;
-  writer: LineWriter;
-  transport: WriteTransport;
-  spool?: Spool | undefined;
-}): Store & { released(lines: number): void } {
+export function createInfluxStore(opts: InfluxStoreOptions): StoreParts<InfluxSink> {
+  const sink = createInfluxSink(opts);
+  let reachable = { at: 0, ok: false };
+  return {
+    sink,
+    health: {
+      async check() {
+        const problems = sink.isFull ? ['write buffer full'] : [];
+        // /readyz may be polled often; one ping a second is plenty.
+        if (Date.now() - reachable.at > 1000) reachable = { at: Date.now(), ok: await opts.transport.ping() };
+        // InfluxDB down is a warning, not unreadiness: every replica shares the database, so taking
+        // them all out of the Service would turn buffering (memory or spool) into refused
+        // connections. The buffer filling up is what makes a replica unready.
+        return { problems, warnings: reachable.ok ? [] : ['InfluxDB unreachable'] };
+      },
+    },
+    queries: createInfluxDrillDown(opts.config, opts.rules),
+    browser: createInfluxBrowserQueries(opts.config),
+  };
+}
+
+function createInfluxSink(opts: InfluxStoreOptions): InfluxSink {
   const { writer, transport, spool } = opts;
   const slots = new TimestampSlots();
-  let reachable = { at: 0, ok: false };
   let refusal: keyof typeof REFUSALS = 'memory';
   const full = createFullLatch();
 
@@ -67,8 +96,6 @@ export function createInfluxStore(opts: {
   }
 
   return {
-    kind: 'influxdb',
-    /** Wired to the writer's `onReleased`: InfluxDB took the oldest lines, so the spool may drop them and feed more. */
     released(n) {
       spool?.release(n);
       feed();
@@ -78,12 +105,10 @@ export function createInfluxStore(opts: {
       if (lines.length === 0) return true;
       return spool === undefined ? buffered(writer.offer(lines)) : spoolLines(lines);
     },
-    lines: {
-      slots,
-      offer(encoded: EncodedLines) {
-        if (encoded.count === 0) return true;
-        return spool === undefined ? buffered(writer.offerBytes(encoded.body, encoded.count)) : spoolLines(encoded.lines());
-      },
+    slots,
+    offerLines(encoded: EncodedLines) {
+      if (encoded.count === 0) return true;
+      return spool === undefined ? buffered(writer.offerBytes(encoded.body, encoded.count)) : spoolLines(encoded.lines());
     },
     persisted() {
       if (spool === undefined) return undefined;
@@ -109,11 +134,6 @@ export function createInfluxStore(opts: {
     get bufferedBytes() {
       return writer.bufferedBytes;
     },
-    async reachable() {
-      // /readyz may be polled often; one ping a second is plenty.
-      if (Date.now() - reachable.at > 1000) reachable = { at: Date.now(), ok: await transport.ping() };
-      return reachable.ok;
-    },
     async drain(deadline) {
       // The writer drains what it holds; spooled records follow as it makes room.
       for (;;) {
@@ -128,7 +148,5 @@ export function createInfluxStore(opts: {
       await spool?.close();
       await transport.close();
     },
-    queries: createInfluxDrillDown(opts.config, opts.rules),
-    browser: createInfluxBrowserQueries(opts.config),
   };
 }

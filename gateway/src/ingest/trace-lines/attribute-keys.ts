@@ -1,4 +1,5 @@
-import { escapeFieldKey, type FieldType } from '../../influx/line-protocol.ts';
+import { escapeFieldKey } from '../../influx/line-protocol.ts';
+import type { FieldType } from '../../schema/point.ts';
 import type { FieldTypeRegistry } from '../../mapping/field-types.ts';
 import { KNOWN_BY_KEY } from '../../schema/attributes.ts';
 import { DROPPED_ATTRIBUTES, SPANS_RESERVED } from '../../schema/derived.ts';

@@ -1,4 +1,4 @@
-import type { FieldType } from '../../influx/line-protocol.ts';
+import type { FieldType } from '../../schema/point.ts';
 import { escapeKey, escapeMeasurement, escapeStringValue } from '../../influx/line-protocol.ts';
 import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';

@@ -1,4 +1,4 @@
-import type { FieldType } from '../../influx/line-protocol.ts';
+import type { FieldType } from '../../schema/point.ts';
 import { asInteger } from '../../mapping/map-spans.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
 import { readJsonMember } from '../../otlp/proto-traces.ts';

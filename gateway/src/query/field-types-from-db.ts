@@ -1,19 +1,20 @@
 import type { InfluxConfig } from '../config.ts';
-import type { FieldType } from './line-protocol.ts';
-import type { FieldTypeRegistry } from '../mapping/field-types.ts';
-import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
-import type { MappingRules } from '../mapping/rules.ts';
-import { runInfluxQL } from '../query/influxql-http.ts';
+import type { FieldType } from '../schema/point.ts';
+import { runInfluxQL } from './influxql-http.ts';
 
 const TYPES: Record<string, FieldType> = { float: 'float', integer: 'integer', string: 'string', boolean: 'boolean' };
+
+/** Where the types go: the mapping's field type registry (mapping/field-types.ts); any `seed` will do. */
+export interface FieldTypeSeed {
+  seed(measurement: string, key: string, type: FieldType): void;
+}
 
 /**
  * Seeds the registry with the field types InfluxDB already has (InfluxQL `SHOW FIELD KEYS`), so a
  * restarted gateway keeps writing each attribute at the type the database fixed for it.
+ * `measurements`: the ones with dynamic attribute fields (spans and logs; main.ts names them).
  */
-export async function seedFieldTypes(config: InfluxConfig, rules: MappingRules, registry: FieldTypeRegistry): Promise<number> {
-  // The two measurements with dynamic attribute fields.
-  const measurements = [rules.spans.name, LOGS_MEASUREMENT];
+export async function seedFieldTypes(config: InfluxConfig, measurements: readonly string[], registry: FieldTypeSeed): Promise<number> {
   const q = measurements.map((m) => `SHOW FIELD KEYS FROM "${m.replace(/["\\]/g, '\\$&')}"`).join('; ');
   // runInfluxQL: one request on 1.x/2.x, one per statement on InfluxDB 3 (which takes one at a time).
   // runInfluxQL waits 3 × timeoutMillis: about 5 s, start-up must not hang on a slow database.

@@ -1,4 +1,4 @@
-import type { AlertView } from '../state.ts';
+import type { AlertView } from './state.ts';
 
 export const ALERT_NAME = 'TenantP99Regression';
 

@@ -1,4 +1,4 @@
-import type { AlertView } from '../state.ts';
+import type { AlertView } from './state.ts';
 
 /** The generic webhook body: one POST per evaluation that changed something. */
 export interface WebhookPayload {
