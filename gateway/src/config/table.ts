@@ -164,7 +164,7 @@ export const VARIABLES = [
   { name: 'ALERT_RESOLVE_AFTER', group: G.alerts, kind: 'int', default: 2, min: 1, max: 1000, chart: { value: 'alerts.resolveAfter' }, description: 'Consecutive recovered evaluations needed to resolve.' },
   { name: 'ALERT_WEBHOOK_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.webhook.url', note: 'or `alerts.webhook.existingSecret`' }, description: 'Generic JSON webhook.' },
   { name: 'ALERTMANAGER_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.alertmanager.url' }, description: 'Alertmanager base URL; alerts are POSTed to `<url>/api/v2/alerts`.' },
-  { name: 'ALERT_DASHBOARD_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.dashboardUrl', note: "default: the console's URL" }, description: 'Drill-down links become `<url>?tenant=…&from=…&to=…` (the demo: `http://127.0.0.1:5173/#dashboard`). Unset: the sessions API path.' },
+  { name: 'ALERT_DASHBOARD_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.dashboardUrl', note: "default: the console's URL" }, description: 'Drill-down links become `<url>?tenant=…&from=…&to=…` (the demo: `http://127.0.0.1:4318/console/`, which opens the console at that tenant). Unset: the sessions API path.' },
 
   // --- Logs
   { name: 'LOG_LEVEL', group: G.logs, kind: 'enum', allowed: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', chart: { value: 'gateway.logLevel' }, description: 'pino level. Logs are JSON and never contain tokens.' },
