@@ -36,7 +36,7 @@ const GATEWAY_LAYERS = {
   'query': ['config.ts', 'errors.ts', 'mapping', 'schema', 'influx/v1-transport.ts'],
   'store': ['config.ts', 'delivery', 'errors.ts', 'influx', 'mapping', 'query', 'schema'],
   'ingest': ['errors.ts', 'influx', 'mapping', 'ops', 'otlp', 'schema', 'store/store.ts', 'tenancy'],
-  'alerts': ['config.ts', 'delivery', 'ops', 'query'],
+  'alerts': ['config.ts', 'delivery', 'ops', 'query', 'schema'],
   'http': ['alerts', 'errors.ts', 'ingest/inflate.ts', 'otlp', 'query', 'tenancy'],
   'grpc': ['config.ts', 'errors.ts', 'ingest', 'ops', 'otlp', 'tenancy'],
   'cluster': ['config.ts', 'ops'],

@@ -191,7 +191,7 @@ async function start(): Promise<void> {
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });
-  const alerting = config.alerts.enabled ? createAlerting({ config: config.alerts, queries: store.queries, metrics, logger }) : undefined;
+  const alerting = config.alerts.enabled ? createAlerting({ config: config.alerts, queries: store.queries, state: store.alertState, metrics, logger }) : undefined;
   alertingRef = alerting;
   const alerts: AlertsSource =
     alerting !== undefined

@@ -2,8 +2,12 @@ import type { Logger } from 'pino';
 import type { AlertsConfig } from '../config.ts';
 import type { GatewayMetrics } from '../ops/metrics.ts';
 import type { DrillDown } from '../query/model.ts';
+import type { AlertStateStore } from '../schema/alert-state.ts';
 import { createEvaluator, type EvaluationResult, type Evaluator } from './evaluator.ts';
 import { alertmanagerPayload } from './alertmanager-payload.ts';
+import type { EpisodeState } from './episode.ts';
+import { createStateKeeper, type EpisodeIdentity, type StateKeeper } from './state-keeper.ts';
+import type { AlertView } from './state.ts';
 import { createNotifyQueue, type NotifyQueue } from './notify/queue.ts';
 import { createHttpTransport, createRetryingTransport } from './notify/transport.ts';
 import { webhookPayload } from './webhook-payload.ts';
@@ -24,16 +28,31 @@ export interface Alerting {
 export interface AlertingOptions {
   readonly config: AlertsConfig;
   readonly queries: Pick<DrillDown, 'windowP99'>;
-  readonly metrics: Pick<GatewayMetrics, 'alertNotifications' | 'alertEvaluations'>;
+  readonly metrics: Pick<GatewayMetrics, 'alertNotifications' | 'alertEvaluations' | 'alertStateWrites' | 'alertStateLoads'>;
+  /** Where the state survives a restart (the store the data lives in); without it, state is memory only. */
+  readonly state?: AlertStateStore | undefined;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Retry tuning for the receivers (tests shorten it). */
   readonly retry?: { readonly initialDelayMillis?: number; readonly maxAttempts?: number };
 }
 
-/** The evaluator on a schedule, wired to the webhook and Alertmanager receivers, the metrics and the log. */
+const identity = (a: AlertView): EpisodeIdentity => ({ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since) });
+
+/** The evaluator on a schedule, wired to the webhook and Alertmanager receivers, the stored state, the metrics and the log. */
 export function createAlerting(opts: AlertingOptions): Alerting {
   const { config, metrics, logger } = opts;
   const evaluator = createEvaluator({ queries: opts.queries, rules: config, dashboardUrl: config.dashboardUrl });
+  const keeper: StateKeeper | undefined =
+    opts.state === undefined
+      ? undefined
+      : createStateKeeper({
+          store: opts.state,
+          evaluator,
+          onWrite: (outcome, records, reason) => {
+            metrics.alertStateWrites.inc({ outcome });
+            if (outcome !== 'success') logger.warn({ records, reason }, 'alert state write failed; written again at the next evaluation');
+          },
+        });
 
   function receiver(name: 'webhook' | 'alertmanager', url: string): NotifyQueue {
     const transport = createRetryingTransport({
@@ -59,16 +78,58 @@ export function createAlerting(opts: AlertingOptions): Alerting {
   const resendMillis = Math.max(RESEND_MILLIS, config.intervalMillis);
   let lastAlertmanagerSend = -Infinity;
 
-  function dispatch(r: EvaluationResult): void {
-    for (const a of r.fired) logger.warn({ alert: a }, `alert firing: ${a.tenant} ${a.dimension.kind} ${a.dimension.value} P99 ${a.p99Ms} ms, baseline ${a.baselineMs} ms`);
-    for (const a of r.resolved) logger.info({ alert: a }, `alert resolved: ${a.tenant} ${a.dimension.kind} ${a.dimension.value}`);
+  /**
+   * Sends what changed. The transitions are stored as "not notified" first and as "notified" once
+   * every receiver has settled them, so a restart in between sends them again: at-least-once.
+   */
+  async function dispatch(r: EvaluationResult, replay = false): Promise<void> {
+    const verb = replay ? 'again (not confirmed delivered before the restart)' : '';
+    for (const a of r.fired) logger.warn({ alert: a }, `alert firing: ${a.tenant} ${a.dimension.kind} ${a.dimension.value} P99 ${a.p99Ms} ms, baseline ${a.baselineMs} ms ${verb}`.trimEnd());
+    for (const a of r.resolved) logger.info({ alert: a }, `alert resolved: ${a.tenant} ${a.dimension.kind} ${a.dimension.value} ${verb}`.trimEnd());
     const changed = [...r.fired, ...r.resolved];
-    if (webhook !== undefined && changed.length > 0) webhook.push(JSON.stringify(webhookPayload(changed, r.at)));
+    const ids = changed.map(identity);
+    const sends: Array<(settled: () => void) => void> = [];
+    if (webhook !== undefined && changed.length > 0) sends.push((settled) => webhook.push(JSON.stringify(webhookPayload(changed, r.at)), settled));
     if (alertmanager !== undefined && (changed.length > 0 || (r.firing.length > 0 && r.at - lastAlertmanagerSend >= resendMillis))) {
       lastAlertmanagerSend = r.at;
-      const body = alertmanagerPayload([...r.firing, ...r.resolved], { nowMs: r.at, validForMillis: 4 * resendMillis });
-      alertmanager.push(JSON.stringify(body));
+      const body = JSON.stringify(alertmanagerPayload([...r.firing, ...r.resolved], { nowMs: r.at, validForMillis: 4 * resendMillis }));
+      sends.push((settled) => alertmanager.push(body, settled));
     }
+    if (keeper !== undefined && ids.length > 0 && sends.length > 0) keeper.pending(ids);
+    await keeper?.persist();
+    let left = sends.length;
+    for (const send of sends) {
+      send(() => {
+        if (--left > 0 || keeper === undefined || ids.length === 0) return;
+        keeper.notified(ids);
+        void keeper.persist();
+      });
+    }
+  }
+
+  /** Reads the stored state before the first evaluation, and sends again what was not confirmed delivered. */
+  async function load(): Promise<boolean> {
+    if (keeper === undefined || keeper.loaded) return true;
+    let unsent: EpisodeState[];
+    try {
+      unsent = await keeper.load();
+    } catch (err) {
+      metrics.alertStateLoads.inc({ outcome: 'error' });
+      logger.error({ err: String(err) }, 'cannot read the stored alert state; not evaluating until it can be read (an evaluation without it would fire again what already fires)');
+      return false;
+    }
+    metrics.alertStateLoads.inc({ outcome: 'ok' });
+    const listed = evaluator.alerts();
+    const view = (e: EpisodeState): AlertView | undefined =>
+      listed.find((a) => a.state === e.state && a.tenant === e.tenant && a.dimension.kind === e.kind && a.dimension.value === e.value && Date.parse(a.since) === e.sinceMs);
+    const present = <T>(x: T | undefined): x is T => x !== undefined;
+    logger.info({ firing: evaluator.firingCount, listed: listed.length, unsent: unsent.length }, 'alert state read from the store');
+    if (unsent.length > 0) {
+      const fired = unsent.filter((e) => e.state === 'firing').map(view).filter(present);
+      const resolved = unsent.filter((e) => e.state === 'resolved').map(view).filter(present);
+      await dispatch({ at: Date.now(), fired, resolved, firing: listed.filter((a) => a.state === 'firing') }, true);
+    }
+    return true;
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -78,12 +139,13 @@ export function createAlerting(opts: AlertingOptions): Alerting {
   function schedule(): void {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = evaluator
-        .evaluate()
+      running = load()
+        .then((ready) => (ready ? evaluator.evaluate() : undefined))
         .then(
-          (r) => {
+          async (r) => {
+            if (r === undefined) return;
             metrics.alertEvaluations.inc({ outcome: 'ok' });
-            dispatch(r);
+            await dispatch(r);
           },
           (err: unknown) => {
             metrics.alertEvaluations.inc({ outcome: 'error' });

@@ -2,6 +2,7 @@ import type { AlertDimension, DrillDown, WindowP99 } from '../query/model.ts';
 import { trailingMedianBaseline, type WindowSample } from './baseline.ts';
 import { fireThresholdMs, resolveThresholdMs, type AlertRules } from './rules.ts';
 import { drilldownUrl, keyOf, RESOLVED_MAX, RESOLVED_RETENTION_MILLIS, type AlertKey, type AlertView } from './state.ts';
+import type { EpisodeState } from './episode.ts';
 
 const DIMENSIONS: readonly AlertDimension[] = ['endpoint', 'view_name'];
 
@@ -19,6 +20,10 @@ export interface Evaluator {
   /** Firing alerts, then resolved ones, newest first. */
   alerts(): AlertView[];
   readonly firingCount: number;
+  /** What a restart needs: every firing alert and every resolved one still listed (alerts/state-keeper.ts stores it). */
+  episodes(): EpisodeState[];
+  /** Before the first evaluation: takes over the episodes a previous process stored (firing ones stay firing, without a new notification). */
+  restore(episodes: readonly EpisodeState[]): void;
 }
 
 export interface EvaluatorOptions {
@@ -62,7 +67,8 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   const { rules } = opts;
   const now = opts.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  let resolved: AlertView[] = [];
+  /** Resolved alerts still listed, newest first: the entry as it was when it resolved. */
+  let resolved: Array<{ readonly entry: Entry; readonly resolvedAtMs: number }> = [];
   let chain: Promise<unknown> = Promise.resolve();
 
   const round = (v: number): number => Math.round(v * 1000) / 1000;
@@ -112,6 +118,7 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
 
     const fired: AlertView[] = [];
     const nowResolved: AlertView[] = [];
+    const justResolved: typeof resolved = [];
     for (const [id, g] of groups) {
       const current = g.windows[k] ?? { count: 0, p99: 0 };
       let e = entries.get(id);
@@ -158,8 +165,8 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
       if (current.p99 < resolveThresholdMs(rules, e.baselineMs)) {
         e.recoveries++;
         if (e.recoveries >= rules.resolveAfter) {
-          const v = view(e, 'resolved', at);
-          nowResolved.push(v);
+          nowResolved.push(view(e, 'resolved', at));
+          justResolved.push({ entry: { ...e }, resolvedAtMs: at });
           entries.delete(id);
         }
       } else {
@@ -168,8 +175,14 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     }
     // Entries that are neither firing nor counting breaches carry no state worth keeping.
     for (const [id, e] of entries) if (e.phase === 'ok' && (e.breaches === 0 || !groups.has(id))) entries.delete(id);
-    resolved = [...[...nowResolved].reverse(), ...resolved].filter((v) => at - Date.parse(v.resolvedAt ?? '') < RESOLVED_RETENTION_MILLIS).slice(0, RESOLVED_MAX);
+    resolved = [...justResolved.reverse(), ...resolved].filter((r) => at - r.resolvedAtMs < RESOLVED_RETENTION_MILLIS).slice(0, RESOLVED_MAX);
     return { at, fired, resolved: nowResolved, firing: firingViews() };
+  }
+
+  function toEpisode(e: Entry, state: 'firing' | 'resolved', resolvedAtMs?: number): EpisodeState {
+    const { tenant, kind, value } = e.key;
+    const { sinceMs, windowStartMs, lastAtMs, baselineMs, thresholdMs, p99Ms, count, firedP99Ms, peakP99Ms, recoveries } = e;
+    return { tenant, kind, value, state, sinceMs, ...(resolvedAtMs === undefined ? {} : { resolvedAtMs }), windowStartMs, lastAtMs, baselineMs, thresholdMs, p99Ms, count, firedP99Ms, peakP99Ms, recoveries };
   }
 
   function firingViews(): AlertView[] {
@@ -189,7 +202,22 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
       return next;
     },
     alerts() {
-      return [...firingViews(), ...resolved];
+      return [...firingViews(), ...resolved.map((r) => view(r.entry, 'resolved', r.resolvedAtMs))];
+    },
+    episodes() {
+      const firing = [...entries.values()].filter((e) => e.phase === 'firing').map((e) => toEpisode(e, 'firing'));
+      return [...firing, ...resolved.map((r) => toEpisode(r.entry, 'resolved', r.resolvedAtMs))];
+    },
+    restore(episodes) {
+      const listed: typeof resolved = [];
+      for (const ep of episodes) {
+        const { sinceMs, windowStartMs, lastAtMs, baselineMs, thresholdMs, p99Ms, count, firedP99Ms, peakP99Ms, recoveries } = ep;
+        const key: AlertKey = { tenant: ep.tenant, kind: ep.kind, value: ep.value };
+        const e: Entry = { key, phase: ep.state === 'firing' ? 'firing' : 'ok', breaches: 0, sinceMs, windowStartMs, lastAtMs, baselineMs, thresholdMs, p99Ms, count, firedP99Ms, peakP99Ms, recoveries };
+        if (ep.state === 'firing') entries.set(keyOf(key), e);
+        else if (ep.resolvedAtMs !== undefined) listed.push({ entry: e, resolvedAtMs: ep.resolvedAtMs });
+      }
+      resolved = listed.sort((x, y) => y.resolvedAtMs - x.resolvedAtMs).slice(0, RESOLVED_MAX);
     },
     get firingCount() {
       let n = 0;

@@ -20,6 +20,8 @@ export interface GatewayMetrics {
   readonly spoolTruncatedBytes: Counter;
   readonly alertNotifications: Counter<'receiver' | 'outcome'>;
   readonly alertEvaluations: Counter<'outcome'>;
+  readonly alertStateWrites: Counter<'outcome'>;
+  readonly alertStateLoads: Counter<'outcome'>;
 }
 
 /** The signals the write routes take. */
@@ -88,6 +90,13 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
       registers,
     }),
     alertEvaluations: new Counter({ name: 'tenantlens_alert_evaluations_total', help: 'Alert evaluations by outcome (ok, error)', labelNames: ['outcome'], registers }),
+    alertStateWrites: new Counter({
+      name: 'tenantlens_alert_state_writes_total',
+      help: 'Alert state writes to the store by outcome (success: buffered for InfluxDB or committed to the embedded store; retryable: refused, written again at the next evaluation)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    alertStateLoads: new Counter({ name: 'tenantlens_alert_state_loads_total', help: 'Start-up reads of the stored alert state by outcome (ok, error: retried at the next interval, no evaluation before)', labelNames: ['outcome'], registers }),
     countItems(signal, counts) {
       const c = items[signal];
       c.received.inc(counts.received);

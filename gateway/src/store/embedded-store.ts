@@ -11,6 +11,7 @@ import { createEmbeddedDrillDown } from '../query/embedded.ts';
 import { sqlIdent } from '../query/sql.ts';
 import { tableSpecs, type TableSpec } from '../schema/derived.ts';
 import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
+import { createEmbeddedAlertState } from './alert-state-embedded.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { StoreParts, WriteSink } from './store.ts';
 
@@ -242,6 +243,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const instance = await DuckDBInstance.create(join(opts.dataDir, 'tenantlens.duckdb'));
   const writeConn = await instance.connect();
   const readConn = await instance.connect();
+  const stateConn = await instance.connect();
   const specs = tableSpecs(opts.rules);
   const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
   await createTables(writeConn, [...byMeasurement.values(), specs.metrics]);
@@ -249,6 +251,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const sink = createEmbeddedSink(createBatchWriter(writeConn, byMeasurement, specs.metrics), opts, () => {
     writeConn.closeSync();
     readConn.closeSync();
+    stateConn.closeSync();
     instance.closeSync();
   });
   return {
@@ -266,5 +269,6 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
     },
     queries: createEmbeddedDrillDown(readConn, specs),
     browser: createEmbeddedBrowserQueries(readConn, specs),
+    alertState: await createEmbeddedAlertState(stateConn),
   };
 }

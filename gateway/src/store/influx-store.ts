@@ -7,6 +7,7 @@ import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createInfluxBrowserQueries } from '../query/browser-influx.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
+import { createInfluxAlertState } from './alert-state-influx.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { EncodedLines, LineSink, StoreParts, WriteSink } from './store.ts';
 
@@ -55,6 +56,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): StoreParts<InfluxSi
     },
     queries: createInfluxDrillDown(opts.config, opts.rules),
     browser: createInfluxBrowserQueries(opts.config),
+    alertState: createInfluxAlertState(opts.config, sink),
   };
 }
 

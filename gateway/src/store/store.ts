@@ -1,5 +1,6 @@
 import type { GatewayError } from '../errors.ts';
 import type { TimestampSlots } from '../influx/point-identity.ts';
+import type { AlertStateStore } from '../schema/alert-state.ts';
 import type { MappedPoint } from '../schema/point.ts';
 import type { BrowserQueries } from '../query/browser-model.ts';
 import type { DrillDown } from '../query/model.ts';
@@ -83,6 +84,8 @@ export interface StoreParts<Sink extends WriteSink = WriteSink> {
   readonly queries: DrillDown;
   /** `GET /api/v1/vitals` and `/errors`. */
   readonly browser: BrowserQueries;
+  /** Where the alert evaluator keeps its state across restarts (schema/alert-state.ts). */
+  readonly alertState: AlertStateStore;
 }
 
 /** Lines already encoded: the request's lines joined by newlines (UTF-8), and each line for the spool. */

@@ -3,8 +3,8 @@ import type { NotifyTransport } from './transport.ts';
 export type NotifyOutcome = 'success' | 'failure' | 'retry' | 'dropped';
 
 export interface NotifyQueue {
-  /** Queues a payload; never blocks, never throws. */
-  push(body: string): void;
+  /** Queues a payload; never blocks, never throws. `settled` is called once it is delivered, given up or dropped. */
+  push(body: string, settled?: (outcome: Exclude<NotifyOutcome, 'retry'>) => void): void;
   /** Resolves when nothing is queued or in flight (tests, shutdown). */
   idle(): Promise<void>;
   readonly pending: number;
@@ -21,7 +21,7 @@ export function createNotifyQueue(opts: {
   readonly onOutcome: (outcome: Exclude<NotifyOutcome, 'retry'>, error?: string) => void;
 }): NotifyQueue {
   const max = opts.maxQueued ?? 100;
-  const queue: string[] = [];
+  const queue: Array<{ readonly body: string; readonly settled?: ((outcome: Exclude<NotifyOutcome, 'retry'>) => void) | undefined }> = [];
   let running = false;
   let waiters: Array<() => void> = [];
 
@@ -35,14 +35,17 @@ export function createNotifyQueue(opts: {
   async function run(): Promise<void> {
     running = true;
     try {
-      for (let body = queue.shift(); body !== undefined; body = queue.shift()) {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+        let outcome: 'success' | 'failure' = 'failure';
         try {
-          const r = await opts.transport.send(body);
+          const r = await opts.transport.send(item.body);
+          outcome = r.kind === 'success' ? 'success' : 'failure';
           if (r.kind === 'success') opts.onOutcome('success');
           else opts.onOutcome('failure', r.reason);
         } catch (err) {
           opts.onOutcome('failure', (err as Error).message);
         }
+        item.settled?.(outcome);
       }
     } finally {
       running = false;
@@ -51,12 +54,12 @@ export function createNotifyQueue(opts: {
   }
 
   return {
-    push(body) {
+    push(body, settled) {
       if (queue.length >= max) {
-        queue.shift();
+        queue.shift()?.settled?.('dropped');
         opts.onOutcome('dropped');
       }
-      queue.push(body);
+      queue.push({ body, settled });
       if (!running) void run();
     },
     idle() {

@@ -1,0 +1,30 @@
+import type { AlertStateRecord } from '../schema/alert-state.ts';
+import type { AlertDimension } from '../query/model.ts';
+
+/** One alert episode as the evaluator holds it across a restart: a firing alert, or a resolved one still listed. */
+export interface EpisodeState {
+  readonly tenant: string;
+  readonly kind: AlertDimension;
+  readonly value: string;
+  readonly state: 'firing' | 'resolved';
+  readonly sinceMs: number;
+  readonly resolvedAtMs?: number;
+  readonly windowStartMs: number;
+  readonly lastAtMs: number;
+  readonly baselineMs: number;
+  readonly thresholdMs: number;
+  readonly p99Ms: number;
+  readonly count: number;
+  readonly firedP99Ms: number;
+  readonly peakP99Ms: number;
+  readonly recoveries: number;
+}
+
+const KINDS: ReadonlySet<string> = new Set<AlertDimension>(['endpoint', 'view_name']);
+
+/** The stored record's episode; undefined for a dimension this version does not evaluate. */
+export function episodeFromRecord(r: AlertStateRecord): EpisodeState | undefined {
+  if (!KINDS.has(r.kind)) return undefined;
+  const { tenant, value, state, sinceMs, resolvedAtMs, windowStartMs, lastAtMs, baselineMs, thresholdMs, p99Ms, count, firedP99Ms, peakP99Ms, recoveries } = r;
+  return { tenant, kind: r.kind as AlertDimension, value, state, sinceMs, ...(resolvedAtMs === undefined ? {} : { resolvedAtMs }), windowStartMs, lastAtMs, baselineMs, thresholdMs, p99Ms, count, firedP99Ms, peakP99Ms, recoveries };
+}
