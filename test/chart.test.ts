@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -67,6 +67,9 @@ const find = (docs: K8sObject[], kind: string, name: string): K8sObject => {
   assert.ok(doc, `${kind}/${name} not rendered; have: ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')}`);
   return doc;
 };
+/** The gateway's workload: a Deployment, or a StatefulSet with gateway.spool.persistence. */
+const gatewayOf = (docs: K8sObject[]): K8sObject =>
+  docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === `${RELEASE}-tenantlens-gateway`) ?? find(docs, 'Deployment', `${RELEASE}-tenantlens-gateway`);
 const podSpec = (doc: K8sObject): PodSpec =>
   (doc.kind === 'Pod' ? doc.spec : ((doc.spec?.template as Obj).spec as Obj)) as unknown as PodSpec;
 const container = (doc: K8sObject, name: string): Container => {
@@ -92,6 +95,7 @@ function modelFor(apiVersion: string, kind: string): (new (data: Obj) => { valid
     'v1/PersistentVolumeClaim': PersistentVolumeClaim,
     'v1/Pod': Pod,
     'apps/v1/Deployment': Deployment,
+    'apps/v1/StatefulSet': StatefulSet,
     'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
     'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
     'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
@@ -205,8 +209,8 @@ describe('helm chart charts/tenantlens', () => {
     return r.docs;
   };
 
-  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14, the ingress-tracing one of issue 15 exist under ci/', () => {
-    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'ingress-tracing', 'spool', 'tls-secret']);
+  test('the six scenarios of issue 5, the alerts one of issue 9, the spool one and the console one of issue 14, the ingress-tracing one of issue 15, the spool-pvc one of issue 18 exist under ci/', () => {
+    assert.deepEqual([...scenarioFiles.keys()].sort(), ['alerts', 'console', 'defaults', 'existing-secret', 'header-auth', 'hpa-pdb', 'influxdb', 'ingress-tracing', 'spool', 'spool-pvc', 'tls-secret']);
   });
 
   test('helm is the pinned v3.18.0', async () => {
@@ -274,7 +278,7 @@ describe('helm chart charts/tenantlens', () => {
 
   test('gateway: probes on /readyz and /healthz, resources, hardened securityContext, nothing writable it does not need', () => {
     for (const [name] of rendered) {
-      const d = find(docs(name), 'Deployment', GATEWAY);
+      const d = gatewayOf(docs(name));
       const c = container(d, 'gateway');
       assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'otlp-http' }, name);
       assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'otlp-http' }, name);
@@ -308,17 +312,18 @@ describe('helm chart charts/tenantlens', () => {
       'header-auth': { name: 'tenantlens-influx', key: 'influx-token' },
       alerts: { name: 'tenantlens-influx', key: 'influx-token' },
       spool: { name: 'tenantlens-influx', key: 'influx-token' },
+      'spool-pvc': { name: 'tenantlens-influx', key: 'influx-token' },
       console: { name: 'tenantlens-influx', key: 'influx-token' },
       'ingress-tracing': { name: 'tenantlens-influx', key: 'influx-token' },
     };
     for (const [name, r] of rendered) {
       for (const deployment of [GATEWAY, TELEGRAF, ALERTS]) {
-        const env = container(find(r.docs, 'Deployment', deployment), deployment === GATEWAY ? 'gateway' : deployment === ALERTS ? 'alerts' : 'telegraf').env ?? [];
+        const env = container(deployment === GATEWAY ? gatewayOf(r.docs) : find(r.docs, 'Deployment', deployment), deployment === GATEWAY ? 'gateway' : deployment === ALERTS ? 'alerts' : 'telegraf').env ?? [];
         const token = env.find((e) => e.name === 'INFLUX_TOKEN');
         assert.deepEqual(token?.valueFrom?.secretKeyRef, expected[name], `${name}: ${deployment} INFLUX_TOKEN`);
       }
       for (const doc of r.docs) {
-        const pods = doc.kind === 'Deployment' || doc.kind === 'Pod' ? podSpec(doc).containers : [];
+        const pods = doc.kind === 'Deployment' || doc.kind === 'StatefulSet' || doc.kind === 'Pod' ? podSpec(doc).containers : [];
         for (const c of pods) {
           for (const e of c.env ?? []) {
             if (/TOKEN|SECRET|PASSWORD/.test(e.name)) assert.equal(e.value, undefined, `${name}: ${c.name} ${e.name} is a literal`);
@@ -414,7 +419,7 @@ describe('helm chart charts/tenantlens', () => {
 
   test('spool and workers: SPOOL_* and WORKERS on the gateway container only, an emptyDir with a sizeLimit mounted at SPOOL_DIR', () => {
     const d = docs('spool');
-    const gw = find(d, 'Deployment', GATEWAY);
+    const gw = gatewayOf(d);
     const c = container(gw, 'gateway');
     const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
     assert.equal(env.WORKERS, '2');
@@ -459,10 +464,10 @@ describe('helm chart charts/tenantlens', () => {
       [['cpu', 60], ['memory', 75]],
     );
     // With an HPA the Deployment must not set replicas, or every upgrade resets the scale.
-    assert.equal(find(d, 'Deployment', GATEWAY).spec?.replicas, undefined);
+    assert.equal(gatewayOf(d).spec?.replicas, undefined);
     const pdb = find(d, 'PodDisruptionBudget', GATEWAY).spec as Obj;
     assert.equal(pdb.minAvailable, 2);
-    assert.deepEqual(pdb.selector, find(d, 'Deployment', GATEWAY).spec?.selector);
+    assert.deepEqual(pdb.selector, gatewayOf(d).spec?.selector);
   });
 
   test('alerts: exactly one evaluator (1 replica, Recreate, no HPA), the gateway image with ALERTS_ONLY=1; gateway replicas run ALERTS=off and forward to its Service', async () => {
@@ -472,7 +477,7 @@ describe('helm chart charts/tenantlens', () => {
       assert.equal((d.spec?.strategy as Obj).type, 'Recreate', `${name}: never two evaluators during a rollout`);
       assert.ok(!r.docs.some((x) => x.kind === 'HorizontalPodAutoscaler' && ((x.spec?.scaleTargetRef as Obj).name as string) === ALERTS), `${name}: not autoscaled`);
       const c = container(d, 'alerts');
-      assert.equal(c.image, container(find(r.docs, 'Deployment', GATEWAY), 'gateway').image, `${name}: same image`);
+      assert.equal(c.image, container(gatewayOf(r.docs), 'gateway').image, `${name}: same image`);
       const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
       assert.deepEqual([env.ALERTS, env.ALERTS_ONLY], ['on', '1'], `${name}: explicit env beats the gateway ConfigMap's ALERTS=off`);
       assert.deepEqual(c.envFrom, [{ configMapRef: { name: GATEWAY } }, { configMapRef: { name: ALERTS } }]);
@@ -585,7 +590,7 @@ describe('helm chart charts/tenantlens', () => {
   test('header mode is protected by NetworkPolicies that admit Caddy, Telegraf and the test pod only', () => {
     const d = docs('header-auth');
     const np = find(d, 'NetworkPolicy', GATEWAY).spec as { podSelector: Obj; ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Obj[] }> };
-    assert.deepEqual(np.podSelector, find(d, 'Deployment', GATEWAY).spec?.selector);
+    assert.deepEqual(np.podSelector, gatewayOf(d).spec?.selector);
     assert.deepEqual(np.ingress[0]?.from.map((f) => f.podSelector.matchLabels['app.kubernetes.io/component']), ['caddy', 'telegraf', 'test']);
     // Each peer selector must actually select that component's pods.
     for (const [component, name] of [['caddy', CADDY], ['telegraf', TELEGRAF]] as const) {
@@ -605,7 +610,7 @@ describe('helm chart charts/tenantlens', () => {
     for (const [name, r] of rendered) {
       const svc = find(r.docs, 'Service', GATEWAY).spec as { ports: Array<{ name: string; port: number; targetPort: string; appProtocol?: string }> };
       assert.deepEqual(svc.ports.find((p) => p.name === 'otlp-grpc'), { name: 'otlp-grpc', port: 4317, targetPort: 'otlp-grpc', protocol: 'TCP', appProtocol: 'grpc' }, name);
-      const container = ((find(r.docs, 'Deployment', GATEWAY).spec?.template as Obj).spec as { containers: Array<{ ports: Array<{ name: string; containerPort: number }> }> }).containers[0];
+      const container = ((gatewayOf(r.docs).spec?.template as Obj).spec as { containers: Array<{ ports: Array<{ name: string; containerPort: number }> }> }).containers[0];
       assert.ok(container?.ports.some((p) => p.name === 'otlp-grpc' && p.containerPort === 4317), name);
       const cm = find(r.docs, 'ConfigMap', GATEWAY).data ?? {};
       assert.deepEqual([cm.GRPC, cm.GRPC_PORT, cm.GRPC_MAX_CONNECTION_AGE_MILLIS, cm.GRPC_MAX_CONNECTION_AGE_GRACE_MILLIS], ['on', '4317', '120000', '30000'], name);
@@ -727,6 +732,33 @@ describe('helm chart charts/tenantlens', () => {
     // The script itself is run against a real gateway in caddy-chart.test.ts.
   });
 
+  test('spool on a PersistentVolumeClaim: a StatefulSet whose claim template is mounted at SPOOL_DIR, its headless Service, no emptyDir; the default stays a Deployment', () => {
+    const d = docs('spool-pvc');
+    assert.ok(!d.some((x) => x.kind === 'Deployment' && x.metadata.name === GATEWAY), 'no gateway Deployment beside the StatefulSet');
+    const sts = find(d, 'StatefulSet', GATEWAY);
+    const spec = sts.spec as Obj;
+    const c = container(sts, 'gateway');
+    const dir = c.env?.find((e) => e.name === 'SPOOL_DIR')?.value;
+    assert.equal(dir, '/var/lib/tenantlens/spool');
+    const mount = c.volumeMounts?.find((m) => m.mountPath === dir);
+    assert.ok(mount, 'a volume is mounted at SPOOL_DIR');
+    const claims = spec.volumeClaimTemplates as Array<{ metadata: { name: string }; spec: Obj }>;
+    assert.deepEqual(claims.map((x) => x.metadata.name), [mount.name], 'the mount is the claim template');
+    assert.deepEqual(claims[0]?.spec, { accessModes: ['ReadWriteOnce'], storageClassName: 'managed-csi', resources: { requests: { storage: '4Gi' } } });
+    assert.ok(!(podSpec(sts).volumes ?? []).some((v) => v.name === mount.name), 'no emptyDir of the same name');
+    // The governing Service exists, is headless and selects the StatefulSet's pods.
+    const svc = find(d, 'Service', spec.serviceName as string);
+    assert.equal((svc.spec as Obj).clusterIP, 'None');
+    assert.deepEqual((svc.spec as Obj).selector, ((spec.selector as Obj).matchLabels as Obj));
+    assert.deepEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' });
+    assert.equal((spec.updateStrategy as Obj).type, 'RollingUpdate');
+    assert.equal(podSpec(sts).securityContext?.fsGroup, 65532, 'the claim is writable by the non-root gateway');
+    // The PDB still selects the gateway pods; the client-facing Service is unchanged.
+    assert.deepEqual((find(d, 'PodDisruptionBudget', GATEWAY).spec as Obj).selector, spec.selector);
+    assert.ok(find(d, 'Service', GATEWAY));
+    for (const name of ['spool', 'defaults', 'hpa-pdb']) assert.ok(!docs(name).some((x) => x.kind === 'StatefulSet'), `${name}: a Deployment by default`);
+  });
+
   test('a typo or a wrong type in values fails the render, naming the key', async () => {
     const defaults = scenarioFiles.get('defaults') as string;
     const cases: Array<[string[], RegExp]> = [
@@ -742,6 +774,11 @@ describe('helm chart charts/tenantlens', () => {
       [['--set', 'gateway.spool.volume.size=4Gi'], /gateway\.spool\.volume: Additional property size is not allowed/],
       [['--set', 'gateway.spool.volume.sizeLimit=1.5Gi'], /gateway\.spool\.volume\.sizeLimit/],
       [['--set', 'gateway.spool.maxBytes=1000'], /gateway\.spool\.maxBytes/],
+      [['--set', 'gateway.spool.persistence.enable=true'], /gateway\.spool\.persistence: Additional property enable is not allowed/],
+      [['--set', 'gateway.spool.persistence.accessModes={ReadWriteMany}'], /gateway\.spool\.persistence\.accessModes\.0/],
+      [['--set', 'gateway.spool.persistence.accessModes=null'], /gateway\.spool\.persistence/],
+      [['--set', 'gateway.spool.persistence.size=4 GB'], /gateway\.spool\.persistence\.size/],
+      [['--set', 'gateway.spool.persistence.storageClassName=Managed_CSI'], /gateway\.spool\.persistence\.storageClassName/],
       [['--set', 'gateway.workers=0'], /gateway\.workers/],
       [['--set', 'gateway.workers=many'], /gateway\.workers/],
       [['--set', 'console.enable=false'], /console: Additional property enable is not allowed/],
@@ -788,6 +825,16 @@ describe('helm chart charts/tenantlens', () => {
     ];
     for (const [args, message] of spoolCases) {
       const res = await helm(['template', RELEASE, chart.dir, '--values', spool, ...args]);
+      assert.notEqual(res.code, 0, args.join(' '));
+      assert.match(res.stderr, message, args.join(' '));
+    }
+    const pvc = scenarioFiles.get('spool-pvc') as string;
+    const pvcCases: Array<[string[], RegExp]> = [
+      [['--set', 'gateway.spool.persistence.size=1Gi'], /gateway\.spool\.persistence\.size \(1Gi = 1073741824 bytes\) must hold gateway\.workers \(1\) × \(spool\.maxBytes 1073741824 \+ spool\.segmentBytes 16777216\) = 1090519040 bytes/],
+      [['--set', 'gateway.spool.enabled=false'], /gateway\.spool\.persistence\.enabled needs gateway\.spool\.enabled/],
+    ];
+    for (const [args, message] of pvcCases) {
+      const res = await helm(['template', RELEASE, chart.dir, '--values', pvc, ...args]);
       assert.notEqual(res.code, 0, args.join(' '));
       assert.match(res.stderr, message, args.join(' '));
     }
@@ -924,7 +971,7 @@ describe('helm chart charts/tenantlens', () => {
     assert.equal(find(off, 'ConfigMap', GATEWAY).data?.CONSOLE_TENANT, undefined);
     assert.equal(find(off, 'ConfigMap', ALERTS).data?.ALERT_DASHBOARD_URL, undefined);
     // The operator signs in with ADMIN_TOKEN, which the chart takes from a Secret only.
-    const admin = container(find(d, 'Deployment', GATEWAY), 'gateway').env?.find((e) => e.name === 'ADMIN_TOKEN');
+    const admin = container(gatewayOf(d), 'gateway').env?.find((e) => e.name === 'ADMIN_TOKEN');
     assert.deepEqual(admin?.valueFrom?.secretKeyRef, { name: 'tenantlens-admin', key: 'admin-token' });
   });
 

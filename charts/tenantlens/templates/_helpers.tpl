@@ -202,6 +202,11 @@ Gateway worker count for sizing, as an integer; "auto" cannot be known at render
 Cross-field checks the JSON schema cannot express with a readable message. Included by the
 gateway ConfigMap, so every render runs them.
 */}}
+{{/* "true" when the gateway's spool lives on a PersistentVolumeClaim per pod (a StatefulSet), else "". */}}
+{{- define "tenantlens.gateway.spoolClaim" -}}
+{{- if and .Values.gateway.spool.enabled .Values.gateway.spool.persistence.enabled }}true{{ end }}
+{{- end }}
+
 {{- define "tenantlens.validate" -}}
 {{- $tr := .Values.caddy.tracing }}
 {{- if and $tr.enabled (not $tr.existingSecret) }}
@@ -223,10 +228,19 @@ gateway ConfigMap, so every render runs them.
 {{- fail "gateway.workers=auto with gateway.spool.enabled: every worker has its own spool of up to spool.maxBytes, so the emptyDir must hold workers × (maxBytes + segmentBytes), which cannot be checked for \"auto\". Set gateway.workers to the pod's CPU count" }}
 {{- end }}
 {{- $need := mul $workers (add (int64 $spool.maxBytes) (int64 $spool.segmentBytes)) }}
+{{- if $spool.persistence.enabled }}
+{{- $have := int64 (include "tenantlens.quantityBytes" $spool.persistence.size) }}
+{{- if lt $have $need }}
+{{- fail (printf "gateway.spool.persistence.size (%s = %d bytes) must hold gateway.workers (%d) × (spool.maxBytes %d + spool.segmentBytes %d) = %d bytes: a full claim fails the spool's writes (503s). Raise size or lower spool.maxBytes" (toString $spool.persistence.size) $have $workers (int64 $spool.maxBytes) (int64 $spool.segmentBytes) $need) }}
+{{- end }}
+{{- else }}
 {{- $have := int64 (include "tenantlens.quantityBytes" $spool.volume.sizeLimit) }}
 {{- if lt $have $need }}
 {{- fail (printf "gateway.spool.volume.sizeLimit (%s = %d bytes) must hold gateway.workers (%d) × (spool.maxBytes %d + spool.segmentBytes %d) = %d bytes: above its sizeLimit the kubelet evicts the pod and the spool is deleted. Raise sizeLimit or lower spool.maxBytes" (toString $spool.volume.sizeLimit) $have $workers (int64 $spool.maxBytes) (int64 $spool.segmentBytes) $need) }}
 {{- end }}
+{{- end }}
+{{- else if $spool.persistence.enabled }}
+{{- fail "gateway.spool.persistence.enabled needs gateway.spool.enabled: the claim holds the spool" }}
 {{- end }}
 {{- if not (include "tenantlens.influx.url" .) }}
 {{- fail "influx.url is required (your InfluxDB 2/3 or Cloud URL), or set influxdb2.enabled=true for an in-cluster InfluxDB" }}
