@@ -123,7 +123,8 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-alert-restart-'));
   envOf.influxdb = { ...COMMON, INFLUX_URL: influx.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens', ALERT_WEBHOOK_URL: `${receiverUrl}/influxdb/hook` };
   envOf.embedded = { ...COMMON, DATA_DIR: dataDir, ALERT_WEBHOOK_URL: `${receiverUrl}/embedded/hook` };
-  [gws.influxdb, gws.embedded] = await Promise.all(stores.map((s) => startGateway(envOf[s])));
+  const [influxGw, embeddedGw] = await Promise.all(stores.map((s) => startGateway(envOf[s])));
+  Object.assign(gws, { influxdb: influxGw, embedded: embeddedGw });
 
   t0 = Date.now();
   const data = { globex: traffic('globex', t0 - 10_000, t0 + 60_000), initech: traffic('initech', t0 - 10_000, t0 + 10_000), acme: traffic('acme', 0, 0) };
@@ -179,7 +180,8 @@ describe('alert state survives SIGKILL of the evaluator (issue 18 §3), on both 
     // initech's last slow span is at t0 + 10 s: from t0 + 21 s a whole window is normal again.
     await sleepUntil(t0 + 22_000);
     const restartedAt = Date.now();
-    [gws.influxdb, gws.embedded] = await Promise.all(stores.map((s) => startGateway(envOf[s])));
+    const [influxGw, embeddedGw] = await Promise.all(stores.map((s) => startGateway(envOf[s])));
+    Object.assign(gws, { influxdb: influxGw, embedded: embeddedGw });
     assert.ok(Date.now() < t0 + 60_000, 'globex is still slow after the restart (else this test proves nothing)');
 
     await Promise.all(

@@ -49,7 +49,7 @@ interface Container {
 }
 interface PodSpec {
   containers: Container[];
-  securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  securityContext?: { runAsNonRoot?: boolean; fsGroup?: number; seccompProfile?: { type: string } };
   automountServiceAccountToken?: boolean;
   volumes?: Array<{ name: string; emptyDir?: Obj; secret?: { secretName: string }; persistentVolumeClaim?: { claimName: string }; configMap?: { name: string } }>;
 }

@@ -266,9 +266,10 @@ async function start(): Promise<void> {
     server.closeIdleConnections();
     // Calls in flight finish (their data is acknowledged only once buffered); new ones get UNAVAILABLE.
     const grpcClosed = grpc?.close(Date.now() + 5000);
-    const left = await store.sink.drain(Date.now() + DRAIN_MILLIS);
-    // A resolved notification still queued is worth a few seconds, not the whole grace period.
+    // A resolved notification still queued is worth a few seconds, not the whole grace period; before
+    // the drain, so the alert state that records its delivery is written with the rest.
     if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
+    const left = await store.sink.drain(Date.now() + DRAIN_MILLIS);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     await grpcClosed;
     // Closing a client to an unreachable database must not hold the exit hostage.

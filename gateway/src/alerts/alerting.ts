@@ -21,7 +21,7 @@ export interface Alerting {
   start(): void;
   /** Stops scheduling; resolves once the running evaluation is done. */
   stop(): Promise<void>;
-  /** Resolves when every queued notification has been delivered or given up (tests, shutdown). */
+  /** Resolves when every queued notification has been delivered or given up, and that is stored (tests, shutdown: before the store drains). */
   idle(): Promise<void>;
 }
 
@@ -174,6 +174,8 @@ export function createAlerting(opts: AlertingOptions): Alerting {
     async idle() {
       await running;
       await Promise.all([webhook?.idle(), alertmanager?.idle()]);
+      // The "notified" marks of what was just delivered, so a restart does not send it again.
+      await keeper?.persist();
     },
   };
 }
