@@ -123,7 +123,7 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tenantlens-alert-restart-'));
   envOf.influxdb = { ...COMMON, INFLUX_URL: influx.url, INFLUX_API_VERSION: '1', INFLUX_BUCKET: 'tenantlens', ALERT_WEBHOOK_URL: `${receiverUrl}/influxdb/hook` };
   envOf.embedded = { ...COMMON, DATA_DIR: dataDir, ALERT_WEBHOOK_URL: `${receiverUrl}/embedded/hook` };
-  const [influxGw, embeddedGw] = await Promise.all(stores.map((s) => startGateway(envOf[s])));
+  const [influxGw, embeddedGw] = await Promise.all(stores.map((s) => startGateway(envOf[s], 60_000)));
   Object.assign(gws, { influxdb: influxGw, embedded: embeddedGw });
 
   t0 = Date.now();
@@ -180,7 +180,7 @@ describe('alert state survives SIGKILL of the evaluator (issue 18 §3), on both 
     // initech's last slow span is at t0 + 10 s: from t0 + 21 s a whole window is normal again.
     await sleepUntil(t0 + 22_000);
     const restartedAt = Date.now();
-    const [influxGw, embeddedGw] = await Promise.all(stores.map((s) => startGateway(envOf[s])));
+    const [influxGw, embeddedGw] = await Promise.all(stores.map((s) => startGateway(envOf[s], 60_000)));
     Object.assign(gws, { influxdb: influxGw, embedded: embeddedGw });
     assert.ok(Date.now() < t0 + 60_000, 'globex is still slow after the restart (else this test proves nothing)');
 
