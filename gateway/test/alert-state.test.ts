@@ -161,7 +161,7 @@ describe('evaluator state across a restart', () => {
     await k1.load();
     const fired = (await first.evaluate(now)).fired;
     assert.equal(fired.length, 1);
-    k1.pending(fired.map((a) => ({ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since) })));
+    k1.pending(fired.map((a) => ({ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since), state: a.state })));
     await k1.persist();
     assert.deepEqual([db.rows.length, db.rows[0]?.state, db.rows[0]?.notified], [1, 'firing', false]);
     // Unchanged: nothing written again.
@@ -169,7 +169,7 @@ describe('evaluator state across a restart', () => {
     await first.evaluate(now);
     await k1.persist();
     assert.equal(db.rows.length, 1);
-    k1.notified([{ tenant: 'globex', kind: 'endpoint', value: '/api/report', sinceMs: T0 + W }]);
+    k1.notified([{ tenant: 'globex', kind: 'endpoint', value: '/api/report', sinceMs: T0 + W, state: 'firing' }]);
     await k1.persist();
     assert.deepEqual([db.rows.length, db.rows.at(-1)?.notified], [2, true]);
 
@@ -201,10 +201,29 @@ describe('evaluator state across a restart', () => {
     await k.load();
     const [a] = (await ev.evaluate(T0 + W)).fired;
     assert.ok(a !== undefined);
-    k.pending([{ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since) }]);
+    k.pending([{ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since), state: a.state }]);
     await k.persist();
     const again = createStateKeeper({ store: db, evaluator: createEvaluator({ queries: store(10), rules }), onWrite: () => undefined });
     assert.deepEqual((await again.load()).map((e) => [e.state, e.sinceMs]), [['firing', T0 + W]]);
+  });
+
+  test('a late confirmation of the firing does not mark the resolution delivered', async () => {
+    const db = memoryStore();
+    const ev = createEvaluator({ queries: store(1), rules });
+    const k = createStateKeeper({ store: db, evaluator: ev, onWrite: () => undefined });
+    await k.load();
+    const id = { tenant: 'globex', kind: 'endpoint' as const, value: '/api/report', sinceMs: T0 + W };
+    assert.equal((await ev.evaluate(T0 + W)).fired.length, 1);
+    k.pending([{ ...id, state: 'firing' }]);
+    await ev.evaluate(T0 + 3 * W);
+    assert.equal((await ev.evaluate(T0 + 4 * W)).resolved.length, 1);
+    k.pending([{ ...id, state: 'resolved' }]);
+    // The firing webhook, slow to retry, is confirmed only now.
+    k.notified([{ ...id, state: 'firing' }]);
+    await k.persist();
+    assert.deepEqual([db.rows.at(-1)?.state, db.rows.at(-1)?.notified], ['resolved', false]);
+    const again = createStateKeeper({ store: db, evaluator: createEvaluator({ queries: store(1), rules }), onWrite: () => undefined });
+    assert.deepEqual((await again.load()).map((e) => e.state), ['resolved'], 'the resolution is sent again after a restart');
   });
 
   test('a failed write is counted and written again at the next persist; the evaluator goes on', async () => {

@@ -36,7 +36,7 @@ export interface AlertingOptions {
   readonly retry?: { readonly initialDelayMillis?: number; readonly maxAttempts?: number };
 }
 
-const identity = (a: AlertView): EpisodeIdentity => ({ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since) });
+const identity = (a: AlertView): EpisodeIdentity => ({ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since), state: a.state });
 
 /** The evaluator on a schedule, wired to the webhook and Alertmanager receivers, the stored state, the metrics and the log. */
 export function createAlerting(opts: AlertingOptions): Alerting {

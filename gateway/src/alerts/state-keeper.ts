@@ -27,7 +27,10 @@ export interface StateKeeper {
   persist(): Promise<void>;
 }
 
-export type EpisodeIdentity = Pick<EpisodeState, 'tenant' | 'kind' | 'value' | 'sinceMs'>;
+/** An episode's transition: its firing and its resolution are notified (and confirmed) apart. */
+export type EpisodeIdentity = Pick<EpisodeState, 'tenant' | 'kind' | 'value' | 'sinceMs' | 'state'>;
+
+const transition = (e: EpisodeIdentity): string => `${episodeId(e)}\u0000${e.state}`;
 
 export interface StateKeeperOptions {
   readonly store: AlertStateStore;
@@ -50,7 +53,7 @@ function signature(e: Pick<AlertStateRecord, 'state' | 'resolvedAtMs' | 'recover
  */
 export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
   const now = opts.now ?? Date.now;
-  /** Episodes whose last transition is not yet delivered (absent: delivered, or nothing to deliver). */
+  /** Transitions not yet delivered (absent: delivered, or nothing to deliver). A late confirmation of the firing never marks the resolution delivered. */
   const unnotified = new Set<string>();
   const written = new Map<string, { readonly signature: string; readonly atMs: number }>();
   let loaded = false;
@@ -63,7 +66,8 @@ export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
     for (const e of opts.evaluator.episodes()) {
       const id = episodeId(e);
       live.add(id);
-      const notified = !unnotified.has(id);
+      live.add(transition(e));
+      const notified = !unnotified.has(transition(e));
       const sig = signature(e, notified);
       const last = written.get(id);
       if (last?.signature === sig && (e.state === 'resolved' || at - last.atMs < STATE_HEARTBEAT_MILLIS)) continue;
@@ -95,19 +99,18 @@ export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
         const e = episodeFromRecord(r);
         if (e === undefined) continue;
         episodes.push(e);
-        const id = episodeId(r);
-        if (!r.notified) unnotified.add(id);
-        written.set(id, { signature: signature(e, r.notified), atMs: r.updatedMs });
+        if (!r.notified) unnotified.add(transition(e));
+        written.set(episodeId(r), { signature: signature(e, r.notified), atMs: r.updatedMs });
       }
       opts.evaluator.restore(episodes);
       loaded = true;
-      return episodes.filter((e) => unnotified.has(episodeId(e)));
+      return episodes.filter((e) => unnotified.has(transition(e)));
     },
     pending(episodes) {
-      for (const e of episodes) unnotified.add(episodeId(e));
+      for (const e of episodes) unnotified.add(transition(e));
     },
     notified(episodes) {
-      for (const e of episodes) unnotified.delete(episodeId(e));
+      for (const e of episodes) unnotified.delete(transition(e));
     },
     persist() {
       chain = chain.then(writeChanged, writeChanged).catch(() => undefined);
