@@ -38,7 +38,11 @@ export interface AlertingOptions {
 
 const identity = (a: AlertView): EpisodeIdentity => ({ tenant: a.tenant, kind: a.dimension.kind, value: a.dimension.value, sinceMs: Date.parse(a.since), state: a.state });
 
-/** The evaluator on a schedule, wired to the webhook and Alertmanager receivers, the stored state, the metrics and the log. */
+/**
+ * The evaluator on a schedule, wired to the webhook and Alertmanager receivers, the stored state, the metrics and the log.
+ * Over 120 lines on purpose: one closure over the receivers, the state keeper and the timer; the
+ * start-up read, each evaluation's dispatch and the shutdown all use the same three.
+ */
 export function createAlerting(opts: AlertingOptions): Alerting {
   const { config, metrics, logger } = opts;
   const evaluator = createEvaluator({ queries: opts.queries, rules: config, dashboardUrl: config.dashboardUrl });
