@@ -155,8 +155,10 @@ describe('alert state survives SIGKILL of the evaluator (issue 18 §3), on both 
         });
         assert.deepEqual(before[s].map((a) => a.tenant).sort(), ['globex', 'initech'], s);
         await until(`${s}: both firing webhooks`, () => (count(told(s), 'globex firing') === 1 && count(told(s), 'initech firing') === 1 ? true : undefined), 15_000);
-        // The transition, then "notified" once the webhook took it: two writes at least, none failed.
-        await until(`${s}: the notified state written`, async () => ((await gws[s].metric('tenantlens_alert_state_writes_total', { outcome: 'success' })) >= 2 ? true : undefined), 10_000);
+        // The transition, then "notified" once the webhook took it, for both alerts; no write failed.
+        const stored = (): string[] => gws[s].logs().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('alert notifications settled; stored as notified')).flatMap((l) => l.alerts as string[]);
+        await until(`${s}: both stored as notified`, () => (['globex', 'initech'].every((t) => stored().includes(`${t} endpoint /api/report firing`)) ? true : undefined), 10_000);
+        assert.ok((await gws[s].metric('tenantlens_alert_state_writes_total', { outcome: 'success' })) >= 2, s);
         assert.equal(await gws[s].metric('tenantlens_alert_state_writes_total', { outcome: 'retryable' }), 0, s);
       }),
     );

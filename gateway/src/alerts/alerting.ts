@@ -106,7 +106,9 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       send(() => {
         if (--left > 0 || keeper === undefined || ids.length === 0) return;
         keeper.notified(ids);
-        void keeper.persist();
+        void keeper.persist().then((stored) => {
+          if (stored) logger.info({ alerts: changed.map((x) => `${x.tenant} ${x.dimension.kind} ${x.dimension.value} ${x.state}`) }, 'alert notifications settled; stored as notified (a restart does not send them again)');
+        });
       });
     }
   }

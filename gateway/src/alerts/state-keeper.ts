@@ -23,8 +23,8 @@ export interface StateKeeper {
   /** A transition a receiver will be told about: stored as not notified until `notified`. */
   pending(episodes: Iterable<EpisodeIdentity>): void;
   notified(episodes: Iterable<EpisodeIdentity>): void;
-  /** Writes what changed since the last write (and heartbeats); a failed write is retried at the next call. Never throws. */
-  persist(): Promise<void>;
+  /** Writes what changed since the last write (and heartbeats); a failed write is retried at the next call. Never throws: resolves false when the write failed. */
+  persist(): Promise<boolean>;
 }
 
 /** An episode's transition: its firing and its resolution are notified (and confirmed) apart. */
@@ -57,9 +57,9 @@ export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
   const unnotified = new Set<string>();
   const written = new Map<string, { readonly signature: string; readonly atMs: number }>();
   let loaded = false;
-  let chain: Promise<void> = Promise.resolve();
+  let chain: Promise<boolean> = Promise.resolve(true);
 
-  async function writeChanged(): Promise<void> {
+  async function writeChanged(): Promise<boolean> {
     const at = now();
     const due: AlertStateRecord[] = [];
     const live = new Set<string>();
@@ -76,7 +76,7 @@ export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
     // Episodes no longer listed need no more writes: their last record ages out of the start-up read.
     for (const id of written.keys()) if (!live.has(id)) written.delete(id);
     for (const id of unnotified) if (!live.has(id)) unnotified.delete(id);
-    if (due.length === 0) return;
+    if (due.length === 0) return true;
     let result;
     try {
       result = await opts.store.save(due);
@@ -84,8 +84,9 @@ export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
       result = { kind: 'retryable' as const, reason: (err as Error).message };
     }
     opts.onWrite(result.kind, due.length, result.kind === 'retryable' ? result.reason : undefined);
-    if (result.kind !== 'success') return;
+    if (result.kind !== 'success') return false;
     for (const r of due) written.set(episodeId(r), { signature: signature(r, r.notified), atMs: at });
+    return true;
   }
 
   return {
@@ -113,7 +114,7 @@ export function createStateKeeper(opts: StateKeeperOptions): StateKeeper {
       for (const e of episodes) unnotified.delete(transition(e));
     },
     persist() {
-      chain = chain.then(writeChanged, writeChanged).catch(() => undefined);
+      chain = chain.then(writeChanged, writeChanged).catch(() => false);
       return chain;
     },
   };
