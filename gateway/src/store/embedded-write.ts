@@ -121,13 +121,34 @@ export function createTableRouter(byMeasurement: ReadonlyMap<string, TableSpec>,
 /**
  * One table per measurement (from the schema), and the generic metrics table, with no index: a
  * PRIMARY KEY's ART index cost more than half of each write (bench/embedded-store.ts), and no
- * query reads by it. Each table has a TEMP staging twin the appender fills.
+ * query reads by it. Each table has a TEMP staging twin the appender fills. A file written before
+ * has the key: its table is rebuilt once without it (DuckDB cannot drop a key in place).
  */
 export async function createTables(conn: DuckDBConnection, tables: readonly TableSpec[]): Promise<void> {
   for (const spec of tables) {
-    await conn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${columnDefinitions(spec).join(', ')})`);
-    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
+    const table = sqlIdent(spec.name);
+    await conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${columnDefinitions(spec).join(', ')})`);
+    if (await hasPrimaryKey(conn, spec.name)) {
+      const rebuilt = sqlIdent(`${spec.name}__unindexed`);
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        await conn.run(`CREATE TABLE ${rebuilt} (${columnDefinitions(spec).join(', ')})`);
+        await conn.run(`INSERT INTO ${rebuilt} BY NAME SELECT * FROM ${table} ORDER BY time_ns`);
+        await conn.run(`DROP TABLE ${table}`);
+        await conn.run(`ALTER TABLE ${rebuilt} RENAME TO ${table}`);
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${table} LIMIT 0`);
   }
+}
+
+async function hasPrimaryKey(conn: DuckDBConnection, table: string): Promise<boolean> {
+  const reader = await conn.runAndReadAll(`SELECT count(*) AS n FROM duckdb_constraints() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1 AND constraint_type = 'PRIMARY KEY'`, [table]);
+  return Number(reader.getRowObjects()[0]?.n ?? 0) > 0;
 }
 
 /**
