@@ -156,8 +156,8 @@ export function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) =
 /**
  * The default store when no InfluxDB is configured: DuckDB in `DATA_DIR/tenantlens.duckdb`.
  * Points are buffered (bounded like the InfluxDB writer) and appended in batches by one writer
- * loop; a (tenant, span, time) primary key makes a replayed request a no-op, like InfluxDB's
- * idempotent overwrite. The drill-down reads on a second connection.
+ * loop (store/embedded-write.ts), which skips a row whose (tenant, id, time) is already stored,
+ * so a replayed request is a no-op, like InfluxDB's idempotent overwrite. The drill-down reads on a second connection.
  */
 export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<StoreParts> {
   mkdirSync(opts.dataDir, { recursive: true });
