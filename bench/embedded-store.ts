@@ -67,9 +67,14 @@ const contenders: Record<string, (dir: string) => Promise<WriteSink>> = {
   tenantlens: async (dir) => (await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events })).sink,
 };
 
-/** One round: a fresh database, every request offered as the ingest would (waiting while the buffer is full), drained and closed. */
-async function round(open: (dir: string) => Promise<WriteSink>, requests: readonly MappedPoint[][]): Promise<number> {
+/**
+ * One round: a fresh database, every request offered as the ingest would (waiting while the buffer
+ * is full), drained and closed. Returns the seconds and the peak RSS sampled meanwhile.
+ */
+async function round(open: (dir: string) => Promise<WriteSink>, requests: readonly MappedPoint[][]): Promise<{ seconds: number; rss: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'tenantlens-bench-embedded-'));
+  let rss = process.memoryUsage.rss();
+  const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage.rss())), 20);
   try {
     const sink = await open(dir);
     const t0 = performance.now();
@@ -77,8 +82,9 @@ async function round(open: (dir: string) => Promise<WriteSink>, requests: readon
     const left = await sink.drain(Date.now() + 30 * 60_000);
     if (left > 0) throw new Error(`${left} points not written`);
     await sink.close();
-    return (performance.now() - t0) / 1000;
+    return { seconds: (performance.now() - t0) / 1000, rss };
   } finally {
+    clearInterval(sampler);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -86,6 +92,7 @@ async function round(open: (dir: string) => Promise<WriteSink>, requests: readon
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const { requests, spans, points } = mappedRequests();
+const baselineRss = process.memoryUsage.rss();
 console.log(`tenantlens embedded store bench: ${spans.toLocaleString()} spans (${points.toLocaleString()} points) in requests of ${PER_REQUEST} spans, into a fresh DuckDB file per round, median of ${ROUNDS} alternating rounds`);
 console.log(`${machineLine()}\n`);
 
@@ -93,11 +100,13 @@ const session = CPU_PROF === undefined ? undefined : new Session();
 session?.connect();
 await session?.post('Profiler.enable');
 const seconds: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+const peakRss: Record<string, number> = {};
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, open] of Object.entries(contenders)) {
     const profiled = session !== undefined && name === 'tenantlens' && r === ROUNDS - 1;
     if (profiled) await session.post('Profiler.start');
-    const s = await round(open, requests);
+    const { seconds: s, rss } = await round(open, requests);
+    peakRss[name] = Math.max(peakRss[name] ?? 0, rss);
     if (profiled) await writeFile(CPU_PROF as string, JSON.stringify((await session.post('Profiler.stop')).profile));
     seconds[name]?.push(s);
     process.stderr.write(`round ${r + 1}, ${name}: ${(spans / s).toFixed(0)} spans/s\n`);
@@ -109,10 +118,10 @@ const base = spans / median(seconds[baseName] ?? []);
 console.table(
   Object.entries(seconds).map(([name, s]) => {
     const rate = spans / median(s);
-    return { 'write path': name, 'spans/s': Math.round(rate), 'points/s': Math.round((rate * points) / spans), ratio: `${(rate / base).toFixed(2)}×`, [`≥ ${TARGET / 1000}k spans/s`]: rate >= TARGET ? 'met' : 'NOT met' };
+    return { 'write path': name, 'spans/s': Math.round(rate), 'points/s': Math.round((rate * points) / spans), ratio: `${(rate / base).toFixed(2)}×`, 'peak RSS MB': Math.round((peakRss[name] ?? 0) / 2 ** 20), [`≥ ${TARGET / 1000}k spans/s`]: rate >= TARGET ? 'met' : 'NOT met' };
   }),
 );
-console.log('ratio = spans/s ÷ previous path spans/s, same run; time from the first offer to the store closed (last checkpoint included).');
+console.log(`ratio = spans/s ÷ previous path spans/s, same run; time from the first offer to the store closed (last checkpoint included). Peak RSS is the whole process's, the ${Math.round(baselineRss / 2 ** 20)} MB of prepared requests included.`);
 
 if (CPU_PROF !== undefined) {
   const { total, busy, rows } = topSelfTime(CPU_PROF, 12);
