@@ -119,9 +119,9 @@ export function createTableRouter(byMeasurement: ReadonlyMap<string, TableSpec>,
 }
 
 /**
- * One table per measurement (from the schema), and the generic metrics table, with no index: a
- * PRIMARY KEY's ART index cost more than half of each write (bench/embedded-store.ts), and no
- * query reads by it. Each table has a TEMP staging twin the appender fills. A file written before
+ * One table per measurement (from the schema), and the generic metrics table, with no index: every
+ * insert maintained a PRIMARY KEY's ART index, which no query reads and which made the file 2.3× larger
+ * (docs/performance.md). Each table has a TEMP staging twin the appender fills. A file written before
  * has the key: its table is rebuilt once without it (DuckDB cannot drop a key in place).
  */
 export async function createTables(conn: DuckDBConnection, tables: readonly TableSpec[]): Promise<void> {
