@@ -1,7 +1,7 @@
 /**
  * `/v1/telemetry` beacons that carry the client's `id` and `timestamp` are idempotent: the same
  * beacon sent twice (a retry after a lost answer) is one stored point, in InfluxDB (same series
- * and timestamp: an overwrite) and in the embedded store (same primary key: ignored). Without
+ * and timestamp: an overwrite) and in the embedded store (same tenant, id and time: skipped). Without
  * them the gateway draws an id and reads its own clock, and every delivery is a point: the
  * README's Guarantees say so.
  */

@@ -16,7 +16,7 @@ const MAX_TIMESTAMP_MILLIS = Number(MAX_TIMESTAMP_NS / 1_000_000n);
  * A beacon's identity. With `id` and `timestamp` (epoch milliseconds, fractions down to the
  * microsecond) from the client, sending the beacon again (a retry after a lost answer, a page
  * resending its queue) makes the same point: InfluxDB overwrites it with itself, the embedded
- * store ignores it (primary key tenant, id, time). Without them, the gateway draws a random id and
+ * store skips it (same tenant, id and time). Without them, the gateway draws a random id and
  * reads its own clock, so every delivery is a new point.
  *
  * `id` alone is refused: with the gateway's clock, a retry would still be a second point while

@@ -89,7 +89,7 @@ export function sanitizeMetricName(name: string): string {
 
 /**
  * A deterministic identity for a point that has no span id: the same input (an exporter retry)
- * gets the same identity, so the timestamp probe and the embedded store's primary key treat it
+ * gets the same identity, so the timestamp probe and the embedded store's dedupe treat it
  * as a replay, while distinct points never share one.
  */
 function identity(parts: readonly string[]): string {

@@ -10,7 +10,7 @@ import { BACKEND, FRONTEND, FRONTEND_ERRORS, LOGS, METRIC_NAME_COLUMN, METRICS, 
 /** A table of the embedded store: the identity column, text, integer and float columns, then `extra`. */
 export interface TableSpec {
   readonly name: string;
-  /** The column holding the point's identity (`MappedPoint.spanId`), part of the primary key. */
+  /** The column holding the point's identity (`MappedPoint.spanId`), part of the dedupe key (tenant, id, time). */
   readonly idColumn: string;
   readonly text: readonly string[];
   readonly integers: readonly string[];

@@ -37,7 +37,7 @@ export interface MeasurementSpec {
    */
   readonly reserved: readonly string[];
   /**
-   * The embedded store's table: the identity column (part of the primary key, holding
+   * The embedded store's table: the identity column (part of the dedupe key, holding
    * `MappedPoint.spanId`), then these tags and fields as columns, in this order. Existing database
    * files depend on the order (the appender writes by position). Everything else goes to `extra`,
    * which the drill-down lists as attributes.

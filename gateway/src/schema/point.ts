@@ -24,7 +24,7 @@ export interface Point {
 
 /**
  * A point plus the item it came from (span, data point, log record, beacon): the id keeps distinct
- * items from overwriting each other (influx/point-identity.ts; the embedded store's primary key).
+ * items from overwriting each other (influx/point-identity.ts; the embedded store's dedupe on tenant, id and time).
  */
 export interface MappedPoint {
   readonly point: Point;

@@ -1,27 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { BufferConfig } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { retryDelayMillis } from '../delivery/backoff.ts';
-import type { FieldValue, MappedPoint } from '../schema/point.ts';
+import type { MappedPoint } from '../schema/point.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import { createEmbeddedBrowserQueries } from '../query/browser-embedded.ts';
 import { createEmbeddedDrillDown } from '../query/embedded.ts';
-import { sqlIdent } from '../query/sql.ts';
 import { tableSpecs, type TableSpec } from '../schema/derived.ts';
-import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
 import { createEmbeddedAlertState } from './alert-state-embedded.ts';
+import { createBatchWriter, createTables } from './embedded-write.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { StoreParts, WriteSink } from './store.ts';
-
-function columns(spec: TableSpec): string[] {
-  return ['time_ns', spec.idColumn, ...spec.text, ...spec.integers, ...spec.floats, 'extra'];
-}
-
-function jsValue(v: FieldValue): string | number | boolean {
-  return v.type === 'integer' ? Number(v.value) : v.value;
-}
 
 /** Rough in-memory size of a point, to bound the buffer in bytes like the InfluxDB writer. */
 function sizeOf(p: MappedPoint): number {
@@ -42,100 +33,21 @@ export interface EmbeddedStoreOptions {
   };
 }
 
-/** One table per measurement (from the schema), and the generic metrics table. */
-async function createTables(conn: DuckDBConnection, tables: readonly TableSpec[]): Promise<void> {
-  for (const spec of tables) {
-    const cols = [
-      'time_ns BIGINT NOT NULL',
-      `${sqlIdent(spec.idColumn)} VARCHAR NOT NULL`,
-      ...spec.text.map((c) => `${sqlIdent(c)} VARCHAR${c === 'tenant_id' ? ' NOT NULL' : ''}`),
-      ...spec.integers.map((c) => `${sqlIdent(c)} BIGINT`),
-      ...spec.floats.map((c) => `${sqlIdent(c)} DOUBLE`),
-      'extra VARCHAR',
-    ];
-    await conn.run(`CREATE TABLE IF NOT EXISTS ${sqlIdent(spec.name)} (${cols.join(', ')}, PRIMARY KEY (tenant_id, ${sqlIdent(spec.idColumn)}, time_ns))`);
-    // Staging tables take appender rows; INSERT OR IGNORE then skips replays (appenders cannot).
-    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${sqlIdent(spec.name)} LIMIT 0`);
-  }
-}
+/**
+ * Points per transaction at most: everything pending up to this. Fewer, larger transactions are
+ * what makes DuckDB fast (bench/embedded-store.ts): a commit writes the WAL and now and then a
+ * checkpoint, and a transaction that appends a whole row group (122,880 rows) to a table writes it
+ * straight to the database file, compressed once, instead of through the WAL. Under a light load a
+ * batch is whatever arrived while the last one was written, so latency stays low.
+ */
+export const EMBEDDED_BATCH_MAX_POINTS = 250_000;
 
-/** One row: the table's columns in order, everything else as JSON in `extra`. */
-function appendRow(appender: DuckDBAppender, spec: TableSpec, p: MappedPoint): void {
-  const values = new Map<string, string | number | boolean | bigint>();
-  for (const [k, v] of p.point.tags) values.set(k, v);
-  for (const [k, v] of p.point.fields) values.set(k, v.type === 'integer' ? BigInt(v.value) : v.value);
-  appender.appendBigInt(p.point.timestamp);
-  appender.appendVarchar(p.spanId);
-  for (const c of spec.text) {
-    const v = values.get(c);
-    if (v === undefined) appender.appendNull();
-    else appender.appendVarchar(String(v));
-    values.delete(c);
-  }
-  for (const c of spec.integers) {
-    const v = values.get(c);
-    if (typeof v === 'bigint') appender.appendBigInt(v);
-    else appender.appendNull();
-    values.delete(c);
-  }
-  for (const c of spec.floats ?? []) {
-    const v = values.get(c);
-    if (typeof v === 'number') appender.appendDouble(v);
-    else appender.appendNull();
-    values.delete(c);
-  }
-  // In span tables the id column is the span id itself; it is not repeated in `extra`.
-  if (spec.idColumn === 'span_id') values.delete('span_id');
-  const extra: Record<string, string | number | boolean> = {};
-  for (const [k, v] of p.point.fields) if (values.has(k)) extra[k] = jsValue(v);
-  // Like InfluxDB, which omits empty tag values (a gauge has no `temporality`).
-  for (const [k, v] of p.point.tags) if (values.has(k) && v !== '') extra[k] = v;
-  appender.appendVarchar(JSON.stringify(extra));
-  appender.endRow();
-}
-
-/** Writes one batch in one transaction: all of it or, on an error, none (the caller retries it). */
-function createBatchWriter(conn: DuckDBConnection, byMeasurement: ReadonlyMap<string, TableSpec>, metrics: TableSpec): (batch: readonly MappedPoint[]) => Promise<void> {
-  function groupByTable(batch: readonly MappedPoint[]): Map<TableSpec, MappedPoint[]> {
-    const groups = new Map<TableSpec, MappedPoint[]>();
-    for (const p of batch) {
-      let spec = byMeasurement.get(p.point.measurement);
-      let point = p;
-      if (spec === undefined) {
-        // Any other measurement is a metric: its name becomes a column of the generic table.
-        spec = metrics;
-        point = { spanId: p.spanId, point: { ...p.point, tags: [...p.point.tags, [METRIC_NAME_COLUMN, p.point.measurement]] } };
-      }
-      const g = groups.get(spec) ?? [];
-      g.push(point);
-      groups.set(spec, g);
-    }
-    return groups;
-  }
-
-  return async (batch) => {
-    const groups = groupByTable(batch);
-    await conn.run('BEGIN TRANSACTION');
-    try {
-      for (const [spec, points] of groups) {
-        const stage = sqlIdent(`stage_${spec.name}`);
-        const appender = await conn.createAppender(`stage_${spec.name}`, 'main', 'temp');
-        for (const p of points) appendRow(appender, spec, p);
-        appender.closeSync();
-        const cols = columns(spec).map(sqlIdent).join(', ');
-        await conn.run(`INSERT OR IGNORE INTO ${sqlIdent(spec.name)} (${cols}) SELECT ${cols} FROM ${stage}`);
-        await conn.run(`DELETE FROM ${stage}`);
-      }
-      await conn.run('COMMIT');
-    } catch (err) {
-      await conn.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  };
+export interface EmbeddedSinkOptions extends Pick<EmbeddedStoreOptions, 'buffer' | 'events'> {
+  readonly batchMaxPoints: number;
 }
 
 /** The embedded store's write side, with the buffer's fill for the health probe. */
-interface EmbeddedSink extends WriteSink {
+export interface EmbeddedSink extends WriteSink {
   readonly isFull: boolean;
 }
 
@@ -143,8 +55,11 @@ interface EmbeddedSink extends WriteSink {
  * The bounded point buffer and its one writer loop. Points are kept until a batch is committed,
  * so a full disk or a lock is waited out; the bound turns a long outage into 503s, not loss.
  */
-function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) => Promise<void>, opts: EmbeddedStoreOptions, closeDatabase: () => void): EmbeddedSink {
+export function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) => Promise<void>, opts: EmbeddedSinkOptions, closeDatabase: () => void): EmbeddedSink {
   let queue: MappedPoint[] = [];
+  // Each point's size, computed once when offered (sizeOf was a tenth of the writer's time when
+  // it ran again for every written batch).
+  let sizes: number[] = [];
   // Written points are skipped with a head index and compacted now and then: slicing the whole
   // queue after every batch made a deep queue quadratic.
   let head = 0;
@@ -165,16 +80,17 @@ function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) => Promi
     if (writing !== undefined || pending() === 0 || closed) return;
     writing = (async () => {
       while (pending() > 0 && !closed) {
-        const batch = queue.slice(head, head + opts.buffer.batchMaxLines);
+        const batch = queue.slice(head, head + opts.batchMaxPoints);
         try {
           await writeBatch(batch);
           attempt = 0;
+          for (let i = head; i < head + batch.length; i++) queuedBytes -= sizes[i] ?? 0;
           head += batch.length;
           if (head > 4096 && head * 2 > queue.length) {
             queue = queue.slice(head);
+            sizes = sizes.slice(head);
             head = 0;
           }
-          queuedBytes -= batch.reduce((n, p) => n + sizeOf(p), 0);
           opts.events.written(batch.length);
         } catch (err) {
           opts.events.retry((err as Error).message);
@@ -191,9 +107,15 @@ function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) => Promi
   return {
     offer(points) {
       if (closed) return false;
+      const first = sizes.length;
       let add = 0;
-      for (const p of points) add += sizeOf(p);
+      for (const p of points) {
+        const n = sizeOf(p);
+        sizes.push(n);
+        add += n;
+      }
       if (queuedBytes + add > opts.buffer.maxBytes) {
+        sizes.length = first;
         full.refused(queuedBytes);
         return false;
       }
@@ -235,8 +157,8 @@ function createEmbeddedSink(writeBatch: (batch: readonly MappedPoint[]) => Promi
 /**
  * The default store when no InfluxDB is configured: DuckDB in `DATA_DIR/tenantlens.duckdb`.
  * Points are buffered (bounded like the InfluxDB writer) and appended in batches by one writer
- * loop; a (tenant, span, time) primary key makes a replayed request a no-op, like InfluxDB's
- * idempotent overwrite. The drill-down reads on a second connection.
+ * loop (store/embedded-write.ts), which skips a row whose (tenant, id, time) is already stored,
+ * so a replayed request is a no-op, like InfluxDB's idempotent overwrite. The drill-down reads on a second connection.
  */
 export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<StoreParts> {
   mkdirSync(opts.dataDir, { recursive: true });
@@ -248,7 +170,8 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
   await createTables(writeConn, [...byMeasurement.values(), specs.metrics]);
 
-  const sink = createEmbeddedSink(createBatchWriter(writeConn, byMeasurement, specs.metrics), opts, () => {
+  const batchMaxPoints = Math.max(opts.buffer.batchMaxLines, EMBEDDED_BATCH_MAX_POINTS);
+  const sink = createEmbeddedSink(createBatchWriter(writeConn, byMeasurement, specs.metrics), { ...opts, batchMaxPoints }, () => {
     writeConn.closeSync();
     readConn.closeSync();
     stateConn.closeSync();
