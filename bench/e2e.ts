@@ -30,7 +30,7 @@
  * Results also go to bench/results/e2e.json and bench/results/e2e.svg.
  *
  * Run: `npm run bench:e2e` (BENCH_SECONDS per run, default 10; BENCH_WARMUP_SECONDS, default 3;
- * BENCH_ENCODINGS, default `protobuf,json`;
+ * BENCH_ENCODINGS, default `protobuf,json`; BENCH_GATEWAYS, default all: `tenantlens,tenantlens ×2 workers,naive,idiomatic`;
  * BENCH_INFLUXD=1 adds the real-influxd comparison (`only`: skips the sink runs and the overload
  * phase); BENCH_CPU_PROF=<dir> profiles our single-process gateway and the idiomatic baseline with
  * --cpu-prof and prints the top self-time functions (profiling slows them: read their CPU figures
@@ -49,13 +49,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeBodies } from './support/bodies.ts';
-import { topSelfTime } from './support/cpu-profile.ts';
+import { monotonicMicros, topSelfTime, type ProfileWindow } from './support/cpu-profile.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
 import { machineInfo, machineLine } from './support/machine.ts';
 import { GATEWAY_SOURCES, startServer, type ServerChild } from '../harness/gateway.ts';
 import { spawnNode } from '../harness/process.ts';
 import { parsePrometheusText, sumSamples, type PromSample } from '../harness/prometheus.ts';
-import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, treeCpuSeconds } from './support/proc-stats.ts';
+import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, treeCpuSeconds, treeMainThreadCpuSeconds } from './support/proc-stats.ts';
 import { startSink, type Sink, type SinkThrottle } from '../harness/sink.ts';
 import { barChart, stackCharts } from './support/svg-chart.ts';
 import { buildFixtures } from '../harness/fixtures.ts';
@@ -120,12 +120,24 @@ function positive(name: string, dflt: number): number {
   return n;
 }
 
+/** Profile directory (`tenantlens-sink-json-gzip-off`) → the half-rate run's window: the profile summary reads that window only. */
+const HALF_RATE_WINDOWS = new Map<string, ProfileWindow>();
+
 const progress = (msg: string): void => void process.stderr.write(`[bench:e2e ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type GatewayName = 'tenantlens' | 'tenantlens ×2 workers' | 'naive' | 'idiomatic';
 const OURS_X2: GatewayName = 'tenantlens ×2 workers';
-const GATEWAYS: readonly GatewayName[] = ['tenantlens', OURS_X2, 'naive', 'idiomatic'];
+const ALL_GATEWAYS: readonly GatewayName[] = ['tenantlens', OURS_X2, 'naive', 'idiomatic'];
+/** BENCH_GATEWAYS=tenantlens,idiomatic (comma-separated, as named above; default all): fewer runs while developing. */
+const GATEWAYS = ((): readonly GatewayName[] => {
+  const raw = process.env.BENCH_GATEWAYS;
+  if (raw === undefined || raw === '') return ALL_GATEWAYS;
+  const want = raw.split(',').map((g) => g.trim());
+  const bad = want.filter((g) => !(ALL_GATEWAYS as readonly string[]).includes(g));
+  if (bad.length > 0) throw new Error(`BENCH_GATEWAYS: unknown ${bad.join(', ')} (known: ${ALL_GATEWAYS.join(', ')})`);
+  return ALL_GATEWAYS.filter((g) => want.includes(g));
+})();
 const isOurs = (name: GatewayName): boolean => name === 'tenantlens' || name === OURS_X2;
 const workersOf = (name: GatewayName): number => (name === OURS_X2 ? 2 : 1);
 
@@ -159,6 +171,8 @@ interface Row {
 interface HalfRateCpu {
   /** utime + stime, all threads (and all processes of a cluster), in seconds. */
   seconds: number;
+  /** Of which the main (JavaScript) threads; the rest is GC and compiler helpers and libuv's pool. */
+  mainThreadSeconds: number;
   /** From the first request of the half-rate run to the end of the drain. */
   windowSeconds: number;
   /** 2xx answers × spans per request. */
@@ -246,7 +260,8 @@ function checkLoad(what: string, r: LoadResult): void {
 async function runOne(name: GatewayName, encoding: OtlpEncoding, gzip: boolean, sink: Sink, bodiesFile: string, linesPerSpan: number): Promise<Row> {
   const label = `${name} ${encoding} gzip=${gzip ? 'on' : 'off'}`;
   progress(`${label}: starting the gateway`);
-  const gw = await startGateway(name, { url: sink.url, db: 'bench' }, `sink-${encoding}-gzip-${gzip ? 'on' : 'off'}`);
+  const profileTag = `sink-${encoding}-gzip-${gzip ? 'on' : 'off'}`;
+  const gw = await startGateway(name, { url: sink.url, db: 'bench' }, profileTag);
   const processes = processTree(gw.pid).length;
   if (processes !== workersOf(name) + (workersOf(name) > 1 ? 1 : 0)) progress(`  ! ${label}: ${processes} processes in the gateway's tree (expected ${workersOf(name) > 1 ? `1 primary + ${workersOf(name)} workers` : '1'})`);
   try {
@@ -296,10 +311,14 @@ async function runOne(name: GatewayName, encoding: OtlpEncoding, gzip: boolean, 
     const rate = Math.max(1, Math.round(max.ok / max.durationSeconds / 2));
     progress(`${label}: paced at ${rate} req/s (half of its max) ${SECONDS}s`);
     let cpu0 = 0;
+    let main0 = 0;
     let spans0 = 0;
     let h0 = 0;
+    let window0 = 0;
     const half = await load(spec(SECONDS, rate), () => {
+      window0 = monotonicMicros();
       cpu0 = treeCpuSeconds(gw.pid);
+      main0 = treeMainThreadCpuSeconds(gw.pid);
       spans0 = sink.counts().spans;
       h0 = performance.now();
     });
@@ -312,9 +331,12 @@ async function runOne(name: GatewayName, encoding: OtlpEncoding, gzip: boolean, 
     // The CPU window closes once the sink has every line: a gateway that answers before it writes
     // (the idiomatic one) or buffers (ours) must not leave its writing out of the count.
     const cpuSeconds = treeCpuSeconds(gw.pid) - cpu0;
+    const mainThreadSeconds = treeMainThreadCpuSeconds(gw.pid) - main0;
+    if (name === 'tenantlens' || name === 'idiomatic') HALF_RATE_WINDOWS.set(`${name}-${profileTag}`, { fromMicros: window0, toMicros: monotonicMicros() });
     const deliveredSpans = sink.counts().spans - spans0;
     const cpu: HalfRateCpu = {
       seconds: cpuSeconds,
+      mainThreadSeconds,
       windowSeconds: (performance.now() - h0) / 1000,
       ackedSpans: half.ok * SPANS_PER_REQUEST,
       deliveredSpans,
@@ -450,7 +472,7 @@ function markdownTable(head: readonly string[], body: ReadonlyArray<readonly str
  * and the targets (ours ≤ 10 µs protobuf, ≤ 15 µs JSON, ≥ 2× less than the idiomatic baseline).
  */
 function cpuTable(rows: readonly Row[]): string {
-  const head = ['gateway', 'encoding', 'gzip', 'max spans/s', 'half rate spans/s', 'acked spans', 'delivered spans', 'CPU s', 'CPU µs/span @half', 'CPU µs/span @max', 'p99 @half ms', 'idiomatic ÷ this'];
+  const head = ['gateway', 'encoding', 'gzip', 'max spans/s', 'half rate spans/s', 'acked spans', 'delivered spans', 'CPU s', 'main thread', 'CPU µs/span @half', 'CPU µs/span @max', 'p99 @half ms', 'idiomatic ÷ this'];
   const body = rows.map((r) => {
     const idiomatic = findRow(rows, 'idiomatic', r.encoding, r.gzip);
     return [
@@ -462,6 +484,7 @@ function cpuTable(rows: readonly Row[]): string {
       fmt(r.cpu.ackedSpans),
       fmt(r.cpu.deliveredSpans),
       fmt(r.cpu.seconds, 2),
+      r.cpu.seconds > 0 ? `${fmt((100 * r.cpu.mainThreadSeconds) / r.cpu.seconds)}%` : 'n/a',
       fmt(r.cpu.microsPerSpan, 1),
       fmt(r.maxCpuMicrosPerSpan, 1),
       fmt(r.half.p99Millis, 1),
@@ -472,7 +495,7 @@ function cpuTable(rows: readonly Row[]): string {
   out.push(
     '',
     'CPU = utime + stime of every thread of the gateway (/proc/<pid>/stat; a cluster: primary + workers) from the first request of the half-rate run (paced, each gateway at half of its own max) until the sink had every line; ' +
-      '÷ delivered spans (`spans` lines the sink received in that window). @max: CPU over the max run ÷ spans acknowledged in it. idiomatic ÷ this: how many times more CPU per span the idiomatic baseline spent.',
+      "÷ delivered spans (`spans` lines the sink received in that window); main thread: the JavaScript threads' share (the rest: GC and compiler helper threads, libuv's pool). @max: CPU over the max run ÷ spans acknowledged in it. idiomatic ÷ this: how many times more CPU per span the idiomatic baseline spent.",
     'Issue 17 §4 targets (gzip off; the gzip-on rows are reported):',
   );
   for (const encoding of ENCODINGS) {
@@ -871,14 +894,16 @@ async function printProfiles(): Promise<void> {
       console.log(`\nCPU profile, ${run}: no main-thread profile written (did it exit cleanly?)`);
       continue;
     }
-    const { total, busy, rows } = topSelfTime(join(CPU_PROF_DIR, run, main), 10, ROOT);
+    const window = HALF_RATE_WINDOWS.get(run);
+    const { total, busy, rows, areas } = topSelfTime(join(CPU_PROF_DIR, run, main), 10, ROOT, window);
     console.log(
-      `\nCPU profile of ${run.startsWith('idiomatic-') ? 'the idiomatic baseline' : 'our gateway'}, ${run} (${join(run, main)}): main thread over the whole process life, ${fmt(total / 1000, 1)} s sampled, ` +
+      `\nCPU profile of ${run.startsWith('idiomatic-') ? 'the idiomatic baseline' : 'our gateway'}, ${run} (${join(run, main)}): main thread ${window === undefined ? 'over the whole process life' : 'over the half-rate run and its drain'}, ${fmt(total / 1000, 1)} s sampled, ` +
         `${fmt(busy / 1000, 1)} s busy; top 10 self time, (idle) excluded`,
     );
     console.log('| self ms | % of busy | % of all | function | where |');
     console.log('|--:|--:|--:|:--|:--|');
     for (const r of rows) console.log(`| ${fmt(r.millis)} | ${fmt(r.busyShare * 100, 1)}% | ${fmt(r.share * 100, 1)}% | ${r.fn} | ${r.where} |`);
+    console.log(`self time by area (folder of gateway/src, npm package, Node module group, native frame): ${areas.slice(0, 12).map((a) => `${a.fn} ${fmt(a.busyShare * 100, 1)}%`).join(', ')}`);
   }
 }
 
