@@ -282,7 +282,9 @@ async function runOne(name: GatewayName, encoding: OtlpEncoding, gzip: boolean, 
     let sent = 0;
     progress(`${label}: warm-up ${WARMUP_SECONDS}s`);
     const warm = await load(spec(WARMUP_SECONDS));
-    checkLoad(`${label} warm-up`, warm);
+    // A short warm-up on a busy machine may end before the first (cold) answers: only the measured runs must succeed.
+    if (warm.ok === 0) progress(`  ! ${label} warm-up: no request answered within ${WARMUP_SECONDS}s (${JSON.stringify(warm.statusCodes)})`);
+    else checkLoad(`${label} warm-up`, warm);
     acked += warm.ok;
     sent += warm.sent;
     await drain(sink, acked * SPANS_PER_REQUEST * linesPerSpan);

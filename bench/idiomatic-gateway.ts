@@ -18,10 +18,10 @@
  * `{"msg":"listening","port":N}` on stdout once it accepts connections, and on SIGTERM, after the
  * client's last flush, `{"msg":"stopped","writeFailures":N,"retrySkippedLines":N}`.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { DEFAULT_WriteOptions, InfluxDB } from '@influxdata/influxdb-client';
-import type { AddressInfo } from 'node:net';
 import { createIdiomaticPipeline } from '../harness/idiomatic-pipeline.ts';
+import { answerExport, rawOtlpBody, readExport, serveBaseline } from './support/baseline-server.ts';
 
 const sinkUrl = process.env.SINK_URL;
 if (sinkUrl === undefined || sinkUrl === '') {
@@ -49,49 +49,25 @@ const pipeline = createIdiomaticPipeline();
 
 const app = express();
 app.disable('x-powered-by');
-app.post('/v1/traces', express.raw({ type: ['application/x-protobuf', 'application/json'], limit: '20mb' }), (req: Request, res: Response) => {
-  const tenant = req.get('x-tenant-id');
-  if (tenant === undefined || tenant === '') {
-    res.status(401).json({ code: 16, message: 'missing X-Tenant-ID' });
-    return;
-  }
-  if (!Buffer.isBuffer(req.body)) {
-    res.status(415).json({ code: 3, message: 'unsupported content type' });
-    return;
-  }
-  const encoding = req.is('application/json') === false ? 'protobuf' : 'json';
+app.post('/v1/traces', rawOtlpBody, (req: Request, res: Response) => {
+  const exp = readExport(req, res);
+  if (exp === undefined) return;
   try {
-    writeApi.writePoints(pipeline(req.body, encoding, tenant));
+    writeApi.writePoints(pipeline(exp.body, exp.encoding, exp.tenant));
   } catch (err) {
     res.status(400).json({ code: 3, message: err instanceof Error ? err.message : String(err) });
     return;
   }
   // Acknowledged before the write: the client sends the batch when it is full or on its timer.
-  if (encoding === 'json') res.status(200).json({});
-  else res.status(200).type('application/x-protobuf').end(Buffer.alloc(0));
+  answerExport(res, exp.encoding);
 });
-// Body-parser errors (413, 415, bad gzip) keep their status.
-app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-  const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
-  res.status(status).json({ code: 3, message: err instanceof Error ? err.message : String(err) });
-});
-
-const server = app.listen(port, host, () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: (server.address() as AddressInfo).port })}\n`);
-});
-server.keepAliveTimeout = 65_000;
-const stop = (): void => {
-  server.close();
-  server.closeIdleConnections();
+serveBaseline(app, {
+  host,
+  port,
   // The client's close() flushes what it still holds.
-  void writeApi
-    .close()
-    .catch((err: unknown) => process.stderr.write(`idiomatic-gateway: last flush failed: ${String(err)}\n`))
-    .finally(() => {
-      process.stdout.write(`${JSON.stringify({ msg: 'stopped', writeFailures, retrySkippedLines })}\n`);
-      process.exit(0);
-    });
-  setTimeout(() => process.exit(0), 5000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+  beforeExit: () =>
+    writeApi
+      .close()
+      .catch((err: unknown) => void process.stderr.write(`idiomatic-gateway: last flush failed: ${String(err)}\n`))
+      .finally(() => void process.stdout.write(`${JSON.stringify({ msg: 'stopped', writeFailures, retrySkippedLines })}\n`)),
+});
