@@ -29,6 +29,10 @@
  *
  * Results also go to bench/results/e2e.json and bench/results/e2e.svg.
  *
+ * Past 400 lines on purpose: one run's phases (sink runs, overload, influxd) and the tables that
+ * read them share the Row shape, the verdict helpers and the run-wide state (the sink, the profile
+ * windows); the load generator, /proc readers and profile summary already live in bench/support/.
+ *
  * Run: `npm run bench:e2e` (BENCH_SECONDS per run, default 10; BENCH_WARMUP_SECONDS, default 3;
  * BENCH_ENCODINGS, default `protobuf,json`; BENCH_GATEWAYS, default all: `tenantlens,tenantlens ×2 workers,naive,idiomatic`;
  * BENCH_INFLUXD=1 adds the real-influxd comparison (`only`: skips the sink runs and the overload
