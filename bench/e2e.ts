@@ -1,17 +1,26 @@
 /**
- * End-to-end benchmark (issue 6): OTLP/HTTP protobuf, 100 spans per request (~10 attributes each,
- * official serializer), 32 connections from a separate autocannon process, with and without gzip,
- * against a loopback line-protocol sink that isolates the gateway from the database.
+ * End-to-end benchmark (issues 6 and 17): OTLP/HTTP, protobuf and OTLP/JSON, 100 spans per request
+ * (~10 attributes each, official serializers), 32 connections from a separate autocannon process,
+ * with and without gzip, against a loopback line-protocol sink that isolates the gateway from the
+ * database.
  *
- * For each gzip mode, ours (`gateway/src/main.ts`, one process), ours with `WORKERS=2` (a Node
- * cluster: a primary and two workers sharing the port) and the naive baseline
- * (`bench/naive-gateway.ts`) each run in a fresh process: warm-up, a max-throughput run, then a
- * run at HALF of our max throughput, paced: evenly spaced requests (load.ts says why not
- * autocannon's rate limit); ours ×1's half rate for the naive gateway too, ×2 workers at half of
- * its own max, then a drain check (every acknowledged span reached the sink). Reported:
- * spans/s acknowledged (2xx × 100), lines/s the sink received in the same window, p50/p99 latency,
- * peak RSS (VmRSS polled every 100 ms during the max run, summed over the primary and its workers
- * for a cluster), p99 at half rate, and the ratios to naive and ×2 ÷ ×1 from this run.
+ * For each encoding and gzip mode, ours (`gateway/src/main.ts`, one process), ours with `WORKERS=2`
+ * (a Node cluster: a primary and two workers sharing the port), the naive baseline
+ * (`bench/naive-gateway.ts`: answers after its own write) and the idiomatic baseline
+ * (`bench/idiomatic-gateway.ts`: the official client's batching `WriteApi`, answers before the
+ * write) each run in a fresh process: warm-up, a max-throughput run, then a run at HALF of that
+ * gateway's own max throughput, paced: evenly spaced requests (load.ts says why not autocannon's
+ * rate limit), then a drain check (every acknowledged span reached the sink). Reported: spans/s
+ * acknowledged (2xx × 100), lines/s the sink received in the same window, p50/p99 latency, peak
+ * RSS (VmRSS polled every 100 ms during the max run, summed over the primary and its workers for a
+ * cluster), p99 at half rate, and the ratios to naive and ×2 ÷ ×1 from this run.
+ *
+ * Gateway CPU per span (issue 17 §4): the gateway's CPU time (utime + stime of every thread, from
+ * /proc/<pid>/stat, summed over a cluster's processes) from the first request of the half-rate run
+ * until the sink has everything (the drain), divided by the spans the sink received in that window
+ * (lines of the `spans` measurement: delivered, not just acknowledged; both are printed). On a
+ * shared two-core machine spans/s moves with the load generator, the sink and whatever else runs;
+ * CPU time per delivered span is what the gateway itself spends, and holds still much better.
  *
  * Then the overload phase: ours (one process) with BUFFER_MAX_BYTES=8 MiB in front of a slowed
  * sink, 32 connections flat out for BENCH_OVERLOAD_SECONDS (default 15): status counts, whether
@@ -20,10 +29,16 @@
  *
  * Results also go to bench/results/e2e.json and bench/results/e2e.svg.
  *
+ * Past 400 lines on purpose: one run's phases (sink runs, overload, influxd) and the tables that
+ * read them share the Row shape, the verdict helpers and the run-wide state (the sink, the profile
+ * windows); the load generator, /proc readers and profile summary already live in bench/support/.
+ *
  * Run: `npm run bench:e2e` (BENCH_SECONDS per run, default 10; BENCH_WARMUP_SECONDS, default 3;
+ * BENCH_ENCODINGS, default `protobuf,json`; BENCH_GATEWAYS, default all: `tenantlens,tenantlens ×2 workers,naive,idiomatic`;
  * BENCH_INFLUXD=1 adds the real-influxd comparison (`only`: skips the sink runs and the overload
- * phase); BENCH_CPU_PROF=<dir> profiles our single-process gateway with --cpu-prof and prints the
- * top self-time functions; BENCH_OVERLOAD_SECONDS, default 15; BENCH_ONLY=overload runs the overload
+ * phase); BENCH_CPU_PROF=<dir> profiles our single-process gateway and the idiomatic baseline with
+ * --cpu-prof and prints the top self-time functions (profiling slows them: read their CPU figures
+ * from a run without it); BENCH_OVERLOAD_SECONDS, default 15; BENCH_ONLY=overload runs the overload
  * phase alone and writes bench/results/e2e-overload.json; BENCH_NODE_ARGS="--flag …" adds node flags
  * to our gateway, e.g. --max-old-space-size=160 or --heapsnapshot-signal=SIGUSR2).
  *
@@ -38,22 +53,24 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeBodies } from './support/bodies.ts';
-import { topSelfTime } from './support/cpu-profile.ts';
+import { monotonicMicros, topSelfTime, type ProfileWindow } from './support/cpu-profile.ts';
 import type { LoadResult, LoadSpec } from './support/load.ts';
 import { machineInfo, machineLine } from './support/machine.ts';
 import { GATEWAY_SOURCES, startServer, type ServerChild } from '../harness/gateway.ts';
 import { spawnNode } from '../harness/process.ts';
 import { parsePrometheusText, sumSamples, type PromSample } from '../harness/prometheus.ts';
-import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, treeCpuSeconds } from './support/proc-stats.ts';
+import { cpuSeconds, processTree, readStatusBytes, readTreeStatusBytes, sampleRss, treeCpuSeconds, treeMainThreadCpuSeconds } from './support/proc-stats.ts';
 import { startSink, type Sink, type SinkThrottle } from '../harness/sink.ts';
 import { barChart, stackCharts } from './support/svg-chart.ts';
 import { buildFixtures } from '../harness/fixtures.ts';
 import { naivePipeline } from '../harness/naive-pipeline.ts';
 import { startInfluxd } from '../harness/influxd.ts';
 import type { DirectResult, DirectSpec } from './support/direct-writer.ts';
+import type { OtlpEncoding } from '../gateway/src/otlp/decode.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const NAIVE_MAIN = join(ROOT, 'bench/naive-gateway.ts');
+const IDIOMATIC_MAIN = join(ROOT, 'bench/idiomatic-gateway.ts');
 const LOAD_MAIN = join(ROOT, 'bench/support/load.ts');
 const DIRECT_MAIN = join(ROOT, 'bench/support/direct-writer.ts');
 const RESULTS = join(ROOT, 'bench/results');
@@ -71,6 +88,7 @@ const OVERLOAD_RUN = process.env.BENCH_INFLUXD !== 'only';
 const GATEWAY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const OVERLOAD_SECONDS = positive('BENCH_OVERLOAD_SECONDS', 15);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF === undefined || process.env.BENCH_CPU_PROF === '' ? undefined : resolve(process.env.BENCH_CPU_PROF);
+const ENCODINGS = encodings(process.env.BENCH_ENCODINGS);
 const CONNECTIONS = 32;
 const SPANS_PER_REQUEST = 100;
 const FIXTURE_REQUESTS = 50;
@@ -87,6 +105,16 @@ const OVERLOAD_BUFFER_BYTES = 8 * 2 ** 20;
  */
 const SLOW_SINK: SinkThrottle = { delayMillis: 200, maxLinesPerSec: 5000 };
 const RSS_TARGET_BYTES = 300 * 2 ** 20;
+/** Issue 17 §4: our CPU per delivered span at half of max, per encoding, and the factor below the idiomatic baseline's. */
+const CPU_TARGET_MICROS: Readonly<Record<OtlpEncoding, number>> = { protobuf: 10, json: 15 };
+const CPU_TARGET_VS_IDIOMATIC = 2;
+const CONTENT_TYPES: Readonly<Record<OtlpEncoding, string>> = { protobuf: 'application/x-protobuf', json: 'application/json' };
+
+function encodings(raw: string | undefined): OtlpEncoding[] {
+  const list = (raw === undefined || raw === '' ? 'protobuf,json' : raw).split(',').map((e) => e.trim());
+  for (const e of list) if (e !== 'protobuf' && e !== 'json') throw new Error(`BENCH_ENCODINGS takes protobuf and/or json, got ${JSON.stringify(raw)}`);
+  return list as OtlpEncoding[];
+}
 
 function positive(name: string, dflt: number): number {
   const raw = process.env[name];
@@ -96,17 +124,31 @@ function positive(name: string, dflt: number): number {
   return n;
 }
 
+/** Profile directory (`tenantlens-sink-json-gzip-off`) → the half-rate run's window: the profile summary reads that window only. */
+const HALF_RATE_WINDOWS = new Map<string, ProfileWindow>();
+
 const progress = (msg: string): void => void process.stderr.write(`[bench:e2e ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type GatewayName = 'tenantlens' | 'tenantlens ×2 workers' | 'naive';
+type GatewayName = 'tenantlens' | 'tenantlens ×2 workers' | 'naive' | 'idiomatic';
 const OURS_X2: GatewayName = 'tenantlens ×2 workers';
-const isOurs = (name: GatewayName): boolean => name !== 'naive';
+const ALL_GATEWAYS: readonly GatewayName[] = ['tenantlens', OURS_X2, 'naive', 'idiomatic'];
+/** BENCH_GATEWAYS=tenantlens,idiomatic (comma-separated, as named above; default all): fewer runs while developing. */
+const GATEWAYS = ((): readonly GatewayName[] => {
+  const raw = process.env.BENCH_GATEWAYS;
+  if (raw === undefined || raw === '') return ALL_GATEWAYS;
+  const want = raw.split(',').map((g) => g.trim());
+  const bad = want.filter((g) => !(ALL_GATEWAYS as readonly string[]).includes(g));
+  if (bad.length > 0) throw new Error(`BENCH_GATEWAYS: unknown ${bad.join(', ')} (known: ${ALL_GATEWAYS.join(', ')})`);
+  return ALL_GATEWAYS.filter((g) => want.includes(g));
+})();
+const isOurs = (name: GatewayName): boolean => name === 'tenantlens' || name === OURS_X2;
 const workersOf = (name: GatewayName): number => (name === OURS_X2 ? 2 : 1);
 
 interface Row {
   gateway: GatewayName;
-  /** `WORKERS` (1 for the naive gateway). */
+  encoding: OtlpEncoding;
+  /** `WORKERS` (1 for the baselines). */
   workers: number;
   /** Processes whose RSS was summed (the primary and its workers for a cluster). */
   processes: number;
@@ -124,6 +166,24 @@ interface Row {
   drained: boolean;
   /** Lines of acknowledged requests that never reached the sink. */
   lost: number;
+  /** The gateway's CPU time over the max run, per acknowledged span (µs). */
+  maxCpuMicrosPerSpan: number;
+  cpu: HalfRateCpu;
+}
+
+/** What the gateway spent over the half-rate run and its drain (issue 17 §4). */
+interface HalfRateCpu {
+  /** utime + stime, all threads (and all processes of a cluster), in seconds. */
+  seconds: number;
+  /** Of which the main (JavaScript) threads; the rest is GC and compiler helpers and libuv's pool. */
+  mainThreadSeconds: number;
+  /** From the first request of the half-rate run to the end of the drain. */
+  windowSeconds: number;
+  /** 2xx answers × spans per request. */
+  ackedSpans: number;
+  /** Lines of the `spans` measurement the sink received in the window. */
+  deliveredSpans: number;
+  microsPerSpan: number;
 }
 
 /** Where a gateway writes: the sink, or a real influxd. */
@@ -133,8 +193,11 @@ interface Target {
 }
 
 function startGateway(name: GatewayName, target: Target, profileTag: string, env: Record<string, string> = {}): Promise<ServerChild> {
-  if (name === 'naive') {
-    return startServer(['--import', 'tsx', NAIVE_MAIN], { ...process.env, SINK_URL: target.url, INFLUX_DB: target.db, HOST: '127.0.0.1', PORT: '0' });
+  const profile = (prefix: string): string[] => (CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `${prefix}-${profileTag}`)}`]);
+  if (name === 'naive' || name === 'idiomatic') {
+    const main = name === 'naive' ? NAIVE_MAIN : IDIOMATIC_MAIN;
+    const prof = name === 'idiomatic' ? profile('idiomatic') : [];
+    return startServer([...prof, '--import', 'tsx', main], { ...process.env, SINK_URL: target.url, INFLUX_DB: target.db, HOST: '127.0.0.1', PORT: '0' });
   }
   // One directory per run: node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile,
   // and tsx's loader hooks run on a worker thread of their own (a fixed --cpu-prof-name would let
@@ -142,7 +205,7 @@ function startGateway(name: GatewayName, target: Target, profileTag: string, env
   // Only the single-process gateway: cluster workers inherit the primary's execArgv, and the
   // profile summary reads one main-thread profile per run.
   const workers = workersOf(name);
-  const prof = CPU_PROF_DIR === undefined || workers > 1 ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `tenantlens-${profileTag}`)}`];
+  const prof = workers > 1 ? [] : profile('tenantlens');
   const args = [...GATEWAY_NODE_ARGS, ...prof, '--import', 'tsx', GATEWAY_SOURCES];
   return startServer(args, {
     ...process.env,
@@ -197,10 +260,12 @@ function checkLoad(what: string, r: LoadResult): void {
   if (r.ok === 0) throw new Error(`${what}: no request succeeded (${JSON.stringify(r.statusCodes)})`);
 }
 
-async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: string, linesPerSpan: number, halfRate: number | undefined): Promise<Row> {
-  const label = `${name} gzip=${gzip ? 'on' : 'off'}`;
+// About 110 lines: one gateway's whole life in the bench (warm-up, max, half rate, drain) shares its counters.
+async function runOne(name: GatewayName, encoding: OtlpEncoding, gzip: boolean, sink: Sink, bodiesFile: string, linesPerSpan: number): Promise<Row> {
+  const label = `${name} ${encoding} gzip=${gzip ? 'on' : 'off'}`;
   progress(`${label}: starting the gateway`);
-  const gw = await startGateway(name, { url: sink.url, db: 'bench' }, `sink-gzip-${gzip ? 'on' : 'off'}`);
+  const profileTag = `sink-${encoding}-gzip-${gzip ? 'on' : 'off'}`;
+  const gw = await startGateway(name, { url: sink.url, db: 'bench' }, profileTag);
   const processes = processTree(gw.pid).length;
   if (processes !== workersOf(name) + (workersOf(name) > 1 ? 1 : 0)) progress(`  ! ${label}: ${processes} processes in the gateway's tree (expected ${workersOf(name) > 1 ? `1 primary + ${workersOf(name)} workers` : '1'})`);
   try {
@@ -208,6 +273,7 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     const spec = (seconds: number, overallRate?: number): LoadSpec => ({
       url: gw.url,
       bodiesFile,
+      contentType: CONTENT_TYPES[encoding],
       gzip,
       seconds,
       connections: CONNECTIONS,
@@ -220,7 +286,9 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     let sent = 0;
     progress(`${label}: warm-up ${WARMUP_SECONDS}s`);
     const warm = await load(spec(WARMUP_SECONDS));
-    checkLoad(`${label} warm-up`, warm);
+    // A short warm-up on a busy machine may end before the first (cold) answers: only the measured runs must succeed.
+    if (warm.ok === 0) progress(`  ! ${label} warm-up: no request answered within ${WARMUP_SECONDS}s (${JSON.stringify(warm.statusCodes)})`);
+    else checkLoad(`${label} warm-up`, warm);
     acked += warm.ok;
     sent += warm.sent;
     await drain(sink, acked * SPANS_PER_REQUEST * linesPerSpan);
@@ -229,11 +297,14 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     let linesAtStart = 0;
     let rss: ReturnType<typeof sampleRss> | undefined;
     let t0 = 0;
+    let maxCpu0 = 0;
     const max = await load(spec(SECONDS), () => {
       linesAtStart = sink.counts().lines;
       rss = sampleRss(gw.pid, 100, { tree: true });
+      maxCpu0 = treeCpuSeconds(gw.pid);
       t0 = performance.now();
     });
+    const maxCpu = treeCpuSeconds(gw.pid) - maxCpu0;
     const windowSeconds = (performance.now() - t0) / 1000;
     const sinkLinesPerSec = (sink.counts().lines - linesAtStart) / windowSeconds;
     const peakRssBytes = rss?.stop() ?? 0;
@@ -243,15 +314,41 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     progress(`${label}: ${Math.round((max.ok * SPANS_PER_REQUEST) / max.durationSeconds)} spans/s, p99 ${max.p99Millis} ms`);
     await drain(sink, acked * SPANS_PER_REQUEST * linesPerSpan);
 
-    const rate = halfRate ?? Math.max(1, Math.round(max.ok / max.durationSeconds / 2));
-    progress(`${label}: paced at ${rate} req/s (half of our max) ${SECONDS}s`);
-    const half = await load(spec(SECONDS, rate));
+    const rate = Math.max(1, Math.round(max.ok / max.durationSeconds / 2));
+    progress(`${label}: paced at ${rate} req/s (half of its max) ${SECONDS}s`);
+    let cpu0 = 0;
+    let main0 = 0;
+    let spans0 = 0;
+    let h0 = 0;
+    let window0 = 0;
+    const half = await load(spec(SECONDS, rate), () => {
+      window0 = monotonicMicros();
+      cpu0 = treeCpuSeconds(gw.pid);
+      main0 = treeMainThreadCpuSeconds(gw.pid);
+      spans0 = sink.counts().spans;
+      h0 = performance.now();
+    });
     checkLoad(`${label} half rate`, half);
     acked += half.ok;
     sent += half.sent;
 
     const expected = acked * SPANS_PER_REQUEST * linesPerSpan;
     const got = await drain(sink, expected);
+    // The CPU window closes once the sink has every line: a gateway that answers before it writes
+    // (the idiomatic one) or buffers (ours) must not leave its writing out of the count.
+    const cpuSeconds = treeCpuSeconds(gw.pid) - cpu0;
+    const mainThreadSeconds = treeMainThreadCpuSeconds(gw.pid) - main0;
+    if (name === 'tenantlens' || name === 'idiomatic') HALF_RATE_WINDOWS.set(`${name}-${profileTag}`, { fromMicros: window0, toMicros: monotonicMicros() });
+    const deliveredSpans = sink.counts().spans - spans0;
+    const cpu: HalfRateCpu = {
+      seconds: cpuSeconds,
+      mainThreadSeconds,
+      windowSeconds: (performance.now() - h0) / 1000,
+      ackedSpans: half.ok * SPANS_PER_REQUEST,
+      deliveredSpans,
+      microsPerSpan: deliveredSpans > 0 ? (cpuSeconds * 1e6) / deliveredSpans : Number.NaN,
+    };
+    progress(`${label}: half rate: ${fmt(cpu.microsPerSpan, 1)} µs CPU per delivered span (${fmt(cpuSeconds, 2)} s CPU, ${fmt(deliveredSpans)} delivered, ${fmt(cpu.ackedSpans)} acknowledged)`);
     const hwmBytes = readTreeStatusBytes(gw.pid, 'VmHWM') ?? 0;
     if (sink.counts().bad > 0) progress(`  ! ${label}: the sink could not read ${sink.counts().bad} write requests`);
     // Every acknowledged span must reach the sink. Requests still in flight when autocannon stops
@@ -263,6 +360,7 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
     if (!drained) progress(`  ! ${label}: drain check failed: ${lost} lines missing, or more lines than requests sent`);
     return {
       gateway: name,
+      encoding,
       workers: workersOf(name),
       processes,
       gzip,
@@ -275,6 +373,8 @@ async function runOne(name: GatewayName, gzip: boolean, sink: Sink, bodiesFile: 
       drainedLinesPerSpan: got / (acked * SPANS_PER_REQUEST),
       drained,
       lost,
+      maxCpuMicrosPerSpan: max.ok > 0 ? (maxCpu * 1e6) / (max.ok * SPANS_PER_REQUEST) : Number.NaN,
+      cpu,
     };
   } finally {
     await gw.stop();
@@ -289,9 +389,10 @@ const ratio = (a: number, b: number): number | undefined => (b === 0 ? undefined
 const x = (r: number | undefined): string => (r === undefined ? 'n/a' : `${fmt(r, 2)}×`);
 
 function table(rows: Row[], linesPerSpan: number): string {
-  const head = ['gateway', 'gzip', 'spans/s acked', 'sink lines/s', 'lines/span', 'acked lost', 'p50 ms', 'p99 ms', 'peak RSS MB', 'HWM MB', 'non-2xx/err', 'half rate req/s', 'p99 @half ms'];
+  const head = ['gateway', 'encoding', 'gzip', 'spans/s acked', 'sink lines/s', 'lines/span', 'acked lost', 'p50 ms', 'p99 ms', 'peak RSS MB', 'HWM MB', 'non-2xx/err', 'half rate req/s', 'p99 @half ms'];
   const body = rows.map((r) => [
     r.gateway,
+    r.encoding,
     r.gzip ? 'on' : 'off',
     fmt(spansPerSec(r.max)),
     fmt(r.sinkLinesPerSec),
@@ -305,10 +406,11 @@ function table(rows: Row[], linesPerSpan: number): string {
     fmt(r.halfRate),
     fmt(r.half.p99Millis, 1),
   ]);
-  const ratioRow = (label: string, gzip: boolean, a: Row | undefined, b: Row | undefined): void => {
+  const ratioRow = (label: string, encoding: OtlpEncoding, gzip: boolean, a: Row | undefined, b: Row | undefined): void => {
     if (a === undefined || b === undefined) return;
     body.push([
       label,
+      encoding,
       gzip ? 'on' : 'off',
       x(ratio(spansPerSec(a.max), spansPerSec(b.max))),
       x(ratio(a.sinkLinesPerSec, b.sinkLinesPerSec)),
@@ -323,40 +425,101 @@ function table(rows: Row[], linesPerSpan: number): string {
       x(ratio(a.half.p99Millis, b.half.p99Millis)),
     ]);
   };
-  for (const gzip of [false, true]) {
-    const find = (g: GatewayName): Row | undefined => rows.find((r) => r.gateway === g && r.gzip === gzip);
-    ratioRow('tenantlens ÷ naive', gzip, find('tenantlens'), find('naive'));
-    ratioRow('×2 workers ÷ naive', gzip, find(OURS_X2), find('naive'));
-    ratioRow('×2 workers ÷ ×1', gzip, find(OURS_X2), find('tenantlens'));
+  for (const encoding of ENCODINGS) {
+    for (const gzip of [false, true]) {
+      const find = (g: GatewayName): Row | undefined => findRow(rows, g, encoding, gzip);
+      ratioRow('tenantlens ÷ naive', encoding, gzip, find('tenantlens'), find('naive'));
+      ratioRow('×2 workers ÷ naive', encoding, gzip, find(OURS_X2), find('naive'));
+      ratioRow('×2 workers ÷ ×1', encoding, gzip, find(OURS_X2), find('tenantlens'));
+      ratioRow('tenantlens ÷ idiomatic', encoding, gzip, find('tenantlens'), find('idiomatic'));
+    }
   }
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  const out = [line(head), `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)];
+  const out = markdownTable(head, body, 3);
   out.push(
     '',
     `expected lines/span ${fmt(linesPerSpan, 3)} (naive pipeline on the fixtures); lines/span = sink lines ÷ acknowledged spans after the drain (a little above expected: requests in flight when a run stopped also reach the sink); acked lost = lines of 2xx requests the sink never got; (!) = drain check failed`,
     'peak RSS / HWM (Σn) = summed over the n node processes of a cluster (the primary and its workers; tsx\'s esbuild helper left out; RSS summed at each 100 ms poll, HWM = the sum of each process\'s own high-water mark, an upper bound); ' +
-      '×2 workers runs with ALERTS=off (required with WORKERS > 1) and at half of its own max for the p99 @half column; the naive gateway runs at tenantlens ×1\'s half rate',
+      '×2 workers runs with ALERTS=off (required with WORKERS > 1); every gateway runs the p99 @half column at half of its own max; the idiomatic baseline answers before it writes, so its p99 leaves the write out',
     `scaling: the load generator (autocannon, one process) and the sink (the bench process) share the same ${machineInfo().cpus} CPUs with the gateway, so ×2 workers ÷ ×1 understates what a second core gives a gateway on a machine of its own`,
   );
   const targets = rows
     .filter((r) => isOurs(r.gateway))
     .map((r) => {
-      const naive = rows.find((n) => n.gateway === 'naive' && n.gzip === r.gzip);
+      const naive = findRow(rows, 'naive', r.encoding, r.gzip);
       const vsNaive = naive === undefined ? 0 : spansPerSec(r.max) / spansPerSec(naive.max);
-      return `${r.gateway.padEnd(OURS_X2.length)} gzip ${r.gzip ? 'on ' : 'off'}: spans/s ≥ 5× naive: ${ok(vsNaive >= 5)} (${fmt(vsNaive, 2)}×); p99 at half rate ≤ 50 ms: ${ok(r.half.p99Millis <= 50)} (${fmt(r.half.p99Millis, 1)} ms); peak RSS ≤ 300 MB: ${ok(r.peakRssBytes <= RSS_TARGET_BYTES)} (${mb(r.peakRssBytes)} MB); nothing acknowledged lost: ${ok(r.drained)} (${fmt(r.lost)} lines)`;
+      return `${r.gateway.padEnd(OURS_X2.length)} ${r.encoding.padEnd(8)} gzip ${r.gzip ? 'on ' : 'off'}: spans/s ≥ 5× naive: ${ok(vsNaive >= 5)} (${fmt(vsNaive, 2)}×); p99 at half rate ≤ 50 ms: ${ok(r.half.p99Millis <= 50)} (${fmt(r.half.p99Millis, 1)} ms); peak RSS ≤ 300 MB: ${ok(r.peakRssBytes <= RSS_TARGET_BYTES)} (${mb(r.peakRssBytes)} MB); nothing acknowledged lost: ${ok(r.drained)} (${fmt(r.lost)} lines)`;
     });
-  out.push('issue 6 targets (against the sink):', ...targets.map((t) => `  ${t}`));
-  const scaling = [false, true].flatMap((gzip) => {
-    const one = rows.find((r) => r.gateway === 'tenantlens' && r.gzip === gzip);
-    const two = rows.find((r) => r.gateway === OURS_X2 && r.gzip === gzip);
-    return one === undefined || two === undefined ? [] : [`gzip ${gzip ? 'on' : 'off'} ${x(ratio(spansPerSec(two.max), spansPerSec(one.max)))}`];
-  });
+  out.push('issue 6 targets, kept by issue 17 §5 (against the sink; the 5× is issue 6\'s and reported as before):', ...targets.map((t) => `  ${t}`));
+  const scaling = ENCODINGS.flatMap((encoding) =>
+    [false, true].flatMap((gzip) => {
+      const one = findRow(rows, 'tenantlens', encoding, gzip);
+      const two = findRow(rows, OURS_X2, encoding, gzip);
+      return one === undefined || two === undefined ? [] : [`${encoding} gzip ${gzip ? 'on' : 'off'} ${x(ratio(spansPerSec(two.max), spansPerSec(one.max)))}`];
+    }),
+  );
   if (scaling.length > 0) out.push(`  scaling, WORKERS=2 ÷ WORKERS=1 spans/s: ${scaling.join(', ')} (reported, no target: the load generator shares the machine)`);
   return out.join('\n');
 }
 
 const ok = (b: boolean): string => (b ? 'met' : 'NOT met');
+
+const findRow = (rows: readonly Row[], gateway: GatewayName, encoding: OtlpEncoding, gzip: boolean): Row | undefined =>
+  rows.find((r) => r.gateway === gateway && r.encoding === encoding && r.gzip === gzip);
+
+/** A padded markdown table; the first `textColumns` columns left-aligned, the rest right-aligned. */
+function markdownTable(head: readonly string[], body: ReadonlyArray<readonly string[]>, textColumns: number): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i < textColumns ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)];
+}
+
+/**
+ * Issue 17 §4: the gateway's own CPU per delivered span at half of its max, beside both baselines,
+ * and the targets (ours ≤ 10 µs protobuf, ≤ 15 µs JSON, ≥ 2× less than the idiomatic baseline).
+ */
+function cpuTable(rows: readonly Row[]): string {
+  const head = ['gateway', 'encoding', 'gzip', 'max spans/s', 'half rate spans/s', 'acked spans', 'delivered spans', 'CPU s', 'main thread', 'CPU µs/span @half', 'CPU µs/span @max', 'p99 @half ms', 'idiomatic ÷ this'];
+  const body = rows.map((r) => {
+    const idiomatic = findRow(rows, 'idiomatic', r.encoding, r.gzip);
+    return [
+      r.gateway,
+      r.encoding,
+      r.gzip ? 'on' : 'off',
+      fmt(spansPerSec(r.max)),
+      fmt(r.halfRate * SPANS_PER_REQUEST),
+      fmt(r.cpu.ackedSpans),
+      fmt(r.cpu.deliveredSpans),
+      fmt(r.cpu.seconds, 2),
+      r.cpu.seconds > 0 ? `${fmt((100 * r.cpu.mainThreadSeconds) / r.cpu.seconds)}%` : 'n/a',
+      fmt(r.cpu.microsPerSpan, 1),
+      fmt(r.maxCpuMicrosPerSpan, 1),
+      fmt(r.half.p99Millis, 1),
+      r.gateway === 'idiomatic' ? '' : x(idiomatic === undefined ? undefined : ratio(idiomatic.cpu.microsPerSpan, r.cpu.microsPerSpan)),
+    ];
+  });
+  const out = markdownTable(head, body, 3);
+  out.push(
+    '',
+    'CPU = utime + stime of every thread of the gateway (/proc/<pid>/stat; a cluster: primary + workers) from the first request of the half-rate run (paced, each gateway at half of its own max) until the sink had every line; ' +
+      "÷ delivered spans (`spans` lines the sink received in that window); main thread: the JavaScript threads' share (the rest: GC and compiler helper threads, libuv's pool). @max: CPU over the max run ÷ spans acknowledged in it. idiomatic ÷ this: how many times more CPU per span the idiomatic baseline spent.",
+    'Issue 17 §4 targets (gzip off; the gzip-on rows are reported):',
+  );
+  for (const encoding of ENCODINGS) {
+    for (const name of ['tenantlens', OURS_X2] as const) {
+      const r = findRow(rows, name, encoding, false);
+      const idiomatic = findRow(rows, 'idiomatic', encoding, false);
+      if (r === undefined) continue;
+      const limit = CPU_TARGET_MICROS[encoding];
+      const vs = idiomatic === undefined ? undefined : ratio(idiomatic.cpu.microsPerSpan, r.cpu.microsPerSpan);
+      out.push(
+        `  ${name.padEnd(OURS_X2.length)} ${encoding.padEnd(8)}: CPU ≤ ${limit} µs/span: ${ok(r.cpu.microsPerSpan <= limit)} (${fmt(r.cpu.microsPerSpan, 1)} µs); ` +
+          `≥ ${CPU_TARGET_VS_IDIOMATIC}× less CPU per span than idiomatic: ${vs === undefined ? 'not checked' : ok(vs >= CPU_TARGET_VS_IDIOMATIC)} (${x(vs)}); ` +
+          `delivered ÷ acked ${r.cpu.ackedSpans > 0 ? fmt(r.cpu.deliveredSpans / r.cpu.ackedSpans, 3) : 'n/a'}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
 
 /** Every sample of a /metrics scrape. */
 async function scrape(url: string): Promise<PromSample[]> {
@@ -469,7 +632,7 @@ async function overloadPhase(sink: Sink, bodiesFile: string, probeBody: Uint8Arr
         await sleep(250);
       }
     };
-    const result = await load({ url: gw.url, bodiesFile, gzip: false, seconds: OVERLOAD_SECONDS, connections: CONNECTIONS, tenant: TENANT }, () => {
+    const result = await load({ url: gw.url, bodiesFile, contentType: CONTENT_TYPES.protobuf, gzip: false, seconds: OVERLOAD_SECONDS, connections: CONNECTIONS, tenant: TENANT }, () => {
       rss = sampleRss(gw.pid, 100);
       loops.push(scrapeLoop(), probeLoop());
     });
@@ -599,15 +762,18 @@ function chart(rows: Row[]): string {
     ['tenantlens', '#1f77b4'],
     [OURS_X2, '#2ca02c'],
     ['naive', '#999999'],
+    ['idiomatic', '#ff7f0e'],
   ];
-  const groups = ['gzip off', 'gzip on'];
+  const modes = ENCODINGS.flatMap((encoding) => [false, true].map((gzip) => ({ encoding, gzip })));
+  const groups = modes.map((m) => `${m.encoding}, gzip ${m.gzip ? 'on' : 'off'}`);
   const values = (f: (r: Row) => number): Array<{ name: string; values: number[]; color: string }> =>
-    variants.map(([name, color]) => ({ name, color, values: [false, true].map((gzip) => {
-      const r = rows.find((row) => row.gateway === name && row.gzip === gzip);
+    variants.map(([name, color]) => ({ name, color, values: modes.map((m) => {
+      const r = findRow(rows, name, m.encoding, m.gzip);
       return r === undefined ? Number.NaN : f(r);
     }) }));
   return stackCharts([
     barChart({ title: `spans/s acknowledged at max (${CONNECTIONS} connections, ${SPANS_PER_REQUEST} spans/request, loopback sink)`, groups, yLabel: 'spans/s', series: values((r) => spansPerSec(r.max)) }),
+    barChart({ title: 'gateway CPU µs per delivered span at half of its max (all threads, /proc)', groups, yLabel: 'µs/span', series: values((r) => r.cpu.microsPerSpan) }),
     barChart({ title: 'p99 latency at half of max (ms)', groups, yLabel: 'ms', series: values((r) => r.half.p99Millis), threshold: { value: 50, label: 'target 50 ms' } }),
     barChart({ title: 'peak RSS during the max run (MB; a cluster: primary + workers)', groups, yLabel: 'MB', series: values((r) => r.peakRssBytes / 2 ** 20), threshold: { value: 300, label: 'target 300 MB' } }),
   ]);
@@ -673,7 +839,7 @@ async function influxdPhase(bodiesFile: string, lines: string): Promise<string> 
       progress(`influxd: ${name}: starting the gateway`);
       const gw = await startGateway(name, { url: influx.url, db: 'bench' }, 'influxd');
       try {
-        const ls = (seconds: number): LoadSpec => ({ url: gw.url, bodiesFile, gzip: false, seconds, connections: CONNECTIONS, tenant: TENANT });
+        const ls = (seconds: number): LoadSpec => ({ url: gw.url, bodiesFile, contentType: CONTENT_TYPES.protobuf, gzip: false, seconds, connections: CONNECTIONS, tenant: TENANT });
         progress(`influxd: ${name}: warm-up ${WARMUP_SECONDS}s`);
         checkLoad(`influxd ${name} warm-up`, await load(ls(WARMUP_SECONDS)));
         progress(`influxd: ${name}: max throughput ${SECONDS}s`);
@@ -726,22 +892,24 @@ async function influxdPhase(bodiesFile: string, lines: string): Promise<string> 
 
 async function printProfiles(): Promise<void> {
   if (CPU_PROF_DIR === undefined) return;
-  const runs = (await readdir(CPU_PROF_DIR)).filter((d) => d.startsWith('tenantlens-')).sort();
+  const runs = (await readdir(CPU_PROF_DIR)).filter((d) => d.startsWith('tenantlens-') || d.startsWith('idiomatic-')).sort();
   for (const run of runs) {
     // The main thread is thread 0: CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile
     const main = (await readdir(join(CPU_PROF_DIR, run))).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     if (main === undefined) {
-      console.log(`\nCPU profile of our gateway, ${run}: no main-thread profile written (did it exit cleanly?)`);
+      console.log(`\nCPU profile, ${run}: no main-thread profile written (did it exit cleanly?)`);
       continue;
     }
-    const { total, busy, rows } = topSelfTime(join(CPU_PROF_DIR, run, main), 10, ROOT);
+    const window = HALF_RATE_WINDOWS.get(run);
+    const { total, busy, rows, areas } = topSelfTime(join(CPU_PROF_DIR, run, main), 10, ROOT, window);
     console.log(
-      `\nCPU profile of our gateway, ${run} (${join(run, main)}): main thread over the whole process life, ${fmt(total / 1000, 1)} s sampled, ` +
+      `\nCPU profile of ${run.startsWith('idiomatic-') ? 'the idiomatic baseline' : 'our gateway'}, ${run} (${join(run, main)}): main thread ${window === undefined ? 'over the whole process life' : 'over the half-rate run and its drain'}, ${fmt(total / 1000, 1)} s sampled, ` +
         `${fmt(busy / 1000, 1)} s busy; top 10 self time, (idle) excluded`,
     );
     console.log('| self ms | % of busy | % of all | function | where |');
     console.log('|--:|--:|--:|:--|:--|');
     for (const r of rows) console.log(`| ${fmt(r.millis)} | ${fmt(r.busyShare * 100, 1)}% | ${fmt(r.share * 100, 1)}% | ${r.fn} | ${r.where} |`);
+    console.log(`self time by area (folder of gateway/src, npm package, Node module group, native frame): ${areas.slice(0, 12).map((a) => `${a.fn} ${fmt(a.busyShare * 100, 1)}%`).join(', ')}`);
   }
 }
 
@@ -758,19 +926,21 @@ async function main(): Promise<void> {
   const linesPerSpan = lines / (FIXTURE_REQUESTS * SPANS_PER_REQUEST);
   const avgBytes = Math.round(fixture.protobuf.reduce((n, b) => n + b.length, 0) / fixture.protobuf.length);
 
+  const avgJsonBytes = Math.round(fixture.json.reduce((n, b) => n + b.length, 0) / fixture.json.length);
+
   const dir = await mkdtemp(join(tmpdir(), 'tenantlens-bench-'));
-  const bodiesFile = join(dir, 'bodies.bin');
-  await writeFile(bodiesFile, encodeBodies(fixture.protobuf));
+  const bodiesFiles: Record<OtlpEncoding, string> = { protobuf: join(dir, 'bodies.bin'), json: join(dir, 'bodies-json.bin') };
+  const bodiesFile = bodiesFiles.protobuf;
+  for (const encoding of ['protobuf', 'json'] as const) await writeFile(bodiesFiles[encoding], encodeBodies(fixture[encoding]));
   const sink = await startSink();
   const rows: Row[] = [];
   let overload: OverloadResult | undefined;
   let influxdTable: string | undefined;
   try {
-    for (const gzip of SINK_RUNS ? [false, true] : []) {
-      const ours = await runOne('tenantlens', gzip, sink, bodiesFile, linesPerSpan, undefined);
-      rows.push(ours);
-      rows.push(await runOne(OURS_X2, gzip, sink, bodiesFile, linesPerSpan, undefined));
-      rows.push(await runOne('naive', gzip, sink, bodiesFile, linesPerSpan, ours.halfRate));
+    for (const encoding of SINK_RUNS ? ENCODINGS : []) {
+      for (const gzip of [false, true]) {
+        for (const name of GATEWAYS) rows.push(await runOne(name, encoding, gzip, sink, bodiesFiles[encoding], linesPerSpan));
+      }
     }
     if (OVERLOAD_RUN) overload = await overloadPhase(sink, bodiesFile, fixture.protobuf[0] as Uint8Array, linesPerSpan);
     if (WITH_INFLUXD && !OVERLOAD_ONLY) influxdTable = await influxdPhase(bodiesFile, lineProtocol.join('\n'));
@@ -781,11 +951,12 @@ async function main(): Promise<void> {
 
   const loadAfter = loadavg()[0] ?? 0;
   console.log(
-    `\ntenantlens end-to-end bench${SINK_RUNS ? '' : OVERLOAD_ONLY ? ' (overload phase only)' : ' (real influxd only)'}: OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} spans/request (~10 attributes; ${fmt(avgBytes)} B, gzip off), ` +
+    `\ntenantlens end-to-end bench${SINK_RUNS ? '' : OVERLOAD_ONLY ? ' (overload phase only)' : ' (real influxd only)'}: OTLP/HTTP ${ENCODINGS.join(' and ')}, ${SPANS_PER_REQUEST} spans/request (~10 attributes; ${fmt(avgBytes)} B protobuf, ${fmt(avgJsonBytes)} B JSON, gzip off), ` +
       `${CONNECTIONS} connections (autocannon, separate process), loopback line-protocol sink; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up`,
   );
   console.log(`${machineLine(machine)}; ${fmt(loadAfter, 2)} after\n`);
   if (SINK_RUNS) console.log(table(rows, linesPerSpan));
+  if (SINK_RUNS) console.log(`\ngateway CPU per delivered span at half of max (issue 17 §4), same runs:\n${cpuTable(rows)}`);
   if (overload !== undefined) console.log(`\n${overloadTable(overload)}`);
   console.log(influxdTable === undefined ? '\n(real influxd: skipped; BENCH_INFLUXD=1 to run it)' : `\nagainst a real influxd (Debian 1.6.7), ${SECONDS}s per run:\n${influxdTable}`);
   await printProfiles();
@@ -795,9 +966,10 @@ async function main(): Promise<void> {
     when: new Date(started).toISOString(),
     machine,
     loadAverageAfter: loadAfter,
-    settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, spansPerRequest: SPANS_PER_REQUEST, avgBodyBytes: avgBytes, expectedLinesPerSpan: linesPerSpan },
+    settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, spansPerRequest: SPANS_PER_REQUEST, encodings: ENCODINGS, avgBodyBytes: avgBytes, avgJsonBodyBytes: avgJsonBytes, expectedLinesPerSpan: linesPerSpan },
     rows: rows.map((r) => ({
       gateway: r.gateway,
+      encoding: r.encoding,
       workers: r.workers,
       processesSummed: r.processes,
       gzip: r.gzip,
@@ -812,22 +984,39 @@ async function main(): Promise<void> {
       linesPerSpan: r.drainedLinesPerSpan,
       drained: r.drained,
       lostLines: r.lost,
+      maxCpuMicrosPerSpan: r.maxCpuMicrosPerSpan,
+      halfRateCpu: r.cpu,
       max: r.max,
       half: r.half,
     })),
-    ratios: [false, true].flatMap((gzip) => {
-      const find = (g: GatewayName): Row | undefined => rows.find((r) => r.gateway === g && r.gzip === gzip);
-      const pairs: Array<[string, Row | undefined, Row | undefined]> = [
-        ['tenantlens / naive', find('tenantlens'), find('naive')],
-        ['tenantlens x2 workers / naive', find(OURS_X2), find('naive')],
-        ['tenantlens x2 workers / tenantlens', find(OURS_X2), find('tenantlens')],
-      ];
-      return pairs.flatMap(([what, a, b]) =>
-        a === undefined || b === undefined
-          ? []
-          : [{ what, gzip, spansPerSec: ratio(spansPerSec(a.max), spansPerSec(b.max)), p99Millis: ratio(a.max.p99Millis, b.max.p99Millis), halfP99Millis: ratio(a.half.p99Millis, b.half.p99Millis), peakRss: ratio(a.peakRssBytes, b.peakRssBytes) }],
-      );
-    }),
+    ratios: ENCODINGS.flatMap((encoding) =>
+      [false, true].flatMap((gzip) => {
+        const find = (g: GatewayName): Row | undefined => findRow(rows, g, encoding, gzip);
+        const pairs: Array<[string, Row | undefined, Row | undefined]> = [
+          ['tenantlens / naive', find('tenantlens'), find('naive')],
+          ['tenantlens x2 workers / naive', find(OURS_X2), find('naive')],
+          ['tenantlens x2 workers / tenantlens', find(OURS_X2), find('tenantlens')],
+          ['tenantlens / idiomatic', find('tenantlens'), find('idiomatic')],
+          ['tenantlens x2 workers / idiomatic', find(OURS_X2), find('idiomatic')],
+        ];
+        return pairs.flatMap(([what, a, b]) =>
+          a === undefined || b === undefined
+            ? []
+            : [
+                {
+                  what,
+                  encoding,
+                  gzip,
+                  spansPerSec: ratio(spansPerSec(a.max), spansPerSec(b.max)),
+                  p99Millis: ratio(a.max.p99Millis, b.max.p99Millis),
+                  halfP99Millis: ratio(a.half.p99Millis, b.half.p99Millis),
+                  peakRss: ratio(a.peakRssBytes, b.peakRssBytes),
+                  halfRateCpuPerSpan: ratio(a.cpu.microsPerSpan, b.cpu.microsPerSpan),
+                },
+              ],
+        );
+      }),
+    ),
     overload: overload ?? null,
     influxd: influxdTable ?? null,
   };

@@ -99,7 +99,7 @@ async function soakPhase(): Promise<boolean> {
       LOG_LEVEL: 'info',
       SPOOL_DIR: join(dir, 'spool'),
     });
-    const spec = (seconds: number, overallRate?: number): LoadSpec => ({ url: (gw as ServerChild).url, bodiesFile, gzip: false, seconds, connections: CONNECTIONS, tenant: 'acme', ...(overallRate === undefined ? {} : { overallRate }) });
+    const spec = (seconds: number, overallRate?: number): LoadSpec => ({ url: (gw as ServerChild).url, bodiesFile, contentType: 'application/x-protobuf', gzip: false, seconds, connections: CONNECTIONS, tenant: 'acme', ...(overallRate === undefined ? {} : { overallRate }) });
 
     progress('warm-up 5 s, then 15 s at max throughput');
     const warm = await load(spec(5));

@@ -1,9 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { SPANS } from '../gateway/src/schema/measurements.ts';
 
 /** What the sink has received since it started (or since the last `reset()`). */
 export interface SinkCounts {
   readonly lines: number;
+  /**
+   * Lines of the `spans` measurement: one per span the gateway delivered (the default data model
+   * writes every accepted span there once), whatever else the span became.
+   */
+  readonly spans: number;
   readonly requests: number;
   /** Bytes of line protocol after decompression. */
   readonly bytes: number;
@@ -47,6 +53,20 @@ export function countLines(buf: Buffer): number {
   }
 }
 
+const SPANS_PREFIX = Buffer.from(`${SPANS.name},`);
+
+/** Lines of a line-protocol body that start with `prefix` (a measurement name and its comma). */
+export function countLinesStartingWith(buf: Buffer, prefix: Buffer): number {
+  let n = 0;
+  for (let start = 0; start < buf.length; ) {
+    if (buf.compare(prefix, 0, prefix.length, start, Math.min(buf.length, start + prefix.length)) === 0) n++;
+    const nl = buf.indexOf(10, start);
+    if (nl === -1) break;
+    start = nl + 1;
+  }
+  return n;
+}
+
 // SHOW FIELD KEYS (the gateway seeds its field types at start-up, v1 API): "nothing known yet".
 const EMPTY_QUERY = JSON.stringify({ results: [{ statement_id: 0 }, { statement_id: 1 }] });
 
@@ -58,6 +78,7 @@ const EMPTY_QUERY = JSON.stringify({ results: [{ statement_id: 0 }, { statement_
  */
 export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise<Sink> {
   let lines = 0;
+  let spans = 0;
   let requests = 0;
   let bytes = 0;
   let bad = 0;
@@ -86,12 +107,14 @@ export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise
           let body = Buffer.concat(chunks);
           if (/gzip/i.test(req.headers['content-encoding'] ?? '')) body = gunzipSync(body);
           const n = countLines(body);
+          const s = countLinesStartingWith(body, SPANS_PREFIX);
           const answer = (): void => {
             if (res.destroyed || req.socket.destroyed) {
               unanswered += n;
               return;
             }
             lines += n;
+            spans += s;
             bytes += body.length;
             requests++;
             res.writeHead(204).end();
@@ -127,9 +150,10 @@ export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise
   if (addr === null || typeof addr === 'string') throw new Error('sink: no TCP address');
   return {
     url: `http://127.0.0.1:${addr.port}`,
-    counts: () => ({ lines, requests, bytes, bad, unanswered }),
+    counts: () => ({ lines, spans, requests, bytes, bad, unanswered }),
     reset() {
       lines = 0;
+      spans = 0;
       requests = 0;
       bytes = 0;
       bad = 0;

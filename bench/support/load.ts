@@ -23,6 +23,8 @@ export interface LoadSpec {
   readonly url: string;
   /** A file written by writeBodies(): length-prefixed request bodies. */
   readonly bodiesFile: string;
+  /** `application/x-protobuf` or `application/json`: what the bodies are. */
+  readonly contentType: string;
   readonly gzip: boolean;
   readonly seconds: number;
   readonly connections: number;
@@ -148,7 +150,7 @@ async function paced(spec: LoadSpec, rate: number, bodies: readonly Buffer[], he
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
   const bodies = decodeBodies(readFileSync(spec.bodiesFile)).map((b) => (spec.gzip ? gzipSync(b) : b));
-  const headers: Record<string, string> = { 'content-type': 'application/x-protobuf', 'x-tenant-id': spec.tenant };
+  const headers: Record<string, string> = { 'content-type': spec.contentType, 'x-tenant-id': spec.tenant };
   if (spec.gzip) headers['content-encoding'] = 'gzip';
   if (spec.paced === true && spec.overallRate !== undefined) {
     process.stdout.write(`${JSON.stringify(await paced(spec, spec.overallRate, bodies, headers))}\n`);

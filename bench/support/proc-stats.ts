@@ -106,14 +106,10 @@ export function sampleRss(pid: number, everyMillis = 100, opts: { tree?: boolean
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/**
- * CPU seconds (user + system) `pid` and its threads have used so far, from /proc/<pid>/stat
- * (utime and stime, fields 14 and 15, in clock ticks: 100 per second on Linux x86-64). Undefined
- * once the process is gone.
- */
-export function cpuSeconds(pid: number): number | undefined {
+/** utime + stime (fields 14 and 15, in clock ticks: 100 per second on Linux x86-64) of a /proc stat file, in seconds. */
+function statCpuSeconds(file: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
@@ -122,9 +118,28 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU seconds (user + system) `pid` and its threads have used so far, from /proc/<pid>/stat
+ * (threads that have exited included). Undefined once the process is gone.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
 /** `cpuSeconds` summed over `pid` and its descendants (a cluster's primary and workers). */
 export function treeCpuSeconds(pid: number): number {
   let total = 0;
   for (const p of processTree(pid)) total += cpuSeconds(p) ?? 0;
+  return total;
+}
+
+/**
+ * The main threads' share of `treeCpuSeconds` (/proc/<pid>/task/<pid>/stat, summed over the tree):
+ * the JavaScript thread. The rest is V8's helper threads (parallel and concurrent GC, compilers)
+ * and libuv's pool (zlib, fs): Node 20 names none of them, so they are counted together.
+ */
+export function treeMainThreadCpuSeconds(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) total += statCpuSeconds(`/proc/${p}/task/${p}/stat`) ?? 0;
   return total;
 }
