@@ -1,0 +1,508 @@
+import { jsonPlain, parseOtlpJson } from '../otlp/decode.ts';
+import { TraceLineCore, type TraceLineEncoder, type TraceLineOptions } from './trace-lines/encoder-core.ts';
+import { HAND_BACK } from './trace-lines/hand-back.ts';
+import { HEX_VALUE, JsonCursor, LBRACE, LBRACKET, RBRACE, RBRACKET } from './trace-lines/json-cursor.ts';
+import { MemberNames, jsonDouble, jsonInt, timeHalves, type TimeHalves } from './trace-lines/json-values.ts';
+import type { ScopeName } from './trace-lines/span-lines.ts';
+import { V_BOOL, V_DOUBLE, V_INT, V_JSON, V_STRING } from './trace-lines/span-values.ts';
+
+/**
+ * The fused hot path for OTLP/JSON traces (what browsers send) into InfluxDB: JSON bytes straight
+ * to line protocol, without JSON.parse's object tree, the span model, `Point`s or `FieldValue`s.
+ * It is a second front end to the encoder core the protobuf path drives
+ * (trace-lines/encoder-core.ts): this file walks the JSON down to each span with a validating
+ * tokenizer (trace-lines/json-cursor.ts) and hands the core the same positions the protobuf
+ * reader does, so every mapping, escaping and limit rule is the one the protobuf path applies.
+ *
+ * It reads a copy of the request: strings with escapes are decoded in place, and hex ids become
+ * their bytes in place, where the core reads them as it reads protobuf bytes.
+ *
+ * What the reference path (otlp/decode.ts decodeJson → limits → map → encode) would answer in a
+ * way this reader does not reproduce is handed back (`undefined`), as the protobuf path does: a
+ * span it refuses, a limit, malformed JSON, and on purpose some valid but rare shapes (a member
+ * twice or under both its names, an escaped member name, an int64 that is not canonical decimal,
+ * a double spelled as a string, an AnyValue with two members). gateway/test/json-trace-lines.test.ts
+ * holds the two paths to identical lines and errors.
+ */
+
+const ROOT = new MemberNames({ resourceSpans: 0, resource_spans: 0 });
+const RESOURCE_SPANS = new MemberNames({ resource: 0, scopeSpans: 1, scope_spans: 1 });
+const ATTRIBUTES = new MemberNames({ attributes: 0 });
+const SCOPE_SPANS = new MemberNames({ scope: 0, spans: 1 });
+const SCOPE = new MemberNames({ name: 0, version: 1 });
+const S_TRACE = 0;
+const S_SPAN = 1;
+const S_PARENT = 2;
+const S_NAME = 3;
+const S_KIND = 4;
+const S_START = 5;
+const S_END = 6;
+const S_STATUS = 7;
+const S_ATTRIBUTES = 8;
+const SPAN = new MemberNames({
+  traceId: S_TRACE,
+  trace_id: S_TRACE,
+  spanId: S_SPAN,
+  span_id: S_SPAN,
+  parentSpanId: S_PARENT,
+  parent_span_id: S_PARENT,
+  name: S_NAME,
+  kind: S_KIND,
+  startTimeUnixNano: S_START,
+  start_time_unix_nano: S_START,
+  endTimeUnixNano: S_END,
+  end_time_unix_nano: S_END,
+  status: S_STATUS,
+  attributes: S_ATTRIBUTES,
+});
+const STATUS = new MemberNames({ code: 0 });
+const KEY_VALUE = new MemberNames({ key: 0, value: 1 });
+const A_STRING = 0;
+const A_INT = 1;
+const A_DOUBLE = 2;
+const A_BOOL = 3;
+const A_ARRAY = 4;
+const A_KVLIST = 5;
+const A_BYTES = 6;
+const ANY_VALUE = new MemberNames({ stringValue: A_STRING, intValue: A_INT, doubleValue: A_DOUBLE, boolValue: A_BOOL, arrayValue: A_ARRAY, kvlistValue: A_KVLIST, bytesValue: A_BYTES });
+const ARRAY_VALUE = new MemberNames({ values: 0 });
+const ANY_MEMBER = ['stringValue', 'intValue', 'doubleValue', 'boolValue', 'arrayValue', 'kvlistValue', 'bytesValue'] as const;
+
+/** Enum names proto3 JSON allows besides the integers (otlp/decode.ts reads the same). */
+const KIND_NAMES = new MemberNames({ SPAN_KIND_UNSPECIFIED: 0, SPAN_KIND_INTERNAL: 1, SPAN_KIND_SERVER: 2, SPAN_KIND_CLIENT: 3, SPAN_KIND_PRODUCER: 4, SPAN_KIND_CONSUMER: 5 });
+const STATUS_NAMES = new MemberNames({ STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 });
+
+const EMPTY = Buffer.alloc(0);
+const QUOTE = 0x22;
+
+/** A member met twice (or under both its names): JSON.parse keeps the last, decodeJson prefers camelCase; the reference path's. */
+function once(seen: number, id: number): number {
+  if ((seen & (1 << id)) !== 0) throw HAND_BACK;
+  return seen | (1 << id);
+}
+
+/** The JSON front end, or undefined when the mapping needs the reference path for every span. */
+export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEncoder | undefined {
+  const core = TraceLineCore.create(opts);
+  if (core === undefined) return undefined;
+  const { values, lines } = core;
+  const { countLimit, valueLengthLimit } = opts.limits;
+  const c = new JsonCursor();
+  /** The request's copy, reused: decoding writes into it. */
+  let work = Buffer.allocUnsafeSlow(64 * 1024);
+  const scope: ScopeName = { start: 0, end: 0 };
+  const time: TimeHalves = { lo: 0, hi: 0 };
+  let attributeCount = 0;
+
+  /** An array of `item`s, or null (none). */
+  function each(item: () => void): void {
+    if (c.null()) return;
+    if (c.open(LBRACKET, RBRACKET)) {
+      do item();
+      while (c.more(RBRACKET));
+    }
+  }
+
+  /** An object's members: `member(id)` reads the value of a member `names` knows; the rest are skipped. */
+  function members(names: MemberNames, member: (id: number) => void): void {
+    if (!c.open(LBRACE, RBRACE)) return;
+    let seen = 0;
+    do {
+      const k = c.key();
+      const id = names.id(c.buf, k, c.strEnd);
+      if (id === -1) c.skip();
+      else {
+        seen = once(seen, id);
+        member(id);
+      }
+    } while (c.more(RBRACE));
+  }
+
+  /** A string value (null: empty), decoded: where it starts (`c.strEnd` its end). */
+  function text(): number {
+    if (c.null()) {
+      c.strEnd = 0;
+      return 0;
+    }
+    const s = c.string();
+    c.decode(s);
+    return s;
+  }
+
+  function root(): void {
+    members(ROOT, () => each(resourceSpans));
+    c.done();
+  }
+
+  function resourceSpans(): void {
+    let resourceRead = false;
+    let deferred = -1;
+    members(RESOURCE_SPANS, (id) => {
+      if (id === 0) {
+        resource();
+        resourceRead = true;
+      } else if (resourceRead) each(scopeSpans);
+      else {
+        // Spans before their resource: read once the resource is (the reference path has the whole object).
+        deferred = c.pos;
+        c.skip();
+      }
+    });
+    if (!resourceRead) resource();
+    if (deferred !== -1) {
+      const after = c.pos;
+      c.pos = deferred;
+      each(scopeSpans);
+      c.pos = after;
+    }
+  }
+
+  function resource(): void {
+    values.startResource();
+    if (!c.null()) members(ATTRIBUTES, attributes);
+    values.endResource();
+  }
+
+  function scopeSpans(): void {
+    let scopeRead = false;
+    let deferred = -1;
+    scope.start = 0;
+    scope.end = 0;
+    members(SCOPE_SPANS, (id) => {
+      if (id === 0) {
+        if (!c.null()) members(SCOPE, scopeMember);
+        scopeRead = true;
+      } else if (scopeRead) each(span);
+      else {
+        deferred = c.pos;
+        c.skip();
+      }
+    });
+    if (deferred !== -1) {
+      const after = c.pos;
+      c.pos = deferred;
+      each(span);
+      c.pos = after;
+    }
+  }
+
+  function scopeMember(id: number): void {
+    const s = text();
+    if (id === 0) {
+      scope.start = s;
+      scope.end = c.strEnd;
+    }
+  }
+
+  /** A hex id of `bytes` bytes, made its bytes in place: where they start (-1: none, `c.strEnd` their end). */
+  function hexId(bytes: number): number {
+    if (c.null()) {
+      c.strEnd = -1;
+      return -1;
+    }
+    const s = c.string();
+    const len = c.strEnd - s;
+    if (len === 0) return s;
+    // Another length is refused by the reference path (partial success), or bad hex (a 400): its answer.
+    if (c.escaped || len !== 2 * bytes) throw HAND_BACK;
+    const b = c.buf;
+    for (let j = 0; j < bytes; j++) {
+      const hi = HEX_VALUE[b[s + 2 * j] as number] as number;
+      const lo = HEX_VALUE[b[s + 2 * j + 1] as number] as number;
+      if (hi < 0 || lo < 0) throw HAND_BACK;
+      b[s + j] = (hi << 4) | lo;
+    }
+    c.strEnd = s + bytes;
+    return s;
+  }
+
+  /** An enum: its integer, or its name in `names`; null is 0. */
+  function enumValue(names: MemberNames): number {
+    if (c.null()) return 0;
+    if (c.peek() === QUOTE) {
+      const s = c.string();
+      const v = c.escaped ? -1 : names.id(c.buf, s, c.strEnd);
+      if (v === -1) throw HAND_BACK;
+      return v;
+    }
+    const s = c.number();
+    return jsonInt(c.buf, s, c.numEnd, c.integer, 10, 2 ** 31);
+  }
+
+  /** A uint64 time into `time`: a decimal string, or an exact JSON number; null is 0. */
+  function timeValue(): void {
+    if (c.null()) {
+      time.lo = 0;
+      time.hi = 0;
+      return;
+    }
+    if (c.peek() === QUOTE) {
+      const s = c.string();
+      if (c.escaped) throw HAND_BACK;
+      timeHalves(c.buf, s, c.strEnd, 20, time);
+    } else {
+      const s = c.number();
+      if (!c.integer) throw HAND_BACK;
+      timeHalves(c.buf, s, c.numEnd, 15, time);
+    }
+  }
+
+  function span(): void {
+    values.startSpan();
+    let traceAt = -1;
+    let traceLen = 0;
+    let spanAt = -1;
+    let spanLen = 0;
+    let parentAt = -1;
+    let parentLen = 0;
+    let nameStart = 0;
+    let nameEnd = 0;
+    let kind = 0;
+    let startLo = 0;
+    let startHi = 0;
+    let endLo = 0;
+    let endHi = 0;
+    let statusCode = 0;
+    members(SPAN, (id) => {
+      switch (id) {
+        case S_TRACE:
+          traceAt = hexId(16);
+          traceLen = c.strEnd - traceAt;
+          break;
+        case S_SPAN:
+          spanAt = hexId(8);
+          spanLen = c.strEnd - spanAt;
+          break;
+        case S_PARENT:
+          parentAt = hexId(8);
+          parentLen = c.strEnd - parentAt;
+          break;
+        case S_NAME:
+          nameStart = text();
+          nameEnd = c.strEnd;
+          break;
+        case S_KIND:
+          kind = enumValue(KIND_NAMES);
+          break;
+        case S_START:
+          timeValue();
+          startLo = time.lo;
+          startHi = time.hi;
+          break;
+        case S_END:
+          timeValue();
+          endLo = time.lo;
+          endHi = time.hi;
+          break;
+        case S_STATUS:
+          statusCode = 0;
+          if (!c.null()) {
+            members(STATUS, () => {
+              statusCode = enumValue(STATUS_NAMES);
+            });
+          }
+          break;
+        default:
+          attributes();
+      }
+    });
+    const f = lines.fields;
+    f.traceAt = traceAt;
+    f.traceLen = traceLen;
+    f.spanAt = spanAt;
+    f.spanLen = spanLen;
+    f.parentAt = parentAt;
+    f.parentLen = parentLen;
+    f.nameStart = nameStart;
+    f.nameEnd = nameEnd;
+    f.kind = kind;
+    f.startLo = startLo;
+    f.startHi = startHi;
+    f.endLo = endLo;
+    f.endHi = endHi;
+    f.statusCode = statusCode;
+    lines.write(scope);
+  }
+
+  function attributes(): void {
+    attributeCount = 0;
+    each(attribute);
+  }
+
+  function attribute(): void {
+    if (++attributeCount > countLimit) throw HAND_BACK;
+    const i = values.slot();
+    let keyStart = 0;
+    let keyEnd = 0;
+    // Not an object (null included): the reference path's 400.
+    if (c.peek() !== LBRACE) throw HAND_BACK;
+    members(KEY_VALUE, (id) => {
+      if (id === 0) {
+        keyStart = text();
+        keyEnd = c.strEnd;
+      } else if (!c.null()) anyValue(i);
+    });
+    values.keyed(keyStart, keyEnd, i);
+  }
+
+  /** An AnyValue into value slot `i`; with none of its members set it stays the empty string. */
+  function anyValue(i: number): void {
+    let set = false;
+    members(ANY_VALUE, (id) => {
+      // decodeJson takes the first of its list, not the last in the text: two are the reference path's.
+      if (set) throw HAND_BACK;
+      set = true;
+      switch (id) {
+        case A_STRING: {
+          const s = text();
+          if (c.strEnd - s > valueLengthLimit) throw HAND_BACK;
+          values.type[i] = V_STRING;
+          values.start[i] = s;
+          values.end[i] = c.strEnd;
+          return;
+        }
+        case A_INT:
+          values.type[i] = V_INT;
+          values.text[i] = intText(18);
+          return;
+        case A_DOUBLE: {
+          const s = c.number();
+          values.type[i] = V_DOUBLE;
+          values.num[i] = jsonDouble(c.buf, s, c.numEnd);
+          return;
+        }
+        case A_BOOL:
+          values.type[i] = V_BOOL;
+          values.num[i] = c.boolean() ? 1 : 0;
+          return;
+        default: {
+          const json = id === A_ARRAY ? arrayText() : sliceText(id);
+          // The limits would truncate strings inside it: the reference path's job.
+          if (json.length > valueLengthLimit) throw HAND_BACK;
+          values.type[i] = V_JSON;
+          values.text[i] = json;
+        }
+      }
+    });
+  }
+
+  /**
+   * An int64 as otlp/decode.ts reads it, when its decimal is canonical (what the core writes as
+   * is): a string of at most `digits` digits, or a JSON number of at most 15 (exact in a double).
+   */
+  function intText(digits: number): string {
+    const b = c.buf;
+    let s: number;
+    let e: number;
+    if (c.peek() === QUOTE) {
+      s = c.string();
+      e = c.strEnd;
+      if (c.escaped) throw HAND_BACK;
+    } else {
+      s = c.number();
+      e = c.numEnd;
+      if (!c.integer) throw HAND_BACK;
+      digits = 15;
+    }
+    const d = b[s] === 0x2d ? s + 1 : s;
+    if (e === d || e - d > digits || (b[d] === 0x30 && (e - d > 1 || d > s))) throw HAND_BACK;
+    for (let j = d; j < e; j++) if ((b[j] as number) - 0x30 > 9 || (b[j] as number) < 0x30) throw HAND_BACK;
+    return b.toString('latin1', s, e);
+  }
+
+  /**
+   * An arrayValue's JSON text, as jsonPlain → JSON.stringify makes it, for an array of plain
+   * scalars (the common case: what the SDKs send for string[] and number[] attributes); anything
+   * else takes `sliceText`.
+   */
+  function arrayText(): string {
+    const at = c.pos;
+    const fast = plainArray();
+    if (fast !== undefined) return fast;
+    c.pos = at;
+    return sliceText(A_ARRAY);
+  }
+
+  function plainArray(): string | undefined {
+    if (!c.open(LBRACE, RBRACE)) return '[]';
+    const k = c.key();
+    if (ARRAY_VALUE.id(c.buf, k, c.strEnd) !== 0 || c.null()) return undefined;
+    let out = '[';
+    if (c.open(LBRACKET, RBRACKET)) {
+      do {
+        const v = plainScalar();
+        if (v === undefined) return undefined;
+        out += out.length === 1 ? v : ',' + v;
+      } while (c.more(RBRACKET));
+    }
+    return c.more(RBRACE) ? undefined : out + ']';
+  }
+
+  function plainScalar(): string | undefined {
+    if (c.peek() !== LBRACE) return undefined;
+    if (!c.open(LBRACE, RBRACE)) return 'null';
+    const k = c.key();
+    let v: string;
+    switch (ANY_VALUE.id(c.buf, k, c.strEnd)) {
+      case A_STRING: {
+        if (c.peek() !== QUOTE) return undefined;
+        const s = c.string();
+        if (c.escaped) return undefined;
+        v = '"' + c.buf.toString('utf8', s, c.strEnd) + '"';
+        break;
+      }
+      case A_INT:
+        // jsonPlain makes a safe integer a number: 15 digits always are.
+        v = intText(15);
+        break;
+      case A_DOUBLE: {
+        if (c.peek() === QUOTE) return undefined;
+        const s = c.number();
+        const x = jsonDouble(c.buf, s, c.numEnd);
+        v = Number.isFinite(x) ? String(x) : 'null';
+        break;
+      }
+      case A_BOOL:
+        v = c.boolean() ? 'true' : 'false';
+        break;
+      default:
+        return undefined;
+    }
+    return c.more(RBRACE) ? undefined : v;
+  }
+
+  /**
+   * The value of AnyValue member `id` at the cursor, as JSON text made by the reference path's own
+   * functions (parseOtlpJson, jsonPlain) on its bytes alone: exact by construction, for the shapes
+   * the fast reading leaves (kvlists, nesting, escapes, bytes). It throws what the reference path
+   * would refuse back as HAND_BACK.
+   */
+  function sliceText(id: number): string {
+    const s = c.pos;
+    c.skip();
+    try {
+      return JSON.stringify(jsonPlain({ [ANY_MEMBER[id] as string]: parseOtlpJson(c.buf.subarray(s, c.pos)) }, '$'));
+    } catch {
+      throw HAND_BACK;
+    }
+  }
+
+  return {
+    encode(body, tenantId) {
+      if (work.length < body.length) work = Buffer.allocUnsafeSlow(Math.max(body.length, 2 * work.length));
+      body.copy(work, 0, 0, body.length);
+      core.begin(work, tenantId);
+      c.reset(work, body.length);
+      try {
+        root();
+      } catch {
+        // HAND_BACK, malformed JSON, or anything unforeseen: the reference path answers it.
+        core.abandon();
+        c.reset(EMPTY, 0);
+        return undefined;
+      }
+      c.reset(EMPTY, 0);
+      return core.finish();
+    },
+  };
+}

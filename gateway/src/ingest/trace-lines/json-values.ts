@@ -1,0 +1,103 @@
+import { HAND_BACK } from './hand-back.ts';
+
+/**
+ * Scalars of OTLP/JSON read from their bytes for the JSON front end (json-trace-lines.ts), each
+ * exactly as otlp/decode.ts reads the value JSON.parse makes of them, or HAND_BACK where this
+ * reading would differ.
+ */
+
+/** The member names an object of one kind reads, found by their bytes (no string is made). */
+export class MemberNames {
+  /** By length: the names' bytes and ids. */
+  private readonly byLength: Array<Array<{ readonly bytes: Buffer; readonly id: number }> | undefined> = [];
+
+  constructor(names: Readonly<Record<string, number>>) {
+    for (const [name, id] of Object.entries(names)) {
+      const bytes = Buffer.from(name, 'utf8');
+      (this.byLength[bytes.length] ??= []).push({ bytes, id });
+    }
+  }
+
+  /** The id of the name in buf[s, e), or -1. */
+  id(buf: Buffer, s: number, e: number): number {
+    const candidates = this.byLength[e - s];
+    if (candidates === undefined) return -1;
+    for (const { bytes, id } of candidates) {
+      let j = 0;
+      while (j < bytes.length && bytes[j] === buf[s + j]) j++;
+      if (j === bytes.length) return id;
+    }
+    return -1;
+  }
+}
+
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * A JSON number's value, as JSON.parse gives it. Up to 15 significant digits and 22 decimals it is
+ * `m / 10^k` of two exact doubles, which IEEE division rounds exactly as the decimal is rounded
+ * (Clinger's fast path); past that, or with an exponent, Number() on the text, which JSON.parse matches.
+ */
+export function jsonDouble(b: Buffer, s: number, e: number): number {
+  let p = s;
+  const negative = b[p] === 0x2d;
+  if (negative) p++;
+  let m = 0;
+  let digits = 0;
+  let decimals = 0;
+  let dot = false;
+  for (; p < e; p++) {
+    const ch = b[p] as number;
+    if (ch === 0x2e) dot = true;
+    else if (ch === 0x65 || ch === 0x45) return Number(b.toString('latin1', s, e));
+    else {
+      m = m * 10 + (ch - 0x30);
+      digits++;
+      if (dot) decimals++;
+    }
+  }
+  if (digits > 15 || decimals > 22) return Number(b.toString('latin1', s, e));
+  const v = decimals === 0 ? m : m / (POW10[decimals] as number);
+  return negative ? -v : v;
+}
+
+/**
+ * An integer JSON number of at most `digits` digits, in [-limit, limit): what decodeJson's
+ * `enumValue` accepts; anything else (fractions, -0, larger) is handed back.
+ */
+export function jsonInt(b: Buffer, s: number, e: number, integer: boolean, digits: number, limit: number): number {
+  const d = b[s] === 0x2d ? s + 1 : s;
+  if (!integer || e - d > digits || (d > s && b[d] === 0x30)) throw HAND_BACK;
+  let v = 0;
+  for (let j = d; j < e; j++) v = v * 10 + ((b[j] as number) - 0x30);
+  if (d > s) v = -v;
+  if (v < -limit || v >= limit) throw HAND_BACK;
+  return v;
+}
+
+/** An unsigned 64-bit time as its 32-bit halves: nanoseconds never become one JS number. */
+export interface TimeHalves {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The decimal digits in b[s, e) (at most `digits` of them, nothing else) as a uint64 in `out`;
+ * past 2^64 - 1 (the reference path's 400) it is handed back.
+ */
+export function timeHalves(b: Buffer, s: number, e: number, digits: number, out: TimeHalves): void {
+  if (e === s || e - s > digits) throw HAND_BACK;
+  let lo = 0;
+  let hi = 0;
+  for (let j = s; j < e; j++) {
+    const d = (b[j] as number) - 0x30;
+    if (d < 0 || d > 9) throw HAND_BACK;
+    const x = lo * 10 + d;
+    const carry = Math.floor(x / 0x100000000);
+    lo = x - carry * 0x100000000;
+    hi = hi * 10 + carry;
+    if (hi > 0xffffffff) throw HAND_BACK;
+  }
+  out.lo = lo;
+  out.hi = hi;
+}
