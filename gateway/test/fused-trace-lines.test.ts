@@ -216,8 +216,9 @@ test('through createIngest wired for InfluxDB: the fused path takes each corpus 
     assert.deepEqual({ ...got, path: 'reference' }, want, `request ${i}: the same answer`);
     assert.deepEqual(fusedIngest.store.encodedLines, encodePoints(referenceIngest.store.points, slots), `request ${i}: the same lines`);
   }
-  // JSON is the reference path's, even when the fused encoder is wired.
-  assert.equal(fusedIngest.ingest.traces(fx.json[0] as Uint8Array, 'json', 'acme').path, 'reference');
+  // JSON takes its own fused front end (gateway/test/json-trace-lines.test.ts); wired for the embedded store, neither.
+  assert.equal(fusedIngest.ingest.traces(fx.json[0] as Uint8Array, 'json', 'acme').path, 'fused');
+  assert.equal(createInProcessIngest('gw-1').ingest.traces(fx.json[0] as Uint8Array, 'json', 'acme').path, 'reference');
 });
 
 test('mapping corners: aliases, duplicates, known-attribute precedence, every value type', () => {

@@ -1,10 +1,10 @@
 import { jsonPlain, parseOtlpJson } from '../otlp/decode.ts';
 import { TraceLineCore, type TraceLineEncoder, type TraceLineOptions } from './trace-lines/encoder-core.ts';
 import { HAND_BACK } from './trace-lines/hand-back.ts';
-import { HEX_VALUE, JsonCursor, LBRACE, LBRACKET, RBRACE, RBRACKET } from './trace-lines/json-cursor.ts';
+import { BRACKETS, HEX_VALUE, JsonCursor } from './trace-lines/json-cursor.ts';
 import { MemberNames, jsonDouble, jsonInt, timeHalves, type TimeHalves } from './trace-lines/json-values.ts';
 import type { ScopeName } from './trace-lines/span-lines.ts';
-import { V_BOOL, V_DOUBLE, V_INT, V_JSON, V_STRING } from './trace-lines/span-values.ts';
+import { VALUE_KINDS } from './trace-lines/span-values.ts';
 
 /**
  * The fused hot path for OTLP/JSON traces (what browsers send) into InfluxDB: JSON bytes straight
@@ -74,6 +74,19 @@ const STATUS_NAMES = new MemberNames({ STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, 
 
 const EMPTY = Buffer.alloc(0);
 const QUOTE = 0x22;
+// Module-local copies: an imported binding is a property read (tsx compiles modules to CommonJS) in loops that run per value.
+const { LBRACE, RBRACE, LBRACKET, RBRACKET } = BRACKETS;
+const { V_STRING, V_BOOL, V_INT, V_DOUBLE, V_JSON } = VALUE_KINDS;
+const HEX = HEX_VALUE;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** An int64's decimal; past int64 (which decodeJson takes as text) the reference path's. */
+function int64Text(n: bigint): string {
+  if (n < INT64_MIN || n > INT64_MAX) throw HAND_BACK;
+  return n.toString();
+}
 
 /** A member met twice (or under both its names): JSON.parse keeps the last, decodeJson prefers camelCase; the reference path's. */
 function once(seen: number, id: number): number {
@@ -108,8 +121,7 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     if (!c.open(LBRACE, RBRACE)) return;
     let seen = 0;
     do {
-      const k = c.key();
-      const id = names.id(c.buf, k, c.strEnd);
+      const id = c.member(names);
       if (id === -1) c.skip();
       else {
         seen = once(seen, id);
@@ -148,7 +160,10 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
         c.skip();
       }
     });
-    if (!resourceRead) resource();
+    if (!resourceRead) {
+      values.startResource();
+      values.endResource();
+    }
     if (deferred !== -1) {
       const after = c.pos;
       c.pos = deferred;
@@ -207,8 +222,8 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     if (c.escaped || len !== 2 * bytes) throw HAND_BACK;
     const b = c.buf;
     for (let j = 0; j < bytes; j++) {
-      const hi = HEX_VALUE[b[s + 2 * j] as number] as number;
-      const lo = HEX_VALUE[b[s + 2 * j + 1] as number] as number;
+      const hi = HEX[b[s + 2 * j] as number] as number;
+      const lo = HEX[b[s + 2 * j + 1] as number] as number;
       if (hi < 0 || lo < 0) throw HAND_BACK;
       b[s + j] = (hi << 4) | lo;
     }
@@ -247,6 +262,7 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     }
   }
 
+  // span, attribute and anyValue walk their members inline (no closure per object): they run per span and per value.
   function span(): void {
     values.startSpan();
     let traceAt = -1;
@@ -263,49 +279,53 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     let endLo = 0;
     let endHi = 0;
     let statusCode = 0;
-    members(SPAN, (id) => {
-      switch (id) {
-        case S_TRACE:
-          traceAt = hexId(16);
-          traceLen = c.strEnd - traceAt;
-          break;
-        case S_SPAN:
-          spanAt = hexId(8);
-          spanLen = c.strEnd - spanAt;
-          break;
-        case S_PARENT:
-          parentAt = hexId(8);
-          parentLen = c.strEnd - parentAt;
-          break;
-        case S_NAME:
-          nameStart = text();
-          nameEnd = c.strEnd;
-          break;
-        case S_KIND:
-          kind = enumValue(KIND_NAMES);
-          break;
-        case S_START:
-          timeValue();
-          startLo = time.lo;
-          startHi = time.hi;
-          break;
-        case S_END:
-          timeValue();
-          endLo = time.lo;
-          endHi = time.hi;
-          break;
-        case S_STATUS:
-          statusCode = 0;
-          if (!c.null()) {
-            members(STATUS, () => {
-              statusCode = enumValue(STATUS_NAMES);
-            });
-          }
-          break;
-        default:
-          attributes();
-      }
-    });
+    if (c.open(LBRACE, RBRACE)) {
+      let seen = 0;
+      do {
+        const id = c.member(SPAN);
+        if (id === -1) {
+          c.skip();
+          continue;
+        }
+        seen = once(seen, id);
+        switch (id) {
+          case S_TRACE:
+            traceAt = hexId(16);
+            traceLen = c.strEnd - traceAt;
+            break;
+          case S_SPAN:
+            spanAt = hexId(8);
+            spanLen = c.strEnd - spanAt;
+            break;
+          case S_PARENT:
+            parentAt = hexId(8);
+            parentLen = c.strEnd - parentAt;
+            break;
+          case S_NAME:
+            nameStart = text();
+            nameEnd = c.strEnd;
+            break;
+          case S_KIND:
+            kind = enumValue(KIND_NAMES);
+            break;
+          case S_START:
+            timeValue();
+            startLo = time.lo;
+            startHi = time.hi;
+            break;
+          case S_END:
+            timeValue();
+            endLo = time.lo;
+            endHi = time.hi;
+            break;
+          case S_STATUS:
+            statusCode = status();
+            break;
+          default:
+            attributes();
+        }
+      } while (c.more(RBRACE));
+    }
     const f = lines.fields;
     f.traceAt = traceAt;
     f.traceLen = traceLen;
@@ -324,6 +344,17 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     lines.write(scope);
   }
 
+  /** A span's status: its code (null, or no code: 0). */
+  function status(): number {
+    let code = 0;
+    if (!c.null()) {
+      members(STATUS, () => {
+        code = enumValue(STATUS_NAMES);
+      });
+    }
+    return code;
+  }
+
   function attributes(): void {
     attributeCount = 0;
     each(attribute);
@@ -336,59 +367,79 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     let keyEnd = 0;
     // Not an object (null included): the reference path's 400.
     if (c.peek() !== LBRACE) throw HAND_BACK;
-    members(KEY_VALUE, (id) => {
-      if (id === 0) {
-        keyStart = text();
-        keyEnd = c.strEnd;
-      } else if (!c.null()) anyValue(i);
-    });
+    if (c.open(LBRACE, RBRACE)) {
+      let seen = 0;
+      do {
+        const id = c.member(KEY_VALUE);
+        if (id === -1) {
+          c.skip();
+          continue;
+        }
+        seen = once(seen, id);
+        if (id === 0) {
+          keyStart = text();
+          keyEnd = c.strEnd;
+        } else if (!c.null()) anyValue(i);
+      } while (c.more(RBRACE));
+    }
     values.keyed(keyStart, keyEnd, i);
   }
 
   /** An AnyValue into value slot `i`; with none of its members set it stays the empty string. */
   function anyValue(i: number): void {
+    if (!c.open(LBRACE, RBRACE)) return;
     let set = false;
-    members(ANY_VALUE, (id) => {
+    do {
+      const id = c.member(ANY_VALUE);
+      if (id === -1) {
+        c.skip();
+        continue;
+      }
       // decodeJson takes the first of its list, not the last in the text: two are the reference path's.
       if (set) throw HAND_BACK;
       set = true;
-      switch (id) {
-        case A_STRING: {
-          const s = text();
-          if (c.strEnd - s > valueLengthLimit) throw HAND_BACK;
-          values.type[i] = V_STRING;
-          values.start[i] = s;
-          values.end[i] = c.strEnd;
-          return;
-        }
-        case A_INT:
-          values.type[i] = V_INT;
-          values.text[i] = intText(18);
-          return;
-        case A_DOUBLE: {
-          const s = c.number();
-          values.type[i] = V_DOUBLE;
-          values.num[i] = jsonDouble(c.buf, s, c.numEnd);
-          return;
-        }
-        case A_BOOL:
-          values.type[i] = V_BOOL;
-          values.num[i] = c.boolean() ? 1 : 0;
-          return;
-        default: {
-          const json = id === A_ARRAY ? arrayText() : sliceText(id);
-          // The limits would truncate strings inside it: the reference path's job.
-          if (json.length > valueLengthLimit) throw HAND_BACK;
-          values.type[i] = V_JSON;
-          values.text[i] = json;
-        }
+      anyMember(id, i);
+    } while (c.more(RBRACE));
+  }
+
+  function anyMember(id: number, i: number): void {
+    switch (id) {
+      case A_STRING: {
+        const s = text();
+        if (c.strEnd - s > valueLengthLimit) throw HAND_BACK;
+        values.type[i] = V_STRING;
+        values.start[i] = s;
+        values.end[i] = c.strEnd;
+        return;
       }
-    });
+      case A_INT:
+        values.type[i] = V_INT;
+        values.text[i] = intText(19);
+        return;
+      case A_DOUBLE: {
+        const s = c.number();
+        values.type[i] = V_DOUBLE;
+        values.num[i] = jsonDouble(c.buf, s, c.numEnd);
+        return;
+      }
+      case A_BOOL:
+        values.type[i] = V_BOOL;
+        values.num[i] = c.boolean() ? 1 : 0;
+        return;
+      default: {
+        const json = id === A_ARRAY ? arrayText() : sliceText(id);
+        // The limits would truncate strings inside it: the reference path's job.
+        if (json.length > valueLengthLimit) throw HAND_BACK;
+        values.type[i] = V_JSON;
+        values.text[i] = json;
+      }
+    }
   }
 
   /**
    * An int64 as otlp/decode.ts reads it, when its decimal is canonical (what the core writes as
-   * is): a string of at most `digits` digits, or a JSON number of at most 15 (exact in a double).
+   * is) and an int64: a string of at most `digits` digits, or a JSON number (past 15 digits, the
+   * decimal of the double it is, as decodeJson's BigInt makes it).
    */
   function intText(digits: number): string {
     const b = c.buf;
@@ -402,12 +453,13 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
       s = c.number();
       e = c.numEnd;
       if (!c.integer) throw HAND_BACK;
-      digits = 15;
+      if (e - s > 15 && digits > 15) return int64Text(BigInt(Number(b.toString('latin1', s, e))));
     }
     const d = b[s] === 0x2d ? s + 1 : s;
     if (e === d || e - d > digits || (b[d] === 0x30 && (e - d > 1 || d > s))) throw HAND_BACK;
     for (let j = d; j < e; j++) if ((b[j] as number) - 0x30 > 9 || (b[j] as number) < 0x30) throw HAND_BACK;
-    return b.toString('latin1', s, e);
+    const text = b.toString('latin1', s, e);
+    return e - d < 19 ? text : int64Text(BigInt(text));
   }
 
   /**
@@ -453,7 +505,11 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
       }
       case A_INT:
         // jsonPlain makes a safe integer a number: 15 digits always are.
-        v = intText(15);
+        try {
+          v = intText(15);
+        } catch {
+          return undefined; // past 15 digits jsonPlain keeps the decimal as a string: sliceText
+        }
         break;
       case A_DOUBLE: {
         if (c.peek() === QUOTE) return undefined;

@@ -62,14 +62,16 @@ export class TraceLineCore {
 
   /** Before a request whose values are read from `src` (positions in it). */
   begin(src: Buffer, tenantId: string): void {
+    this.opts.fieldTypes.journal();
     this.keys.startRequest();
     this.out.start(src);
     this.values.src = src;
     this.lines.startRequest(tenantId);
   }
 
-  /** The request was handed back: nothing of it is kept. */
+  /** The request was handed back: nothing of it is kept, field type registrations included. */
   abandon(): void {
+    this.opts.fieldTypes.undo();
     this.out.abandon();
     this.values.src = NOTHING;
   }
@@ -79,6 +81,7 @@ export class TraceLineCore {
     this.values.src = NOTHING;
     const taken = this.out.finish();
     const { fieldTypes, rules } = this.opts;
+    fieldTypes.commit();
     for (const [key, type] of this.lines.conflicts) fieldTypes.noteConflict(rules.spans.name, key, type);
     const ends = this.out.lineEnds;
     return { spans: this.lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends) };

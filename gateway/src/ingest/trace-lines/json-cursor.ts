@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { HAND_BACK } from './hand-back.ts';
+import type { MemberNames } from './json-values.ts';
 
 /**
  * A validating JSON tokenizer over the bytes of one request, for the OTLP/JSON front end
@@ -18,10 +19,12 @@ const COMMA = 0x2c;
 const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
-export const LBRACE = 0x7b;
-export const RBRACE = 0x7d;
-export const LBRACKET = 0x5b;
-export const RBRACKET = 0x5d;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+/** For `open` and `more`. */
+export const BRACKETS = Object.freeze({ LBRACE, RBRACE, LBRACKET, RBRACKET });
 const N = 0x6e;
 const T = 0x74;
 const F = 0x66;
@@ -108,6 +111,12 @@ export class JsonCursor {
     if (this.escaped) throw HAND_BACK;
     this.eat(COLON);
     return s;
+  }
+
+  /** A member name and its colon: its id in `names`, or -1 for a name it does not hold. */
+  member(names: MemberNames): number {
+    const s = this.key();
+    return names.id(this.buf, s, this.strEnd);
   }
 
   /** `null`, consumed; false (nothing consumed) for any other value. */

@@ -6,29 +6,45 @@ import { HAND_BACK } from './hand-back.ts';
  * reading would differ.
  */
 
-/** The member names an object of one kind reads, found by their bytes (no string is made). */
+/**
+ * The member names an object of one kind reads, found by their bytes (no string is made): a slot
+ * from the length and the last byte, then one comparison (names sharing a slot are chained).
+ */
 export class MemberNames {
-  /** By length: the names' bytes and ids. */
-  private readonly byLength: Array<Array<{ readonly bytes: Buffer; readonly id: number }> | undefined> = [];
+  private readonly slots: Array<{ readonly bytes: Buffer; readonly id: number } | undefined> = new Array(SLOTS).fill(undefined);
+  /** Names whose slot another name took first. */
+  private readonly others: Array<{ readonly bytes: Buffer; readonly id: number }> = [];
 
   constructor(names: Readonly<Record<string, number>>) {
     for (const [name, id] of Object.entries(names)) {
       const bytes = Buffer.from(name, 'utf8');
-      (this.byLength[bytes.length] ??= []).push({ bytes, id });
+      const slot = slotOf(bytes, 0, bytes.length);
+      if (this.slots[slot] === undefined) this.slots[slot] = { bytes, id };
+      else this.others.push({ bytes, id });
     }
   }
 
   /** The id of the name in buf[s, e), or -1. */
   id(buf: Buffer, s: number, e: number): number {
-    const candidates = this.byLength[e - s];
-    if (candidates === undefined) return -1;
-    for (const { bytes, id } of candidates) {
-      let j = 0;
-      while (j < bytes.length && bytes[j] === buf[s + j]) j++;
-      if (j === bytes.length) return id;
-    }
+    if (e === s) return -1;
+    const first = this.slots[slotOf(buf, s, e)];
+    if (first !== undefined && same(first.bytes, buf, s, e)) return first.id;
+    for (const o of this.others) if (same(o.bytes, buf, s, e)) return o.id;
     return -1;
   }
+}
+
+const SLOTS = 64;
+
+function slotOf(buf: Buffer, s: number, e: number): number {
+  return ((e - s) * 7 + (buf[e - 1] as number)) & (SLOTS - 1);
+}
+
+function same(bytes: Buffer, buf: Buffer, s: number, e: number): boolean {
+  const n = bytes.length;
+  if (e - s !== n) return false;
+  for (let j = 0; j < n; j++) if (bytes[j] !== buf[s + j]) return false;
+  return true;
 }
 
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);

@@ -34,6 +34,8 @@ export const V_INT = 2;
 export const V_DOUBLE = 3;
 /** Arrays, kvlists and bytes: JSON text (in `text`), like the reference decoder makes them. */
 export const V_JSON = 4;
+/** The kinds together, for a front end to copy into module-local constants. */
+export const VALUE_KINDS = Object.freeze({ V_STRING, V_BOOL, V_INT, V_DOUBLE, V_JSON });
 
 /** The `spans` field type of each kind (field-types.ts rules 1 and 2). */
 export const FIELD_TYPES: readonly FieldType[] = ['string', 'boolean', 'float', 'float', 'string'];
