@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildFixtures, buildShapedFixtures } from '../../harness/fixtures.ts';
 import { createJsonTraceLineEncoder } from '../src/ingest/json-trace-lines.ts';
+import { jsonDouble, timeHalves } from '../src/ingest/trace-lines/json-values.ts';
 import type { TraceLineEncoder } from '../src/ingest/trace-lines/encoder-core.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
@@ -144,6 +145,29 @@ function request(resource: Attr[], spans: SpanSpec[], scope = 'scope-1'): Record
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v), 'utf8');
 const body = (resource: Attr[], spans: SpanSpec[], scope?: string): Buffer => json(request(resource, spans, scope));
 const SVC = [str('service.name', 'shop')];
+
+test('timeHalves reads every uint64 decimal exactly (no JS number holds the nanoseconds), and refuses past 2^64 - 1', () => {
+  const cases = ['0', '1', '999999999', '1000000000', '4294967295', '4294967296', '999999999999999', '1000000000000000', '1700000000123456789', '9223372036854775806', '18446744073709551615', '00000000000000000001', '18446744073709551616', '99999999999999999999'];
+  for (let i = 0; i < 5000; i++) cases.push(BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) * 2n ** 32n + BigInt(Math.floor(Math.random() * 2 ** 32))).toString().slice(0, 1 + (i % 20)));
+  const out = { lo: 0, hi: 0 };
+  for (const c of cases) {
+    const b = Buffer.from(c);
+    if (BigInt(c) > 2n ** 64n - 1n) assert.throws(() => timeHalves(b, 0, b.length, 20, out), undefined, c);
+    else {
+      timeHalves(b, 0, b.length, 20, out);
+      assert.equal((BigInt(out.hi) << 32n) + BigInt(out.lo), BigInt(c), c);
+    }
+  }
+});
+
+test('jsonDouble is what JSON.parse makes of a number', () => {
+  const cases = ['0', '-0', '1', '-1.5', '0.1', '0.3', '3.25', '16.7', '123456789012345', '1234567890123456789', '0.1234567890123456789', '1e3', '-2.5E-3', '5e-324', '1.7976931348623157e308', '1e400', '0.000001', '9007199254740993'];
+  for (let i = 0; i < 5000; i++) cases.push(String((Math.random() - 0.5) * 10 ** Math.floor(Math.random() * 30 - 10)));
+  for (const c of cases) {
+    const b = Buffer.from(c);
+    assert.ok(Object.is(jsonDouble(b, 0, b.length), JSON.parse(c) as number), c);
+  }
+});
 
 test('the benchmark corpus (official OTel JSON serializer): every request fused, lines identical to the reference path', () => {
   const fx = buildFixtures(20, 100);

@@ -25,9 +25,11 @@ import { VALUE_KINDS } from './trace-lines/span-values.ts';
  * holds the two paths to identical lines and errors.
  */
 
+/** A member this reader skips (any value, any number of times), named so that it is found without a scan. */
+const IGNORED = 31;
 const ROOT = new MemberNames({ resourceSpans: 0, resource_spans: 0 });
 const RESOURCE_SPANS = new MemberNames({ resource: 0, scopeSpans: 1, scope_spans: 1 });
-const ATTRIBUTES = new MemberNames({ attributes: 0 });
+const ATTRIBUTES = new MemberNames({ attributes: 0, droppedAttributesCount: IGNORED });
 const SCOPE_SPANS = new MemberNames({ scope: 0, spans: 1 });
 const SCOPE = new MemberNames({ name: 0, version: 1 });
 const S_TRACE = 0;
@@ -54,6 +56,14 @@ const SPAN = new MemberNames({
   end_time_unix_nano: S_END,
   status: S_STATUS,
   attributes: S_ATTRIBUTES,
+  // Read past unread, but found by name as fast as the rest: the official serializer writes them on every span.
+  droppedAttributesCount: IGNORED,
+  events: IGNORED,
+  droppedEventsCount: IGNORED,
+  links: IGNORED,
+  droppedLinksCount: IGNORED,
+  flags: IGNORED,
+  traceState: IGNORED,
 });
 const STATUS = new MemberNames({ code: 0 });
 const KEY_VALUE = new MemberNames({ key: 0, value: 1 });
@@ -74,11 +84,20 @@ const STATUS_NAMES = new MemberNames({ STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, 
 
 const EMPTY = Buffer.alloc(0);
 const QUOTE = 0x22;
+// The official serializer's layout of a plain attribute (serializerAttribute).
+const KV_HEAD = Buffer.from('{"key":"');
+const KV_VALUE_HEAD = Buffer.from(',"value":{"');
+const STRING_VALUE = Buffer.from('stringValue":"');
+const INT_VALUE = Buffer.from('intValue":');
+const DOUBLE_VALUE = Buffer.from('doubleValue":');
+const BOOL_VALUE = Buffer.from('boolValue":');
+const CLOSE_TWO = Buffer.from('}}');
 // Module-local copies: an imported binding is a property read (tsx compiles modules to CommonJS) in loops that run per value.
 const { LBRACE, RBRACE, LBRACKET, RBRACKET } = BRACKETS;
 const { V_STRING, V_BOOL, V_INT, V_DOUBLE, V_JSON } = VALUE_KINDS;
 const HEX = HEX_VALUE;
 
+const SMALL_INTS = Array.from({ length: 1000 }, (_, i) => String(i));
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -122,7 +141,7 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     let seen = 0;
     do {
       const id = c.member(names);
-      if (id === -1) c.skip();
+      if (id === -1 || id === IGNORED) c.skip();
       else {
         seen = once(seen, id);
         member(id);
@@ -283,7 +302,7 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
       let seen = 0;
       do {
         const id = c.member(SPAN);
-        if (id === -1) {
+        if (id === -1 || id === IGNORED) {
           c.skip();
           continue;
         }
@@ -367,6 +386,12 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     let keyEnd = 0;
     // Not an object (null included): the reference path's 400.
     if (c.peek() !== LBRACE) throw HAND_BACK;
+    const at = c.pos;
+    if (serializerAttribute(i)) return;
+    c.pos = at;
+    values.type[i] = V_STRING;
+    values.start[i] = 0;
+    values.end[i] = 0;
     if (c.open(LBRACE, RBRACE)) {
       let seen = 0;
       do {
@@ -383,6 +408,57 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
       } while (c.more(RBRACE));
     }
     values.keyed(keyStart, keyEnd, i);
+  }
+
+  /**
+   * The attribute at the cursor when it is laid out exactly as the official serializer writes a
+   * plain one, `{"key":"k","value":{"stringValue":"v"}}` (or intValue, doubleValue, boolValue),
+   * without escapes or whitespace: read in one pass of byte comparisons. False (the cursor
+   * anywhere) for any other layout, which `attribute` then reads member by member.
+   */
+  function serializerAttribute(i: number): boolean {
+    if (!c.literalNext(KV_HEAD)) return false;
+    const keyStart = c.pos;
+    const keyEnd = c.plainRun();
+    if (c.buf[keyEnd] !== QUOTE) return false;
+    c.pos = keyEnd + 1;
+    if (!c.literalNext(KV_VALUE_HEAD)) return false;
+    const b = c.buf;
+    switch (b[c.pos]) {
+      case 0x73: {
+        if (!c.literalNext(STRING_VALUE)) return false;
+        const s = c.pos;
+        const e = c.plainRun();
+        if (b[e] !== QUOTE || e - s > valueLengthLimit) return false;
+        c.pos = e + 1;
+        values.type[i] = V_STRING;
+        values.start[i] = s;
+        values.end[i] = e;
+        break;
+      }
+      case 0x69:
+        if (!c.literalNext(INT_VALUE) || c.peek() === QUOTE) return false;
+        values.type[i] = V_INT;
+        values.text[i] = intText(19);
+        break;
+      case 0x64: {
+        if (!c.literalNext(DOUBLE_VALUE)) return false;
+        const s = c.number();
+        values.type[i] = V_DOUBLE;
+        values.num[i] = jsonDouble(b, s, c.numEnd);
+        break;
+      }
+      case 0x62:
+        if (!c.literalNext(BOOL_VALUE)) return false;
+        values.type[i] = V_BOOL;
+        values.num[i] = c.boolean() ? 1 : 0;
+        break;
+      default:
+        return false;
+    }
+    if (!c.literalNext(CLOSE_TWO)) return false;
+    values.keyed(keyStart, keyEnd, i);
+    return true;
   }
 
   /** An AnyValue into value slot `i`; with none of its members set it stays the empty string. */
@@ -458,6 +534,12 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
     const d = b[s] === 0x2d ? s + 1 : s;
     if (e === d || e - d > digits || (b[d] === 0x30 && (e - d > 1 || d > s))) throw HAND_BACK;
     for (let j = d; j < e; j++) if ((b[j] as number) - 0x30 > 9 || (b[j] as number) < 0x30) throw HAND_BACK;
+    if (e - s <= 3) {
+      // Small non-negative ints (status codes, counts, ports) without a string made per value.
+      let v = 0;
+      for (let j = s; j < e; j++) v = v * 10 + ((b[j] as number) - 0x30);
+      if (d === s) return SMALL_INTS[v] as string;
+    }
     const text = b.toString('latin1', s, e);
     return e - d < 19 ? text : int64Text(BigInt(text));
   }
@@ -546,7 +628,7 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
   return {
     encode(body, tenantId) {
       if (work.length < body.length) work = Buffer.allocUnsafeSlow(Math.max(body.length, 2 * work.length));
-      body.copy(work, 0, 0, body.length);
+      work.set(body, 0);
       core.begin(work, tenantId);
       c.reset(work, body.length);
       try {

@@ -115,6 +115,14 @@ export class JsonCursor {
 
   /** A member name and its colon: its id in `names`, or -1 for a name it does not hold. */
   member(names: MemberNames): number {
+    if (this.peek() === QUOTE) {
+      const id = names.at(this.buf, this.pos, this.end);
+      if (id !== -1) {
+        this.pos = names.end;
+        this.eat(COLON);
+        return id;
+      }
+    }
     const s = this.key();
     return names.id(this.buf, s, this.strEnd);
   }
@@ -202,6 +210,30 @@ export class JsonCursor {
       w = putUtf8(b, w, u);
     }
     this.strEnd = w;
+  }
+
+  /** Whether `bytes` are next (no whitespace skipped); consumed when they are. */
+  literalNext(bytes: Buffer): boolean {
+    const b = this.buf;
+    const p = this.pos;
+    const n = bytes.length;
+    if (p + n > this.end) return false;
+    for (let j = 0; j < n; j++) if (b[p + j] !== bytes[j]) return false;
+    this.pos = p + n;
+    return true;
+  }
+
+  /**
+   * From the cursor (inside a string), past the bytes that need no decoding: where the run stops.
+   * At a closing quote the string was plain (the cursor is left on the quote).
+   */
+  plainRun(): number {
+    const b = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    while (p < end && STR[b[p] as number] !== 1) p++;
+    this.pos = p;
+    return p;
   }
 
   /** The number at the cursor, validated (JSON's grammar): where it starts (`numEnd`, `integer`). */

@@ -14,6 +14,8 @@ export class MemberNames {
   private readonly slots: Array<{ readonly bytes: Buffer; readonly id: number } | undefined> = new Array(SLOTS).fill(undefined);
   /** Names whose slot another name took first. */
   private readonly others: Array<{ readonly bytes: Buffer; readonly id: number }> = [];
+  /** By first byte: the names, for `at`. */
+  private readonly byFirst: Array<Array<{ readonly bytes: Buffer; readonly id: number }> | undefined> = new Array(128).fill(undefined);
 
   constructor(names: Readonly<Record<string, number>>) {
     for (const [name, id] of Object.entries(names)) {
@@ -21,8 +23,34 @@ export class MemberNames {
       const slot = slotOf(bytes, 0, bytes.length);
       if (this.slots[slot] === undefined) this.slots[slot] = { bytes, id };
       else this.others.push({ bytes, id });
+      (this.byFirst[bytes[0] as number] ??= []).push({ bytes, id });
     }
   }
+
+  /**
+   * The name whose bytes and closing quote follow buf[at] (an opening quote), compared in place:
+   * its id, with `end` just past the closing quote; -1 when none is (the caller scans the string).
+   * No scan, no escape can hide in a match: the fast way through the names an object expects.
+   */
+  at(buf: Buffer, at: number, limit: number): number {
+    const candidates = this.byFirst[buf[at + 1] as number];
+    if (candidates === undefined) return -1;
+    for (const { bytes, id } of candidates) {
+      const n = bytes.length;
+      const close = at + 1 + n;
+      if (close >= limit || buf[close] !== 0x22) continue;
+      let j = 1;
+      while (j < n && bytes[j] === buf[at + 1 + j]) j++;
+      if (j === n) {
+        this.end = close + 1;
+        return id;
+      }
+    }
+    return -1;
+  }
+
+  /** After a match by `at`: where the name's closing quote ends. */
+  end = 0;
 
   /** The id of the name in buf[s, e), or -1. */
   id(buf: Buffer, s: number, e: number): number {
@@ -103,17 +131,40 @@ export interface TimeHalves {
  */
 export function timeHalves(b: Buffer, s: number, e: number, digits: number, out: TimeHalves): void {
   if (e === s || e - s > digits) throw HAND_BACK;
-  let lo = 0;
-  let hi = 0;
+  // Up to 15 digits are one exact double. Past that, the leading (up to 11) digits and the last 9 as
+  // two, joined in 32-bit halves: (hi, lo) × 10^9 (as × 15625 × 64000, each product under 2^53) + the last 9.
+  const short = e - s <= 15;
+  const split = short ? e : e - 9;
+  const a = digitsValue(b, s, split);
+  let hi = Math.floor(a / 0x100000000);
+  let lo = a - hi * 0x100000000;
+  if (!short) {
+    let x = lo * 15625;
+    let carry = Math.floor(x / 0x100000000);
+    lo = x - carry * 0x100000000;
+    hi = hi * 15625 + carry;
+    x = lo * 64000;
+    carry = Math.floor(x / 0x100000000);
+    lo = x - carry * 0x100000000;
+    hi = hi * 64000 + carry;
+    lo += digitsValue(b, split, e);
+    if (lo >= 0x100000000) {
+      lo -= 0x100000000;
+      hi++;
+    }
+  }
+  if (hi > 0xffffffff) throw HAND_BACK;
+  out.lo = lo;
+  out.hi = hi;
+}
+
+/** The decimal digits in b[s, e) (at most 15; nothing else) as a number. */
+function digitsValue(b: Buffer, s: number, e: number): number {
+  let v = 0;
   for (let j = s; j < e; j++) {
     const d = (b[j] as number) - 0x30;
     if (d < 0 || d > 9) throw HAND_BACK;
-    const x = lo * 10 + d;
-    const carry = Math.floor(x / 0x100000000);
-    lo = x - carry * 0x100000000;
-    hi = hi * 10 + carry;
-    if (hi > 0xffffffff) throw HAND_BACK;
+    v = v * 10 + d;
   }
-  out.lo = lo;
-  out.hi = hi;
+  return v;
 }
