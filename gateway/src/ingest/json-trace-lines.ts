@@ -91,7 +91,14 @@ const STRING_VALUE = Buffer.from('stringValue":"');
 const INT_VALUE = Buffer.from('intValue":');
 const DOUBLE_VALUE = Buffer.from('doubleValue":');
 const BOOL_VALUE = Buffer.from('boolValue":');
-const CLOSE_TWO = Buffer.from('}}');
+
+/** Whether `bytes` are at buf[p] (before `end`). */
+function bytesAt(buf: Buffer, p: number, end: number, bytes: Buffer): boolean {
+  const n = bytes.length;
+  if (p + n > end) return false;
+  for (let j = 0; j < n; j++) if (buf[p + j] !== bytes[j]) return false;
+  return true;
+}
 // Module-local copies: an imported binding is a property read (tsx compiles modules to CommonJS) in loops that run per value.
 const { LBRACE, RBRACE, LBRACKET, RBRACKET } = BRACKETS;
 const { V_STRING, V_BOOL, V_INT, V_DOUBLE, V_JSON } = VALUE_KINDS;
@@ -417,46 +424,57 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
    * anywhere) for any other layout, which `attribute` then reads member by member.
    */
   function serializerAttribute(i: number): boolean {
-    if (!c.literalNext(KV_HEAD)) return false;
-    const keyStart = c.pos;
-    const keyEnd = c.plainRun();
-    if (c.buf[keyEnd] !== QUOTE) return false;
-    c.pos = keyEnd + 1;
-    if (!c.literalNext(KV_VALUE_HEAD)) return false;
     const b = c.buf;
-    switch (b[c.pos]) {
+    const end = c.end;
+    let p = c.pos;
+    if (!bytesAt(b, p, end, KV_HEAD)) return false;
+    p += KV_HEAD.length;
+    const keyStart = p;
+    c.pos = p;
+    const keyEnd = c.plainRun();
+    if (b[keyEnd] !== QUOTE || !bytesAt(b, keyEnd + 1, end, KV_VALUE_HEAD)) return false;
+    p = keyEnd + 1 + KV_VALUE_HEAD.length;
+    switch (b[p]) {
       case 0x73: {
-        if (!c.literalNext(STRING_VALUE)) return false;
-        const s = c.pos;
+        if (!bytesAt(b, p, end, STRING_VALUE)) return false;
+        const s = p + STRING_VALUE.length;
+        c.pos = s;
         const e = c.plainRun();
         if (b[e] !== QUOTE || e - s > valueLengthLimit) return false;
-        c.pos = e + 1;
         values.type[i] = V_STRING;
         values.start[i] = s;
         values.end[i] = e;
+        p = e + 1;
         break;
       }
       case 0x69:
-        if (!c.literalNext(INT_VALUE) || c.peek() === QUOTE) return false;
+        if (!bytesAt(b, p, end, INT_VALUE) || b[p + INT_VALUE.length] === QUOTE) return false;
+        c.pos = p + INT_VALUE.length;
         values.type[i] = V_INT;
         values.text[i] = intText(19);
+        p = c.pos;
         break;
       case 0x64: {
-        if (!c.literalNext(DOUBLE_VALUE)) return false;
+        if (!bytesAt(b, p, end, DOUBLE_VALUE)) return false;
+        c.pos = p + DOUBLE_VALUE.length;
         const s = c.number();
         values.type[i] = V_DOUBLE;
         values.num[i] = jsonDouble(b, s, c.numEnd);
+        p = c.pos;
         break;
       }
       case 0x62:
-        if (!c.literalNext(BOOL_VALUE)) return false;
+        if (!bytesAt(b, p, end, BOOL_VALUE)) return false;
+        c.pos = p + BOOL_VALUE.length;
         values.type[i] = V_BOOL;
         values.num[i] = c.boolean() ? 1 : 0;
+        p = c.pos;
         break;
       default:
         return false;
     }
-    if (!c.literalNext(CLOSE_TWO)) return false;
+    if (p + 2 > end || b[p] !== RBRACE || b[p + 1] !== RBRACE) return false;
+    c.pos = p + 2;
     values.keyed(keyStart, keyEnd, i);
     return true;
   }

@@ -212,17 +212,6 @@ export class JsonCursor {
     this.strEnd = w;
   }
 
-  /** Whether `bytes` are next (no whitespace skipped); consumed when they are. */
-  literalNext(bytes: Buffer): boolean {
-    const b = this.buf;
-    const p = this.pos;
-    const n = bytes.length;
-    if (p + n > this.end) return false;
-    for (let j = 0; j < n; j++) if (b[p + j] !== bytes[j]) return false;
-    this.pos = p + n;
-    return true;
-  }
-
   /**
    * From the cursor (inside a string), past the bytes that need no decoding: where the run stops.
    * At a closing quote the string was plain (the cursor is left on the quote).
