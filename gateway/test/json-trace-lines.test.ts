@@ -26,6 +26,7 @@ import { createOtelClient, hrAt, SpanKind } from '../../test/support/otel.ts';
  * must take whole (no span refused, no attribute cut); a body the reference path refuses, it must
  * hand back (so the error answer is the reference path's). And the other way round: each table
  * below says how many bodies the fused encoder must take, so a silent hand-back fails a test.
+ * (Past 400 lines: one table per kind of input, as fused-trace-lines.test.ts has them.)
  */
 
 interface Sides {

@@ -120,7 +120,16 @@ function once(seen: number, id: number): number {
   return seen | (1 << id);
 }
 
-/** The JSON front end, or undefined when the mapping needs the reference path for every span. */
+/**
+ * The JSON front end, or undefined when the mapping needs the reference path for every span.
+ *
+ * Why one long factory (and a file past 400 lines): its functions are one recursive walk over
+ * the request (containers → span → attribute → AnyValue → JSON text of arrays), each calling the
+ * next per span and per value, all sharing the cursor, the core's value slots and the limits as
+ * closure locals, which V8 inlines and keeps in registers. A class or separate modules would put
+ * a property load or an imported binding on each step of the hottest loop; the sections below
+ * follow the JSON's levels instead.
+ */
 export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEncoder | undefined {
   const core = TraceLineCore.create(opts);
   if (core === undefined) return undefined;
