@@ -1,8 +1,8 @@
 /**
  * In-process pipeline benchmark: OTLP request → line protocol, spans per second, for OTLP
  * protobuf and OTLP/JSON, against a naive baseline (`Point` objects) in the same run. "tenantlens"
- * is what the gateway runs: the fused encoder for protobuf (ingest/proto-trace-lines.ts), the
- * reference path (decode → map → encode) for JSON; the reference path is also shown on its own.
+ * is what the gateway runs: the fused encoders (ingest/proto-trace-lines.ts for protobuf,
+ * ingest/json-trace-lines.ts for JSON); the reference path (decode → map → encode) is also shown on its own.
  * Rounds of both pipelines alternate so that a noisy neighbour slows both alike; the figure per
  * pipeline is the median round. Run: `npm run bench` (BENCH_SECONDS to change the duration).
  */
@@ -11,6 +11,7 @@ import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
 import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import { encodePoints, TimestampSlots } from '../gateway/src/influx/point-identity.ts';
 import { decodeTraceRequest, type OtlpEncoding } from '../gateway/src/otlp/decode.ts';
+import { createJsonTraceLineEncoder } from '../gateway/src/ingest/json-trace-lines.ts';
 import { createProtoTraceLineEncoder } from '../gateway/src/ingest/proto-trace-lines.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS } from '../gateway/src/otlp/limits.ts';
 import { buildFixtures } from '../harness/fixtures.ts';
@@ -32,16 +33,17 @@ function ours(body: Uint8Array, encoding: OtlpEncoding, slots: TimestampSlots): 
 
 const steadySlots = new TimestampSlots(REQUESTS * SPANS);
 const fusedSlots = new TimestampSlots(REQUESTS * SPANS);
-const fused = createProtoTraceLineEncoder({ rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: fusedSlots, instanceName: ctx.instanceName, limits: DEFAULT_ATTRIBUTE_LIMITS });
-if (fused === undefined) throw new Error('the default mapping must take the fused encoder');
-const fusedEncoder = fused;
+// One registry and one slot index for both encoders, as ingest.ts wires them.
+const fusedOptions = { rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: fusedSlots, instanceName: ctx.instanceName, limits: DEFAULT_ATTRIBUTE_LIMITS };
+const protobufEncoder = createProtoTraceLineEncoder(fusedOptions);
+const jsonEncoder = createJsonTraceLineEncoder(fusedOptions);
+if (protobufEncoder === undefined || jsonEncoder === undefined) throw new Error('the default mapping must take the fused encoders');
+const fusedEncoder = { protobuf: protobufEncoder, json: jsonEncoder };
 
-/** What the gateway runs for one request (ingest.ts): fused for protobuf unless handed back. */
+/** What the gateway runs for one request (ingest.ts): the fused encoder unless it hands the request back. */
 function gateway(body: Uint8Array, encoding: OtlpEncoding): number {
-  if (encoding === 'protobuf') {
-    const r = fusedEncoder.encode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), ctx.tenantId);
-    if (r !== undefined) return r.body.length;
-  }
+  const r = fusedEncoder[encoding].encode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), ctx.tenantId);
+  if (r !== undefined) return r.body.length;
   return ours(body, encoding, fusedSlots).length;
 }
 
@@ -81,7 +83,7 @@ function median(xs: number[]): number {
 function sanity(encoding: OtlpEncoding): void {
   const body = fixture[encoding][0] as Uint8Array;
   const a = ours(body, encoding, new TimestampSlots()).split('\n').length;
-  if (encoding === 'protobuf' && fusedEncoder.encode(Buffer.from(body), 'acme') === undefined) throw new Error('the fused encoder handed a benchmark request back');
+  if (fusedEncoder[encoding].encode(Buffer.from(body), 'acme') === undefined) throw new Error(`the fused ${encoding} encoder handed a benchmark request back`);
   const b = naivePipeline(fixture[encoding][0] as Uint8Array, encoding, 'acme').split('\n').length;
   if (a !== b) throw new Error(`pipelines disagree on line count for ${encoding}: ${a} vs ${b}`);
 }

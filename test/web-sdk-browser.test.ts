@@ -120,6 +120,9 @@ test('a click runs a traced flow; its spans arrive in influxd as frontend_perfor
   assert.equal(stats.spansDropped, 0);
   assert.ok(stats.spansExported >= 3);
   assert.deepEqual(errors, []);
+  // The web SDK's OTLP/JSON took the gateway's JSON fast path (ingest/json-trace-lines.ts), every request of it.
+  assert.ok((await gw.metric('tenantlens_trace_requests_encoded_total', { encoding: 'json', path: 'fused' })) > 0, 'the web SDK bodies were fused');
+  assert.equal(await gw.metric('tenantlens_trace_requests_encoded_total', { encoding: 'json', path: 'reference' }), 0, 'no web SDK body was handed back to the reference path');
   await page.context().close();
 });
 

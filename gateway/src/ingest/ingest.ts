@@ -14,7 +14,9 @@ import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
 import { beaconIdentity } from './beacon-identity.ts';
-import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from './proto-trace-lines.ts';
+import { createJsonTraceLineEncoder } from './json-trace-lines.ts';
+import { createProtoTraceLineEncoder } from './proto-trace-lines.ts';
+import type { TraceLineEncoder } from './trace-lines/encoder-core.ts';
 
 export interface IngestResult {
   readonly received: number;
@@ -28,8 +30,9 @@ export interface IngestResult {
   /** Attribute values truncated to ATTRIBUTE_VALUE_LENGTH_LIMIT. */
   readonly valuesTruncated: number;
   /**
-   * Which path encoded the request: `fused` (OTLP/protobuf traces straight to line protocol,
-   * ingest/proto-trace-lines.ts) or `reference` (decode → limits → map → buffer). Tests assert on it.
+   * Which path encoded the request: `fused` (OTLP traces straight to line protocol,
+   * ingest/proto-trace-lines.ts and ingest/json-trace-lines.ts) or `reference` (decode → limits →
+   * map → buffer). Tests assert on it.
    */
   readonly path: 'fused' | 'reference';
 }
@@ -55,7 +58,7 @@ export interface IngestDeps {
   readonly attributeLimits?: AttributeLimits | undefined;
   /**
    * The registry the span mapper resolves field types with. Given (and `lines`, and no cardinality
-   * guard), OTLP/protobuf traces take the fused encoder.
+   * guard), OTLP traces (protobuf and JSON) take the fused encoders.
    */
   readonly fieldTypes?: FieldTypeRegistry | undefined;
 }
@@ -86,10 +89,14 @@ export function createIngest(deps: IngestDeps): Ingest {
   const limits = deps.attributeLimits ?? DEFAULT_ATTRIBUTE_LIMITS;
   const intake = deps.lines;
   // The guard rewrites mapped points: with one configured, every span takes the reference path.
-  const fused: ProtoTraceLineEncoder | undefined =
+  const fusedOptions =
     intake === undefined || deps.fieldTypes === undefined || deps.cardinalityGuard !== undefined
       ? undefined
-      : createProtoTraceLineEncoder({ rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits });
+      : { rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits };
+  const fused: Readonly<Record<OtlpEncoding, TraceLineEncoder | undefined>> = {
+    protobuf: fusedOptions === undefined ? undefined : createProtoTraceLineEncoder(fusedOptions),
+    json: fusedOptions === undefined ? undefined : createJsonTraceLineEncoder(fusedOptions),
+  };
 
   function admitRate(tenantId: string, spans: number): void {
     if (deps.rateLimiter === undefined || spans === 0) return;
@@ -120,9 +127,10 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     traces(body, encoding, tenantId) {
-      if (fused !== undefined && intake !== undefined && encoding === 'protobuf') {
+      const encoder = fused[encoding];
+      if (encoder !== undefined && intake !== undefined) {
         // Undefined: something in the request is the reference path's (a span it refuses, a limit, …).
-        const r = fused.encode(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), tenantId);
+        const r = encoder.encode(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), tenantId);
         if (r !== undefined) {
           admitRate(tenantId, r.spans);
           if (!intake.offerLines(r)) throw intake.refusal();

@@ -1,13 +1,7 @@
-import type { TimestampSlots } from '../influx/point-identity.ts';
-import type { FieldTypeRegistry } from '../mapping/field-types.ts';
-import type { MappingRules } from '../mapping/rules.ts';
-import type { AttributeLimits } from '../otlp/limits.ts';
 import { forEachField, lastField, Reader } from '../otlp/wire.ts';
-import { AttributeKeys } from './trace-lines/attribute-keys.ts';
+import { TraceLineCore, type FusedTraceLines, type TraceLineEncoder, type TraceLineOptions } from './trace-lines/encoder-core.ts';
 import { HAND_BACK } from './trace-lines/hand-back.ts';
-import { LineBuffer, splitLines } from './trace-lines/line-buffer.ts';
-import { SpanLines, type ScopeName } from './trace-lines/span-lines.ts';
-import { SpanValues } from './trace-lines/span-values.ts';
+import type { ScopeName } from './trace-lines/span-lines.ts';
 
 /**
  * The fused hot path for OTLP/protobuf traces into InfluxDB: protobuf bytes straight to line
@@ -21,7 +15,8 @@ import { SpanValues } from './trace-lines/span-values.ts';
  * limits, error messages) lives in one place. gateway/test/fused-trace-lines.test.ts holds the two
  * paths to identical lines on fixtures, edge cases and fuzzed bodies.
  *
- * The parts, each with its own state:
+ * The parts, each with its own state (trace-lines/encoder-core.ts sets them up; the OTLP/JSON front
+ * end, json-trace-lines.ts, drives the same ones):
  * - otlp/wire.ts walks the protobuf (this file: the containers down to each span);
  * - trace-lines/attribute-keys.ts finds an attribute key by its bytes, with its role in the mapping
  *   (schema/attributes.ts) and its resolved field key;
@@ -30,27 +25,9 @@ import { SpanValues } from './trace-lines/span-values.ts';
  *   lines; trace-lines/line-buffer.ts emits the bytes;
  * - influx/timestamps.ts converts and spreads the start time, as for the reference path.
  */
-export interface FusedTraceLines {
-  readonly spans: number;
-  /** The lines joined by newlines (no trailing one), UTF-8: what a write body holds. */
-  readonly body: Buffer;
-  readonly count: number;
-  /** The lines one by one, for the spool (it frames each line). */
-  lines(): string[];
-}
-
-export interface ProtoTraceLineEncoder {
-  /** The request's lines with their timestamps assigned, or undefined: use the reference path. */
-  encode(body: Buffer, tenantId: string): FusedTraceLines | undefined;
-}
-
-export interface ProtoTraceLineOptions {
-  readonly rules: MappingRules;
-  readonly fieldTypes: FieldTypeRegistry;
-  readonly slots: TimestampSlots;
-  readonly instanceName: string;
-  readonly limits: AttributeLimits;
-}
+export type { FusedTraceLines };
+export type ProtoTraceLineEncoder = TraceLineEncoder;
+export type ProtoTraceLineOptions = TraceLineOptions;
 
 // Field numbers of the containers (collector/trace/v1, trace/v1, resource/v1, common/v1).
 const REQUEST_RESOURCE_SPANS = 1;
@@ -61,18 +38,12 @@ const SCOPE_SPANS_SCOPE = 1;
 const SCOPE_SPANS_SPANS = 2;
 const SCOPE_NAME = 1;
 
-/** What the encoder holds between requests instead of the last request's bytes. */
-const NOTHING = Buffer.alloc(0);
-
 /** The fused encoder, or undefined when the mapping needs the reference path for every span. */
 export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoTraceLineEncoder | undefined {
-  const { rules, fieldTypes, limits } = opts;
-  // MAPPING_FILE extra tags change each line's tag set per span: the reference path does that.
-  if (rules.frontend.extraTags.length + rules.backend.extraTags.length + rules.spans.extraTags.length > 0) return undefined;
-  const keys = new AttributeKeys(rules.aliases, fieldTypes, rules.spans.name);
-  const out = new LineBuffer();
-  const values = new SpanValues(keys, limits);
-  const lines = new SpanLines(opts, out, values, keys);
+  const core = TraceLineCore.create(opts);
+  if (core === undefined) return undefined;
+  const { values, lines } = core;
+  const { limits } = opts;
 
   function resource(r: Reader, start: number, end: number): void {
     values.startResource();
@@ -101,24 +72,16 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
 
   return {
     encode(body, tenantId) {
-      keys.startRequest();
-      out.start(body);
-      values.src = body;
-      lines.startRequest(tenantId);
+      core.begin(body, tenantId);
       const r = new Reader(body, body.length);
       try {
         forEachField(r, 0, body.length, REQUEST_RESOURCE_SPANS, (s, e) => resourceSpans(r, s, e));
       } catch {
         // HAND_BACK, malformed protobuf, or anything unforeseen: the reference path answers it.
-        out.abandon();
-        values.src = NOTHING;
+        core.abandon();
         return undefined;
       }
-      values.src = NOTHING;
-      const taken = out.finish();
-      for (const [key, type] of lines.conflicts) fieldTypes.noteConflict(rules.spans.name, key, type);
-      const ends = out.lineEnds;
-      return { spans: lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends) };
+      return core.finish();
     },
   };
 }

@@ -18,6 +18,9 @@ export class FieldTypeRegistry {
   private readonly byMeasurement = new Map<string, Map<string, FieldType>>();
   private conflictCount = 0;
   private mutations = 0;
+  /** While journaling: the keys registered since `journal()` (map, key, map, key, …), to forget on `undo()`. */
+  private readonly journaled: Array<Map<string, FieldType> | string> = [];
+  private journaling = false;
 
   constructor(
     private readonly onConflict: (measurement: string, key: string, type: FieldType) => void = () => {},
@@ -49,6 +52,7 @@ export class FieldTypeRegistry {
       if (fields.size < this.maxKeysPerMeasurement) {
         fields.set(key, type);
         this.mutations++;
+        if (this.journaling) this.journaled.push(fields, key);
       }
       return { key, conflict: false };
     }
@@ -58,8 +62,35 @@ export class FieldTypeRegistry {
     if (!fields.has(alt) && fields.size < this.maxKeysPerMeasurement) {
       fields.set(alt, type);
       this.mutations++;
+      if (this.journaling) this.journaled.push(fields, alt);
     }
     return { key: alt, conflict: true };
+  }
+
+  /**
+   * From now on, remember the keys `resolveQuietly` registers, until `commit` or `undo`. The fused
+   * encoders resolve as they go: a request they hand back must leave no registration behind, or
+   * the reference path, resolving it again, could meet its own keys at another type.
+   */
+  journal(): void {
+    this.journaled.length = 0;
+    this.journaling = true;
+  }
+
+  /** Keeps what was registered since `journal()`, and stops journaling. */
+  commit(): void {
+    this.journaled.length = 0;
+    this.journaling = false;
+  }
+
+  /** Forgets what was registered since `journal()`, and stops journaling. */
+  undo(): void {
+    const j = this.journaled;
+    this.journaling = false;
+    if (j.length === 0) return;
+    for (let i = j.length - 2; i >= 0; i -= 2) (j[i] as Map<string, FieldType>).delete(j[i + 1] as string);
+    j.length = 0;
+    this.mutations++;
   }
 
   noteConflict(measurement: string, key: string, type: FieldType): void {

@@ -14,6 +14,8 @@ export interface GatewayMetrics {
   readonly tagValuesDemoted: Counter<'tag'>;
   readonly attributesDropped: Counter<'signal'>;
   readonly attributeValuesTruncated: Counter<'signal'>;
+  /** Accepted trace requests by encoding and by the path that encoded them (fused, or reference: handed back or not wired). */
+  readonly traceRequestsEncoded: Counter<'encoding' | 'path'>;
   readonly requestDuration: Histogram<'route' | 'status'>;
   readonly grpcRequestDuration: Histogram<'signal' | 'code'>;
   readonly spoolRecovered: Counter;
@@ -116,6 +118,12 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
     tagValuesDemoted: new Counter({ name: 'tenantlens_tag_values_demoted_total', help: 'Tag values over CARDINALITY_LIMIT written as <tag>__demoted fields instead', labelNames: ['tag'], registers }),
     attributesDropped: new Counter({ name: 'tenantlens_attributes_dropped_total', help: 'Attributes dropped: past ATTRIBUTE_COUNT_LIMIT per resource/span/data point/log record, or with a key over 1024 characters; by signal', labelNames: ['signal'], registers }),
     attributeValuesTruncated: new Counter({ name: 'tenantlens_attribute_values_truncated_total', help: 'Attribute values cut to ATTRIBUTE_VALUE_LENGTH_LIMIT characters, by signal', labelNames: ['signal'], registers }),
+    traceRequestsEncoded: new Counter({
+      name: 'tenantlens_trace_requests_encoded_total',
+      help: 'Accepted OTLP trace requests by encoding (protobuf, json) and the path that encoded them: fused (straight to line protocol) or reference (decode, map, encode: every request when the fused encoders are off or not wired, else the ones they hand back)',
+      labelNames: ['encoding', 'path'],
+      registers,
+    }),
     fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
     grpcRequestDuration: new Histogram({
       name: 'tenantlens_grpc_request_duration_seconds',

@@ -108,9 +108,22 @@ export class SpanLines {
   /** The Span message in [r.pos, end) of the request: its lines, or HAND_BACK. */
   span(r: Reader, end: number, scope: ScopeName): void {
     this.values.startSpan();
+    this.f.read(r, end, this.values, this.countLimit);
+    this.write(scope);
+  }
+
+  /**
+   * The current span's fields, for a front end that reads them itself (json-trace-lines.ts): it
+   * calls `values.startSpan()`, fills these and the values, then `write`.
+   */
+  get fields(): SpanFields {
+    return this.f;
+  }
+
+  /** The lines of the span whose fields and values are read, or HAND_BACK. */
+  write(scope: ScopeName): void {
     const f = this.f;
     const src = this.out.src;
-    f.read(r, end, this.values, this.countLimit);
     f.check(src);
     const durationNs = (f.endHi - f.startHi) * 0x100000000 + (f.endLo - f.startLo);
     const durationMs = Math.floor((durationNs + 500_000) / 1_000_000);

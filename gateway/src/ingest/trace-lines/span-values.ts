@@ -34,6 +34,8 @@ export const V_INT = 2;
 export const V_DOUBLE = 3;
 /** Arrays, kvlists and bytes: JSON text (in `text`), like the reference decoder makes them. */
 export const V_JSON = 4;
+/** The kinds together, for a front end to copy into module-local constants. */
+export const VALUE_KINDS = Object.freeze({ V_STRING, V_BOOL, V_INT, V_DOUBLE, V_JSON });
 
 /** The `spans` field type of each kind (field-types.ts rules 1 and 2). */
 export const FIELD_TYPES: readonly FieldType[] = ['string', 'boolean', 'float', 'float', 'string'];
@@ -155,10 +157,7 @@ export class SpanValues {
     r.end = end;
     let keyStart = 0;
     let keyEnd = 0;
-    const i = this.count++;
-    this.type[i] = V_STRING;
-    this.start[i] = 0;
-    this.end[i] = 0;
+    const i = this.slot();
     while (r.pos < end) {
       const tag = r.uint32();
       if (tag === KV_KEY) {
@@ -172,6 +171,20 @@ export class SpanValues {
       } else r.skip(tag & 7);
     }
     r.end = outer;
+    this.keyed(keyStart, keyEnd, i);
+  }
+
+  /** A value slot for the next attribute, the empty string until a front end sets it (`type`, `start`, …). */
+  slot(): number {
+    const i = this.count++;
+    this.type[i] = V_STRING;
+    this.start[i] = 0;
+    this.end[i] = 0;
+    return i;
+  }
+
+  /** The attribute whose key is src[keyStart, keyEnd) and whose value is slot `i`: what map-spans.ts `scan` does with it. */
+  keyed(keyStart: number, keyEnd: number, i: number): void {
     if (keyEnd - keyStart > MAX_KEY_BYTES) throw HAND_BACK;
     const c = this.keys.at(this.src, keyStart, keyEnd);
     if (c.dropped) return;
