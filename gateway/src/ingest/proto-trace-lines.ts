@@ -2,6 +2,7 @@ import type { TimestampSlots } from '../influx/point-identity.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
 import type { MappingRules } from '../mapping/rules.ts';
 import type { AttributeLimits } from '../otlp/limits.ts';
+import type { SpanObservation } from '../rollup/observation.ts';
 import { forEachField, lastField, Reader } from '../otlp/wire.ts';
 import { AttributeKeys } from './trace-lines/attribute-keys.ts';
 import { HAND_BACK } from './trace-lines/hand-back.ts';
@@ -37,6 +38,8 @@ export interface FusedTraceLines {
   readonly count: number;
   /** The lines one by one, for the spool (it frames each line). */
   lines(): string[];
+  /** The frontend and backend durations for the rollups (empty unless `observe`). */
+  readonly observations: readonly SpanObservation[];
 }
 
 export interface ProtoTraceLineEncoder {
@@ -50,6 +53,8 @@ export interface ProtoTraceLineOptions {
   readonly slots: TimestampSlots;
   readonly instanceName: string;
   readonly limits: AttributeLimits;
+  /** Collect the durations for the rollups. */
+  readonly observe?: boolean | undefined;
 }
 
 // Field numbers of the containers (collector/trace/v1, trace/v1, resource/v1, common/v1).
@@ -118,7 +123,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       const taken = out.finish();
       for (const [key, type] of lines.conflicts) fieldTypes.noteConflict(rules.spans.name, key, type);
       const ends = out.lineEnds;
-      return { spans: lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends) };
+      return { spans: lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends), observations: lines.observations };
     },
   };
 }

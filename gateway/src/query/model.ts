@@ -1,3 +1,4 @@
+import { nearestRankOf } from '../rollup/rank.ts';
 import { LOG_COLUMN_SET, SPAN_COLUMN_SET } from '../schema/derived.ts';
 
 /**
@@ -213,11 +214,8 @@ export interface DrillDown {
 /** Spans columns that are not attributes (from the schema): shared by both stores so `attributes` means the same. */
 export const SPAN_COLUMNS: ReadonlySet<string> = SPAN_COLUMN_SET;
 
-/** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n. */
-export function nearestRank(n: number, percentile: number): number | undefined {
-  const rank = Math.floor((n * percentile) / 100 + 0.5);
-  return rank >= 1 && rank <= n ? rank : undefined;
-}
+/** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n (declared in rollup/rank.ts, which the sketch shares). */
+export const nearestRank: (n: number, percentile: number) => number | undefined = nearestRankOf;
 
 /** Shared ordering and diffing, so both stores rank comparison rows identically. */
 export function comparisonRows(

@@ -13,6 +13,7 @@ import { tableSpecs, type TableSpec } from '../schema/derived.ts';
 import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { StoreParts, WriteSink } from './store.ts';
+import type { RollupCoverage } from '../rollup/recorder.ts';
 
 function columns(spec: TableSpec): string[] {
   return ['time_ns', spec.idColumn, ...spec.text, ...spec.integers, ...spec.floats, 'extra'];
@@ -39,6 +40,8 @@ export interface EmbeddedStoreOptions {
     written(points: number): void;
     retry(reason: string): void;
   };
+  /** Rollups on: the recorder's coverage, for the drill-down (query/rollup-drilldown.ts). */
+  readonly rollups?: RollupCoverage | undefined;
 }
 
 /** One table per measurement (from the schema), and the generic metrics table. */
@@ -243,7 +246,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const writeConn = await instance.connect();
   const readConn = await instance.connect();
   const specs = tableSpecs(opts.rules);
-  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
+  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors, specs.latencyRollup].map((s) => [s.name, s]));
   await createTables(writeConn, [...byMeasurement.values(), specs.metrics]);
 
   const sink = createEmbeddedSink(createBatchWriter(writeConn, byMeasurement, specs.metrics), opts, () => {
@@ -264,7 +267,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
         return { problems, warnings: [] };
       },
     },
-    queries: createEmbeddedDrillDown(readConn, specs),
+    queries: createEmbeddedDrillDown(readConn, specs, opts.rollups),
     browser: createEmbeddedBrowserQueries(readConn, specs),
   };
 }
