@@ -4,6 +4,8 @@ import type { MappedPoint } from '../src/schema/point.ts';
 import type { SpanObservation } from '../src/rollup/observation.ts';
 import { CLOSE_DELAY_MILLIS, createRollupRecorder, MINUTE_NS } from '../src/rollup/recorder.ts';
 import { LogSketch } from '../src/rollup/sketch.ts';
+import { buildFixtures } from '../../harness/fixtures.ts';
+import { createInProcessIngest } from '../../test/support/memory-store.ts';
 
 const MINUTE = 29_000_000; // a minute index (2025)
 const startMs = (MINUTE + 1) * 60_000;
@@ -81,4 +83,23 @@ test('a refused flush keeps the minute open and is offered again; flushAll write
   r.record([obs('b', 11, { timeNs: BigInt(MINUTE + 5) * MINUTE_NS })]);
   assert.equal(r.flushAll(), true);
   assert.equal(written.length, 2);
+});
+
+test('ingest tells the rollups every accepted duration on both trace paths (fused protobuf, reference JSON), and beacons', () => {
+  const fx = buildFixtures(3, 40);
+  const seen: Record<'fused' | 'reference', SpanObservation[]> = { fused: [], reference: [] };
+  for (const path of ['fused', 'reference'] as const) {
+    const { ingest } = createInProcessIngest('gw-1', undefined, { fused: path === 'fused', rollups: { record: (o) => seen[path].push(...o) } });
+    for (const [i, b] of fx.protobuf.entries()) {
+      const r = path === 'fused' ? ingest.traces(b, 'protobuf', 'acme') : ingest.traces(fx.json[i] as Uint8Array, 'json', 'acme');
+      assert.equal(r.path, path);
+    }
+  }
+  assert.ok(seen.fused.length >= 120, `${seen.fused.length} durations`);
+  const key = (o: SpanObservation): string => JSON.stringify([o.side, o.tenant, o.k1, o.k2, o.durationMs, o.status, o.id]);
+  assert.deepEqual(seen.fused.map(key).sort(), seen.reference.map(key).sort());
+  const beacons: SpanObservation[] = [];
+  const { ingest } = createInProcessIngest('gw-1', undefined, { rollups: { record: (o) => beacons.push(...o) } });
+  ingest.beacon({ sessionId: 's', viewName: 'Home', metrics: { duration_ms: 12 } }, 'acme');
+  assert.deepEqual(beacons.map((o) => [o.side, o.k1, o.durationMs, o.status]), [['frontend', 'Home', 12, undefined]]);
 });
