@@ -200,8 +200,16 @@ export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorde
     record(observations) {
       const at = now();
       let duplicates = 0;
+      // Consecutive durations mostly share a minute: two bigint comparisons instead of a division.
+      let m: Minute | undefined;
+      let from = 0n;
+      let to = 0n;
       for (const o of observations) {
-        const m = minuteOf(Number(o.timeNs / MINUTE_NS));
+        if (m === undefined || o.timeNs < from || o.timeNs >= to) {
+          m = minuteOf(Number(o.timeNs / MINUTE_NS));
+          from = BigInt(m.index) * MINUTE_NS;
+          to = from + MINUTE_NS;
+        }
         if (!firstTime(m, o)) {
           duplicates++;
           continue;
