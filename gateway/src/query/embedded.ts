@@ -194,7 +194,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
     },
   };
   // With rollups on (the recorder's coverage given), the percentile answers read them (rollup-drilldown.ts).
-  return rollups === undefined ? raw : withRollups(raw, { source: createEmbeddedRollupSource(rows, specs), coverage: rollups });
+  return rollups === undefined ? raw : withRollups(raw, { source: createEmbeddedRollupSource(rows, specs), coverage: rollups, errorCounts: consoleQueries.errorCounts });
 }
 
 function toStats(r: Row): LatencyStats {

@@ -244,5 +244,5 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
     },
   };
   // With rollups on (the recorder's coverage given), the percentile answers read them (rollup-drilldown.ts).
-  return rollups === undefined ? raw : withRollups(raw, { source: createInfluxRollupSource(query, { fe, be, sp }), coverage: rollups });
+  return rollups === undefined ? raw : withRollups(raw, { source: createInfluxRollupSource(query, { fe, be, sp }), coverage: rollups, errorCounts: consoleQueries.errorCounts });
 }
