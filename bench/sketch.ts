@@ -96,4 +96,4 @@ for (const c of CANDIDATES) {
   console.log(`| ${c.name} | ${(N / insertMs / 1000).toFixed(1)} | ${Math.round(PARTS / (mergeMs / 1000)).toLocaleString()} | ${size.toLocaleString()} | ${minute.toLocaleString()} | ${(err * 100).toFixed(2)}% |`);
 }
 const [lib, ours] = rows as [(typeof rows)[0], (typeof rows)[0]];
-console.log(`ratios, hand-written / library: insert ×${(ours.insert / lib.insert).toFixed(2)}, merge ×${(ours.merge / lib.merge).toFixed(2)}, serialized size ×${(ours.size / lib.size).toFixed(2)} (one minute ×${(ours.minute / lib.minute).toFixed(2)})`);
+console.log(`ratios, hand-written / library: insert ×${(ours.insert / lib.insert).toFixed(2)}, merge ×${(ours.merge / lib.merge).toFixed(2)}, serialized size ×${(ours.size / lib.size).toFixed(2)} (one part ×${(ours.minute / lib.minute).toFixed(2)})`);
