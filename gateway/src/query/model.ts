@@ -17,7 +17,10 @@ export interface TimeRange {
 
 export interface LatencyStats {
   readonly count: number;
-  /** Nearest-rank percentiles (InfluxQL PERCENTILE semantics), in ms; null without data. */
+  /**
+   * Nearest-rank percentiles (InfluxQL PERCENTILE's rank), in ms; null without data. Exact from raw
+   * points; within SKETCH_RELATIVE_ERROR (1%) where per-minute rollups answer (query/rollup-drilldown.ts).
+   */
   readonly p50: number | null;
   readonly p95: number | null;
   readonly p99: number | null;
