@@ -91,6 +91,8 @@ interface Minute {
 
 const STATUS_ERROR = 2;
 
+const cellKey = (o: SpanObservation): string => o.side + '\u0000' + o.tenant + '\u0000' + o.k1 + '\u0000' + o.k2;
+
 /**
  * Per minute (of span start) and per (tenant, side, endpoint or view · action): a sketch of the
  * durations, their count, and the spans and errors for the error rate. A minute is written as
@@ -117,13 +119,7 @@ export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorde
   }
 
   /** False when this id was already counted in this minute (a retry or a replay). */
-  function firstTime(m: Minute, o: SpanObservation): boolean {
-    const who = o.side + '\u0000' + o.tenant;
-    let ids = m.seen.get(who);
-    if (ids === undefined) {
-      ids = new Set();
-      m.seen.set(who, ids);
-    }
+  function firstTime(m: Minute, ids: Set<string>, o: SpanObservation): boolean {
     if (ids.has(o.id)) return false;
     ids.add(o.id);
     m.ids++;
@@ -204,22 +200,39 @@ export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorde
       let m: Minute | undefined;
       let from = 0n;
       let to = 0n;
+      // And the same side, tenant and key: the last id set and cell are reused without building their keys.
+      let ids: Set<string> | undefined;
+      let idsOf: SpanObservation | undefined;
+      let c: Cell | undefined;
       for (const o of observations) {
         if (m === undefined || o.timeNs < from || o.timeNs >= to) {
           m = minuteOf(Number(o.timeNs / MINUTE_NS));
           from = BigInt(m.index) * MINUTE_NS;
           to = from + MINUTE_NS;
+          ids = undefined;
+          c = undefined;
         }
-        if (!firstTime(m, o)) {
+        if (ids === undefined || idsOf === undefined || idsOf.side !== o.side || idsOf.tenant !== o.tenant) {
+          idsOf = o;
+          const who = o.side + '\u0000' + o.tenant;
+          ids = m.seen.get(who);
+          if (ids === undefined) {
+            ids = new Set();
+            m.seen.set(who, ids);
+          }
+        }
+        if (!firstTime(m, ids, o)) {
           duplicates++;
           continue;
         }
         m.lastAt = at;
-        const key = o.side + '\u0000' + o.tenant + '\u0000' + o.k1 + '\u0000' + o.k2;
-        let c = m.cells.get(key);
-        if (c === undefined) {
-          c = { tenant: o.tenant, side: o.side, k1: o.k1, k2: o.k2, sketch: new LogSketch(), spans: 0, errors: 0 };
-          m.cells.set(key, c);
+        if (c === undefined || c.side !== o.side || c.tenant !== o.tenant || c.k1 !== o.k1 || c.k2 !== o.k2) {
+          const key = cellKey(o);
+          c = m.cells.get(key);
+          if (c === undefined) {
+            c = { tenant: o.tenant, side: o.side, k1: o.k1, k2: o.k2, sketch: new LogSketch(), spans: 0, errors: 0 };
+            m.cells.set(key, c);
+          }
         }
         c.sketch.add(o.durationMs);
         if (o.status !== undefined) {

@@ -144,14 +144,14 @@ export class SpanLines {
   private observeSpan(frontend: boolean, backend: boolean, durationMs: number): void {
     const { f, values } = this;
     const known = values.known;
-    const timeNs = BigInt(f.startHi) * 0x100000000n + BigInt(f.startLo);
+    const timeNs = (BigInt(f.startHi) << 32n) | BigInt(f.startLo);
     const status = this.rules.spans.enabled ? f.statusCode : undefined;
-    const base = { tenant: this.tenant, durationMs, status, id: this.spanId, timeNs };
-    if (frontend) this.observations.push({ ...base, side: 'frontend', k1: this.text(known[SLOT.view] as number), k2: this.text(known[SLOT.action] as number) });
+    const { tenant, spanId: id } = this;
+    if (frontend) this.observations.push({ tenant, side: 'frontend', k1: this.text(known[SLOT.view] as number), k2: this.text(known[SLOT.action] as number), durationMs, status, id, timeNs });
     if (backend) {
       const route = known[SLOT.route] as number;
       const endpoint = values.emptyText(route) ? this.out.src.toString('utf8', f.nameStart, f.nameEnd) : this.text(route);
-      this.observations.push({ ...base, side: 'backend', k1: endpoint, k2: '' });
+      this.observations.push({ tenant, side: 'backend', k1: endpoint, k2: '', durationMs, status, id, timeNs });
     }
   }
 
