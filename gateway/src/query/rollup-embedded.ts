@@ -19,7 +19,9 @@ export function createEmbeddedRollupSource(rows: Rows, specs: TableSpecs): Rollu
   const be = sqlIdent(specs.backend.name);
   const sp = sqlIdent(specs.spans.name);
   const ru = sqlIdent(specs.latencyRollup.name);
-  const within = (ranges: readonly TimeRange[]): string => `(${ranges.map((r) => `(time_ns >= ${r.fromNs} AND time_ns < ${r.toNs})`).join(' OR ')})`;
+  const within = (r: TimeRange): string => `time_ns >= ${r.fromNs} AND time_ns < ${r.toNs}`;
+  /** One SELECT per range, UNION ALL: a single range lets DuckDB skip row groups by their time zone maps, an OR of ranges did not. */
+  const perRange = (ranges: readonly TimeRange[], select: (where: string) => string): string => ranges.map((r) => select(within(r))).join(' UNION ALL ');
   const tenantClause = (f: CellFilter, params: DuckDBValue[]): string => {
     if (f.tenants === undefined) return '';
     const list = f.tenants.map((t) => {
@@ -41,7 +43,7 @@ export function createEmbeddedRollupSource(rows: Rows, specs: TableSpecs): Rollu
       const tenants = tenantClause(f, params);
       const side = f.side === undefined ? '' : ` AND side = '${f.side === 'backend' ? 'backend' : 'frontend'}'`;
       const found = await rows(
-        `SELECT tenant_id, side, endpoint, view_name, action_name, time_ns, sketch, span_count, error_count FROM ${ru} WHERE ${within([range])}${tenants}${side}`,
+        `SELECT tenant_id, side, endpoint, view_name, action_name, time_ns, sketch, span_count, error_count FROM ${ru} WHERE ${within(range)}${tenants}${side}`,
         params,
       );
       return found.map((r): RollupRow => {
@@ -64,10 +66,11 @@ export function createEmbeddedRollupSource(rows: Rows, specs: TableSpecs): Rollu
       for (const side of sides(f)) {
         const params: DuckDBValue[] = [];
         const tenants = tenantClause(f, params);
-        const sql =
+        const sql = perRange(ranges, (w) =>
           side === 'frontend'
-            ? `SELECT tenant_id, view_name AS k1, action_name AS k2, time_ns, duration_ms AS v FROM ${fe} WHERE ${within(ranges)}${tenants} AND duration_ms IS NOT NULL`
-            : `SELECT tenant_id, endpoint AS k1, '' AS k2, time_ns, latency_ms AS v FROM ${be} WHERE ${within(ranges)}${tenants} AND latency_ms IS NOT NULL`;
+            ? `SELECT tenant_id, view_name AS k1, action_name AS k2, time_ns, duration_ms AS v FROM ${fe} WHERE ${w}${tenants} AND duration_ms IS NOT NULL`
+            : `SELECT tenant_id, endpoint AS k1, '' AS k2, time_ns, latency_ms AS v FROM ${be} WHERE ${w}${tenants} AND latency_ms IS NOT NULL`,
+        );
         for (const r of await rows(sql, params)) out.push({ tenant: text(r.tenant_id), side, k1: text(r.k1), k2: text(r.k2), timeNs: ns(r.time_ns), value: num(r.v) });
       }
       return out;
@@ -79,10 +82,11 @@ export function createEmbeddedRollupSource(rows: Rows, specs: TableSpecs): Rollu
         const params: DuckDBValue[] = [];
         const tenants = tenantClause(f, params);
         // The side's spans as embedded-console.ts counts them, keyed like the latency rows.
-        const sql =
+        const sql = perRange(ranges, (w) =>
           side === 'frontend'
-            ? `SELECT tenant_id, ${attr('view_name')} AS k1, ${attr('action_name')} AS k2, time_ns, status_code FROM ${sp} WHERE ${within(ranges)}${tenants} AND ${SIDE_FILTER.frontend}`
-            : `SELECT tenant_id, coalesce(nullif(${attr('http.route')}, ''), name, '') AS k1, '' AS k2, time_ns, status_code FROM ${sp} WHERE ${within(ranges)}${tenants} AND ${SIDE_FILTER.backend}`;
+            ? `SELECT tenant_id, ${attr('view_name')} AS k1, ${attr('action_name')} AS k2, time_ns, status_code FROM ${sp} WHERE ${w}${tenants} AND ${SIDE_FILTER.frontend}`
+            : `SELECT tenant_id, coalesce(nullif(${attr('http.route')}, ''), name, '') AS k1, '' AS k2, time_ns, status_code FROM ${sp} WHERE ${w}${tenants} AND ${SIDE_FILTER.backend}`,
+        );
         for (const r of await rows(sql, params)) out.push({ tenant: text(r.tenant_id), side, k1: text(r.k1), k2: text(r.k2), timeNs: ns(r.time_ns), error: num(r.status_code) === STATUS_ERROR });
       }
       return out;
