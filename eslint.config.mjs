@@ -24,6 +24,7 @@ const NO_PACKAGE_INTERNALS = { group: ['**/web-sdk/src/**', '**/demo/**'], messa
  */
 const GATEWAY_LAYERS = {
   'schema': [],
+  'rollup': ['schema'],
   'errors.ts': [],
   'delivery': [],
   'ops': [],
@@ -33,15 +34,15 @@ const GATEWAY_LAYERS = {
   'tenancy': ['config.ts', 'errors.ts'],
   'mapping': ['otlp', 'schema', 'influx/line-protocol.ts'],
   'influx': ['config.ts', 'delivery', 'errors.ts', 'otlp', 'schema'],
-  'query': ['config.ts', 'errors.ts', 'mapping', 'schema', 'influx/v1-transport.ts'],
-  'store': ['config.ts', 'delivery', 'errors.ts', 'influx', 'mapping', 'query', 'schema'],
-  'ingest': ['errors.ts', 'influx', 'mapping', 'ops', 'otlp', 'schema', 'store/store.ts', 'tenancy'],
+  'query': ['config.ts', 'errors.ts', 'mapping', 'rollup', 'schema', 'influx/v1-transport.ts'],
+  'store': ['config.ts', 'delivery', 'errors.ts', 'influx', 'mapping', 'query', 'rollup', 'schema'],
+  'ingest': ['errors.ts', 'influx', 'mapping', 'ops', 'otlp', 'rollup', 'schema', 'store/store.ts', 'tenancy'],
   'alerts': ['config.ts', 'delivery', 'ops', 'query', 'schema'],
   'http': ['alerts', 'errors.ts', 'ingest/inflate.ts', 'otlp', 'query', 'tenancy'],
   'grpc': ['config.ts', 'errors.ts', 'ingest', 'ops', 'otlp', 'tenancy'],
   'cluster': ['config.ts', 'ops'],
   'app.ts': ['config.ts', 'errors.ts', 'http', 'ingest', 'ops', 'otlp', 'query', 'store', 'tenancy'],
-  'main.ts': ['alerts', 'app.ts', 'cluster', 'config.ts', 'grpc', 'http', 'influx', 'ingest', 'mapping', 'ops', 'query', 'store', 'tenancy'],
+  'main.ts': ['alerts', 'app.ts', 'cluster', 'config.ts', 'grpc', 'http', 'influx', 'ingest', 'mapping', 'ops', 'query', 'rollup', 'store', 'tenancy'],
 };
 
 /** The flat-config entries that enforce GATEWAY_LAYERS with no-restricted-imports (by regex on the relative path). */

@@ -22,6 +22,8 @@ import { FieldTypeRegistry } from '../gateway/src/mapping/field-types.ts';
 import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
 import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import type { Attribute, SpanRecord, TraceRequest } from '../gateway/src/otlp/model.ts';
+import { observePoints, type SpanObservation } from '../gateway/src/rollup/observation.ts';
+import { createRollupRecorder } from '../gateway/src/rollup/recorder.ts';
 import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
 import { createInfluxStore } from '../gateway/src/store/influx-store.ts';
 import type { WriteSink } from '../gateway/src/store/store.ts';
@@ -70,18 +72,25 @@ function* requests(): Generator<{ tenant: string; req: TraceRequest }> {
 
 async function load(store: WriteSink, label: string): Promise<number> {
   const mapper = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry());
+  // The gateway's rollups (per-minute duration sketches), fed as ingest feeds them and written through the same sink.
+  const rollups = createRollupRecorder({ writer: 'bench', target: store, timer: false });
+  const names = { frontend: DEFAULT_RULES.frontend.name, backend: DEFAULT_RULES.backend.name, spans: DEFAULT_RULES.spans.name };
   const t0 = performance.now();
   let sent = 0;
   let lastReport = 0;
   for (const { tenant, req } of requests()) {
     const { points } = mapper.map(req, { tenantId: tenant, instanceName: 'bench' });
     while (!store.offer(points)) await new Promise((r) => setTimeout(r, 20)); // buffer full: wait, as a client would on 503
+    const seen: SpanObservation[] = [];
+    observePoints(points, names, seen);
+    rollups.record(seen);
     sent += req.resourceSpans[0]?.scopes[0]?.spans.length ?? 0;
     if (sent - lastReport >= 100_000) {
       lastReport = sent;
       process.stderr.write(`\r${label}: ${sent.toLocaleString()} / ${SPANS.toLocaleString()} spans`);
     }
   }
+  while (!rollups.flushAll()) await new Promise((r) => setTimeout(r, 20));
   const left = await store.drain(Date.now() + 30 * 60_000);
   if (left > 0) throw new Error(`${label}: ${left} points not written`);
   process.stderr.write(`\r${label}: ${sent.toLocaleString()} spans written in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

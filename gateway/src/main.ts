@@ -25,6 +25,7 @@ import { createLogsMapper, createMetricsMapper, LOGS_MEASUREMENT } from './mappi
 import { createSpanMapper } from './mapping/map-spans.ts';
 import { DEFAULT_RULES, loadMappingFile, MappingFileError, type MappingRules } from './mapping/rules.ts';
 import { createMetrics, type GatewayMetrics } from './ops/metrics.ts';
+import { createRollupRecorder } from './rollup/recorder.ts';
 import { createInfluxStore, type InfluxSink } from './store/influx-store.ts';
 import type { LineSink, StoreParts, WriteSink } from './store/store.ts';
 import { createTenantRateLimiter } from './tenancy/rate-limit.ts';
@@ -69,6 +70,18 @@ const metrics = createMetrics({
   bufferBytes: () => sinkRef?.bufferedBytes ?? 0,
   spoolBytes: () => spoolRef?.bytes ?? 0,
   alertsFiring: () => alertingRef?.evaluator.firingCount ?? 0,
+});
+
+/** The per-minute duration sketches: written through the store's sink, read by its drill-down (coverage). */
+const rollups = createRollupRecorder({
+  writer: workerSlot === undefined ? config.instanceName : `${config.instanceName}-w${workerSlot}`,
+  target: { offer: (points) => sinkRef?.offer(points) ?? false },
+  events: {
+    flushed: (n) => metrics.rollups.inc({ event: 'flushed' }, n),
+    duplicates: (n) => metrics.rollups.inc({ event: 'duplicate' }, n),
+    refused: () => metrics.rollups.inc({ event: 'refused' }),
+    forgotten: (n) => metrics.rollups.inc({ event: 'forgotten' }, n),
+  },
 });
 
 const fieldTypes = new FieldTypeRegistry((measurement, key, type) => {
@@ -140,7 +153,7 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
       .then((n) => logger.info({ fields: n }, 'field types read from InfluxDB'))
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not read field types from InfluxDB; conflicts will be learned as they happen'));
   }
-  const store = createInfluxStore({ config: influx, rules: mapping, writer, transport, spool });
+  const store = createInfluxStore({ config: influx, rules: mapping, writer, transport, spool, rollups });
   released = (n) => store.sink.released(n);
   return store;
 }
@@ -162,6 +175,7 @@ async function start(): Promise<void> {
         dataDir,
         rules,
         buffer: config.buffer,
+        rollups,
         events: {
           written: (n) => metrics.pointsWritten.inc(n),
           retry: (reason) => {
@@ -188,6 +202,7 @@ async function start(): Promise<void> {
     rateLimiter: config.tenantRateLimit === undefined ? undefined : createTenantRateLimiter(config.tenantRateLimit),
     attributeLimits: config.attributeLimits,
     fieldTypes: config.fusedEncoder ? fieldTypes : undefined,
+    rollups,
     cardinalityGuard:
       config.cardinality === undefined ? undefined : createCardinalityGuard({ ...config.cardinality, onDemoted: (tag) => metrics.tagValuesDemoted.inc({ tag }) }),
   });
@@ -266,12 +281,16 @@ async function start(): Promise<void> {
     server.closeIdleConnections();
     // Calls in flight finish (their data is acknowledged only once buffered); new ones get UNAVAILABLE.
     const grpcClosed = grpc?.close(Date.now() + 5000);
+    // The open minutes' rollups go out with the buffer (flushAll); again once the calls in flight are done.
+    rollups.stop();
+    rollups.flushAll();
     // A resolved notification still queued is worth a few seconds, not the whole grace period; before
     // the drain, so the alert state that records its delivery is written with the rest.
     if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
-    const left = await store.sink.drain(Date.now() + DRAIN_MILLIS);
+    let left = await store.sink.drain(Date.now() + DRAIN_MILLIS);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     await grpcClosed;
+    if (!rollups.flushAll() || store.sink.bufferedPoints > 0) left = await store.sink.drain(Date.now() + 3000);
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.sink.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     if (left > 0 && store.sink.durable) {

@@ -17,6 +17,7 @@ import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 import { applyByteOps, byteOp, envCount } from '../../test/support/fuzz.ts';
 import { createInProcessIngest } from '../../test/support/memory-store.ts';
 import { fixed64, GROUP, len, str as text, varint } from './support/protobuf.ts';
+import { observePoints, type SpanObservation } from '../src/rollup/observation.ts';
 
 /**
  * The fused encoder (protobuf → line protocol) against the reference path it short-cuts
@@ -383,4 +384,38 @@ test('fuzzed bodies: whatever the fused encoder takes, it encodes exactly as the
   );
   // Guards the guard: most mutations break the protobuf, but some must still be fused.
   assert.ok(taken > 0, `no mutated body was fused (of ${total})`);
+});
+
+test('rollups: the fused encoder reports the same durations, keys, statuses and ids as the reference path (observePoints)', () => {
+  const fx = buildFixtures(5, 60);
+  const bodies = [
+    ...fx.protobuf.map((b) => Buffer.from(b)),
+    // Error statuses, a server span without http.route (the name is its endpoint), a view without an action, a sub-ms span, a span both frontend and backend.
+    body(SVC, [
+      { name: 'GET /x', kind: 2, status: 2, attributes: [str('http.request.method', 'GET')] },
+      { kind: 1, status: 2, attributes: [str('view_name', 'Cart')] },
+      { kind: 1, end: '1700000000123856789', attributes: [str('view.name', 'Home'), str('action.name', 'open')] },
+      { name: 'both', kind: 2, attributes: [str('view_name', 'Edge'), str('http.route', '/edge/:id')] },
+    ]),
+  ];
+  const names = { frontend: DEFAULT_RULES.frontend.name, backend: DEFAULT_RULES.backend.name, spans: DEFAULT_RULES.spans.name };
+  const encoder = createProtoTraceLineEncoder({ rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: new TimestampSlots(), instanceName: 'gw-1', limits: DEFAULT_ATTRIBUTE_LIMITS, observe: true }) as ProtoTraceLineEncoder;
+  let seen = 0;
+  for (const b of bodies) {
+    const fused = encoder.encode(b, 'acme');
+    assert.ok(fused !== undefined, 'fused');
+    const mapped = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry()).map(decodeTraceRequest(b, 'protobuf'), { tenantId: 'acme', instanceName: 'gw-1' });
+    const reference: SpanObservation[] = [];
+    observePoints(mapped.points, names, reference);
+    assert.deepEqual(fused.observations, reference);
+    seen += reference.length;
+  }
+  assert.ok(seen > 100, `${seen} observations compared`);
+  assert.deepEqual(encoder.encode(bodies[bodies.length - 1] as Buffer, 'acme')?.observations.map((o) => [o.side, o.k1, o.k2, o.status]), [
+    ['backend', 'GET /x', '', 2],
+    ['frontend', 'Cart', '', 2],
+    ['frontend', 'Home', 'open', 0],
+    ['frontend', 'Edge', '', 0],
+    ['backend', '/edge/:id', '', 0],
+  ]);
 });

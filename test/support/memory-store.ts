@@ -1,5 +1,5 @@
 import { GatewayError } from '../../gateway/src/errors.ts';
-import { createIngest, type Ingest } from '../../gateway/src/ingest/ingest.ts';
+import { createIngest, type Ingest, type IngestDeps } from '../../gateway/src/ingest/ingest.ts';
 import { FieldTypeRegistry } from '../../gateway/src/mapping/field-types.ts';
 import { createLogsMapper, createMetricsMapper } from '../../gateway/src/mapping/map-signals.ts';
 import { createSpanMapper } from '../../gateway/src/mapping/map-spans.ts';
@@ -87,13 +87,13 @@ export function createMemoryStore(): MemoryStore {
  * tests. `fused`: as main.ts wires it for InfluxDB (the store as line sink, and the field type
  * registry), so OTLP/protobuf traces take the fused encoder; otherwise as for the embedded store.
  */
-export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits, opts: { fused?: boolean } = {}): { ingest: Ingest; store: MemoryStore } {
+export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits, opts: { fused?: boolean; rollups?: IngestDeps['rollups'] } = {}): { ingest: Ingest; store: MemoryStore } {
   const store = createMemoryStore();
-  return { ingest: createIngestInto(store, instanceName, attributeLimits, opts.fused === true ? store : undefined), store };
+  return { ingest: createIngestInto(store, instanceName, attributeLimits, opts.fused === true ? store : undefined, opts.rollups), store };
 }
 
 /** The ingest path wired as main.ts wires it (default mapping), into any sink (the fused encoder when given a line sink). */
-export function createIngestInto(sink: PointSink, instanceName: string, attributeLimits?: AttributeLimits, lines?: LineSink): Ingest {
+export function createIngestInto(sink: PointSink, instanceName: string, attributeLimits?: AttributeLimits, lines?: LineSink, rollups?: IngestDeps['rollups']): Ingest {
   const types = new FieldTypeRegistry();
   return createIngest({
     mapper: createSpanMapper(DEFAULT_RULES, types),
@@ -105,5 +105,6 @@ export function createIngestInto(sink: PointSink, instanceName: string, attribut
     instanceName,
     attributeLimits,
     fieldTypes: types,
+    rollups,
   });
 }

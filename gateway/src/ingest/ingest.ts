@@ -9,6 +9,7 @@ import { countSpans } from '../otlp/model.ts';
 import { DEFAULT_ATTRIBUTE_LIMITS, limitLogsRequest, limitMetricsRequest, limitTraceRequest, type AttributeLimits, type LimitTally } from '../otlp/limits.ts';
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { LineSink, PointSink } from '../store/store.ts';
+import { observePoints, type MeasurementNames, type SpanObservation } from '../rollup/observation.ts';
 import { FRONTEND, TIME } from '../schema/measurements.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
@@ -61,6 +62,8 @@ export interface IngestDeps {
    * guard), OTLP traces (protobuf and JSON) take the fused encoders.
    */
   readonly fieldTypes?: FieldTypeRegistry | undefined;
+  /** The per-minute duration sketches (rollup/recorder.ts): told every frontend and backend duration the sink took. */
+  readonly rollups?: { record(observations: readonly SpanObservation[]): void } | undefined;
 }
 
 export interface Ingest {
@@ -92,11 +95,20 @@ export function createIngest(deps: IngestDeps): Ingest {
   const fusedOptions =
     intake === undefined || deps.fieldTypes === undefined || deps.cardinalityGuard !== undefined
       ? undefined
-      : { rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits };
+      : { rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits, observe: deps.rollups !== undefined };
   const fused: Readonly<Record<OtlpEncoding, TraceLineEncoder | undefined>> = {
     protobuf: fusedOptions === undefined ? undefined : createProtoTraceLineEncoder(fusedOptions),
     json: fusedOptions === undefined ? undefined : createJsonTraceLineEncoder(fusedOptions),
   };
+  const names: MeasurementNames = { frontend: deps.rules.frontend.name, backend: deps.rules.backend.name, spans: deps.rules.spans.name };
+
+  /** After the sink took them (a refused request is retried, and counted then). Before the cardinality guard: the rollup keys are the tags as mapped. */
+  function observe(mapped: readonly MappedPoint[]): void {
+    if (deps.rollups === undefined) return;
+    const out: SpanObservation[] = [];
+    observePoints(mapped, names, out);
+    if (out.length > 0) deps.rollups.record(out);
+  }
 
   function admitRate(tenantId: string, spans: number): void {
     if (deps.rateLimiter === undefined || spans === 0) return;
@@ -134,6 +146,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         if (r !== undefined) {
           admitRate(tenantId, r.spans);
           if (!intake.offerLines(r)) throw intake.refusal();
+          if (r.observations.length > 0) deps.rollups?.record(r.observations);
           return { received: r.spans, accepted: r.spans, rejected: 0, message: '', rejections: NOTHING_REJECTED, attributesDropped: 0, valuesTruncated: 0, path: 'fused' };
         }
       }
@@ -142,6 +155,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       admitRate(tenantId, countSpans(req));
       const mapped = deps.mapper.map(req, { tenantId, instanceName: deps.instanceName });
       buffer(tenantId, mapped.points);
+      observe(mapped.points);
       return {
         received: countSpans(req),
         accepted: mapped.acceptedSpans,
@@ -169,6 +183,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       const points = records.map((r, i) => beaconPoint(r, i, tenantId, deps));
       admitRate(tenantId, points.length);
       buffer(tenantId, points);
+      observe(points);
       return { received: points.length, accepted: points.length, rejected: 0, message: '', rejections: new Map(), attributesDropped: 0, valuesTruncated: 0, path: 'reference' };
     },
   };

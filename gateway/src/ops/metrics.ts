@@ -24,6 +24,8 @@ export interface GatewayMetrics {
   readonly alertEvaluations: Counter<'outcome'>;
   readonly alertStateWrites: Counter<'outcome'>;
   readonly alertStateLoads: Counter<'outcome'>;
+  /** The per-minute duration rollups (rollup/recorder.ts), by event: flushed (points offered to the store), duplicate (a span id already counted in its minute), refused (a flush the full store refused; retried), forgotten (span ids let go early: a retry of them would count twice). */
+  readonly rollups: Counter<'event'>;
 }
 
 /** The signals the write routes take. */
@@ -89,6 +91,12 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
       name: 'tenantlens_alert_notifications_total',
       help: 'Alert notification attempts by receiver (webhook, alertmanager) and outcome (success, failure, retry, dropped)',
       labelNames: ['receiver', 'outcome'],
+      registers,
+    }),
+    rollups: new Counter({
+      name: 'tenantlens_rollup_events_total',
+      help: 'Duration rollups by event: flushed (rollup points offered to the store), duplicate (a span already counted in its minute: retry or replay), refused (flush refused by a full store, retried next second), forgotten (span ids let go before 15 minutes, over the 1M bound)',
+      labelNames: ['event'],
       registers,
     }),
     alertEvaluations: new Counter({ name: 'tenantlens_alert_evaluations_total', help: 'Alert evaluations by outcome (ok, error)', labelNames: ['outcome'], registers }),

@@ -17,9 +17,9 @@ const num = (v: DuckDBValue | undefined): number => (typeof v === 'bigint' ? Num
 const text = (v: DuckDBValue | undefined): string => (v === null || v === undefined ? '' : String(v));
 
 /** `spans` attributes live in `extra` (JSON); the same fields InfluxDB stores as `spans` fields. */
-const attr = (key: string): string => `coalesce(json_extract_string(extra, '$."${key}"'), '')`;
+export const attr = (key: string): string => `coalesce(json_extract_string(extra, '$."${key}"'), '')`;
 /** Frontend spans carry a view_name (frontend_performance rows); backend ones are server spans. */
-const SIDE_FILTER: Readonly<Record<Side, string>> = { frontend: `${attr('view_name')} <> ''`, backend: `span_kind = 'server'` };
+export const SIDE_FILTER: Readonly<Record<Side, string>> = { frontend: `${attr('view_name')} <> ''`, backend: `span_kind = 'server'` };
 
 /**
  * The console's queries in DuckDB SQL, the twin of query/influx-console.ts: same rows, same

@@ -2,6 +2,9 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { TableSpecs } from '../schema/derived.ts';
 import { sqlIdent } from './sql.ts';
 import { createEmbeddedConsoleQueries } from './embedded-console.ts';
+import type { RollupCoverage } from '../rollup/recorder.ts';
+import { withRollups } from './rollup-drilldown.ts';
+import { createEmbeddedRollupSource } from './rollup-embedded.ts';
 import {
   byLogOrder,
   byStartDesc,
@@ -35,7 +38,7 @@ function n(v: DuckDBValue | undefined): number | null {
  * Over 120 lines on purpose: the body is the DrillDown object, one short method per query, beside
  * the table names and the row helper they share; each query reads next to its InfluxQL twin's order.
  */
-export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpecs): DrillDown {
+export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpecs, rollups?: RollupCoverage): DrillDown {
   const fe = sqlIdent(specs.frontend.name);
   const be = sqlIdent(specs.backend.name);
   const sp = sqlIdent(specs.spans.name);
@@ -48,7 +51,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
 
   const consoleQueries = createEmbeddedConsoleQueries(rows, { fe, be, sp });
 
-  return {
+  const raw: DrillDown = {
     ...consoleQueries,
 
     async tenants(range, tenant) {
@@ -190,6 +193,8 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
       return out.sort(byWindow);
     },
   };
+  // With rollups on (the recorder's coverage given), the percentile answers read them (rollup-drilldown.ts).
+  return rollups === undefined ? raw : withRollups(raw, { source: createEmbeddedRollupSource(rows, specs), coverage: rollups, errorCounts: consoleQueries.errorCounts });
 }
 
 function toStats(r: Row): LatencyStats {

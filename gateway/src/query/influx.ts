@@ -4,6 +4,9 @@ import { ident, literal, timeRange } from './influxql.ts';
 import { InfluxQueryError, runInfluxQL } from './influxql-http.ts';
 import { LOGS_MEASUREMENT } from '../mapping/map-signals.ts';
 import { createInfluxConsoleQueries, type InfluxSeries } from './influx-console.ts';
+import type { RollupCoverage } from '../rollup/recorder.ts';
+import { withRollups } from './rollup-drilldown.ts';
+import { createInfluxRollupSource } from './rollup-influx.ts';
 import {
   byLogOrder,
   byStartDesc,
@@ -40,7 +43,7 @@ export { InfluxQueryError };
  * sharing the `/query` client and the measurement names; the console's queries are already apart
  * (influx-console.ts).
  */
-export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules): DrillDown {
+export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules, rollups?: RollupCoverage): DrillDown {
   const fe = ident(rules.frontend.name);
   const be = ident(rules.backend.name);
   const sp = ident(rules.spans.name);
@@ -89,7 +92,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
 
   const consoleQueries = createInfluxConsoleQueries(query, { fe, be, sp });
 
-  return {
+  const raw: DrillDown = {
     ...consoleQueries,
 
     async tenants(range, tenant) {
@@ -240,4 +243,6 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules)
       return out.sort(byWindow);
     },
   };
+  // With rollups on (the recorder's coverage given), the percentile answers read them (rollup-drilldown.ts).
+  return rollups === undefined ? raw : withRollups(raw, { source: createInfluxRollupSource(query, { fe, be, sp }), coverage: rollups, errorCounts: consoleQueries.errorCounts });
 }

@@ -1,3 +1,4 @@
+import { nearestRankOf } from '../rollup/rank.ts';
 import { LOG_COLUMN_SET, SPAN_COLUMN_SET } from '../schema/derived.ts';
 
 /**
@@ -16,7 +17,10 @@ export interface TimeRange {
 
 export interface LatencyStats {
   readonly count: number;
-  /** Nearest-rank percentiles (InfluxQL PERCENTILE semantics), in ms; null without data. */
+  /**
+   * Nearest-rank percentiles (InfluxQL PERCENTILE's rank), in ms; null without data. Exact from raw
+   * points; within SKETCH_RELATIVE_ERROR (1%) where per-minute rollups answer (query/rollup-drilldown.ts).
+   */
   readonly p50: number | null;
   readonly p95: number | null;
   readonly p99: number | null;
@@ -213,11 +217,8 @@ export interface DrillDown {
 /** Spans columns that are not attributes (from the schema): shared by both stores so `attributes` means the same. */
 export const SPAN_COLUMNS: ReadonlySet<string> = SPAN_COLUMN_SET;
 
-/** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n. */
-export function nearestRank(n: number, percentile: number): number | undefined {
-  const rank = Math.floor((n * percentile) / 100 + 0.5);
-  return rank >= 1 && rank <= n ? rank : undefined;
-}
+/** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n (declared in rollup/rank.ts, which the sketch shares). */
+export const nearestRank: (n: number, percentile: number) => number | undefined = nearestRankOf;
 
 /** Shared ordering and diffing, so both stores rank comparison rows identically. */
 export function comparisonRows(

@@ -1,5 +1,5 @@
 import { KNOWN_ATTRIBUTES } from './attributes.ts';
-import { BACKEND, FRONTEND, FRONTEND_ERRORS, LOGS, METRIC_NAME_COLUMN, METRICS, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
+import { BACKEND, FRONTEND, FRONTEND_ERRORS, LATENCY_ROLLUP, LOGS, METRIC_NAME_COLUMN, METRICS, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
 
 /**
  * What the rest of the gateway reads from the declarations in measurements.ts and attributes.ts,
@@ -24,6 +24,8 @@ export interface TableSpecs {
   readonly logs: TableSpec;
   readonly webVitals: TableSpec;
   readonly frontendErrors: TableSpec;
+  /** The per-minute duration sketches (LATENCY_ROLLUP). */
+  readonly latencyRollup: TableSpec;
   /** Every metric measurement in one generic table: the measurement name, the tenant, the rest as JSON in `extra`. */
   readonly metrics: TableSpec;
 }
@@ -60,6 +62,7 @@ export function tableSpecs(names: MeasurementNames): TableSpecs {
     logs: tableSpec(LOGS, LOGS.name),
     webVitals: tableSpec(WEB_VITALS, WEB_VITALS.name),
     frontendErrors: tableSpec(FRONTEND_ERRORS, FRONTEND_ERRORS.name),
+    latencyRollup: tableSpec(LATENCY_ROLLUP, LATENCY_ROLLUP.name),
     metrics: tableSpec(METRICS, METRICS.name),
   };
 }

@@ -20,7 +20,7 @@ export interface FieldSpec {
 }
 
 /** Which measurement: the keys MAPPING_FILE uses (`measurements.frontend`…), plus the fixed ones. */
-export type MeasurementKey = 'frontend' | 'backend' | 'spans' | 'logs' | 'rollup' | 'metrics' | 'webVitals' | 'frontendErrors';
+export type MeasurementKey = 'frontend' | 'backend' | 'spans' | 'logs' | 'rollup' | 'latencyRollup' | 'metrics' | 'webVitals' | 'frontendErrors';
 
 export interface MeasurementSpec {
   readonly key: MeasurementKey;
@@ -89,6 +89,22 @@ export const ROLLUP: MeasurementSpec = {
   table: BACKEND.table,
 };
 
+/**
+ * One closed minute of one writer's durations per (tenant, side, endpoint or view · action): a
+ * mergeable sketch (rollup/sketch.ts, base64 in `sketch`), the duration count, and the spans and
+ * error spans the side's error rate counts (status ERROR). Written by the gateway beside the raw
+ * points (rollup/recorder.ts); the drill-down merges the writers' rows (query/rollup-drilldown.ts).
+ * `writer` is a tag so two gateway processes never overwrite each other's series and timestamp.
+ */
+export const LATENCY_ROLLUP: MeasurementSpec = {
+  key: 'latencyRollup',
+  name: 'latency_rollup',
+  tags: ['tenant_id', 'side', 'endpoint', 'view_name', 'action_name', 'writer'],
+  fields: [s('sketch'), i('count'), i('span_count'), i('error_count')],
+  reserved: [],
+  table: { name: 'latency_rollup', idColumn: 'rollup_id', columns: ['tenant_id', 'side', 'endpoint', 'view_name', 'action_name', 'writer', 'sketch', 'count', 'span_count', 'error_count'] },
+};
+
 /** Every span; its attributes become typed fields (mapping/field-types.ts). */
 export const SPANS: MeasurementSpec = {
   key: 'spans',
@@ -146,7 +162,7 @@ export const FRONTEND_ERRORS: MeasurementSpec = {
 };
 
 /** Every declaration, for checks and docs. */
-export const MEASUREMENTS: readonly MeasurementSpec[] = [FRONTEND, BACKEND, ROLLUP, SPANS, LOGS, METRICS, WEB_VITALS, FRONTEND_ERRORS];
+export const MEASUREMENTS: readonly MeasurementSpec[] = [FRONTEND, BACKEND, ROLLUP, LATENCY_ROLLUP, SPANS, LOGS, METRICS, WEB_VITALS, FRONTEND_ERRORS];
 
 /** Measurement names MAPPING_FILE may not give frontend, backend or spans: logs, the metrics table and the browser events own them. */
-export const FIXED_NAMES: readonly string[] = [LOGS.name, METRICS.name, WEB_VITALS.name, FRONTEND_ERRORS.name];
+export const FIXED_NAMES: readonly string[] = [LATENCY_ROLLUP.name, LOGS.name, METRICS.name, WEB_VITALS.name, FRONTEND_ERRORS.name];

@@ -13,6 +13,7 @@ import { createEmbeddedAlertState } from './alert-state-embedded.ts';
 import { createBatchWriter, createTables } from './embedded-write.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { StoreParts, WriteSink } from './store.ts';
+import type { RollupCoverage } from '../rollup/recorder.ts';
 
 /** Rough in-memory size of a point, to bound the buffer in bytes like the InfluxDB writer. */
 function sizeOf(p: MappedPoint): number {
@@ -31,6 +32,8 @@ export interface EmbeddedStoreOptions {
     written(points: number): void;
     retry(reason: string): void;
   };
+  /** Rollups on: the recorder's coverage, for the drill-down (query/rollup-drilldown.ts). */
+  readonly rollups?: RollupCoverage | undefined;
 }
 
 /**
@@ -167,7 +170,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
   const readConn = await instance.connect();
   const stateConn = await instance.connect();
   const specs = tableSpecs(opts.rules);
-  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors].map((s) => [s.name, s]));
+  const byMeasurement = new Map<string, TableSpec>([specs.frontend, specs.backend, specs.spans, specs.logs, specs.webVitals, specs.frontendErrors, specs.latencyRollup].map((s) => [s.name, s]));
   await createTables(writeConn, [...byMeasurement.values(), specs.metrics]);
 
   const batchMaxPoints = Math.max(opts.buffer.batchMaxLines, EMBEDDED_BATCH_MAX_POINTS);
@@ -190,7 +193,7 @@ export async function createEmbeddedStore(opts: EmbeddedStoreOptions): Promise<S
         return { problems, warnings: [] };
       },
     },
-    queries: createEmbeddedDrillDown(readConn, specs),
+    queries: createEmbeddedDrillDown(readConn, specs, opts.rollups),
     browser: createEmbeddedBrowserQueries(readConn, specs),
     alertState: await createEmbeddedAlertState(stateConn),
   };

@@ -10,6 +10,7 @@ import { createInfluxDrillDown } from '../query/influx.ts';
 import { createInfluxAlertState } from './alert-state-influx.ts';
 import { createFullLatch } from './full-latch.ts';
 import type { EncodedLines, LineSink, StoreParts, WriteSink } from './store.ts';
+import type { RollupCoverage } from '../rollup/recorder.ts';
 
 const REFUSALS = {
   memory: 'the write buffer is full (the database is slow or unreachable); retry later',
@@ -31,6 +32,8 @@ export interface InfluxStoreOptions {
   readonly writer: LineWriter;
   readonly transport: WriteTransport;
   readonly spool?: Spool | undefined;
+  /** Rollups on: the recorder's coverage, for the drill-down (query/rollup-drilldown.ts). */
+  readonly rollups?: RollupCoverage | undefined;
 }
 
 /**
@@ -54,7 +57,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): StoreParts<InfluxSi
         return { problems, warnings: reachable.ok ? [] : ['InfluxDB unreachable'] };
       },
     },
-    queries: createInfluxDrillDown(opts.config, opts.rules),
+    queries: createInfluxDrillDown(opts.config, opts.rules, opts.rollups),
     browser: createInfluxBrowserQueries(opts.config),
     alertState: createInfluxAlertState(opts.config, sink),
   };

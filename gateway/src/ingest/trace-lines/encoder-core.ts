@@ -2,6 +2,7 @@ import type { TimestampSlots } from '../../influx/point-identity.ts';
 import type { FieldTypeRegistry } from '../../mapping/field-types.ts';
 import type { MappingRules } from '../../mapping/rules.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
+import type { SpanObservation } from '../../rollup/observation.ts';
 import { AttributeKeys } from './attribute-keys.ts';
 import { LineBuffer, splitLines } from './line-buffer.ts';
 import { SpanLines } from './span-lines.ts';
@@ -20,6 +21,8 @@ export interface FusedTraceLines {
   readonly count: number;
   /** The lines one by one, for the spool (it frames each line). */
   lines(): string[];
+  /** The frontend and backend durations for the rollups (empty unless `observe`). */
+  readonly observations: readonly SpanObservation[];
 }
 
 export interface TraceLineEncoder {
@@ -33,6 +36,8 @@ export interface TraceLineOptions {
   readonly slots: TimestampSlots;
   readonly instanceName: string;
   readonly limits: AttributeLimits;
+  /** Collect the durations for the rollups. */
+  readonly observe?: boolean | undefined;
 }
 
 /** What the core holds between requests instead of the last request's bytes. */
@@ -84,6 +89,6 @@ export class TraceLineCore {
     fieldTypes.commit();
     for (const [key, type] of this.lines.conflicts) fieldTypes.noteConflict(rules.spans.name, key, type);
     const ends = this.out.lineEnds;
-    return { spans: this.lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends) };
+    return { spans: this.lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends), observations: this.lines.observations };
   }
 }

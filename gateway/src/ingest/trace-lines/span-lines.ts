@@ -6,6 +6,7 @@ import type { MappingRules } from '../../mapping/rules.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
 import { SPAN_KIND_NAMES } from '../../otlp/model.ts';
 import type { Reader } from '../../otlp/wire.ts';
+import type { SpanObservation } from '../../rollup/observation.ts';
 import { SLOT } from '../../schema/attributes.ts';
 import type { AttributeKeys, Canon } from './attribute-keys.ts';
 import type { LineBuffer } from './line-buffer.ts';
@@ -30,6 +31,8 @@ export interface SpanLinesOptions {
   readonly slots: TimestampSlots;
   readonly instanceName: string;
   readonly limits: AttributeLimits;
+  /** Collect each frontend and backend duration for the rollups (`observations`). */
+  readonly observe?: boolean | undefined;
 }
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -39,6 +42,10 @@ export class SpanLines {
   spans = 0;
   /** Field type conflicts met in the current request, counted once it is taken. */
   conflicts: Array<[string, FieldType]> = [];
+  /** The current request's durations for the rollups (with `observe`), taken once the request is. */
+  observations: SpanObservation[] = [];
+  private readonly observe: boolean;
+  private tenant = '';
   private tenantTag: Buffer = Buffer.alloc(0);
   private lastTenant: string | undefined;
 
@@ -88,6 +95,7 @@ export class SpanLines {
     this.rules = rules;
     this.slots = slots;
     this.countLimit = opts.limits.countLimit;
+    this.observe = opts.observe === true;
     this.scopes = { frontend: slots.scope(rules.frontend.name), backend: slots.scope(rules.backend.name), spans: slots.scope(rules.spans.name) };
     this.prefix = { frontend: utf8(escapeMeasurement(rules.frontend.name)), backend: utf8(escapeMeasurement(rules.backend.name)), spans: utf8(escapeMeasurement(rules.spans.name)) };
     this.instanceValue = utf8('"' + escapeStringValue(opts.instanceName) + '"');
@@ -98,6 +106,8 @@ export class SpanLines {
   startRequest(tenantId: string): void {
     this.spans = 0;
     this.conflicts = [];
+    if (this.observe) this.observations = [];
+    this.tenant = tenantId;
     if (tenantId !== this.lastTenant) {
       const v = escapeKey(tenantId);
       this.tenantTag = v === '' ? Buffer.alloc(0) : utf8(`,tenant_id=${v}`);
@@ -135,9 +145,34 @@ export class SpanLines {
     t.ns = spreadNanos(t.top, t.ns, spreadOffsetOfBytes(src, f.spanAt, 8));
     this.ts = nanosDecimal(t.top, t.ns);
 
-    if (this.rules.frontend.enabled && !this.values.emptyText(this.values.known[SLOT.view] as number)) this.frontendLine(durationMs);
-    if (this.rules.backend.enabled && f.kind === 2) this.backendLine(durationMs);
+    const frontend = this.rules.frontend.enabled && !this.values.emptyText(this.values.known[SLOT.view] as number);
+    const backend = this.rules.backend.enabled && f.kind === 2;
+    if (frontend) this.frontendLine(durationMs);
+    if (backend) this.backendLine(durationMs);
     if (this.rules.spans.enabled) this.spansLine(durationNs, scope);
+    if (this.observe && (frontend || backend)) this.observeSpan(frontend, backend, durationMs);
+  }
+
+  /** The span's durations as the rollups see them (rollup/observation.ts), with the same keys as its lines' tags. */
+  private observeSpan(frontend: boolean, backend: boolean, durationMs: number): void {
+    const { f, values } = this;
+    const known = values.known;
+    const timeNs = (BigInt(f.startHi) << 32n) | BigInt(f.startLo);
+    const status = this.rules.spans.enabled ? f.statusCode : undefined;
+    const { tenant, spanId: id } = this;
+    if (frontend) this.observations.push({ tenant, side: 'frontend', k1: this.text(known[SLOT.view] as number), k2: this.text(known[SLOT.action] as number), durationMs, status, id, timeNs });
+    if (backend) {
+      const route = known[SLOT.route] as number;
+      const endpoint = values.emptyText(route) ? this.out.src.toString('utf8', f.nameStart, f.nameEnd) : this.text(route);
+      this.observations.push({ tenant, side: 'backend', k1: endpoint, k2: '', durationMs, status, id, timeNs });
+    }
+  }
+
+  /** Value `i` as the reference path's tag text (-1: ''). */
+  private text(i: number): string {
+    if (i === -1) return '';
+    const v = this.values;
+    return v.type[i] === V_STRING ? this.out.src.toString('utf8', v.start[i] as number, v.end[i] as number) : v.otherText(i);
   }
 
   private frontendLine(durationMs: number): void {
