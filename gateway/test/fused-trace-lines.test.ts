@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildFixtures, buildShapedFixtures } from '../../harness/fixtures.ts';
 import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from '../src/ingest/proto-trace-lines.ts';
+import { createJsonTraceLineEncoder } from '../src/ingest/json-trace-lines.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
 import { u64Decimal } from '../src/influx/timestamps.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
@@ -418,4 +419,21 @@ test('rollups: the fused encoder reports the same durations, keys, statuses and 
     ['frontend', 'Edge', '', 0],
     ['backend', '/edge/:id', '', 0],
   ]);
+});
+
+test('rollups: the JSON front end reports the same durations, keys, statuses and ids as the reference path', () => {
+  const fx = buildFixtures(5, 60);
+  const names = { frontend: DEFAULT_RULES.frontend.name, backend: DEFAULT_RULES.backend.name, spans: DEFAULT_RULES.spans.name };
+  const encoder = createJsonTraceLineEncoder({ rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: new TimestampSlots(), instanceName: 'gw-1', limits: DEFAULT_ATTRIBUTE_LIMITS, observe: true }) as ProtoTraceLineEncoder;
+  let seen = 0;
+  for (const b of fx.json) {
+    const fused = encoder.encode(Buffer.from(b), 'acme');
+    assert.ok(fused !== undefined, 'fused');
+    const mapped = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry()).map(decodeTraceRequest(b, 'json'), { tenantId: 'acme', instanceName: 'gw-1' });
+    const reference: SpanObservation[] = [];
+    observePoints(mapped.points, names, reference);
+    assert.deepEqual(fused.observations, reference);
+    seen += reference.length;
+  }
+  assert.ok(seen > 100, `${seen} observations compared`);
 });
