@@ -89,7 +89,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const fused: ProtoTraceLineEncoder | undefined =
     intake === undefined || deps.fieldTypes === undefined || deps.cardinalityGuard !== undefined
       ? undefined
-      : createProtoTraceLineEncoder({ rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits });
+      : createProtoTraceLineEncoder({ rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits, traceIndex: deps.mapper.traceIndex });
 
   function admitRate(tenantId: string, spans: number): void {
     if (deps.rateLimiter === undefined || spans === 0) return;

@@ -50,6 +50,8 @@ export interface ProtoTraceLineOptions {
   readonly slots: TimestampSlots;
   readonly instanceName: string;
   readonly limits: AttributeLimits;
+  /** Write the trace and session index (the span mapper's `traceIndex`: both paths write alike). */
+  readonly traceIndex?: boolean;
 }
 
 // Field numbers of the containers (collector/trace/v1, trace/v1, resource/v1, common/v1).
@@ -108,6 +110,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       const r = new Reader(body, body.length);
       try {
         forEachField(r, 0, body.length, REQUEST_RESOURCE_SPANS, (s, e) => resourceSpans(r, s, e));
+        lines.indexLines();
       } catch {
         // HAND_BACK, malformed protobuf, or anything unforeseen: the reference path answers it.
         out.abandon();

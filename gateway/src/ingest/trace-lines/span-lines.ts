@@ -3,6 +3,7 @@ import { escapeKey, escapeMeasurement, escapeStringValue } from '../../influx/li
 import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';
 import type { MappingRules } from '../../mapping/rules.ts';
+import { TraceIndexRows } from '../../mapping/trace-index-rows.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
 import { SPAN_KIND_NAMES } from '../../otlp/model.ts';
 import type { Reader } from '../../otlp/wire.ts';
@@ -30,6 +31,8 @@ export interface SpanLinesOptions {
   readonly slots: TimestampSlots;
   readonly instanceName: string;
   readonly limits: AttributeLimits;
+  /** Write the trace and session index after the request's lines (map-spans.ts `traceIndex`). */
+  readonly traceIndex?: boolean;
 }
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -40,7 +43,11 @@ export class SpanLines {
   /** Field type conflicts met in the current request, counted once it is taken. */
   conflicts: Array<[string, FieldType]> = [];
   private tenantTag: Buffer = Buffer.alloc(0);
+  private tenantTagText = '';
   private lastTenant: string | undefined;
+  /** The request's index rows, or undefined without the index. */
+  private readonly index: TraceIndexRows | undefined;
+  private readonly indexScopes = new Map<string, SlotScope>();
 
   /** The current span: its wire fields, id, and start (spread; split and in decimal). */
   private readonly f = new SpanFields();
@@ -92,16 +99,39 @@ export class SpanLines {
     this.prefix = { frontend: utf8(escapeMeasurement(rules.frontend.name)), backend: utf8(escapeMeasurement(rules.backend.name)), spans: utf8(escapeMeasurement(rules.spans.name)) };
     this.instanceValue = utf8('"' + escapeStringValue(opts.instanceName) + '"');
     this.kindTags = SPAN_KIND_NAMES.map((k) => utf8(`,span_kind=${k}`));
+    this.index = opts.traceIndex === true && rules.spans.enabled ? new TraceIndexRows() : undefined;
   }
 
   /** Before each request. */
   startRequest(tenantId: string): void {
     this.spans = 0;
     this.conflicts = [];
+    this.index?.start();
     if (tenantId !== this.lastTenant) {
       const v = escapeKey(tenantId);
-      this.tenantTag = v === '' ? Buffer.alloc(0) : utf8(`,tenant_id=${v}`);
+      this.tenantTagText = v === '' ? '' : `,tenant_id=${v}`;
+      this.tenantTag = utf8(this.tenantTagText);
       this.lastTenant = tenantId;
+    }
+  }
+
+  /**
+   * After the request's spans: its index rows (mapping/trace-index-rows.ts), as the reference path
+   * encodes `indexPoints` (identity '': the slot index keeps the nanosecond as given).
+   */
+  indexLines(): void {
+    if (this.index === undefined) return;
+    const out = this.out;
+    for (const r of this.index.rows) {
+      let scope = this.indexScopes.get(r.measurement);
+      if (scope === undefined) {
+        scope = this.slots.scope(r.measurement);
+        this.indexScopes.set(r.measurement, scope);
+      }
+      const session = r.sessionId === '' ? '' : `session_id="${escapeStringValue(r.sessionId)}",`;
+      out.putUtf8(`${r.measurement},shard=${r.shard}${this.tenantTagText} ${session}trace_id="${r.traceId}"`);
+      const ts = nanosDecimal(r.second, r.offset);
+      out.endLine(this.slots.assignParts(scope, r.second, r.offset, ts, ''));
     }
   }
 
@@ -125,6 +155,16 @@ export class SpanLines {
     if (this.rules.frontend.enabled && !this.values.emptyText(this.values.known[SLOT.view] as number)) this.frontendLine(durationMs);
     if (this.rules.backend.enabled && f.kind === 2) this.backendLine(durationMs);
     if (this.rules.spans.enabled) this.spansLine(durationNs, scope);
+    if (this.index !== undefined) this.indexSpan(t.top);
+  }
+
+  /** The span's trace and session, for the index rows written after the request. */
+  private indexSpan(second: number): void {
+    const { f, values } = this;
+    const src = this.out.src;
+    const i = values.known[SLOT.session] as number;
+    const session = i === -1 ? '' : values.type[i] === V_STRING ? src.toString('utf8', values.start[i] as number, values.end[i] as number) : values.otherText(i);
+    (this.index as TraceIndexRows).add(second, src.toString('hex', f.traceAt, f.traceAt + 16), session);
   }
 
   private frontendLine(durationMs: number): void {
