@@ -54,7 +54,7 @@ async function write(spans: SpanRecord[], tenant: string, mapper = indexed): Pro
 }
 
 async function count(measurement: string): Promise<number> {
-  const [s] = await influx.query(`SELECT COUNT("trace_id") FROM "${measurement}"`, DB);
+  const [s] = await influx.query(`SELECT COUNT("${measurement === SESSION_INDEX.name ? 'trace_ids' : 'trace_id'}") FROM "${measurement}"`, DB);
   return Number(s?.values[0]?.[1] ?? 0);
 }
 
@@ -83,7 +83,7 @@ after(async () => {
   await influx?.close();
 });
 
-test('the index rows: trace_index per (trace, second), session_index per (session, trace, second), tags shard and tenant_id only', async () => {
+test('the index rows: trace_index per (trace, second), session_index per (session, second) of a request, tags shard and tenant_id only', async () => {
   for (const m of [TRACE_INDEX, SESSION_INDEX]) {
     const tags = (await influx.query(`SHOW TAG KEYS FROM "${m.name}"`, DB))[0]?.values.map((v) => v[0]);
     assert.deepEqual(tags, ['shard', 'tenant_id'], m.name);
@@ -94,9 +94,9 @@ test('the index rows: trace_index per (trace, second), session_index per (sessio
   assert.equal(await count(TRACE_INDEX.name), 6 + 2 + 1);
   // Only spans with a session: 3 + 1 for acme (the straddling trace's second span has none), 1 for globex.
   assert.equal(await count(SESSION_INDEX.name), 3 + 1 + 1);
-  const [row] = await influx.query(`SELECT * FROM "${SESSION_INDEX.name}" WHERE "tenant_id" = 'acme' AND "trace_id" = '${hex(0x200, 32)}'`, DB);
-  assert.deepEqual(row?.columns, ['time', 'session_id', 'shard', 'tenant_id', 'trace_id']);
-  assert.equal(row?.values[0]?.[1], 'sess-2');
+  const [row] = await influx.query(`SELECT * FROM "${SESSION_INDEX.name}" WHERE "tenant_id" = 'acme' AND "session_id" = 'sess-2'`, DB);
+  assert.deepEqual(row?.columns, ['time', 'session_id', 'shard', 'tenant_id', 'trace_ids']);
+  assert.equal(row?.values[0]?.[4], hex(0x200, 32));
   // In its span's second.
   assert.equal(BigInt(row?.values[0]?.[0] as string) / S, (MINUTE - 100_000_000n) / S);
 });
@@ -131,7 +131,17 @@ test('a trace across a minute boundary: both spans, found through the index', as
   assert.deepEqual((await queries.trace(hex(0x100, 32), 'globex')).map((s) => s.name), ['op1', 'op3']);
 });
 
-test('replaying the same requests leaves the index as it was', async () => {
+test('a request with several traces of a session lists them in one row; replaying requests leaves the index as it was', async () => {
+  const two = [span(0x300, 1, MINUTE + 300n * S, [str('session.id', 'sess-3')]), span(0x301, 1, MINUTE + 300n * S + 1000n, [str('session.id', 'sess-3')])];
+  await write(two, 'acme');
+  const [row] = await influx.query(`SELECT "trace_ids" FROM "${SESSION_INDEX.name}" WHERE "session_id" = 'sess-3'`, DB);
+  assert.deepEqual(row?.values.map((v) => v[1]), [`${hex(0x300, 32)},${hex(0x301, 32)}`]);
+  assert.deepEqual(await sessionTraces('acme', 'sess-3'), [[hex(0x300, 32), 1], [hex(0x301, 32), 1]]);
+  // Sent again in two requests (another batching): rows of its own, the same answer.
+  for (const one of two) await write([one], 'acme');
+  assert.equal((await influx.query(`SELECT "trace_ids" FROM "${SESSION_INDEX.name}" WHERE "session_id" = 'sess-3'`, DB))[0]?.values.length, 3);
+  assert.deepEqual(await sessionTraces('acme', 'sess-3'), [[hex(0x300, 32), 1], [hex(0x301, 32), 1]]);
+
   const before = [await count(TRACE_INDEX.name), await count(SESSION_INDEX.name), await count('spans')];
   // Another process (fresh slots): the same rows, the same nanoseconds.
   for (let i = 0; i < 2; i++) await write([span(0x200, 1, MINUTE - 100_000_000n, [str('session.id', 'sess-2')]), span(0x200, 2, MINUTE + 200_000_000n)], 'acme');

@@ -206,7 +206,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
           }
         }
       }
-      if (traceIndex) indexPoints(index.rows, ctx.tenantId, points);
+      if (traceIndex) indexPoints(index.rows(), ctx.tenantId, points);
       return { points, acceptedSpans: accepted, rejectedSpans: rejected, rejections };
     },
   };

@@ -113,9 +113,9 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
 
     async sessionTraces(tenant, sessionId, range, max) {
       const [rows = []] = await query(
-        `SELECT "trace_id" FROM ${si} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(indexShard(sessionId))} AND "session_id" = ${literal(sessionId)} AND ${widened(range)} ORDER BY time DESC LIMIT ${max}`,
+        `SELECT "trace_ids" FROM ${si} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(indexShard(sessionId))} AND "session_id" = ${literal(sessionId)} AND ${widened(range)} ORDER BY time DESC LIMIT ${max}`,
       );
-      return [...new Set(rows.flatMap((s) => s.values.map((v) => String(v[1]))))];
+      return [...new Set(rows.flatMap((s) => s.values.flatMap((v) => String(v[1]).split(','))))];
     },
 
     async tracesSeconds(tenant, traceIds, range) {

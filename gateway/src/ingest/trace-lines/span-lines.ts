@@ -47,7 +47,6 @@ export class SpanLines {
   private lastTenant: string | undefined;
   /** The request's index rows, or undefined without the index. */
   private readonly index: TraceIndexRows | undefined;
-  private readonly indexScopes = new Map<string, SlotScope>();
 
   /** The current span: its wire fields, id, and start (spread; split and in decimal). */
   private readonly f = new SpanFields();
@@ -117,21 +116,15 @@ export class SpanLines {
 
   /**
    * After the request's spans: its index rows (mapping/trace-index-rows.ts), as the reference path
-   * encodes `indexPoints` (identity '': the slot index keeps the nanosecond as given).
+   * encodes `indexPoints` (identity '': written at their own timestamp, no slot taken).
    */
   indexLines(): void {
     if (this.index === undefined) return;
     const out = this.out;
-    for (const r of this.index.rows) {
-      let scope = this.indexScopes.get(r.measurement);
-      if (scope === undefined) {
-        scope = this.slots.scope(r.measurement);
-        this.indexScopes.set(r.measurement, scope);
-      }
-      const session = r.sessionId === '' ? '' : `session_id="${escapeStringValue(r.sessionId)}",`;
-      out.putUtf8(`${r.measurement},shard=${r.shard}${this.tenantTagText} ${session}trace_id="${r.traceId}"`);
-      const ts = nanosDecimal(r.second, r.offset);
-      out.endLine(this.slots.assignParts(scope, r.second, r.offset, ts, ''));
+    for (const r of this.index.rows()) {
+      const fields = r.sessionId === '' ? `trace_id="${r.ids}"` : `session_id="${escapeStringValue(r.sessionId)}",trace_ids="${r.ids}"`;
+      out.putUtf8(`${r.measurement},shard=${r.shard}${this.tenantTagText} ${fields}`);
+      out.endLine(nanosDecimal(r.second, r.offset));
     }
   }
 
