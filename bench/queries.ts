@@ -306,7 +306,7 @@ console.table(
     'embedded ms': ms('embedded (DuckDB)', c),
     target: TARGETS[c] === undefined ? '' : `≤ ${TARGETS[c]}`,
     'met?': met(c, ['influxd 1.6.7', 'embedded (DuckDB)']),
-    'influxd / embedded': results['influxd 1.6.7']?.[c] === undefined ? '-' : ((results['influxd 1.6.7']?.[c] ?? 0) / (results['embedded (DuckDB)']?.[c] ?? 1)).toFixed(1) + '×',
+    'influxd / embedded': results['influxd 1.6.7']?.[c] === undefined || results['embedded (DuckDB)']?.[c] === undefined ? '-' : ((results['influxd 1.6.7']?.[c] ?? 0) / (results['embedded (DuckDB)']?.[c] ?? 1)).toFixed(1) + '×',
     // The same data on both stores should give answers of the same size: a difference means a route differs.
     'items (embedded / influxd)': `${sizes['embedded (DuckDB)']?.[c] ?? '-'} / ${sizes['influxd 1.6.7']?.[c] ?? '-'}`,
   })),
