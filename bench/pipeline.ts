@@ -47,12 +47,29 @@ function gateway(body: Uint8Array, encoding: OtlpEncoding): number {
   return ours(body, encoding, fusedSlots).length;
 }
 
+// The same with the trace and session index (mapping/trace-index-rows.ts), which the gateway writes to InfluxDB.
+const indexMapper = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry(), { traceIndex: true });
+const indexSlots = new TimestampSlots(REQUESTS * SPANS);
+const indexed = createProtoTraceLineEncoder({ rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: indexSlots, instanceName: ctx.instanceName, limits: DEFAULT_ATTRIBUTE_LIMITS, traceIndex: true });
+function withIndex(body: Uint8Array, encoding: OtlpEncoding): number {
+  if (encoding === 'protobuf') {
+    const r = indexed?.encode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), ctx.tenantId);
+    if (r !== undefined) return r.body.length;
+  }
+  return encodePoints(indexMapper.map(decodeTraceRequest(body, encoding), ctx).points, indexSlots).join('\n').length;
+}
+
 type Runner = (bodies: Uint8Array[], encoding: OtlpEncoding) => number;
 
 const runners: Record<string, Runner> = {
   tenantlens: (bodies, encoding) => {
     let bytes = 0;
     for (const b of bodies) bytes += gateway(b, encoding);
+    return bytes;
+  },
+  'tenantlens + trace index (InfluxDB)': (bodies, encoding) => {
+    let bytes = 0;
+    for (const b of bodies) bytes += withIndex(b, encoding);
     return bytes;
   },
   'reference path (decode+map+encode)': (bodies, encoding) => {

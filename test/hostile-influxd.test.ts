@@ -107,14 +107,16 @@ describe('line-protocol injection through attribute keys and values', () => {
       assert.equal(all.length, n, `${m}: exactly one point per span, and nothing else`);
       assert.equal(want.length, n);
     }
-    // The gateway's own per-minute rollups (data-model.md) appear once the spans' minute closes, a few seconds on.
+    // The gateway's own per-minute rollups (data-model.md) appear once the spans' minute closes, a few
+    // seconds on; the trace and session index (data-model.md) keeps ids in fields there too.
     const measurements = (await influx.query('SHOW MEASUREMENTS'))[0]?.values.map((v) => v[0]).filter((m) => m !== 'latency_rollup');
-    assert.deepEqual(measurements?.sort(), ['backend_api_latency', 'frontend_performance', 'spans']);
+    assert.deepEqual(measurements?.sort(), ['backend_api_latency', 'frontend_performance', 'session_index', 'spans', 'trace_index']);
     assert.deepEqual(await tenants(), ['inj'], 'no value created another tenant');
     const tagKeys = async (m: string): Promise<string[]> => (await influx.query(`SHOW TAG KEYS FROM ${m}`))[0]?.values.map((v) => String(v[0])).sort() ?? [];
     assert.deepEqual(await tagKeys('frontend_performance'), ['action_name', 'service_name', 'session_id', 'tenant_id', 'view_name']);
     assert.deepEqual(await tagKeys('backend_api_latency'), ['endpoint', 'http_method', 'service_name', 'status_code', 'tenant_id']);
     assert.deepEqual(await tagKeys('spans'), ['service_name', 'span_kind', 'tenant_id']);
+    for (const m of ['trace_index', 'session_index']) assert.deepEqual(await tagKeys(m), ['shard', 'tenant_id']);
 
     const svc = storedTag('svc x,tenant_id=evil\n');
     const byId = (rows: Array<Record<string, unknown>>) => new Map(rows.map((r) => [String(r.span_id), r]));

@@ -192,7 +192,8 @@ async function start(): Promise<void> {
   sinkRef = store.sink;
 
   const ingest = createIngest({
-    mapper: createSpanMapper(rules, fieldTypes),
+    // The trace and session index serves InfluxDB's lookups; the embedded store has SQL for them.
+    mapper: createSpanMapper(rules, fieldTypes, { traceIndex: config.influx !== undefined }),
     metricsMapper: createMetricsMapper(rules),
     logsMapper: createLogsMapper(rules, fieldTypes),
     rules,

@@ -37,10 +37,10 @@ interface Side {
   readonly registry: FieldTypeRegistry;
 }
 
-function referenceLines(body: Buffer, tenant: string, rules: MappingRules, registry: FieldTypeRegistry, slots: TimestampSlots, limits: AttributeLimits): { lines: string[]; rejected: number; cut: number } {
+function referenceLines(body: Buffer, tenant: string, rules: MappingRules, registry: FieldTypeRegistry, slots: TimestampSlots, limits: AttributeLimits, traceIndex = false): { lines: string[]; rejected: number; cut: number } {
   const tally = { dropped: 0, truncated: 0 };
   const req = limitTraceRequest(decodeTraceRequest(body, 'protobuf'), limits, tally);
-  const mapped = createSpanMapper(rules, registry).map(req, { tenantId: tenant, instanceName: 'gw-1' });
+  const mapped = createSpanMapper(rules, registry, { traceIndex }).map(req, { tenantId: tenant, instanceName: 'gw-1' });
   return { lines: encodePoints(mapped.points, slots), rejected: mapped.rejectedSpans, cut: tally.dropped + tally.truncated };
 }
 
@@ -83,10 +83,10 @@ function fusedShouldTake(body: Buffer, rules: MappingRules, limits: AttributeLim
   return true;
 }
 
-function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, traceIndex = false): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
   const fusedRegistry = new FieldTypeRegistry();
   const fusedSlots = new TimestampSlots();
-  const encoder = createProtoTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits });
+  const encoder = createProtoTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits, traceIndex });
   assert.ok(encoder !== undefined);
   const refRegistry = new FieldTypeRegistry();
   const refSlots = new TimestampSlots();
@@ -97,7 +97,7 @@ function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DE
       registry: fusedRegistry,
       run(body, tenant = 'acme') {
         const r = encoder.encode(body, tenant);
-        if (r === undefined) return { lines: referenceLines(body, tenant, rules, fusedRegistry, fusedSlots, limits).lines, fused: false };
+        if (r === undefined) return { lines: referenceLines(body, tenant, rules, fusedRegistry, fusedSlots, limits, traceIndex).lines, fused: false };
         // What it took, the reference path must take whole.
         const check = referenceLines(body, tenant, rules, new FieldTypeRegistry(), new TimestampSlots(), limits);
         assert.equal(check.rejected, 0, 'the fused encoder accepted a request with a span the reference path refuses');
@@ -111,7 +111,7 @@ function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DE
     reference: {
       registry: refRegistry,
       run(body, tenant = 'acme') {
-        return { lines: referenceLines(body, tenant, rules, refRegistry, refSlots, limits).lines, fused: false };
+        return { lines: referenceLines(body, tenant, rules, refRegistry, refSlots, limits, traceIndex).lines, fused: false };
       },
     },
   };
@@ -436,4 +436,29 @@ test('rollups: the JSON front end reports the same durations, keys, statuses and
     seen += reference.length;
   }
   assert.ok(seen > 100, `${seen} observations compared`);
+});
+
+test('with the trace and session index (InfluxDB): corpus, escaping, tenants and fuzzed bodies give the reference lines', () => {
+  const fx = buildFixtures(10, 60);
+  const shaped = buildShapedFixtures({ requests: 4, spansPerRequest: 50, attributes: 20, sessions: 1000 });
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true);
+  const corpus = [...fx.protobuf, ...shaped.protobuf].map((b) => Buffer.from(b));
+  assert.equal(compare(corpus, s), corpus.length);
+  const index = s.fused.run(corpus[0] as Buffer).lines.filter((l) => /^(trace|session)_index,/.test(l));
+  assert.ok(index.some((l) => l.startsWith('trace_index,')) && index.some((l) => l.startsWith('session_index,')), 'the corpus writes both index measurements');
+  // Sessions of every type and escaping need, two spans of a trace in one second and one in the next.
+  const corners = body([...SVC, str('session.id', 'res "s" \\ ü')], [
+    { n: 1, attributes: [int('session_id', 42)] },
+    { n: 1, start: '1700000000923456789', end: '1700000000933456789', attributes: [bool('session.id', true)] },
+    { n: 1, start: '1700000001023456789', end: '1700000001033456789' },
+    { n: 2, attributes: [str('session.id', '')] },
+  ]);
+  for (const tenant of ['acme', 'a b,c=d', '']) assert.equal(compare([corners], sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true), tenant), 1, `tenant "${tenant}"`);
+  const seeds = [...buildFixtures(3, 20).protobuf, corners].map((b) => Buffer.from(b));
+  fc.assert(
+    fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(byteOp, { minLength: 1, maxLength: 4 }), (seed, ops) => {
+      compare([applyByteOps(seeds[seed] as Buffer, ops, seeds)], s);
+    }),
+    { numRuns: envCount('FUZZ_FUSED_BODIES', 3000) / 3, seed: 17 },
+  );
 });

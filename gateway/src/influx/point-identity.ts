@@ -215,7 +215,9 @@ const at: SplitTime = { top: 0, ns: 0 };
 
 /**
  * Encodes mapped points into line protocol, giving each a collision-free timestamp: spread below
- * the microsecond by its identity (timestamps.ts), then probed in the slot index.
+ * the microsecond by its identity (timestamps.ts), then probed in the slot index. A point whose
+ * identity is '' is keyed by its timestamp itself (the trace index, mapping/trace-index-rows.ts):
+ * it is written at that timestamp, and takes no slot.
  */
 export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlots): string[] {
   const lines: string[] = [];
@@ -224,8 +226,12 @@ export function encodePoints(points: readonly MappedPoint[], slots: TimestampSlo
     if (fields === '') continue;
     const series = encodeSeriesKey(point.measurement, point.tags);
     const decimal = point.timestamp.toString();
+    if (spanId === '') {
+      lines.push(series + ' ' + fields + ' ' + decimal);
+      continue;
+    }
     splitDecimal(decimal, at);
-    const ns = spanId === '' ? at.ns : spreadNanos(at.top, at.ns, spreadOffset(spanId));
+    const ns = spreadNanos(at.top, at.ns, spreadOffset(spanId));
     const ts = ns === at.ns ? decimal : nanosDecimal(at.top, ns);
     lines.push(series + ' ' + fields + ' ' + slots.assignParts(slots.scope(point.measurement), at.top, ns, ts, spanId));
   }

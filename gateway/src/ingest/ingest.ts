@@ -95,7 +95,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const fusedOptions =
     intake === undefined || deps.fieldTypes === undefined || deps.cardinalityGuard !== undefined
       ? undefined
-      : { rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits, observe: deps.rollups !== undefined };
+      : { rules: deps.rules, fieldTypes: deps.fieldTypes, slots: intake.slots, instanceName: deps.instanceName, limits, observe: deps.rollups !== undefined, traceIndex: deps.mapper.traceIndex };
   const fused: Readonly<Record<OtlpEncoding, TraceLineEncoder | undefined>> = {
     protobuf: fusedOptions === undefined ? undefined : createProtoTraceLineEncoder(fusedOptions),
     json: fusedOptions === undefined ? undefined : createJsonTraceLineEncoder(fusedOptions),

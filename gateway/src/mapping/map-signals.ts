@@ -6,6 +6,7 @@ import type { ExpHistogramPoint, HistogramPoint, LogRecord, LogsRequest, MetricD
 import { SLOT, slotKeys } from '../schema/attributes.ts';
 import { LOGS_RESERVED, METRIC_RESERVED } from '../schema/derived.ts';
 import { LATENCY_ROLLUP, LOGS } from '../schema/measurements.ts';
+import { SESSION_INDEX, TRACE_INDEX } from '../schema/trace-index.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import { browserEventPoint } from './map-browser-events.ts';
 import type { MapContext } from './map-spans.ts';
@@ -214,7 +215,7 @@ function dataPointPoints(data: MetricDataWithPoints, p: MetricDataWithPoints['po
 export function createMetricsMapper(rules: MappingRules): MetricsMapper {
   const aliases = new Map(Object.entries(rules.aliases));
   // A metric called `spans` must not land among the spans: built-in measurements are kept for us.
-  const builtIn = new Set([rules.frontend.name, rules.backend.name, rules.spans.name, LOGS_MEASUREMENT, LATENCY_ROLLUP.name]);
+  const builtIn = new Set([rules.frontend.name, rules.backend.name, rules.spans.name, LOGS_MEASUREMENT, LATENCY_ROLLUP.name, TRACE_INDEX.name, SESSION_INDEX.name]);
   const measurementOf = (name: string): string => {
     const s = sanitizeMetricName(name);
     return builtIn.has(s) ? `metric_${s}` : s;

@@ -6,6 +6,7 @@ import { KNOWN_BY_KEY, SLOT, SLOT_COUNT } from '../schema/attributes.ts';
 import { SPANS_RESERVED } from '../schema/derived.ts';
 import { appendAttributeFields, type FieldTypeRegistry } from './field-types.ts';
 import type { MappingRules, MeasurementRule } from './rules.ts';
+import { indexPoints, TraceIndexRows } from './trace-index-rows.ts';
 
 export interface MapResult {
   readonly points: MappedPoint[];
@@ -27,6 +28,7 @@ type Fields = Array<readonly [string, FieldValue]>;
 type Known = Array<AttrValue | undefined>;
 
 const NS_PER_MS = 1_000_000n;
+const NS_PER_SECOND = 1_000_000_000n;
 
 function durationMs(span: SpanRecord): bigint {
   // Round half up rather than truncate, so a 0.9 ms action is 1 ms, not 0.
@@ -55,12 +57,25 @@ function byKey(a: readonly [string, string], b: readonly [string, string]): numb
 
 export interface SpanMapper {
   map(req: TraceRequest, ctx: MapContext): MapResult;
+  /** Whether it writes the trace and session index (schema/trace-index.ts); the fused encoder follows it. */
+  readonly traceIndex: boolean;
+}
+
+export interface SpanMapperOptions {
+  /**
+   * Write the trace and session index after each request's span points: for InfluxDB, where ids are
+   * fields and a lookup would scan (main.ts turns it on there). Default off (the embedded store has SQL).
+   */
+  readonly traceIndex?: boolean;
 }
 
 // About 130 lines on purpose: the reference path's hot loop (every JSON trace, and every trace into
 // the embedded store), with the rules' lookups built once and closed over; its steps (scan, extra
 // tags, one span) are inner functions that share them.
-export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegistry): SpanMapper {
+export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegistry, options: SpanMapperOptions = {}): SpanMapper {
+  // The index points at spans: without them there is nothing to find.
+  const traceIndex = options.traceIndex === true && rules.spans.enabled;
+  const index = new TraceIndexRows();
   const aliases = new Map(Object.entries(rules.aliases));
   const canonical = (key: string): string => aliases.get(key) ?? key;
 
@@ -88,7 +103,8 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
     return tags.sort(byKey);
   }
 
-  function mapSpan(span: SpanRecord, resource: readonly Attribute[], scopeName: string, ctx: MapContext, out: MappedPoint[]): void {
+  /** Returns the span's session id, for the index. */
+  function mapSpan(span: SpanRecord, resource: readonly Attribute[], scopeName: string, ctx: MapContext, out: MappedPoint[]): string {
     const known: Known = new Array<AttrValue | undefined>(SLOT_COUNT).fill(undefined);
     const rest = new Map<string, AttrValue>();
     // Resource first, so a span attribute of the same name wins.
@@ -158,11 +174,14 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
       appendAttributeFields(fields, rules.spans.name, rest, SPANS_RESERVED, fieldTypes);
       out.push({ spanId: span.spanId, point: { measurement: rules.spans.name, tags, fields, timestamp: ts } });
     }
+    return sessionId;
   }
 
   return {
+    traceIndex,
     map(req, ctx) {
       const points: MappedPoint[] = [];
+      if (traceIndex) index.start();
       const rejections = new Map<string, number>();
       let accepted = 0;
       let rejected = 0;
@@ -171,8 +190,9 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
           for (const span of ss.spans) {
             let reason = invalidSpanReason(span);
             const from = points.length;
+            let sessionId = '';
             if (reason === undefined) {
-              mapSpan(span, rs.resource, ss.scopeName, ctx, points);
+              sessionId = mapSpan(span, rs.resource, ss.scopeName, ctx, points);
               for (let i = from; i < points.length && reason === undefined; i++) if (seriesKeyTooLong((points[i] as MappedPoint).point)) reason = REASONS.seriesKey;
             }
             if (reason !== undefined) {
@@ -182,9 +202,11 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
               continue;
             }
             accepted++;
+            if (traceIndex) index.add(Number(span.startTimeUnixNano / NS_PER_SECOND), span.traceId, sessionId);
           }
         }
       }
+      if (traceIndex) indexPoints(index.rows(), ctx.tenantId, points);
       return { points, acceptedSpans: accepted, rejectedSpans: rejected, rejections };
     },
   };

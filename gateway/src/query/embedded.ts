@@ -5,6 +5,7 @@ import { createEmbeddedConsoleQueries } from './embedded-console.ts';
 import type { RollupCoverage } from '../rollup/recorder.ts';
 import { withRollups } from './rollup-drilldown.ts';
 import { createEmbeddedRollupSource } from './rollup-embedded.ts';
+import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
 import {
   byLogOrder,
   byStartDesc,
@@ -20,8 +21,6 @@ import {
   byWindow,
   type WindowP99,
 } from './model.ts';
-
-const MAX_TRACE_ROWS = 100_000;
 
 type Row = Record<string, DuckDBValue>;
 
@@ -88,19 +87,21 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
 
     async traces(tenant, range, limit, sessionId) {
       const base = 'time_ns >= $1 AND time_ns < $2 AND tenant_id = $3';
-      const sql =
-        sessionId === undefined
-          ? `SELECT trace_id, parent_span_id, name, time_ns // 1000 AS start_us, duration_ns FROM ${sp} WHERE ${base} ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS}`
-          : `SELECT trace_id, parent_span_id, name, time_ns // 1000 AS start_us, duration_ns FROM ${sp} WHERE ${base}
+      const cols = `trace_id, parent_span_id, name, time_ns // 1000 AS start_us, duration_ns`;
+      const traceRows = async (sql: string, params: DuckDBValue[]): Promise<TraceRow[]> =>
+        (await rows(sql, params)).map((r) => ({
+          traceId: String(r.trace_id),
+          parentSpanId: String(r.parent_span_id ?? ''),
+          name: String(r.name ?? ''),
+          startMicros: n(r.start_us) ?? 0,
+          durationNs: n(r.duration_ns) ?? 0,
+        }));
+      if (sessionId === undefined) {
+        return newestTraces(limit, (count) => traceRows(`SELECT ${cols} FROM ${sp} WHERE ${base} ORDER BY time_ns DESC LIMIT ${count}`, [range.fromNs, range.toNs, tenant]));
+      }
+      const sql = `SELECT ${cols} FROM ${sp} WHERE ${base}
                AND trace_id IN (SELECT trace_id FROM ${sp} WHERE ${base} AND session_id = $4 ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS})`;
-      const params: DuckDBValue[] = sessionId === undefined ? [range.fromNs, range.toNs, tenant] : [range.fromNs, range.toNs, tenant, sessionId];
-      const flat = (await rows(sql, params)).map((r) => ({
-        traceId: String(r.trace_id),
-        parentSpanId: String(r.parent_span_id ?? ''),
-        name: String(r.name ?? ''),
-        startMicros: n(r.start_us) ?? 0,
-        durationNs: n(r.duration_ns) ?? 0,
-      }));
+      const flat = await traceRows(sql, [range.fromNs, range.toNs, tenant, sessionId]);
       return summarizeTraces(flat).sort(byStartDesc).slice(0, limit);
     },
 

@@ -7,6 +7,8 @@ import { createInfluxConsoleQueries, type InfluxSeries } from './influx-console.
 import type { RollupCoverage } from '../rollup/recorder.ts';
 import { withRollups } from './rollup-drilldown.ts';
 import { createInfluxRollupSource } from './rollup-influx.ts';
+import { ALL_TIME, createIndexedTraceLookups, inWindowOf, intersect, secondWindows } from './influx-trace-index.ts';
+import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
 import {
   byLogOrder,
   byStartDesc,
@@ -21,6 +23,7 @@ import {
   type DrillDown,
   type LatencyStats,
   type SessionSummary,
+  type TimeRange,
   type TraceSpan,
   byWindow,
   type WindowP99,
@@ -28,8 +31,8 @@ import {
 
 type Series = InfluxSeries;
 
-/** Rows scanned at most for a trace list; the newest are kept. */
-const MAX_TRACE_ROWS = 100_000;
+/** What a trace list reads of each span (newest-traces.ts `TraceRow`, with the time first). */
+const TRACE_COLUMNS = `"trace_id", "parent_span_id", "name", "duration_ns"`;
 
 export { InfluxQueryError };
 
@@ -91,6 +94,42 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
   }
 
   const consoleQueries = createInfluxConsoleQueries(query, { fe, be, sp });
+  const index = createIndexedTraceLookups(query);
+
+  const traceRows = (results: Series[][]): TraceRow[] =>
+    results.flat().flatMap((s) =>
+      s.values.map((v) => ({ traceId: String(v[1]), parentSpanId: String(v[2] ?? ''), name: String(v[3] ?? ''), startMicros: Number(v[0]), durationNs: Number(v[4] ?? 0) })),
+    );
+
+  /** The spans of a session's traces, read in the seconds the index gives each trace (within `range`). */
+  async function indexedSessionRows(tenant: string, ids: readonly string[], range: TimeRange): Promise<TraceRow[]> {
+    const seconds = await index.tracesSeconds(tenant, ids, range);
+    const statements: string[] = [];
+    for (const w of secondWindows([...seconds.values()].flat())) {
+      const inRange = intersect(w, range);
+      if (inRange === undefined) continue;
+      const inWindow = [...seconds].filter(([, list]) => list.some((s) => inWindowOf(s, w))).map(([id]) => id);
+      for (let i = 0; i < inWindow.length; i += 50) {
+        const or = inWindow.slice(i, i + 50).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
+        statements.push(`SELECT ${TRACE_COLUMNS} FROM ${sp} WHERE ${timeRange(inRange.fromNs, inRange.toNs)} AND "tenant_id" = ${literal(tenant)} AND (${or})`);
+      }
+    }
+    return statements.length === 0 ? [] : traceRows(await query(statements.join('; ')));
+  }
+
+  /** Without index rows (data written before the index): session_id is a field, so find its traces by scanning, then all their spans. */
+  async function scannedSessionRows(tenant: string, sessionId: string, range: TimeRange | undefined): Promise<TraceRow[]> {
+    if (range === undefined) return [];
+    const where = `WHERE ${timeRange(range.fromNs, range.toNs)} AND "tenant_id" = ${literal(tenant)}`;
+    const [hits = []] = await query(`SELECT "trace_id" FROM ${sp} ${where} AND "session_id" = ${literal(sessionId)} ORDER BY time DESC LIMIT ${MAX_TRACE_ROWS}`);
+    const ids = [...new Set(hits.flatMap((s) => s.values.map((v) => String(v[1]))))];
+    const statements: string[] = [];
+    for (let i = 0; i < ids.length; i += 50) {
+      const or = ids.slice(i, i + 50).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
+      statements.push(`SELECT ${TRACE_COLUMNS} FROM ${sp} ${where} AND (${or})`);
+    }
+    return statements.length === 0 ? [] : traceRows(await query(statements.join('; ')));
+  }
 
   const raw: DrillDown = {
     ...consoleQueries,
@@ -146,31 +185,28 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
     },
 
     async traces(tenant, range, limit, sessionId) {
-      const where = `WHERE ${timeRange(range.fromNs, range.toNs)} AND "tenant_id" = ${literal(tenant)}`;
-      const cols = `"trace_id", "parent_span_id", "name", "duration_ns"`;
-      let rows: Series[];
       if (sessionId === undefined) {
-        [rows = []] = await query(`SELECT ${cols} FROM ${sp} ${where} ORDER BY time DESC LIMIT ${MAX_TRACE_ROWS}`);
-      } else {
-        // session_id is a field on spans (ids never become tags): find the traces, then all their spans.
-        const [hits = []] = await query(`SELECT "trace_id" FROM ${sp} ${where} AND "session_id" = ${literal(sessionId)} ORDER BY time DESC LIMIT ${MAX_TRACE_ROWS}`);
-        const ids = [...new Set(hits.flatMap((s) => s.values.map((v) => String(v[1]))))];
-        rows = [];
-        for (let i = 0; i < ids.length; i += 50) {
-          const or = ids.slice(i, i + 50).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
-          const [chunk = []] = await query(`SELECT ${cols} FROM ${sp} ${where} AND (${or})`);
-          rows.push(...chunk);
-        }
+        const where = `WHERE ${timeRange(range.fromNs, range.toNs)} AND "tenant_id" = ${literal(tenant)}`;
+        return newestTraces(limit, async (n) => traceRows(await query(`SELECT ${TRACE_COLUMNS} FROM ${sp} ${where} ORDER BY time DESC LIMIT ${n}`)));
       }
-      const flat = rows.flatMap((s) =>
-        s.values.map((v) => ({ traceId: String(v[1]), parentSpanId: String(v[2] ?? ''), name: String(v[3] ?? ''), startMicros: Number(v[0]), durationNs: Number(v[4] ?? 0) })),
-      );
-      return summarizeTraces(flat).sort(byStartDesc).slice(0, limit);
+      const ids = await index.sessionTraces(tenant, sessionId, range, MAX_TRACE_ROWS);
+      const rows = ids.length > 0 ? await indexedSessionRows(tenant, ids, range) : await scannedSessionRows(tenant, sessionId, await index.uncovered(range));
+      return summarizeTraces(rows).sort(byStartDesc).slice(0, limit);
     },
 
     async trace(traceId, tenant) {
-      const [rows = []] = await query(`SELECT * FROM ${sp} WHERE "trace_id" = ${literal(traceId)}${tenantFilter(tenant)}`);
-      return rows
+      const seconds = await index.traceSeconds(traceId, tenant);
+      let statements: string[];
+      if (seconds.length > 0) {
+        statements = secondWindows(seconds).map((w) => `SELECT * FROM ${sp} WHERE ${timeRange(w.fromNs, w.toNs)} AND "trace_id" = ${literal(traceId)}${tenantFilter(tenant)}`);
+      } else {
+        // Not in the index: written before it, or no such trace. Scan where the index does not cover.
+        const before = await index.uncovered(ALL_TIME);
+        statements = before === undefined ? [] : [`SELECT * FROM ${sp} WHERE time < ${before.toNs} AND "trace_id" = ${literal(traceId)}${tenantFilter(tenant)}`];
+      }
+      const results = statements.length === 0 ? [] : await query(statements.join('; '));
+      return results
+        .flat()
         .flatMap((s) => s.values.map((v) => spanRow(s.columns, v)))
         .sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
     },

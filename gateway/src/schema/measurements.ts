@@ -5,9 +5,10 @@
  * read their lists from here (schema/derived.ts); gateway/test/schema.test.ts holds what the mappers
  * write to these declarations.
  *
- * This module imports nothing from the gateway: every other folder may depend on it, so it can
+ * This module imports nothing from the gateway outside schema/: every other folder may depend on it, so it can
  * never be part of an import cycle.
  */
+import { SESSION_INDEX, TRACE_INDEX } from './trace-index.ts';
 
 /** A field's InfluxDB type (the same four as line-protocol.ts `FieldType`). */
 export type ColumnType = 'string' | 'integer' | 'float' | 'boolean';
@@ -164,5 +165,5 @@ export const FRONTEND_ERRORS: MeasurementSpec = {
 /** Every declaration, for checks and docs. */
 export const MEASUREMENTS: readonly MeasurementSpec[] = [FRONTEND, BACKEND, ROLLUP, LATENCY_ROLLUP, SPANS, LOGS, METRICS, WEB_VITALS, FRONTEND_ERRORS];
 
-/** Measurement names MAPPING_FILE may not give frontend, backend or spans: logs, the metrics table and the browser events own them. */
-export const FIXED_NAMES: readonly string[] = [LATENCY_ROLLUP.name, LOGS.name, METRICS.name, WEB_VITALS.name, FRONTEND_ERRORS.name];
+/** Measurement names MAPPING_FILE may not give frontend, backend or spans: the rollups, logs, the metrics table, the browser events and the trace index own them. */
+export const FIXED_NAMES: readonly string[] = [LATENCY_ROLLUP.name, LOGS.name, METRICS.name, WEB_VITALS.name, FRONTEND_ERRORS.name, TRACE_INDEX.name, SESSION_INDEX.name];

@@ -38,6 +38,8 @@ export interface TraceLineOptions {
   readonly limits: AttributeLimits;
   /** Collect the durations for the rollups. */
   readonly observe?: boolean | undefined;
+  /** Write the trace and session index (the span mapper's `traceIndex`: both paths write alike). */
+  readonly traceIndex?: boolean | undefined;
 }
 
 /** What the core holds between requests instead of the last request's bytes. */
@@ -83,6 +85,8 @@ export class TraceLineCore {
 
   /** The request is taken: its lines, and its field type conflicts counted. */
   finish(): FusedTraceLines {
+    // After every span: the index rows sum up the request's traces and sessions.
+    this.lines.indexLines();
     this.values.src = NOTHING;
     const taken = this.out.finish();
     const { fieldTypes, rules } = this.opts;

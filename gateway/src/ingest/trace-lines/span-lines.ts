@@ -3,6 +3,7 @@ import { escapeKey, escapeMeasurement, escapeStringValue } from '../../influx/li
 import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';
 import type { MappingRules } from '../../mapping/rules.ts';
+import { TraceIndexRows } from '../../mapping/trace-index-rows.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
 import { SPAN_KIND_NAMES } from '../../otlp/model.ts';
 import type { Reader } from '../../otlp/wire.ts';
@@ -33,6 +34,8 @@ export interface SpanLinesOptions {
   readonly limits: AttributeLimits;
   /** Collect each frontend and backend duration for the rollups (`observations`). */
   readonly observe?: boolean | undefined;
+  /** Write the trace and session index after the request's lines (map-spans.ts `traceIndex`). */
+  readonly traceIndex?: boolean;
 }
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -47,7 +50,10 @@ export class SpanLines {
   private readonly observe: boolean;
   private tenant = '';
   private tenantTag: Buffer = Buffer.alloc(0);
+  private tenantTagText = '';
   private lastTenant: string | undefined;
+  /** The request's index rows, or undefined without the index. */
+  private readonly index: TraceIndexRows | undefined;
 
   /** The current span: its wire fields, id, and start (spread; split and in decimal). */
   private readonly f = new SpanFields();
@@ -100,6 +106,7 @@ export class SpanLines {
     this.prefix = { frontend: utf8(escapeMeasurement(rules.frontend.name)), backend: utf8(escapeMeasurement(rules.backend.name)), spans: utf8(escapeMeasurement(rules.spans.name)) };
     this.instanceValue = utf8('"' + escapeStringValue(opts.instanceName) + '"');
     this.kindTags = SPAN_KIND_NAMES.map((k) => utf8(`,span_kind=${k}`));
+    this.index = opts.traceIndex === true && rules.spans.enabled ? new TraceIndexRows() : undefined;
   }
 
   /** Before each request. */
@@ -108,10 +115,26 @@ export class SpanLines {
     this.conflicts = [];
     if (this.observe) this.observations = [];
     this.tenant = tenantId;
+    this.index?.start();
     if (tenantId !== this.lastTenant) {
       const v = escapeKey(tenantId);
-      this.tenantTag = v === '' ? Buffer.alloc(0) : utf8(`,tenant_id=${v}`);
+      this.tenantTagText = v === '' ? '' : `,tenant_id=${v}`;
+      this.tenantTag = utf8(this.tenantTagText);
       this.lastTenant = tenantId;
+    }
+  }
+
+  /**
+   * After the request's spans: its index rows (mapping/trace-index-rows.ts), as the reference path
+   * encodes `indexPoints` (identity '': written at their own timestamp, no slot taken).
+   */
+  indexLines(): void {
+    if (this.index === undefined) return;
+    const out = this.out;
+    for (const r of this.index.rows()) {
+      const fields = r.sessionId === '' ? `trace_id="${r.ids}"` : `session_id="${escapeStringValue(r.sessionId)}",trace_ids="${r.ids}"`;
+      out.putUtf8(`${r.measurement},shard=${r.shard}${this.tenantTagText} ${fields}`);
+      out.endLine(nanosDecimal(r.second, r.offset));
     }
   }
 
@@ -151,6 +174,7 @@ export class SpanLines {
     if (backend) this.backendLine(durationMs);
     if (this.rules.spans.enabled) this.spansLine(durationNs, scope);
     if (this.observe && (frontend || backend)) this.observeSpan(frontend, backend, durationMs);
+    if (this.index !== undefined) this.indexSpan(t.top);
   }
 
   /** The span's durations as the rollups see them (rollup/observation.ts), with the same keys as its lines' tags. */
@@ -173,6 +197,14 @@ export class SpanLines {
     if (i === -1) return '';
     const v = this.values;
     return v.type[i] === V_STRING ? this.out.src.toString('utf8', v.start[i] as number, v.end[i] as number) : v.otherText(i);
+  }
+
+  /** The span's trace and session, for the index rows written after the request. */
+  private indexSpan(second: number): void {
+    const { f } = this;
+    const src = this.out.src;
+    const session = this.text(this.values.known[SLOT.session] as number);
+    (this.index as TraceIndexRows).add(second, src.toString('hex', f.traceAt, f.traceAt + 16), session);
   }
 
   private frontendLine(durationMs: number): void {

@@ -1,0 +1,150 @@
+import { indexShard, SESSION_INDEX, TRACE_INDEX } from '../schema/trace-index.ts';
+import type { InfluxQuery, InfluxSeries } from './influx-console.ts';
+import { ident, literal, timeRange } from './influxql.ts';
+import type { TimeRange } from './model.ts';
+
+/**
+ * Trace and session lookups through the index (schema/trace-index.ts) on InfluxDB: the index says
+ * in which seconds a trace's spans start, so the spans are read from those seconds only, where a
+ * lookup without it scans every span of the range (or of all time, for a trace id).
+ *
+ * Data written before the index existed has no rows in it. The index starts at its earliest row;
+ * before that (plus a margin for a rolling upgrade, when replicas without the index still write),
+ * lookups scan as they always did, and only there.
+ */
+
+const NS_PER_SECOND = 1_000_000_000n;
+/** Index rows sit in their second, spans start in it: reading ±1 s around a range misses no row of it. */
+const ROW_SLACK_NS = NS_PER_SECOND;
+/** A span's slot may move a few nanoseconds up (point-identity.ts): past the end of its second. */
+const SPAN_SLACK_NS = 1_000_000n;
+/** After the first index row, replicas of an older version may still write spans without it. */
+export const INDEX_MARGIN_NS = 3600n * NS_PER_SECOND;
+/** How long the index's start is cached: it moves only when retention drops data, or on the first index row. */
+const START_TTL_MILLIS = 60_000;
+/** Trace ids per statement (an OR of equalities). */
+const IDS_PER_STATEMENT = 50;
+
+export interface IndexedTraceLookups {
+  /**
+   * Where the index does not answer: before its start (plus the margin), as a range; undefined
+   * when the index covers all of `range`. No index at all: the whole range.
+   */
+  uncovered(range: TimeRange): Promise<TimeRange | undefined>;
+  /** The seconds (epoch s) in which the trace has spans, in the index; empty when it has none. */
+  traceSeconds(traceId: string, tenant: string | undefined): Promise<number[]>;
+  /** The session's trace ids with spans in `range` (index rows only; newest first, at most `max`). */
+  sessionTraces(tenant: string, sessionId: string, range: TimeRange, max: number): Promise<string[]>;
+  /** The seconds in `range` in which each of these traces of a tenant has spans, by trace id. */
+  tracesSeconds(tenant: string, traceIds: readonly string[], range: TimeRange): Promise<Map<string, number[]>>;
+}
+
+/** The time windows to read spans in, from the seconds the index names: adjacent seconds merge into one window. */
+export function secondWindows(seconds: Iterable<number>): TimeRange[] {
+  const sorted = [...new Set(seconds)].sort((a, b) => a - b);
+  const out: TimeRange[] = [];
+  let start = -1;
+  let end = -1;
+  for (const s of sorted) {
+    if (s <= end) {
+      end = s + 1;
+      continue;
+    }
+    if (start >= 0) out.push(window(start, end));
+    start = s;
+    end = s + 1;
+  }
+  if (start >= 0) out.push(window(start, end));
+  return out;
+}
+
+function window(start: number, end: number): TimeRange {
+  return { fromNs: BigInt(start) * NS_PER_SECOND, toNs: BigInt(end) * NS_PER_SECOND + SPAN_SLACK_NS };
+}
+
+/** Every time InfluxDB can hold (a lookup without a range). */
+export const ALL_TIME: TimeRange = { fromNs: 0n, toNs: 2n ** 63n - 1n };
+
+/** Whether second `s` (epoch s) is in window `w`. */
+export function inWindowOf(s: number, w: TimeRange): boolean {
+  const ns = BigInt(s) * NS_PER_SECOND;
+  return ns >= w.fromNs && ns < w.toNs;
+}
+
+/** The overlap of two ranges, or undefined. */
+export function intersect(a: TimeRange, b: TimeRange): TimeRange | undefined {
+  const fromNs = a.fromNs > b.fromNs ? a.fromNs : b.fromNs;
+  const toNs = a.toNs < b.toNs ? a.toNs : b.toNs;
+  return fromNs < toNs ? { fromNs, toNs } : undefined;
+}
+
+const secondOf = (micros: unknown): number => Math.floor(Number(micros) / 1e6);
+
+export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLookups {
+  const ti = ident(TRACE_INDEX.name);
+  const si = ident(SESSION_INDEX.name);
+  let start: { at: number; ns: bigint | undefined } | undefined;
+
+  /** The earliest index row's time (ns), or undefined when there is none yet. */
+  async function indexStart(): Promise<bigint | undefined> {
+    if (start !== undefined && Date.now() - start.at < START_TTL_MILLIS) return start.ns;
+    const [rows = []] = await query(`SELECT FIRST("trace_id") FROM ${ti}`);
+    const micros = rows[0]?.values[0]?.[0];
+    const ns = typeof micros === 'number' ? BigInt(micros) * 1000n : undefined;
+    // No index yet is not cached: the first rows may arrive any moment.
+    if (ns !== undefined) start = { at: Date.now(), ns };
+    return ns;
+  }
+
+  const widened = (range: TimeRange): string => timeRange(range.fromNs - ROW_SLACK_NS, range.toNs + ROW_SLACK_NS);
+  const tenantFilter = (tenant: string | undefined): string => (tenant === undefined ? '' : ` AND "tenant_id" = ${literal(tenant)}`);
+
+  return {
+    async uncovered(range) {
+      const s = await indexStart();
+      if (s === undefined) return range;
+      return intersect(range, { fromNs: range.fromNs, toNs: s + INDEX_MARGIN_NS });
+    },
+
+    async traceSeconds(traceId, tenant) {
+      const [rows = []] = await query(`SELECT "trace_id" FROM ${ti} WHERE "shard" = ${literal(indexShard(traceId))}${tenantFilter(tenant)} AND "trace_id" = ${literal(traceId)}`);
+      return rows.flatMap((s) => s.values.map((v) => secondOf(v[0])));
+    },
+
+    async sessionTraces(tenant, sessionId, range, max) {
+      const [rows = []] = await query(
+        `SELECT "trace_ids" FROM ${si} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(indexShard(sessionId))} AND "session_id" = ${literal(sessionId)} AND ${widened(range)} ORDER BY time DESC LIMIT ${max}`,
+      );
+      return [...new Set(rows.flatMap((s) => s.values.flatMap((v) => String(v[1]).split(','))))];
+    },
+
+    async tracesSeconds(tenant, traceIds, range) {
+      // One statement per shard (each reads that shard's one series), a few ids each.
+      const byShard = new Map<string, string[]>();
+      for (const id of traceIds) {
+        const shard = indexShard(id);
+        const list = byShard.get(shard) ?? [];
+        list.push(id);
+        byShard.set(shard, list);
+      }
+      const statements: string[] = [];
+      for (const [shard, ids] of byShard) {
+        for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+          const or = ids.slice(i, i + IDS_PER_STATEMENT).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
+          statements.push(`SELECT "trace_id" FROM ${ti} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(shard)} AND ${widened(range)} AND (${or})`);
+        }
+      }
+      const out = new Map<string, number[]>();
+      if (statements.length === 0) return out;
+      for (const rows of await query(statements.join('; '))) {
+        for (const v of rows.flatMap((s: InfluxSeries) => s.values)) {
+          const id = String(v[1]);
+          const list = out.get(id) ?? [];
+          list.push(secondOf(v[0]));
+          out.set(id, list);
+        }
+      }
+      return out;
+    },
+  };
+}
