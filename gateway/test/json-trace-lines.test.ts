@@ -37,17 +37,17 @@ interface Sides {
   readonly registries: readonly [FieldTypeRegistry, FieldTypeRegistry];
 }
 
-function referenceLines(body: Buffer, tenant: string, rules: MappingRules, registry: FieldTypeRegistry, slots: TimestampSlots, limits: AttributeLimits): { lines: string[]; rejected: number; cut: number } {
+function referenceLines(body: Buffer, tenant: string, rules: MappingRules, registry: FieldTypeRegistry, slots: TimestampSlots, limits: AttributeLimits, traceIndex = false): { lines: string[]; rejected: number; cut: number } {
   const tally = { dropped: 0, truncated: 0 };
   const req = limitTraceRequest(decodeTraceRequest(body, 'json'), limits, tally);
-  const mapped = createSpanMapper(rules, registry).map(req, { tenantId: tenant, instanceName: 'gw-1' });
+  const mapped = createSpanMapper(rules, registry, { traceIndex }).map(req, { tenantId: tenant, instanceName: 'gw-1' });
   return { lines: encodePoints(mapped.points, slots), rejected: mapped.rejectedSpans, cut: tally.dropped + tally.truncated };
 }
 
-function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): Sides {
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, traceIndex = false): Sides {
   const fusedRegistry = new FieldTypeRegistry();
   const fusedSlots = new TimestampSlots();
-  const encoder = createJsonTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits });
+  const encoder = createJsonTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits, traceIndex });
   assert.ok(encoder !== undefined);
   const refRegistry = new FieldTypeRegistry();
   const refSlots = new TimestampSlots();
@@ -56,8 +56,8 @@ function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DE
     registries: [fusedRegistry, refRegistry],
     fused(body, tenant) {
       const r = encoder.encode(body, tenant);
-      if (r === undefined) return { lines: referenceLines(body, tenant, rules, fusedRegistry, fusedSlots, limits).lines, fused: false };
-      const check = referenceLines(body, tenant, rules, new FieldTypeRegistry(), new TimestampSlots(), limits);
+      if (r === undefined) return { lines: referenceLines(body, tenant, rules, fusedRegistry, fusedSlots, limits, traceIndex).lines, fused: false };
+      const check = referenceLines(body, tenant, rules, new FieldTypeRegistry(), new TimestampSlots(), limits, traceIndex);
       assert.equal(check.rejected, 0, 'the fused encoder took a request with a span the reference path refuses');
       assert.equal(check.cut, 0, 'the fused encoder took a request the attribute limits would cut');
       const lines = r.lines();
@@ -65,7 +65,7 @@ function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DE
       assert.equal(r.body.toString('utf8'), lines.join('\n'));
       return { lines, fused: true };
     },
-    reference: (body, tenant) => referenceLines(body, tenant, rules, refRegistry, refSlots, limits).lines,
+    reference: (body, tenant) => referenceLines(body, tenant, rules, refRegistry, refSlots, limits, traceIndex).lines,
   };
 }
 
@@ -458,4 +458,15 @@ test('fuzzed JSON bodies (bytes and structure: truncation, type changes, escapes
   );
   // Guards the guard: many mutations break the JSON or a span, but some must still be fused.
   assert.ok(taken > total / 20, `${taken} of ${total} mutated bodies were fused`);
+});
+
+test('with the trace and session index (InfluxDB): the corpus and session corners are fused with the reference lines, index rows included', () => {
+  const fx = buildFixtures(10, 60);
+  const corpus = fx.json.map((b) => Buffer.from(b));
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true);
+  assert.equal(compare(corpus, s), corpus.length);
+  const index = s.fused(corpus[0] as Buffer, 'acme').lines.filter((l) => /^(trace|session)_index,/.test(l));
+  assert.ok(index.some((l) => l.startsWith('trace_index,')) && index.some((l) => l.startsWith('session_index,')), 'the corpus writes both index measurements');
+  const corners = body([...SVC, str('session.id', 'res "s" \\ ü')], [{ attributes: [int('session_id', 42)] }, { attributes: [bool('session.id', true)] }, { attributes: [str('session.id', '')] }, {}]);
+  for (const tenant of ['acme', 'a b,c=d']) assert.equal(compare([corners], sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true), tenant), 1, `tenant "${tenant}"`);
 });
