@@ -117,6 +117,7 @@ export function createProtoTraceLineEncoder(opts: ProtoTraceLineOptions): ProtoT
       values.src = NOTHING;
       const taken = out.finish();
       for (const [key, type] of lines.conflicts) fieldTypes.noteConflict(rules.spans.name, key, type);
+      if (lines.overflowed > 0) fieldTypes.noteOverflow(rules.spans.name, lines.overflowed);
       const ends = out.lineEnds;
       return { spans: lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends) };
     },

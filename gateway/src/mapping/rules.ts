@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ALIASES } from '../schema/attributes.ts';
-import { BUILT_IN_TAGS, FORBIDDEN_TAGS } from '../schema/derived.ts';
+import { BUILT_IN_FIELDS, BUILT_IN_TAGS, FORBIDDEN_TAGS } from '../schema/derived.ts';
 import { BACKEND, FIXED_NAMES, FRONTEND, SPANS } from '../schema/measurements.ts';
 
 /**
@@ -74,6 +74,7 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
       for (const t of extraTags) {
         if (FORBIDDEN_TAGS.has(t)) err(`${p}.extraTags`, `may not contain "${t}" (ids never become tags; tenant/session are built in)`);
         if (BUILT_IN_TAGS[which as keyof typeof BUILT_IN_TAGS].includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is already a tag of this measurement`);
+        if (BUILT_IN_FIELDS[which as keyof typeof BUILT_IN_FIELDS].includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is a field of this measurement (a tag and a field may not share a name)`);
       }
       rules[which as keyof typeof rules] = Object.freeze({
         enabled: (r.enabled as boolean | undefined) ?? base.enabled,
