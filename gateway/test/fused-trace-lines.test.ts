@@ -5,7 +5,9 @@ import { buildFixtures, buildShapedFixtures } from '../../harness/fixtures.ts';
 import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from '../src/ingest/proto-trace-lines.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
 import { u64Decimal } from '../src/influx/timestamps.ts';
+import type { ColumnBudget } from '../src/mapping/column-budget.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
+import { decodeOverflow } from '../src/mapping/overflow-json.ts';
 import { createSpanMapper } from '../src/mapping/map-spans.ts';
 import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../src/mapping/rules.ts';
 import { decodeTraceRequest } from '../src/otlp/decode.ts';
@@ -16,6 +18,7 @@ import { SPANS_RESERVED } from '../src/schema/derived.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 import { applyByteOps, byteOp, envCount } from '../../test/support/fuzz.ts';
 import { createInProcessIngest } from '../../test/support/memory-store.ts';
+import { fixedBudget } from './support/fixed-budget.ts';
 import { fixed64, GROUP, len, str as text, varint } from './support/protobuf.ts';
 
 /**
@@ -81,12 +84,14 @@ function fusedShouldTake(body: Buffer, rules: MappingRules, limits: AttributeLim
   return true;
 }
 
-function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
-  const fusedRegistry = new FieldTypeRegistry();
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, budget?: () => ColumnBudget): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
+  const registry = (): FieldTypeRegistry => (budget === undefined ? new FieldTypeRegistry() : new FieldTypeRegistry(undefined, undefined, budget(), (_, n) => (overflowed.n += n)));
+  const overflowed = { n: 0 };
+  const fusedRegistry = registry();
   const fusedSlots = new TimestampSlots();
   const encoder = createProtoTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits });
   assert.ok(encoder !== undefined);
-  const refRegistry = new FieldTypeRegistry();
+  const refRegistry = registry();
   const refSlots = new TimestampSlots();
   return {
     encoder,
@@ -352,6 +357,30 @@ test('handed back to the reference path: refused spans, limits, reserved names, 
   const renamed = parseMappingRules({ measurements: { frontend: { name: 'fe' }, backend: { enabled: false } }, aliases: { 'user.session': 'session_id' } });
   const b = body(SVC, [{ kind: 2, attributes: [str('view_name', 'V'), str('user.session', 's1')] }]);
   assert.equal(compare([b], sides(renamed)), 1);
+});
+
+test('past a column budget: both paths write the same `attributes` JSON field, in the fused encoder too', () => {
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, () => fixedBudget(3));
+  const bodies = [
+    body(SVC, [{ attributes: [str('a', 'x'), int('n', 1), str('b', 'y')] }]),
+    // Past the budget: every value type, a type clash (`a` as a number; `a__float` has no room), and escaping.
+    body(SVC, [
+      {
+        attributes: [str('a', 'again'), int('a', 7), str('z.last', 'q"uo\\te\nnew line'), str('m', 'ünï'), { key: 'ok', value: { boolValue: true } }, { key: 'd', value: { doubleValue: 2.5 } }, { key: 'arr', value: { arrayValue: { values: [{ stringValue: 'p' }] } } }, int('big', 12345678901234567)],
+      },
+    ]),
+  ].map((b) => Buffer.from(b));
+  assert.equal(compare(bodies, s), 2, 'both taken by the fused encoder');
+  const lines = s.fused.run(bodies[1] as Buffer).lines;
+  const spans = lines.find((l) => l.startsWith('spans,')) as string;
+  const m = /,attributes="((?:[^"\\]|\\.)*)"/.exec(spans);
+  assert.ok(m !== null, spans);
+  const json = (m[1] as string).replace(/\\(["\\])/g, '$1');
+  assert.deepEqual(Object.keys(JSON.parse(json)), ['a', 'arr', 'big', 'd', 'm', 'ok', 'z.last'], 'keys in code-unit order');
+  assert.deepEqual(decodeOverflow(json), { a: 7, arr: '["p"]', big: 12345678901234568, d: 2.5, m: 'ünï', ok: true, 'z.last': 'q"uo\\te\nnew line' });
+  // The last value of `a` (a number) clashes with the string field `a`, and `a__float` has no room: only the JSON holds it.
+  assert.doesNotMatch(spans, /,a=|,a__float=|,z\.last=/);
+  assert.match(s.fused.run(bodies[0] as Buffer).lines.join('\n'), /,a="x",n=1,b="y" /, 'the first span keeps its three fields');
 });
 
 test('past the key cache (2048 keys), duplicate keys still collapse as in the reference path', () => {
