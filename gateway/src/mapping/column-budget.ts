@@ -96,6 +96,8 @@ interface Table {
   readonly unlogged: Map<string, string>;
   /** Granted reservations not yet used. */
   readonly spare: string[];
+  /** Reservations asked for and not yet granted: they count, but nothing may use them. */
+  asking: string[];
   /** Wanted columns without a decision (bounded), with the type first asked for. */
   readonly pending: Map<string, FieldType>;
   /** Entries the last read showed (admitted columns + live reservations). */
@@ -140,7 +142,7 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
   function table(name: string): Table {
     let t = tables.get(name);
     if (t === undefined) {
-      t = { admitted: new Map(), unlogged: new Map(), spare: [], pending: new Map(), entries: 0 };
+      t = { admitted: new Map(), unlogged: new Map(), spare: [], asking: [], pending: new Map(), entries: 0 };
       tables.set(name, t);
     }
     return t;
@@ -175,7 +177,8 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
         })
         .finally(() => readyResolve());
     }, delay);
-    timer.unref();
+    // A retry must not keep a stopping process alive; a round due now may (it is short).
+    if (delay > 0) timer.unref();
   }
 
   /** Folds the log into the tables: admitted columns (adopting others'), entries per table. */
@@ -205,7 +208,7 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
       // What this process knows counts even if the read missed it: a log that loses rows must not widen the budget.
       const set = live.get(name) ?? new Set<string>();
       for (const c of t.admitted.keys()) set.add(`c\u0000${c}`);
-      for (const r of [...t.spare, ...t.unlogged.values()]) set.add(`r\u0000${claimant}\u0000${r}`);
+      for (const r of [...t.spare, ...t.asking, ...t.unlogged.values()]) set.add(`r\u0000${claimant}\u0000${r}`);
       t.entries = set.size;
     }
   }
@@ -253,6 +256,12 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
   async function round(): Promise<'now' | 'later' | 'done'> {
     if (!loaded) await load();
     await logConversions();
+    // Reservations a failed round asked for may be in the log, ungranted: give them back first.
+    const stale = [...tables].flatMap(([name, t]) => t.asking.map((e) => row(name, 'reservation', e, 'release', '')));
+    if (stale.length > 0) {
+      await log.append(stale);
+      for (const t of tables.values()) t.asking = [];
+    }
     apply(await log.read());
     const asked: ColumnClaim[] = [];
     for (const [name, t] of tables) {
@@ -269,18 +278,22 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
       for (let i = 0; i < want; i++) asked.push(row(name, 'reservation', String(nextReservation++), 'reserve', ''));
     }
     if (asked.length > 0) {
+      // Counted as ours from the moment they may be visible, usable only once granted.
+      for (const r of asked) table(r.table).asking.push(r.entry);
       await log.append(asked);
-      // Counted as ours from here, granted or not, until released.
-      for (const r of asked) table(r.table).spare.push(r.entry);
       apply(await log.read());
       const released: ColumnClaim[] = [];
       for (const name of new Set(asked.map((r) => r.table))) {
         const t = table(name);
-        if (t.entries <= max) continue;
+        const mine = t.asking;
+        t.asking = [];
+        // Granted: the read came after the rows were acknowledged and shows at most `max` entries.
+        if (t.entries <= max) {
+          t.spare.push(...mine);
+          continue;
+        }
         // Over: another process reserved at the same time. Give back what this round asked for.
-        const mine = new Set(asked.filter((r) => r.table === name).map((r) => r.entry));
         for (const e of mine) released.push(row(name, 'reservation', e, 'release', ''));
-        t.spare.splice(0, t.spare.length, ...t.spare.filter((e) => !mine.has(e)));
       }
       if (released.length > 0) {
         await log.append(released);
