@@ -409,3 +409,17 @@ test('fuzzed bodies: whatever the fused encoder takes, it encodes exactly as the
   // Guards the guard: most mutations break the protobuf, but some must still be fused.
   assert.ok(taken > 0, `no mutated body was fused (of ${total})`);
 });
+
+test('fuzzed bodies past a column budget: the `attributes` field is byte-identical on both paths', () => {
+  const seeds = [...buildShapedFixtures({ requests: 2, spansPerRequest: 5, attributes: 12, sessions: 10 }).protobuf, body(SVC, [{ attributes: [str('q', 'a"b\\c\n'), int('n', 3), str('n', 'clash')] }])].map((b) => Buffer.from(b));
+  // One pair of sides for the whole run: both budgets fill up in the same order.
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, () => fixedBudget(6));
+  let taken = 0;
+  fc.assert(
+    fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(byteOp, { minLength: 0, maxLength: 3 }), (seed, ops) => {
+      taken += compare([applyByteOps(seeds[seed] as Buffer, ops, seeds)], s);
+    }),
+    { numRuns: envCount('FUZZ_FUSED_BODIES', 3000) / 3, seed: 18 },
+  );
+  assert.ok(taken > 0);
+});
