@@ -203,7 +203,7 @@ async function start(): Promise<void> {
   fieldTypes = createFieldTypes();
   // Start-up reads the admitted columns and reserves spares before the first request, so a new
   // attribute's first values get a field; a database that does not answer soon only delays that.
-  await Promise.race([budget.ready(), new Promise((r) => setTimeout(r, 3000).unref())]);
+  await Promise.race([budget.ready(), new Promise((r) => setTimeout(r, 10_000).unref())]);
   logger.info({ budget: budget.max, fields: Object.fromEntries(budget.inUse()) }, 'column budget: attribute fields admitted per measurement');
 
   const ingest = createIngest({
