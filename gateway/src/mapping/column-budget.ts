@@ -181,6 +181,9 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
     if (delay > 0) timer.unref();
   }
 
+  /** Admitted columns here whose admit row the last read did not show (expired by retention): written again. */
+  let unseen: ColumnClaim[] = [];
+
   /** Folds the log into the tables: admitted columns (adopting others'), entries per table. */
   function apply(rows: readonly ColumnClaim[]): void {
     const last = new Map<string, ColumnClaim>();
@@ -204,9 +207,11 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
         }
       } else if (r.kind === 'reservation' && r.state === 'reserve') set.add(`r\u0000${r.claimant}\u0000${r.entry}`);
     }
+    unseen = [];
     for (const [name, t] of tables) {
       // What this process knows counts even if the read missed it: a log that loses rows must not widen the budget.
       const set = live.get(name) ?? new Set<string>();
+      for (const [c, type] of t.admitted) if (!set.has(`c\u0000${c}`) && !t.unlogged.has(c)) unseen.push(row(name, 'column', c, 'admit', type));
       for (const c of t.admitted.keys()) set.add(`c\u0000${c}`);
       for (const r of [...t.spare, ...t.asking, ...t.unlogged.values()]) set.add(`r\u0000${claimant}\u0000${r}`);
       t.entries = set.size;
@@ -263,6 +268,8 @@ export function createColumnBudget(opts: ColumnBudgetOptions): ColumnBudget {
       for (const t of tables.values()) t.asking = [];
     }
     apply(await log.read());
+    // The database's retention may have expired old rows: the columns in use must stay in the log, or others would count too few.
+    if (unseen.length > 0) await log.append(unseen);
     const asked: ColumnClaim[] = [];
     for (const [name, t] of tables) {
       if (t.admitted.size >= max) {
