@@ -4,6 +4,9 @@ import { OVERFLOW_FIELD } from '../schema/measurements.ts';
 import type { FieldType, FieldValue, MappedPoint } from '../schema/point.ts';
 import { decodeOverflow, encodeOverflow } from './overflow-json.ts';
 
+// About 400 lines on purpose: the protocol, its state and the point pass that applies it to whole
+// points read best together; the proof they must keep to is in docs/data-model.md.
+
 /**
  * The column budget (SPAN_ATTRIBUTE_FIELDS_MAX): how many fields a measurement may get beyond the
  * ones the schema declares, shared by every process that writes to one database. InfluxDB 3 refuses
