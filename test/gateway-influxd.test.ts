@@ -110,7 +110,7 @@ describe('real OpenTelemetry exporters → gateway → real influxd', () => {
       assert.equal(srv.service_name, `checkout-${encoding}`);
       assert.equal(srv.session_id, 'sess-1');
       assert.equal(srv.gateway_instance, 'gw-test-1');
-      assert.equal(chd.ratio, 13);
+      assert.equal(chd.ratio, 13, JSON.stringify(chd) + JSON.stringify(gw.logs().filter((l) => Number(l.level) >= 40)));
       assert.equal(chd.flag, true);
       assert.equal(chd.labels, '["a","b"]');
       assert.equal(chd.note, 'x y,z=1');

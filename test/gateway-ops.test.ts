@@ -115,7 +115,7 @@ test('lines InfluxDB refuses (field type conflict) are logged with the line, cou
   }
 });
 
-test('field types already in InfluxDB are read at start-up (SHOW FIELD KEYS over /query)', async () => {
+test('fields already in InfluxDB are read at start-up (SHOW FIELD KEYS over /query) and count against the column budget', async () => {
   await influx.createDatabase('seeded');
   const now = BigInt(Date.now()) * 1_000_000n;
   const w = await fetch(`${influx.url}/write?db=seeded&precision=ns`, { method: 'POST', body: `spans,service_name=s a="x",b=1i ${now}\nlogs,service_name=s c=1.5 ${now}` });
@@ -124,8 +124,10 @@ test('field types already in InfluxDB are read at start-up (SHOW FIELD KEYS over
   try {
     const deadline = Date.now() + 10_000;
     let log: Record<string, unknown> | undefined;
-    while ((log = gw.logs().find((l) => l.msg === 'field types read from InfluxDB')) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    assert.equal(log?.fields, 3, 'a and b of spans, c of logs');
+    while ((log = gw.logs().find((l) => l.msg === 'column budget: attribute fields admitted per measurement')) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const fields = log?.fields as Record<string, number> | undefined;
+    assert.deepEqual([fields?.spans, fields?.logs], [2, 1], 'a and b of spans, c of logs');
+    assert.equal(await gw.metric('tenantlens_attribute_fields', { measurement: 'spans' }), 2);
   } finally {
     await gw.stop();
   }

@@ -45,15 +45,12 @@ test('v3: refused lines are counted per reason in /metrics, logged once per reas
     assert.equal(firstOf.length, 1, 'logged once for the reason');
     assert.match(String(firstOf[0]?.line), /^spans,/);
     assert.equal(s.writes[0]?.authorization, `Bearer ${TOKEN}`);
-    // Field types are seeded at start-up with one SHOW FIELD KEYS per request (v3 takes one statement).
-    assert.deepEqual(
-      s.queries.map((q) => [q.method, q.url.searchParams.get('q')]),
-      [
-        ['GET', 'SHOW FIELD KEYS FROM "spans"'],
-        ['GET', 'SHOW FIELD KEYS FROM "logs"'],
-      ],
-    );
-    assert.ok(gw.logs().some((l) => l.msg === 'field types read from InfluxDB'));
+    // Field types and the column budget are read at start-up, one statement per request (v3 takes one):
+    // the fields of the measurements with attribute fields, and the claim log.
+    const asked = s.queries.map((q) => `${q.method} ${q.url.searchParams.get('q')}`);
+    for (const m of ['spans', 'logs', 'frontend_performance', 'backend_api_latency']) assert.ok(asked.includes(`GET SHOW FIELD KEYS FROM "${m}"`), m);
+    assert.ok(asked.includes('GET SELECT * FROM "tenantlens_column_claims"'));
+    assert.ok(gw.logs().some((l) => l.msg === 'column budget: attribute fields admitted per measurement'));
   } finally {
     await gw.stop();
     await s.close();

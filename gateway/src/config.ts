@@ -56,6 +56,8 @@ export interface Config {
    * (decode → map → encode), which gives the same lines; the switch exists to compare the two.
    */
   readonly fusedEncoder: boolean;
+  /** SPAN_ATTRIBUTE_FIELDS_MAX: attribute fields per measurement on InfluxDB (mapping/column-budget.ts). */
+  readonly attributeFieldsMax: number;
   readonly alerts: AlertsConfig;
   readonly console: ConsoleConfig;
   /**
@@ -377,6 +379,7 @@ export function loadConfig(env: Env): Config {
     spool: spoolRules(v),
     workers,
     fusedEncoder: v.FUSED_ENCODER,
+    attributeFieldsMax: v.SPAN_ATTRIBUTE_FIELDS_MAX,
     alerts: alertsRules(v, workers),
     console: { enabled: v.CONSOLE, dir: resolve(v.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR), tenant: v.CONSOLE_TENANT },
     attributeLimits: { countLimit: v.ATTRIBUTE_COUNT_LIMIT, valueLengthLimit: v.ATTRIBUTE_VALUE_LENGTH_LIMIT },

@@ -12,7 +12,6 @@ import { createGrpcReceiver, type GrpcReceiver } from './grpc/receiver.ts';
 import { createExportIntake } from './ingest/export.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { SIGNALS } from './ingest/signal-table.ts';
-import { seedFieldTypes } from './query/field-types-from-db.ts';
 import type { WriteTransport } from './influx/transport.ts';
 import { createV1Transport } from './influx/v1-transport.ts';
 import { createV2Transport } from './influx/v2-transport.ts';
@@ -21,7 +20,9 @@ import { createRefusalLog } from './influx/refusal-reasons.ts';
 import { openSpool, type Spool } from './influx/spool.ts';
 import { createLineWriter } from './influx/writer.ts';
 import { FieldTypeRegistry } from './mapping/field-types.ts';
-import { createLogsMapper, createMetricsMapper, LOGS_MEASUREMENT } from './mapping/map-signals.ts';
+import { UNLIMITED, type ColumnBudget } from './mapping/column-budget.ts';
+import { createInfluxColumnBudget } from './store/column-claims.ts';
+import { createLogsMapper, createMetricsMapper } from './mapping/map-signals.ts';
 import { createSpanMapper } from './mapping/map-spans.ts';
 import { DEFAULT_RULES, loadMappingFile, MappingFileError, type MappingRules } from './mapping/rules.ts';
 import { createMetrics, type GatewayMetrics } from './ops/metrics.ts';
@@ -70,6 +71,8 @@ const metrics = createMetrics({
   bufferBytes: () => sinkRef?.bufferedBytes ?? 0,
   spoolBytes: () => spoolRef?.bytes ?? 0,
   alertsFiring: () => alertingRef?.evaluator.firingCount ?? 0,
+  attributeFields: () => budget.inUse(),
+  attributeFieldsBudget: () => (budget === UNLIMITED ? undefined : budget.max),
 });
 
 /** The per-minute duration sketches: written through the store's sink, read by its drill-down (coverage). */
@@ -84,10 +87,22 @@ const rollups = createRollupRecorder({
   },
 });
 
-const fieldTypes = new FieldTypeRegistry((measurement, key, type) => {
-  metrics.fieldTypeConflicts.inc();
-  logger.warn({ measurement, field: key, type }, `attribute "${key}" arrived as ${type} but the field has another type; written as "${key}__${type}"`);
-});
+/** The column budget: on InfluxDB, shared with every replica through the claim log; none on the embedded store. */
+let budget: ColumnBudget = UNLIMITED;
+const overflowed = (measurement: string, n: number): void => metrics.attributesOverflowed.inc({ measurement }, n);
+/** Created once the store is: its budget comes from the store's database. */
+let fieldTypes: FieldTypeRegistry;
+function createFieldTypes(): FieldTypeRegistry {
+  return new FieldTypeRegistry(
+    (measurement, key, type) => {
+      metrics.fieldTypeConflicts.inc();
+      logger.warn({ measurement, field: key, type }, `attribute "${key}" arrived as ${type} but the field has another type; written as "${key}__${type}"`);
+    },
+    undefined,
+    budget,
+    overflowed,
+  );
+}
 
 function openConfiguredSpool(m: GatewayMetrics): Spool | undefined {
   if (config.spool === undefined) return undefined;
@@ -146,14 +161,23 @@ function influxStore(influx: InfluxConfig, m: GatewayMetrics, mapping: MappingRu
       },
     },
   });
-  // Not on 2.x: its /query needs a DBRP mapping an operator may not have made. InfluxDB 3 serves /query itself.
-  if (influx.apiVersion !== 2) {
-    // The two measurements with dynamic attribute fields.
-    seedFieldTypes(influx, [mapping.spans.name, LOGS_MEASUREMENT], fieldTypes)
-      .then((n) => logger.info({ fields: n }, 'field types read from InfluxDB'))
-      .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not read field types from InfluxDB; conflicts will be learned as they happen'));
-  }
-  const store = createInfluxStore({ config: influx, rules: mapping, writer, transport, spool, rollups });
+  // Every InfluxDB version: the claim log is read over /query (on 2.x through the DBRP mapping the drill-down needs too).
+  let problems = 0;
+  budget = createInfluxColumnBudget({
+    config: influx,
+    transport,
+    rules: mapping,
+    max: config.attributeFieldsMax,
+    events: {
+      // Existing fields (SHOW FIELD KEYS) and columns other processes admitted: their type is the database's.
+      adopted: (measurement, column, type) => fieldTypes.seed(measurement, column, type),
+      problem: (what, err) => {
+        // A database that stays down must not flood the log: the first few, then every 100th.
+        if (problems++ < 5 || problems % 100 === 0) logger.warn({ err: String(err) }, what);
+      },
+    },
+  });
+  const store = createInfluxStore({ config: influx, rules: mapping, writer, transport, spool, rollups, budget, overflowed });
   released = (n) => store.sink.released(n);
   return store;
 }
@@ -190,6 +214,11 @@ async function start(): Promise<void> {
     }
   }
   sinkRef = store.sink;
+  fieldTypes = createFieldTypes();
+  // Start-up reads the admitted columns and reserves spares before the first request, so a new
+  // attribute's first values get a field; a database that does not answer soon only delays that.
+  await Promise.race([budget.ready(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  logger.info({ budget: budget.max, fields: Object.fromEntries(budget.inUse()) }, 'column budget: attribute fields admitted per measurement');
 
   const ingest = createIngest({
     // The trace and session index serves InfluxDB's lookups; the embedded store has SQL for them.

@@ -6,7 +6,9 @@ import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from '../src/
 import { createJsonTraceLineEncoder } from '../src/ingest/json-trace-lines.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
 import { u64Decimal } from '../src/influx/timestamps.ts';
+import type { ColumnBudget } from '../src/mapping/column-budget.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
+import { decodeOverflow } from '../src/mapping/overflow-json.ts';
 import { createSpanMapper } from '../src/mapping/map-spans.ts';
 import { DEFAULT_RULES, parseMappingRules, type MappingRules } from '../src/mapping/rules.ts';
 import { decodeTraceRequest } from '../src/otlp/decode.ts';
@@ -17,6 +19,7 @@ import { SPANS_RESERVED } from '../src/schema/derived.ts';
 import { ExportTraceServiceRequest } from '../src/otlp/proto.ts';
 import { applyByteOps, byteOp, envCount } from '../../test/support/fuzz.ts';
 import { createInProcessIngest } from '../../test/support/memory-store.ts';
+import { fixedBudget } from './support/fixed-budget.ts';
 import { fixed64, GROUP, len, str as text, varint } from './support/protobuf.ts';
 import { observePoints, type SpanObservation } from '../src/rollup/observation.ts';
 
@@ -83,12 +86,14 @@ function fusedShouldTake(body: Buffer, rules: MappingRules, limits: AttributeLim
   return true;
 }
 
-function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, traceIndex = false): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
-  const fusedRegistry = new FieldTypeRegistry();
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, budget?: () => ColumnBudget, traceIndex = false): { fused: Side; reference: Side; encoder: ProtoTraceLineEncoder; shouldTake(body: Buffer): boolean } {
+  const registry = (): FieldTypeRegistry => (budget === undefined ? new FieldTypeRegistry() : new FieldTypeRegistry(undefined, undefined, budget(), (_, n) => (overflowed.n += n)));
+  const overflowed = { n: 0 };
+  const fusedRegistry = registry();
   const fusedSlots = new TimestampSlots();
   const encoder = createProtoTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits, traceIndex });
   assert.ok(encoder !== undefined);
-  const refRegistry = new FieldTypeRegistry();
+  const refRegistry = registry();
   const refSlots = new TimestampSlots();
   return {
     encoder,
@@ -357,6 +362,30 @@ test('handed back to the reference path: refused spans, limits, reserved names, 
   assert.equal(compare([b], sides(renamed)), 1);
 });
 
+test('past a column budget: both paths write the same `attributes` JSON field, in the fused encoder too', () => {
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, () => fixedBudget(3));
+  const bodies = [
+    body(SVC, [{ attributes: [str('a', 'x'), int('n', 1), str('b', 'y')] }]),
+    // Past the budget: every value type, a type clash (`a` as a number; `a__float` has no room), and escaping.
+    body(SVC, [
+      {
+        attributes: [str('a', 'again'), int('a', 7), str('z.last', 'q"uo\\te\nnew line'), str('m', 'ünï'), { key: 'ok', value: { boolValue: true } }, { key: 'd', value: { doubleValue: 2.5 } }, { key: 'arr', value: { arrayValue: { values: [{ stringValue: 'p' }] } } }, int('big', '12345678901234567')],
+      },
+    ]),
+  ].map((b) => Buffer.from(b));
+  assert.equal(compare(bodies, s), 2, 'both taken by the fused encoder');
+  const lines = s.fused.run(bodies[1] as Buffer).lines;
+  const spans = lines.find((l) => l.startsWith('spans,')) as string;
+  const m = /,attributes="((?:[^"\\]|\\.)*)"/.exec(spans);
+  assert.ok(m !== null, spans);
+  const json = (m[1] as string).replace(/\\(["\\])/g, '$1');
+  assert.deepEqual(Object.keys(JSON.parse(json)), ['a', 'arr', 'big', 'd', 'm', 'ok', 'z.last'], 'keys in code-unit order');
+  assert.deepEqual(decodeOverflow(json), { a: 7, arr: '["p"]', big: 12345678901234568, d: 2.5, m: 'ünï', ok: true, 'z.last': 'q"uo\\te\nnew line' });
+  // The last value of `a` (a number) clashes with the string field `a`, and `a__float` has no room: only the JSON holds it.
+  assert.doesNotMatch(spans, /,a=|,a__float=|,z\.last=/);
+  assert.match(s.fused.run(bodies[0] as Buffer).lines.join('\n'), /,a="x",n=1,b="y" /, 'the first span keeps its three fields');
+});
+
 test('past the key cache (2048 keys), duplicate keys still collapse as in the reference path', () => {
   const s = sides();
   // 2,100 distinct keys fill the encoder's key cache, 100 per span.
@@ -441,7 +470,7 @@ test('rollups: the JSON front end reports the same durations, keys, statuses and
 test('with the trace and session index (InfluxDB): corpus, escaping, tenants and fuzzed bodies give the reference lines', () => {
   const fx = buildFixtures(10, 60);
   const shaped = buildShapedFixtures({ requests: 4, spansPerRequest: 50, attributes: 20, sessions: 1000 });
-  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true);
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, undefined, true);
   const corpus = [...fx.protobuf, ...shaped.protobuf].map((b) => Buffer.from(b));
   assert.equal(compare(corpus, s), corpus.length);
   const index = s.fused.run(corpus[0] as Buffer).lines.filter((l) => /^(trace|session)_index,/.test(l));
@@ -453,7 +482,7 @@ test('with the trace and session index (InfluxDB): corpus, escaping, tenants and
     { n: 1, start: '1700000001023456789', end: '1700000001033456789' },
     { n: 2, attributes: [str('session.id', '')] },
   ]);
-  for (const tenant of ['acme', 'a b,c=d', '']) assert.equal(compare([corners], sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true), tenant), 1, `tenant "${tenant}"`);
+  for (const tenant of ['acme', 'a b,c=d', '']) assert.equal(compare([corners], sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, undefined, true), tenant), 1, `tenant "${tenant}"`);
   const seeds = [...buildFixtures(3, 20).protobuf, corners].map((b) => Buffer.from(b));
   fc.assert(
     fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(byteOp, { minLength: 1, maxLength: 4 }), (seed, ops) => {
@@ -461,4 +490,18 @@ test('with the trace and session index (InfluxDB): corpus, escaping, tenants and
     }),
     { numRuns: envCount('FUZZ_FUSED_BODIES', 3000) / 3, seed: 17 },
   );
+});
+
+test('fuzzed bodies past a column budget: the `attributes` field is byte-identical on both paths', () => {
+  const seeds = [...buildShapedFixtures({ requests: 2, spansPerRequest: 5, attributes: 12, sessions: 10 }).protobuf, body(SVC, [{ attributes: [str('q', 'a"b\\c\n'), int('n', 3), str('n', 'clash')] }])].map((b) => Buffer.from(b));
+  // One pair of sides for the whole run: both budgets fill up in the same order.
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, () => fixedBudget(6));
+  let taken = 0;
+  fc.assert(
+    fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(byteOp, { minLength: 0, maxLength: 3 }), (seed, ops) => {
+      taken += compare([applyByteOps(seeds[seed] as Buffer, ops, seeds)], s);
+    }),
+    { numRuns: envCount('FUZZ_FUSED_BODIES', 3000) / 3, seed: 18 },
+  );
+  assert.ok(taken > 0);
 });

@@ -10,7 +10,7 @@ import type { Attribute } from '../src/otlp/model.ts';
 import { LOG_COLUMNS, SPAN_COLUMNS } from '../src/query/model.ts';
 import { DEFAULT_ALIASES, KNOWN_ATTRIBUTES, SLOT_COUNT } from '../src/schema/attributes.ts';
 import { tableSpecs } from '../src/schema/derived.ts';
-import { BACKEND, FRONTEND, LOGS, MEASUREMENTS, METRICS, ROLLUP, SPANS, type MeasurementSpec } from '../src/schema/measurements.ts';
+import { BACKEND, FRONTEND, LOGS, MEASUREMENTS, METRICS, OVERFLOW_FIELD, ROLLUP, SPANS, type MeasurementSpec } from '../src/schema/measurements.ts';
 
 /**
  * The schema (gateway/src/schema) is the one declaration of the data model. The derived lists are
@@ -105,8 +105,8 @@ test('declarations are consistent: reserved names, aliases and slots', () => {
     assert.equal(new Set(names).size, names.length, `${m.key}: no name twice`);
   }
   // An attribute may not take a name `spans` writes as a field, nor `time`.
-  for (const f of SPANS.fields) assert.ok(SPANS.reserved.includes(f.name), `spans reserves ${f.name}`);
-  for (const n of [...LOGS.tags, ...LOGS.fields.map((f) => f.name)]) assert.ok(LOGS.reserved.includes(n), `logs reserves ${n}`);
+  for (const n of [...SPANS.tags, ...SPANS.fields.map((f) => f.name), OVERFLOW_FIELD]) assert.ok(SPANS.reserved.includes(n), `spans reserves ${n}`);
+  for (const n of [...LOGS.tags, ...LOGS.fields.map((f) => f.name), OVERFLOW_FIELD]) assert.ok(LOGS.reserved.includes(n), `logs reserves ${n}`);
   assert.deepEqual(DEFAULT_RULES.aliases, DEFAULT_ALIASES);
   assert.deepEqual(DEFAULT_ALIASES, { 'session.id': 'session_id', 'tenant.id': 'tenant_id', 'view.name': 'view_name', 'action.name': 'action_name', 'element.count': 'element_count' });
   // Every slot has exactly one primary attribute; fallbacks only back a slot that has one.

@@ -24,7 +24,9 @@
  * - 429/503 with Retry-After and 5xx come from `failNext` (the troubleshoot page: 503 "The
  *   Retry-After header describes when to try the write again").
  * - GET /query (the v1 compatibility API): parameters in the query string, one statement per
- *   request; it answers an empty result, enough to check how the gateway asks.
+ *   request. `SHOW FIELD KEYS FROM "t"` and `SELECT * FROM "t"` are answered from what was written
+ *   (the column budget's start-up read and claim log; 1.x's type names, as v3's are undocumented);
+ *   any other statement gets an empty result, enough to check how the gateway asks.
  * - GET /health: 200.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -336,7 +338,23 @@ export async function startInfluxDB3Standin(opts: StandinOptions = {}): Promise<
     // Statements separated by `;` outside quotes: more than one is refused.
     const statements = q.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, '').split(';').filter((s) => s.trim() !== '');
     if (statements.length !== 1) return json(res, 400, { error: 'InfluxQL query must contain a single statement' });
-    json(res, 200, { results: [{ statement_id: 0 }] });
+    const db = url.searchParams.get('db') ?? '';
+    // Two statements are answered from what was written, in the v1 shape (`epoch=u`): what the
+    // gateway's column budget reads. Everything else gets an empty result.
+    const m = /^\s*(SHOW FIELD KEYS FROM|SELECT \* FROM)\s+"((?:[^"\\]|\\.)*)"\s*$/i.exec(q);
+    const table = m === null ? undefined : (m[2] as string).replace(/\\(.)/g, '$1');
+    const schema = table === undefined ? undefined : tablesOf(db).get(table);
+    if (m === null || table === undefined || schema === undefined) return json(res, 200, { results: [{ statement_id: 0 }] });
+    if (/^\s*SHOW/i.test(m[1] as string)) {
+      // The type names are 1.x's: InfluxDB 3's answer to SHOW FIELD KEYS is not documented.
+      const values = [...schema].filter(([, t]) => t !== 'tag').map(([k, t]) => [k, t === 'uinteger' ? 'unsigned' : t]);
+      return json(res, 200, { results: [{ statement_id: 0, series: [{ name: table, columns: ['fieldKey', 'fieldType'], values }] }] });
+    }
+    const columns = ['time', ...[...schema.keys()].sort()];
+    const values = (stored.get(db) ?? [])
+      .filter((r) => r.table === table)
+      .map((r) => columns.map((c) => (c === 'time' ? Math.trunc(Number(BigInt(r.time === '' ? '0' : r.time) / 1000n)) : (r.tags[c] ?? r.fields[c] ?? null))));
+    json(res, 200, { results: [{ statement_id: 0, series: [{ name: table, columns, values }] }] });
   }
 
   const server: Server = createServer((req, res) => {

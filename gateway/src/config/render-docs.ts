@@ -126,12 +126,16 @@ const MAPPING = `## \`MAPPING_FILE\`
     "frontend": { "name": "web_perf", "extraTags": ["app.version"] },
     "backend": { "enabled": false },
     "spans": { "extraTags": ["deployment.environment"] }
-  }
+  },
+  "pinnedFields": ["http.user_agent", "customer.tier"]
 }
 \`\`\`
 
-Unknown keys, ids as tags (\`trace_id\`, \`span_id\`, …) and duplicate measurement names are refused
-at start-up with the JSON path of the problem. In the chart, \`gateway.mapping\` holds this object.
+Unknown keys, ids as tags (\`trace_id\`, \`span_id\`, …), a tag named like one of the measurement's
+fields and duplicate measurement names are refused at start-up with the JSON path of the problem.
+\`pinnedFields\` (at most 100) always get a field of their own, whatever the column budget
+(\`SPAN_ATTRIBUTE_FIELDS_MAX\`; [data model](data-model.md#a-column-budget)): they count against it,
+but are never moved into the \`attributes\` JSON field. In the chart, \`gateway.mapping\` holds this object.
 `;
 
 /** The whole of docs/configuration.md. */

@@ -128,6 +128,7 @@ export const VARIABLES = [
     description: 'Tags the guard watches (never `tenant_id`).',
   },
   { name: 'CARDINALITY_WINDOW_SECONDS', group: G.limits, kind: 'int', default: 3600, min: 1, max: 31 * 86_400, needs: 'CARDINALITY_LIMIT', chart: { value: 'gateway.cardinality.windowSeconds' }, description: 'The window; counts start afresh after it.' },
+  { name: 'SPAN_ATTRIBUTE_FIELDS_MAX', group: G.limits, kind: 'int', default: 150, min: 0, max: 100_000, chart: { env: true }, description: 'InfluxDB only: attribute fields each measurement may hold (its column budget), counting type-clash `<key>__<type>` and demoted `<tag>__demoted` fields. Attributes past it go into one `attributes` field, a JSON object, counted in `tenantlens_attributes_overflowed_total`. Shared by every replica and worker through a claim log in the database ([data model](data-model.md#a-column-budget)). `0`: every attribute goes to `attributes`.' },
   { name: 'ATTRIBUTE_COUNT_LIMIT', group: G.limits, kind: 'int', default: DEFAULT_ATTRIBUTE_LIMITS.countLimit, min: 0, max: 1_000_000, chart: { env: true }, description: 'Attributes kept per resource, span, data point and log record (the OTel default); the rest are dropped and counted.' },
   { name: 'ATTRIBUTE_VALUE_LENGTH_LIMIT', group: G.limits, kind: 'int', default: DEFAULT_ATTRIBUTE_LIMITS.valueLengthLimit, min: 1, max: 64 * MiB, chart: { env: true }, description: 'Characters per string attribute value (also inside arrays and maps); longer ones are truncated and counted.' },
 

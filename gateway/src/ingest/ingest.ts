@@ -10,7 +10,7 @@ import { DEFAULT_ATTRIBUTE_LIMITS, limitLogsRequest, limitMetricsRequest, limitT
 import { countDataPoints, countLogRecords } from '../otlp/signals.ts';
 import type { LineSink, PointSink } from '../store/store.ts';
 import { observePoints, type MeasurementNames, type SpanObservation } from '../rollup/observation.ts';
-import { FRONTEND, TIME } from '../schema/measurements.ts';
+import { FRONTEND, OVERFLOW_FIELD, TIME } from '../schema/measurements.ts';
 import type { TenantRateLimiter } from '../tenancy/rate-limit.ts';
 import type { CardinalityGuard } from '../mapping/cardinality-guard.ts';
 import type { FieldTypeRegistry } from '../mapping/field-types.ts';
@@ -192,7 +192,8 @@ export function createIngest(deps: IngestDeps): Ingest {
 const MAX_METRICS = 64;
 /** A beacon writes frontend_performance: its integer fields keep their type, its other fields are the gateway's. */
 const BEACON_INTEGERS: ReadonlySet<string> = new Set(FRONTEND.fields.filter((f) => f.type === 'integer').map((f) => f.name));
-const BEACON_RESERVED: ReadonlySet<string> = new Set([TIME, ...FRONTEND.fields.filter((f) => f.type !== 'integer').map((f) => f.name)]);
+// Its tags too: a field of a tag's name is refused by InfluxDB 3 (and the overflow field is the column budget's).
+const BEACON_RESERVED: ReadonlySet<string> = new Set([TIME, OVERFLOW_FIELD, ...FRONTEND.tags, ...FRONTEND.fields.filter((f) => f.type !== 'integer').map((f) => f.name)]);
 
 function beaconPoint(raw: unknown, i: number, tenantId: string, deps: IngestDeps): MappedPoint {
   const at = `beacon[${i}]`;

@@ -1,5 +1,8 @@
 import type { FieldType, FieldValue } from '../schema/point.ts';
 import type { AttrValue } from '../otlp/model.ts';
+import { OVERFLOW_FIELD, RENAME_PREFIX } from '../schema/measurements.ts';
+import { UNLIMITED, type ColumnBudget } from './column-budget.ts';
+import { encodeOverflow } from './overflow-json.ts';
 
 /**
  * Keeps every dynamic attribute field at one type per measurement, because InfluxDB rejects a
@@ -13,6 +16,9 @@ import type { AttrValue } from '../otlp/model.ts';
  *     list at start-up when it can be read). A value of another type goes to `<key>__<type>`
  *     instead, e.g. `http.status_code__string` (suffixed again if that key holds yet another type),
  *     and the conflict is counted. Nothing is dropped.
+ *  4. A field key (the attribute's or its `<key>__<type>`) needs a place in the column budget
+ *     (column-budget.ts); without one the value goes into the overflow field instead, under the
+ *     attribute's key (no `__<type>`: a JSON value carries its own type).
  */
 export class FieldTypeRegistry {
   private readonly byMeasurement = new Map<string, Map<string, FieldType>>();
@@ -25,6 +31,9 @@ export class FieldTypeRegistry {
   constructor(
     private readonly onConflict: (measurement: string, key: string, type: FieldType) => void = () => {},
     private readonly maxKeysPerMeasurement = 10_000,
+    /** Rule 4; unlimited by default (the embedded store keeps attributes in one JSON column). */
+    readonly budget: ColumnBudget = UNLIMITED,
+    private readonly onOverflow: (measurement: string, attributes: number) => void = () => {},
   ) {}
 
   /** Records a type the database already has (e.g. from `SHOW FIELD KEYS`). */
@@ -33,9 +42,10 @@ export class FieldTypeRegistry {
     this.mutations++;
   }
 
-  /** The field key under which a value of `type` may be written. */
-  resolve(measurement: string, key: string, type: FieldType): string {
+  /** The field key under which a value of `type` may be written; undefined: into the overflow field (rule 4). */
+  resolve(measurement: string, key: string, type: FieldType): string | undefined {
     const r = this.resolveQuietly(measurement, key, type);
+    if (r === undefined) return undefined;
     if (r.conflict) this.noteConflict(measurement, key, type);
     return r.key;
   }
@@ -44,17 +54,17 @@ export class FieldTypeRegistry {
    * `resolve` without counting a conflict: the fused encoder counts them only once its request is
    * taken, because a request it hands back to the reference path is resolved (and counted) again.
    */
-  resolveQuietly(measurement: string, key: string, type: FieldType): { readonly key: string; readonly conflict: boolean } {
+  resolveQuietly(measurement: string, key: string, type: FieldType): { readonly key: string; readonly conflict: boolean } | undefined {
     const fields = this.fields(measurement);
     const known = fields.get(key);
-    if (known === type) return { key, conflict: false };
+    if (known === type) return this.budget.admits(measurement, key, type) ? { key, conflict: false } : undefined;
     if (known === undefined) {
       if (fields.size < this.maxKeysPerMeasurement) {
         fields.set(key, type);
         this.mutations++;
         if (this.journaling) this.journaled.push(fields, key);
       }
-      return { key, conflict: false };
+      return this.budget.admits(measurement, key, type) ? { key, conflict: false } : undefined;
     }
     // `<key>__<type>` may itself be taken by another type (an attribute can be named that way).
     let alt = `${key}__${type}`;
@@ -64,7 +74,12 @@ export class FieldTypeRegistry {
       this.mutations++;
       if (this.journaling) this.journaled.push(fields, alt);
     }
-    return { key: alt, conflict: true };
+    return this.budget.admits(measurement, alt, type) ? { key: alt, conflict: true } : undefined;
+  }
+
+  /** Counts attributes written into the overflow field (the fused encoder: once its request is taken). */
+  noteOverflow(measurement: string, attributes: number): void {
+    this.onOverflow(measurement, attributes);
   }
 
   /**
@@ -103,9 +118,9 @@ export class FieldTypeRegistry {
     return this.byMeasurement.get(measurement)?.get(key) === type;
   }
 
-  /** Changes whenever a key's registration changes, so callers may cache what `resolve` returned. */
+  /** Changes whenever a key's registration or admission changes, so callers may cache what `resolve` returned. */
   get version(): number {
-    return this.mutations;
+    return this.mutations + this.budget.version;
   }
 
   get conflicts(): number {
@@ -137,9 +152,11 @@ export function attributeField(v: AttrValue): FieldValue | undefined {
 }
 
 /**
- * Appends attributes as typed fields of `measurement`. A name the measurement writes itself gets
- * `attr_` until it is neither built in nor another attribute's own key, so an attribute `name`
- * and one literally called `attr_name` both keep their values; rule 3 then fixes each key's type.
+ * Appends attributes as typed fields of `measurement`. A name the measurement writes itself (a tag,
+ * a field, `time`, the overflow field) gets RENAME_PREFIX until it is neither reserved nor another
+ * attribute's own key, so an attribute `name` and one literally called `attr_name` both keep their
+ * values; rule 3 then fixes each key's type, and rule 4 sends what has no column into one overflow
+ * field, after the others.
  */
 export function appendAttributeFields(
   fields: Array<readonly [string, FieldValue]>,
@@ -148,10 +165,17 @@ export function appendAttributeFields(
   reserved: ReadonlySet<string>,
   registry: FieldTypeRegistry,
 ): void {
+  let overflow: Array<readonly [string, FieldValue]> | undefined;
   for (const [key, v] of attributes) {
     let name = key;
-    if (reserved.has(name)) do name = `attr_${name}`; while (attributes.has(name) || reserved.has(name));
+    if (reserved.has(name)) do name = `${RENAME_PREFIX}${name}`; while (attributes.has(name) || reserved.has(name));
     const fv = attributeField(v);
-    if (fv !== undefined) fields.push([registry.resolve(measurement, name, fv.type), fv]);
+    if (fv === undefined) continue;
+    const column = registry.resolve(measurement, name, fv.type);
+    if (column !== undefined) fields.push([column, fv]);
+    else (overflow ??= []).push([name, fv]);
   }
+  if (overflow === undefined) return;
+  registry.noteOverflow(measurement, overflow.length);
+  fields.push([OVERFLOW_FIELD, { type: 'string', value: encodeOverflow(overflow) }]);
 }

@@ -78,6 +78,8 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
   const index = new TraceIndexRows();
   const aliases = new Map(Object.entries(rules.aliases));
   const canonical = (key: string): string => aliases.get(key) ?? key;
+  // MAPPING_FILE extra tags of `spans` are tags there: an attribute field of the same name would be a tag and a field of one name.
+  const spansReserved: ReadonlySet<string> = rules.spans.extraTags.length === 0 ? SPANS_RESERVED : new Set([...SPANS_RESERVED, ...rules.spans.extraTags]);
 
   /** Resource first, then span: a span attribute of the same name wins (the last value of a key does). */
   function scan(attrs: readonly Attribute[], known: Known, rest: Map<string, AttrValue>): void {
@@ -171,7 +173,7 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
         ['scope_name', { type: 'string', value: scopeName }],
         instance,
       ];
-      appendAttributeFields(fields, rules.spans.name, rest, SPANS_RESERVED, fieldTypes);
+      appendAttributeFields(fields, rules.spans.name, rest, spansReserved, fieldTypes);
       out.push({ spanId: span.spanId, point: { measurement: rules.spans.name, tags, fields, timestamp: ts } });
     }
     return sessionId;

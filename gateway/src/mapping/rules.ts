@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ALIASES } from '../schema/attributes.ts';
-import { BUILT_IN_TAGS, FORBIDDEN_TAGS } from '../schema/derived.ts';
+import { BUILT_IN_FIELDS, BUILT_IN_TAGS, FORBIDDEN_TAGS } from '../schema/derived.ts';
 import { BACKEND, FIXED_NAMES, FRONTEND, SPANS } from '../schema/measurements.ts';
 
 /**
@@ -13,6 +13,11 @@ export interface MappingRules {
   readonly frontend: MeasurementRule;
   readonly backend: MeasurementRule;
   readonly spans: MeasurementRule;
+  /**
+   * Field names that always get their own field, whatever the column budget
+   * (SPAN_ATTRIBUTE_FIELDS_MAX) says: they count against it, but are never sent to the overflow field.
+   */
+  readonly pinnedFields: readonly string[];
 }
 
 export interface MeasurementRule {
@@ -27,7 +32,11 @@ export const DEFAULT_RULES: MappingRules = Object.freeze({
   frontend: Object.freeze({ enabled: true, name: FRONTEND.name, extraTags: Object.freeze([]) }),
   backend: Object.freeze({ enabled: true, name: BACKEND.name, extraTags: Object.freeze([]) }),
   spans: Object.freeze({ enabled: true, name: SPANS.name, extraTags: Object.freeze([]) }),
+  pinnedFields: Object.freeze([]),
 });
+
+/** At most this many pinned fields: each may take a column past the budget. */
+export const MAX_PINNED_FIELDS = 100;
 
 export class MappingFileError extends Error {
   constructor(file: string, path: string, message: string) {
@@ -44,7 +53,9 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
   };
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return err('$', 'must be a JSON object');
   const root = json as Record<string, unknown>;
-  for (const k of Object.keys(root)) if (!['aliases', 'measurements'].includes(k)) err(`$.${k}`, 'is not a known setting (aliases, measurements)');
+  for (const k of Object.keys(root)) if (!['aliases', 'measurements', 'pinnedFields'].includes(k)) err(`$.${k}`, 'is not a known setting (aliases, measurements, pinnedFields)');
+  const pinned = root.pinnedFields ?? [];
+  if (!Array.isArray(pinned) || pinned.length > MAX_PINNED_FIELDS || pinned.some((t) => typeof t !== 'string' || !NAME.test(t))) err('$.pinnedFields', `must be an array of at most ${MAX_PINNED_FIELDS} attribute names`);
 
   const aliases: Record<string, string> = { ...DEFAULT_RULES.aliases };
   if (root.aliases !== undefined) {
@@ -74,6 +85,7 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
       for (const t of extraTags) {
         if (FORBIDDEN_TAGS.has(t)) err(`${p}.extraTags`, `may not contain "${t}" (ids never become tags; tenant/session are built in)`);
         if (BUILT_IN_TAGS[which as keyof typeof BUILT_IN_TAGS].includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is already a tag of this measurement`);
+        if (BUILT_IN_FIELDS[which as keyof typeof BUILT_IN_FIELDS].includes(t)) err(`${p}.extraTags`, `may not contain "${t}": it is a field of this measurement (a tag and a field may not share a name)`);
       }
       rules[which as keyof typeof rules] = Object.freeze({
         enabled: (r.enabled as boolean | undefined) ?? base.enabled,
@@ -86,7 +98,7 @@ export function parseMappingRules(json: unknown, file = '<inline>'): MappingRule
   if (new Set(names).size !== names.length) err('$.measurements', 'gives two measurements the same name');
   // Taken by the logs measurement and the embedded store's generic metrics table.
   for (const taken of FIXED_NAMES) if (names.includes(taken)) err('$.measurements', `may not use the name "${taken}": it is reserved for OTLP logs and metrics`);
-  return Object.freeze({ aliases: Object.freeze(aliases), ...rules });
+  return Object.freeze({ aliases: Object.freeze(aliases), ...rules, pinnedFields: Object.freeze([...new Set(pinned as string[])]) });
 }
 
 export function loadMappingFile(file: string): MappingRules {

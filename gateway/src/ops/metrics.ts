@@ -11,6 +11,7 @@ export interface GatewayMetrics {
   readonly linesRejected: Counter<'reason'>;
   readonly writeRetries: Counter<'reason'>;
   readonly fieldTypeConflicts: Counter;
+  readonly attributesOverflowed: Counter<'measurement'>;
   readonly tagValuesDemoted: Counter<'tag'>;
   readonly attributesDropped: Counter<'signal'>;
   readonly attributeValuesTruncated: Counter<'signal'>;
@@ -66,6 +67,10 @@ export interface MetricGauges {
   /** Bytes in SPOOL_DIR (0 without a spool). */
   spoolBytes?(): number;
   alertsFiring?(): number;
+  /** Attribute fields admitted per measurement (the column budget, mapping/column-budget.ts). */
+  attributeFields?(): ReadonlyMap<string, number>;
+  /** SPAN_ATTRIBUTE_FIELDS_MAX, when a budget applies. */
+  attributeFieldsBudget?(): number | undefined;
 }
 
 /** Request latency buckets (seconds), the same for both transports so their histograms compare. */
@@ -77,6 +82,27 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
   const registers = [registry];
   new Gauge({ name: 'tenantlens_buffer_lines', help: 'Lines waiting to be written to InfluxDB', registers, collect() { this.set(gauges.bufferLines()); } });
   new Gauge({ name: 'tenantlens_buffer_bytes', help: 'Bytes waiting to be written to InfluxDB (in memory)', registers, collect() { this.set(gauges.bufferBytes()); } });
+  // Every worker reads the same claim log: the largest count is the most recent, not their sum.
+  new Gauge({
+    name: 'tenantlens_attribute_fields',
+    help: 'Attribute fields a measurement holds under the column budget (SPAN_ATTRIBUTE_FIELDS_MAX), including type-clash and demoted fields',
+    labelNames: ['measurement'],
+    aggregator: 'max',
+    registers,
+    collect() {
+      for (const [measurement, n] of gauges.attributeFields?.() ?? []) this.set({ measurement }, n);
+    },
+  });
+  new Gauge({
+    name: 'tenantlens_attribute_fields_budget',
+    help: 'SPAN_ATTRIBUTE_FIELDS_MAX: attribute fields allowed per measurement (absent on the embedded store)',
+    aggregator: 'max',
+    registers,
+    collect() {
+      const max = gauges.attributeFieldsBudget?.();
+      if (max !== undefined) this.set(max);
+    },
+  });
   new Gauge({ name: 'tenantlens_spool_bytes', help: 'Bytes in the on-disk spool (SPOOL_DIR) not yet deleted', registers, collect() { this.set(gauges.spoolBytes?.() ?? 0); } });
   const items: Readonly<Record<ItemSignal, ItemCounters>> = {
     traces: itemCounters(registers, 'spans', 'Spans (traces)', { signalLabel: true }),
@@ -132,6 +158,7 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
       labelNames: ['encoding', 'path'],
       registers,
     }),
+    attributesOverflowed: new Counter({ name: 'tenantlens_attributes_overflowed_total', help: 'Attribute values written into the JSON `attributes` field because their measurement had no column budget left for their field (SPAN_ATTRIBUTE_FIELDS_MAX), by measurement', labelNames: ['measurement'], registers }),
     fieldTypeConflicts: new Counter({ name: 'tenantlens_field_type_conflicts_total', help: 'Attributes written under a <key>__<type> field because the key already had another type', registers }),
     grpcRequestDuration: new Histogram({
       name: 'tenantlens_grpc_request_duration_seconds',

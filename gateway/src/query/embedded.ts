@@ -7,6 +7,7 @@ import { withRollups } from './rollup-drilldown.ts';
 import { createEmbeddedRollupSource } from './rollup-embedded.ts';
 import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
 import {
+  attributeList,
   byLogOrder,
   byStartDesc,
   LOG_COLUMNS,
@@ -21,6 +22,9 @@ import {
   byWindow,
   type WindowP99,
 } from './model.ts';
+
+/** A span's `extra` holds only what has no column. */
+const NO_COLUMNS: ReadonlySet<string> = new Set();
 
 type Row = Record<string, DuckDBValue>;
 
@@ -122,7 +126,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
             durationMs: (n(r.duration_ns) ?? 0) / 1e6,
             statusCode: n(r.status_code) ?? 0,
             sessionId: String(r.session_id ?? ''),
-            attributes: JSON.parse(String(r.extra ?? '{}')) as Record<string, string | number | boolean>,
+            attributes: attributeList(Object.entries(JSON.parse(String(r.extra ?? '{}')) as Record<string, unknown>), NO_COLUMNS),
           }),
         )
         .sort((x, y) => x.startMicros - y.startMicros || (x.spanId < y.spanId ? -1 : 1));
@@ -133,9 +137,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
       const found = await rows(sql, tenant === undefined ? [traceId] : [traceId, tenant]);
       return found
         .map((r): TraceLog => {
-          const extra = JSON.parse(String(r.extra ?? '{}')) as Record<string, string | number | boolean>;
-          const attributes: Record<string, string | number | boolean> = {};
-          for (const [k, v] of Object.entries(extra)) if (!LOG_COLUMNS.has(k)) attributes[k] = v;
+          const attributes = attributeList(Object.entries(JSON.parse(String(r.extra ?? '{}')) as Record<string, unknown>), LOG_COLUMNS);
           return {
             traceId: String(r.trace_id),
             spanId: String(r.span_id ?? ''),

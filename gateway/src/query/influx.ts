@@ -10,6 +10,7 @@ import { createInfluxRollupSource } from './rollup-influx.ts';
 import { ALL_TIME, createIndexedTraceLookups, inWindowOf, intersect, secondWindows } from './influx-trace-index.ts';
 import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
 import {
+  attributeList,
   byLogOrder,
   byStartDesc,
   LOG_COLUMNS,
@@ -72,11 +73,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
 
   function spanRow(cols: string[], row: unknown[]): TraceSpan {
     const get = (c: string): unknown => row[cols.indexOf(c)];
-    const attributes: Record<string, string | number | boolean> = {};
-    cols.forEach((c, i) => {
-      const v = row[i];
-      if (!SPAN_COLUMNS.has(c) && v !== null && v !== undefined) attributes[c] = v as string | number | boolean;
-    });
+    const attributes = attributeList(cols.map((c, i) => [c, row[i]] as const), SPAN_COLUMNS);
     return {
       traceId: String(get('trace_id') ?? ''),
       spanId: String(get('span_id') ?? ''),
@@ -217,11 +214,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
         .flatMap((s) =>
           s.values.map((row): TraceLog => {
             const get = (c: string): unknown => row[s.columns.indexOf(c)];
-            const attributes: Record<string, string | number | boolean> = {};
-            s.columns.forEach((c, i) => {
-              const v = row[i];
-              if (!LOG_COLUMNS.has(c) && v !== null && v !== undefined) attributes[c] = v as string | number | boolean;
-            });
+            const attributes = attributeList(s.columns.map((c, i) => [c, row[i]] as const), LOG_COLUMNS);
             return {
               traceId: String(get('trace_id') ?? ''),
               spanId: String(get('span_id') ?? ''),

@@ -7,6 +7,8 @@ import { LOG_COLUMN_SET, SPAN_COLUMN_SET } from '../schema/derived.ts';
  * Times are microseconds since the epoch (InfluxQL's `epoch=u`, exact in a JS number until 2255).
  */
 import type { CpTrace, RootRow } from './critical-path.ts';
+import { decodeOverflow } from '../mapping/overflow-json.ts';
+import { OVERFLOW_FIELD } from '../schema/measurements.ts';
 
 export interface TimeRange {
   /** Inclusive, nanoseconds. */
@@ -219,6 +221,30 @@ export const SPAN_COLUMNS: ReadonlySet<string> = SPAN_COLUMN_SET;
 
 /** InfluxQL's PERCENTILE: the nearest-rank index floor(n·p/100 + 0.5), 1-based; none outside 1..n (declared in rollup/rank.ts, which the sketch shares). */
 export const nearestRank: (n: number, percentile: number) => number | undefined = nearestRankOf;
+
+type AttributeValue = string | number | boolean;
+
+/**
+ * A span's or log record's attributes, from its columns (InfluxDB) or its `extra` JSON (embedded
+ * store): every entry not in `own`, with the overflow field (schema OVERFLOW_FIELD: attributes past
+ * the column budget) opened into the attributes it holds, so an attribute reads the same whether it
+ * got a field or not. Both stores build the list here.
+ */
+export function attributeList(entries: Iterable<readonly [string, unknown]>, own: ReadonlySet<string>): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  let overflow: Record<string, AttributeValue> | undefined;
+  for (const [k, v] of entries) {
+    if (own.has(k) || v === null || v === undefined) continue;
+    if (k === OVERFLOW_FIELD && typeof v === 'string') {
+      overflow = decodeOverflow(v);
+      if (overflow !== undefined) continue;
+    }
+    out[k] = v as AttributeValue;
+  }
+  // A key is never both a field and in the JSON of one span; if it were, the field would win.
+  if (overflow !== undefined) for (const [k, v] of Object.entries(overflow)) if (!(k in out)) out[k] = v;
+  return out;
+}
 
 /** Shared ordering and diffing, so both stores rank comparison rows identically. */
 export function comparisonRows(

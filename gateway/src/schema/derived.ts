@@ -1,5 +1,5 @@
 import { KNOWN_ATTRIBUTES } from './attributes.ts';
-import { BACKEND, FRONTEND, FRONTEND_ERRORS, LATENCY_ROLLUP, LOGS, METRIC_NAME_COLUMN, METRICS, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
+import { BACKEND, FRONTEND, FRONTEND_ERRORS, LATENCY_ROLLUP, LOGS, METRIC_NAME_COLUMN, METRICS, OVERFLOW_FIELD, ROLLUP, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
 
 /**
  * What the rest of the gateway reads from the declarations in measurements.ts and attributes.ts,
@@ -94,5 +94,38 @@ export const BUILT_IN_TAGS: Readonly<Record<'frontend' | 'backend' | 'spans', re
   spans: SPANS.tags,
 };
 
-/** Tag keys no extra tag may take: `time`, ids (series cardinality), the tenant and the session (built in). */
-export const FORBIDDEN_TAGS: ReadonlySet<string> = new Set(['trace_id', 'span_id', 'parent_span_id', TIME, ...KNOWN_ATTRIBUTES.filter((a) => a.role === 'id' || a.role === 'dropped').map((a) => a.key)]);
+/** The fields each MAPPING_FILE measurement always writes: an extra tag of the same name would be a tag and a field of one name. */
+export const BUILT_IN_FIELDS: Readonly<Record<'frontend' | 'backend' | 'spans', readonly string[]>> = {
+  frontend: FRONTEND.fields.map((f) => f.name),
+  backend: BACKEND.fields.map((f) => f.name),
+  spans: SPANS.fields.map((f) => f.name),
+};
+
+/** Tag keys no extra tag may take: `time`, the overflow field, ids (series cardinality), the tenant and the session (built in). */
+export const FORBIDDEN_TAGS: ReadonlySet<string> = new Set(['trace_id', 'span_id', 'parent_span_id', TIME, OVERFLOW_FIELD, ...KNOWN_ATTRIBUTES.filter((a) => a.role === 'id' || a.role === 'dropped').map((a) => a.key)]);
+
+/** Measurement names (after MAPPING_FILE) → the fields the gateway declares for them; see `declaredFields`. */
+export interface DeclaredFields {
+  /** The fields `measurement` writes itself (never counted against a column budget); any OTLP metric's for a name not listed. */
+  of(measurement: string): ReadonlySet<string>;
+}
+
+/**
+ * Every field name the schema declares per measurement, under the names the mapping uses, plus
+ * OVERFLOW_FIELD. A column budget (mapping/column-budget.ts) counts every other field: attributes,
+ * their `<key>__<type>` and `<tag>__demoted` fields, a beacon's metrics, a summary's quantiles.
+ */
+export function declaredFields(names: MeasurementNames): DeclaredFields {
+  const set = (...specs: MeasurementSpec[]): ReadonlySet<string> => new Set([OVERFLOW_FIELD, ...specs.flatMap((m) => m.fields.map((f) => f.name))]);
+  const known = new Map<string, ReadonlySet<string>>([
+    [names.frontend.name, set(FRONTEND)],
+    // The metric rollup writes backend_api_latency too.
+    [names.backend.name, set(BACKEND, ROLLUP)],
+    [names.spans.name, set(SPANS)],
+    [LOGS.name, set(LOGS)],
+    [WEB_VITALS.name, set(WEB_VITALS)],
+    [FRONTEND_ERRORS.name, set(FRONTEND_ERRORS)],
+  ]);
+  const metrics = set(METRICS);
+  return { of: (measurement) => known.get(measurement) ?? metrics };
+}

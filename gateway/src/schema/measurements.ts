@@ -32,9 +32,10 @@ export interface MeasurementSpec {
   /** Fields in the order a line writes them. */
   readonly fields: readonly FieldSpec[];
   /**
-   * Attribute names that are not stored as a field of that name (spans and logs store them as
-   * `attr_<name>`, metric tags likewise). Spans reserve their fields only, logs their tags too:
-   * that is what both have always stored, and changing it would move existing data.
+   * Attribute names that are not stored as a field of that name: the measurement's own tags and
+   * fields, `time` and the overflow field. An attribute named so is stored as `attr_<name>`
+   * (RENAME_PREFIX, repeated until the name is free; metric tags likewise). A tag and a field may
+   * not share a name on InfluxDB 3, and on 1.x InfluxQL cannot tell them apart.
    */
   readonly reserved: readonly string[];
   /**
@@ -48,6 +49,13 @@ export interface MeasurementSpec {
 
 /** InfluxQL reserves `time`; InfluxDB 1.x refuses a field with that name. */
 export const TIME = 'time';
+/**
+ * The one string field holding, as a JSON object, the attributes a measurement has no column
+ * budget left for (SPAN_ATTRIBUTE_FIELDS_MAX; mapping/column-budget.ts). Reserved everywhere.
+ */
+export const OVERFLOW_FIELD = 'attributes';
+/** What an attribute named like a reserved name gets in front of it (repeated until the name is free). */
+export const RENAME_PREFIX = 'attr_';
 export const TENANT_TAG = 'tenant_id';
 /** The generic metrics table's column holding the metric's measurement name. */
 export const METRIC_NAME_COLUMN = 'measurement';
@@ -112,7 +120,8 @@ export const SPANS: MeasurementSpec = {
   name: 'spans',
   tags: ['tenant_id', 'service_name', 'span_kind'],
   fields: [s('trace_id'), s('span_id'), s('parent_span_id'), s('name'), i('duration_ns'), i('status_code'), s('session_id'), s('scope_name'), s('gateway_instance')],
-  reserved: ['trace_id', 'span_id', 'parent_span_id', 'name', 'duration_ns', 'status_code', 'session_id', 'gateway_instance', 'scope_name', TIME],
+  // The tags too: until 2026-12 an attribute named `service_name` or `span_kind` became a field of a tag's name, which InfluxDB 3 refuses.
+  reserved: ['trace_id', 'span_id', 'parent_span_id', 'name', 'duration_ns', 'status_code', 'session_id', 'gateway_instance', 'scope_name', TIME, 'tenant_id', 'service_name', 'span_kind', OVERFLOW_FIELD],
   table: { name: 'spans', idColumn: 'span_id', columns: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id', 'duration_ns', 'status_code'] },
 };
 
@@ -122,7 +131,7 @@ export const LOGS: MeasurementSpec = {
   name: 'logs',
   tags: ['tenant_id', 'service_name', 'severity_text'],
   fields: [s('body'), i('severity_number'), s('trace_id'), s('span_id'), s('gateway_instance')],
-  reserved: ['body', 'severity_number', 'trace_id', 'span_id', 'gateway_instance', TIME, 'service_name', 'severity_text', 'tenant_id'],
+  reserved: ['body', 'severity_number', 'trace_id', 'span_id', 'gateway_instance', TIME, 'service_name', 'severity_text', 'tenant_id', OVERFLOW_FIELD],
   // Logs keep the record's own span_id as data, so their identity has a column of its own.
   table: { name: 'logs', idColumn: 'record_id', columns: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body', 'severity_number'] },
 };
@@ -138,7 +147,7 @@ export const METRICS: MeasurementSpec = {
   tags: ['tenant_id', 'service_name', 'temporality'],
   fields: [f('gauge'), f('counter'), i('count', true), f('sum'), f('min'), f('max'), i('bucket', true), i('scale', true), i('zero_count', true)],
   // Tag keys a data-point attribute may not take: ours, and the field keys (a tag and a field of one name confuse InfluxQL).
-  reserved: ['tenant_id', METRIC_NAME_COLUMN, 'service_name', 'temporality', 'le', TIME, 'gauge', 'counter', 'count', 'sum', 'min', 'max', 'bucket', 'scale', 'zero_count'],
+  reserved: ['tenant_id', METRIC_NAME_COLUMN, 'service_name', 'temporality', 'le', TIME, 'gauge', 'counter', 'count', 'sum', 'min', 'max', 'bucket', 'scale', 'zero_count', OVERFLOW_FIELD],
   table: { name: 'otel_metrics', idColumn: 'point_id', columns: ['tenant_id', METRIC_NAME_COLUMN] },
 };
 
@@ -162,8 +171,20 @@ export const FRONTEND_ERRORS: MeasurementSpec = {
   table: { name: 'frontend_errors', idColumn: 'event_id', columns: ['tenant_id', 'service_name', 'view_name', 'error_type', 'message', 'stack', 'session_id', 'trace_id', 'span_id', 'action_name', 'count'] },
 };
 
+/**
+ * InfluxDB only: the column budget's claim log (mapping/column-budget.ts, store/column-claims.ts).
+ * One row per step of a claim: `kind` is `column` (entry: the field's name; state `admit`) or
+ * `reservation` (entry: its number; state `reserve`, then `release`). A series is one claimant's
+ * entry, so its rows are ordered by the claimant's own clock.
+ */
+export const COLUMN_CLAIMS = {
+  name: 'tenantlens_column_claims',
+  tags: ['table', 'claimant', 'kind', 'entry'],
+  fields: [s('state'), s('type')],
+} as const;
+
 /** Every declaration, for checks and docs. */
 export const MEASUREMENTS: readonly MeasurementSpec[] = [FRONTEND, BACKEND, ROLLUP, LATENCY_ROLLUP, SPANS, LOGS, METRICS, WEB_VITALS, FRONTEND_ERRORS];
 
-/** Measurement names MAPPING_FILE may not give frontend, backend or spans: the rollups, logs, the metrics table, the browser events and the trace index own them. */
-export const FIXED_NAMES: readonly string[] = [LATENCY_ROLLUP.name, LOGS.name, METRICS.name, WEB_VITALS.name, FRONTEND_ERRORS.name, TRACE_INDEX.name, SESSION_INDEX.name];
+/** Measurement names MAPPING_FILE may not give frontend, backend or spans: the rollups, logs, the metrics table, the browser events, the trace index and the column claim log own them. */
+export const FIXED_NAMES: readonly string[] = [LATENCY_ROLLUP.name, LOGS.name, METRICS.name, WEB_VITALS.name, FRONTEND_ERRORS.name, TRACE_INDEX.name, SESSION_INDEX.name, COLUMN_CLAIMS.name];

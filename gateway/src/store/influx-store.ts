@@ -5,6 +5,8 @@ import type { Spool } from '../influx/spool.ts';
 import type { WriteTransport } from '../influx/transport.ts';
 import type { LineWriter } from '../influx/writer.ts';
 import type { MappingRules } from '../mapping/rules.ts';
+import { createPointBudget, type ColumnBudget } from '../mapping/column-budget.ts';
+import { declaredFields } from '../schema/derived.ts';
 import { createInfluxBrowserQueries } from '../query/browser-influx.ts';
 import { createInfluxDrillDown } from '../query/influx.ts';
 import { createInfluxAlertState } from './alert-state-influx.ts';
@@ -34,6 +36,10 @@ export interface InfluxStoreOptions {
   readonly spool?: Spool | undefined;
   /** Rollups on: the recorder's coverage, for the drill-down (query/rollup-drilldown.ts). */
   readonly rollups?: RollupCoverage | undefined;
+  /** The column budget (store/column-claims.ts), applied to whole points as the last step before line protocol. */
+  readonly budget?: ColumnBudget | undefined;
+  /** Fields the budget moved into the overflow field, per measurement. */
+  readonly overflowed?: (measurement: string, fields: number) => void;
 }
 
 /**
@@ -65,6 +71,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): StoreParts<InfluxSi
 
 function createInfluxSink(opts: InfluxStoreOptions): InfluxSink {
   const { writer, transport, spool } = opts;
+  const columns = opts.budget === undefined ? undefined : createPointBudget(opts.budget, declaredFields(opts.rules), opts.overflowed);
   const slots = new TimestampSlots();
   let refusal: keyof typeof REFUSALS = 'memory';
   const full = createFullLatch();
@@ -106,7 +113,7 @@ function createInfluxSink(opts: InfluxStoreOptions): InfluxSink {
       feed();
     },
     offer(points) {
-      const lines = encodePoints(points, slots);
+      const lines = encodePoints(columns === undefined ? points : columns(points), slots);
       if (lines.length === 0) return true;
       return spool === undefined ? buffered(writer.offer(lines)) : spoolLines(lines);
     },

@@ -39,6 +39,8 @@ interface KeyEntry {
 const KEY_TABLE_SIZE = 4096;
 const MAX_CACHED_KEYS = 2048;
 const NO_FIELD = Buffer.alloc(0);
+/** `fieldKey`'s answer for a key without a column (the budget, field-types.ts rule 4): into the overflow field. */
+export const OVERFLOW = Buffer.from('\u0000overflow');
 
 export class AttributeKeys {
   private readonly canons = new Map<string, Canon>();
@@ -123,7 +125,9 @@ export class AttributeKeys {
 
   /**
    * `,key=` for a value of kind `kind` (its field type `type`) in `spans`: the field key resolved
-   * (registry rule 3) and escaped; an empty buffer when the key escapes to nothing (skip the field).
+   * (registry rule 3) and escaped; an empty buffer when the key escapes to nothing (skip the field);
+   * OVERFLOW when the column budget has no place for it (rule 4). The budget decides here, in the
+   * core every front end of the fused encoder shares.
    * A conflict is only noted in `conflicts`: it is counted once the request is taken.
    */
   fieldKey(c: Canon, kind: number, type: FieldType, conflicts: Array<[string, FieldType]>): Buffer {
@@ -137,6 +141,12 @@ export class AttributeKeys {
       c.fieldVersion = version;
     }
     const r = registry.resolveQuietly(this.measurement, c.key, type);
+    if (r === undefined) {
+      // Asking again gives the same answer until the version changes (a column admitted meanwhile).
+      c.fieldKeys[kind] = OVERFLOW;
+      c.fieldVersion = registry.version;
+      return OVERFLOW;
+    }
     const escaped = escapeFieldKey(r.key);
     const bytes = escaped === '' ? NO_FIELD : Buffer.from(`,${escaped}=`, 'utf8');
     if (r.conflict) conflicts.push([c.key, type]);

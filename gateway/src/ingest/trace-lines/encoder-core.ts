@@ -92,6 +92,7 @@ export class TraceLineCore {
     const { fieldTypes, rules } = this.opts;
     fieldTypes.commit();
     for (const [key, type] of this.lines.conflicts) fieldTypes.noteConflict(rules.spans.name, key, type);
+    if (this.lines.overflowed > 0) fieldTypes.noteOverflow(rules.spans.name, this.lines.overflowed);
     const ends = this.out.lineEnds;
     return { spans: this.lines.spans, body: taken, count: ends.length, lines: () => splitLines(taken, ends), observations: this.lines.observations };
   }

@@ -1,4 +1,6 @@
-import type { FieldType } from '../../schema/point.ts';
+import type { FieldType, FieldValue } from '../../schema/point.ts';
+import { encodeOverflow } from '../../mapping/overflow-json.ts';
+import { OVERFLOW_FIELD } from '../../schema/measurements.ts';
 import { escapeKey, escapeMeasurement, escapeStringValue } from '../../influx/line-protocol.ts';
 import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';
@@ -9,7 +11,7 @@ import { SPAN_KIND_NAMES } from '../../otlp/model.ts';
 import type { Reader } from '../../otlp/wire.ts';
 import type { SpanObservation } from '../../rollup/observation.ts';
 import { SLOT } from '../../schema/attributes.ts';
-import type { AttributeKeys, Canon } from './attribute-keys.ts';
+import { OVERFLOW, type AttributeKeys, type Canon } from './attribute-keys.ts';
 import type { LineBuffer } from './line-buffer.ts';
 import { SpanFields } from './span-fields.ts';
 import { FIELD_TYPES, V_BOOL, V_DOUBLE, V_INT, V_JSON, V_STRING, type SpanValues } from './span-values.ts';
@@ -49,6 +51,10 @@ export class SpanLines {
   observations: SpanObservation[] = [];
   private readonly observe: boolean;
   private tenant = '';
+  /** Attributes written into the overflow field in the current request, counted once it is taken. */
+  overflowed = 0;
+  /** The current span's attributes without a column: (key, value index) pairs. */
+  private readonly overflow: Array<Canon | number> = [];
   private tenantTag: Buffer = Buffer.alloc(0);
   private tenantTagText = '';
   private lastTenant: string | undefined;
@@ -89,6 +95,7 @@ export class SpanLines {
     sessionField: utf8('i,session_id='),
     scopeName: utf8(',scope_name='),
     instance: utf8(',gateway_instance='),
+    overflow: utf8(`,${OVERFLOW_FIELD}=`),
   };
 
   constructor(
@@ -116,6 +123,7 @@ export class SpanLines {
     if (this.observe) this.observations = [];
     this.tenant = tenantId;
     this.index?.start();
+    this.overflowed = 0;
     if (tenantId !== this.lastTenant) {
       const v = escapeKey(tenantId);
       this.tenantTagText = v === '' ? '' : `,tenant_id=${v}`;
@@ -279,8 +287,43 @@ export class SpanLines {
     else out.putAscii('""');
     out.put(K.instance);
     out.put(this.instanceValue);
+    this.overflow.length = 0;
     for (let j = 0; j < values.restLen; j++) this.attributeField(values.restKeys[j] as Canon, values.restVal[j] as number);
+    if (this.overflow.length > 0) this.overflowField();
     this.endLine(this.scopes.spans);
+  }
+
+  /**
+   * `,attributes="{…}"`: the span's attributes without a column, as field-types.ts
+   * `appendAttributeFields` writes them (rule 4), from the same values `attributeField` reads.
+   */
+  private overflowField(): void {
+    const { overflow } = this;
+    const entries: Array<readonly [string, FieldValue]> = [];
+    for (let j = 0; j < overflow.length; j += 2) {
+      const i = overflow[j + 1] as number;
+      entries.push([(overflow[j] as Canon).key, this.fieldValue(i)]);
+    }
+    this.overflowed += entries.length;
+    this.out.put(this.K.overflow);
+    this.out.stringText(encodeOverflow(entries));
+  }
+
+  /** Value `i` as field-types.ts `attributeField` types it (non-finite doubles never get here). */
+  private fieldValue(i: number): FieldValue {
+    const v = this.values;
+    switch (v.type[i]) {
+      case V_STRING:
+        return { type: 'string', value: v.src.toString('utf8', v.start[i], v.end[i]) };
+      case V_BOOL:
+        return { type: 'boolean', value: v.num[i] === 1 };
+      case V_INT:
+        return { type: 'float', value: Number(v.text[i]) };
+      case V_JSON:
+        return { type: 'string', value: v.text[i] as string };
+      default:
+        return { type: 'float', value: v.num[i] as number };
+    }
   }
 
   /** Ends a line with the timestamp the slot index gives the span in the line's measurement. */
@@ -322,6 +365,10 @@ export class SpanLines {
     // Non-finite doubles cannot be written (field-types.ts attributeField → undefined): no field, no registration.
     if (kind === V_DOUBLE && !Number.isFinite(values.num[i])) return;
     const key = this.keys.fieldKey(c, kind, FIELD_TYPES[kind] as FieldType, this.conflicts);
+    if (key === OVERFLOW) {
+      this.overflow.push(c, i);
+      return;
+    }
     if (key.length === 0) return;
     out.put(key);
     switch (kind) {
