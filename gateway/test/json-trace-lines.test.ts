@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildFixtures, buildShapedFixtures } from '../../harness/fixtures.ts';
 import { createJsonTraceLineEncoder } from '../src/ingest/json-trace-lines.ts';
+import type { ColumnBudget } from '../src/mapping/column-budget.ts';
+import { fixedBudget } from './support/fixed-budget.ts';
 import { jsonDouble, timeHalves } from '../src/ingest/trace-lines/json-values.ts';
 import type { TraceLineEncoder } from '../src/ingest/trace-lines/encoder-core.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
@@ -44,12 +46,13 @@ function referenceLines(body: Buffer, tenant: string, rules: MappingRules, regis
   return { lines: encodePoints(mapped.points, slots), rejected: mapped.rejectedSpans, cut: tally.dropped + tally.truncated };
 }
 
-function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, traceIndex = false): Sides {
-  const fusedRegistry = new FieldTypeRegistry();
+function sides(rules: MappingRules = DEFAULT_RULES, limits: AttributeLimits = DEFAULT_ATTRIBUTE_LIMITS, traceIndex = false, budget?: () => ColumnBudget): Sides {
+  const registry = (): FieldTypeRegistry => (budget === undefined ? new FieldTypeRegistry() : new FieldTypeRegistry(undefined, undefined, budget()));
+  const fusedRegistry = registry();
   const fusedSlots = new TimestampSlots();
   const encoder = createJsonTraceLineEncoder({ rules, fieldTypes: fusedRegistry, slots: fusedSlots, instanceName: 'gw-1', limits, traceIndex });
   assert.ok(encoder !== undefined);
-  const refRegistry = new FieldTypeRegistry();
+  const refRegistry = registry();
   const refSlots = new TimestampSlots();
   return {
     encoder,
@@ -469,4 +472,19 @@ test('with the trace and session index (InfluxDB): the corpus and session corner
   assert.ok(index.some((l) => l.startsWith('trace_index,')) && index.some((l) => l.startsWith('session_index,')), 'the corpus writes both index measurements');
   const corners = body([...SVC, str('session.id', 'res "s" \\ ü')], [{ attributes: [int('session_id', 42)] }, { attributes: [bool('session.id', true)] }, { attributes: [str('session.id', '')] }, {}]);
   for (const tenant of ['acme', 'a b,c=d']) assert.equal(compare([corners], sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, true), tenant), 1, `tenant "${tenant}"`);
+});
+
+test('past the column budget: the JSON front end writes the overflow attributes field the reference path writes', () => {
+  const s = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, false, () => fixedBudget(3));
+  const bodies = [
+    body(SVC, [{ attributes: [str('a', 'x'), int('n', 1), str('b', 'y')] }]),
+    // Past the budget: every value type, a type clash (`a` as a number), escapes in JSON and in the overflow JSON.
+    body(SVC, [{ attributes: [str('a', 'again'), int('a', 7), str('z.last', 'q"uo\\te\nnew line \u00fc'), str('m', 'ünï'), bool('ok', true), dbl('d', 2.5), int('big', '12345678901234567')] }]),
+  ];
+  assert.equal(compare(bodies, s), 2, 'both fused');
+  const spans = s.fused(bodies[1] as Buffer, 'acme').lines.find((l) => l.startsWith('spans,')) as string;
+  assert.match(spans, /,attributes="\{/, 'the overflow field is written');
+  const fx = buildFixtures(5, 60);
+  const many = sides(DEFAULT_RULES, DEFAULT_ATTRIBUTE_LIMITS, false, () => fixedBudget(6));
+  assert.equal(compare(fx.json.map((b) => Buffer.from(b)), many), fx.json.length, 'the corpus past a budget of 6: every request fused, identical lines');
 });
