@@ -50,12 +50,11 @@ function gateway(body: Uint8Array, encoding: OtlpEncoding): number {
 // The same with the trace and session index (mapping/trace-index-rows.ts), which the gateway writes to InfluxDB.
 const indexMapper = createSpanMapper(DEFAULT_RULES, new FieldTypeRegistry(), { traceIndex: true });
 const indexSlots = new TimestampSlots(REQUESTS * SPANS);
-const indexed = createProtoTraceLineEncoder({ rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: indexSlots, instanceName: ctx.instanceName, limits: DEFAULT_ATTRIBUTE_LIMITS, traceIndex: true });
+const indexOptions = { rules: DEFAULT_RULES, fieldTypes: new FieldTypeRegistry(), slots: indexSlots, instanceName: ctx.instanceName, limits: DEFAULT_ATTRIBUTE_LIMITS, traceIndex: true };
+const indexed = { protobuf: createProtoTraceLineEncoder(indexOptions), json: createJsonTraceLineEncoder(indexOptions) };
 function withIndex(body: Uint8Array, encoding: OtlpEncoding): number {
-  if (encoding === 'protobuf') {
-    const r = indexed?.encode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), ctx.tenantId);
-    if (r !== undefined) return r.body.length;
-  }
+  const r = indexed[encoding]?.encode(Buffer.from(body.buffer, body.byteOffset, body.byteLength), ctx.tenantId);
+  if (r !== undefined) return r.body.length;
   return encodePoints(indexMapper.map(decodeTraceRequest(body, encoding), ctx).points, indexSlots).join('\n').length;
 }
 
