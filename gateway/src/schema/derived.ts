@@ -1,5 +1,7 @@
 import { KNOWN_ATTRIBUTES } from './attributes.ts';
-import { BACKEND, FRONTEND, FRONTEND_ERRORS, LATENCY_ROLLUP, LOGS, METRIC_NAME_COLUMN, METRICS, OVERFLOW_FIELD, ROLLUP, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
+import { ALERT_STATE } from './alert-state.ts';
+import { BACKEND, COLUMN_CLAIMS, FRONTEND, FRONTEND_ERRORS, LATENCY_ROLLUP, LOGS, METRIC_NAME_COLUMN, METRICS, OVERFLOW_FIELD, ROLLUP, SPANS, TIME, WEB_VITALS, type MeasurementSpec } from './measurements.ts';
+import { SESSION_INDEX, TRACE_INDEX } from './trace-index.ts';
 
 /**
  * What the rest of the gateway reads from the declarations in measurements.ts and attributes.ts,
@@ -125,6 +127,9 @@ export function declaredFields(names: MeasurementNames): DeclaredFields {
     [LOGS.name, set(LOGS)],
     [WEB_VITALS.name, set(WEB_VITALS)],
     [FRONTEND_ERRORS.name, set(FRONTEND_ERRORS)],
+    // The gateway's own measurements: their fields are fixed, so a budget never moves them.
+    ...[LATENCY_ROLLUP, ALERT_STATE, COLUMN_CLAIMS].map((m): [string, ReadonlySet<string>] => [m.name, new Set(m.fields.map((f) => f.name))]),
+    ...[TRACE_INDEX, SESSION_INDEX].map((m): [string, ReadonlySet<string>] => [m.name, new Set(m.fields)]),
   ]);
   const metrics = set(METRICS);
   return { of: (measurement) => known.get(measurement) ?? metrics };
