@@ -92,3 +92,36 @@ test('a closed minute is written and counted, a retry counts once, /tenants read
     db.closeSync();
   }
 });
+
+test('ROLLUPS=off: no rollup points written, /tenants exact from raw points', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tenantlens-rollup-off-'));
+  const g = await startGateway({ TENANT_AUTH: 'header', ADMIN_TOKEN: ADMIN, DATA_DIR: dir, ROLLUPS: 'off' });
+  try {
+    const headers = { 'content-type': 'application/json', 'x-tenant-id': 'acme' };
+    assert.equal((await fetch(`${g.url}/v1/traces`, { method: 'POST', headers, body: body(OLD_MINUTE, 30, 3) })).status, 200);
+    // Past the idle time after which a recorder would have written the old minute.
+    await new Promise((r) => setTimeout(r, 4_000));
+    assert.equal((await g.metric('tenantlens_rollup_events_total', { event: 'flushed' })) ?? 0, 0);
+    const range = `from=${new Date(OLD_MINUTE * 60_000 - 5_000).toISOString()}&to=${new Date(OLD_MINUTE * 60_000 + 65_000).toISOString()}`;
+    const res = (await (await fetch(`${g.url}/api/v1/tenants?${range}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { tenants: Array<{ tenant: string; frontend: { count: number; p50: number; p99: number; errorRate: number } }> };
+    // Durations 20 + 7i ms, i < 30: nearest rank, exactly (a sketch would be off by up to 1%).
+    assert.deepEqual(
+      res.tenants.map((t) => [t.tenant, t.frontend.count, t.frontend.p50, t.frontend.p99, t.frontend.errorRate]),
+      [['acme', 30, 20 + 14 * 7, 20 + 29 * 7, 1 / 30]],
+    );
+  } finally {
+    await g.stop();
+  }
+  const db = await DuckDBInstance.create(join(dir, 'tenantlens.duckdb'));
+  const conn = await db.connect();
+  try {
+    const [n] = (await conn.runAndReadAll(`SELECT count(*) AS n FROM latency_rollup`)).getRowObjects();
+    assert.equal(Number(n?.n), 0, 'no rollup rows');
+    const [spans] = (await conn.runAndReadAll(`SELECT count(*) AS n FROM frontend_performance`)).getRowObjects();
+    assert.equal(Number(spans?.n), 30, 'the raw points are there');
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CriticalPathRow, TraceSpan } from '../src/api/types.ts';
 import { pageCount, pageOf, sortBy } from '../src/stores/paging.ts';
-import { apiRange, DEFAULT_RANGE, rangeFromQuery, rangeToQuery } from '../src/stores/range.ts';
+import { apiRange, chartRange, DEFAULT_RANGE, rangeFromQuery, rangeToQuery } from '../src/stores/range.ts';
+import { defaultStepMs } from '../../gateway/src/query/timeseries.ts';
 import { hrefFor, parseHash } from '../src/stores/router.ts';
 import { treeOrder } from '../src/stores/trace.ts';
 import { criticalPathPhrase } from '../src/views/CompareView.tsx';
@@ -88,4 +89,20 @@ test('units: ms with grouped digits, signed gaps, one-decimal percentages, and t
   assert.equal(criticalPathPhrase(row('demo-backend', 'SELECT orders', 480), 'acme', 'globex'), "demo-backend SELECT orders: +480 ms on globex's critical path");
   assert.equal(criticalPathPhrase(row('demo-web', 'loadUsers', -12), 'acme', 'globex'), "demo-web loadUsers: +12 ms on acme's critical path");
   assert.equal(criticalPathPhrase(row('demo-backend', 'handler', 0.2), 'acme', 'globex'), 'demo-backend handler: the same on both critical paths');
+});
+
+test("a chart's range: a preset's window ending at the next whole minute, so the gateway's default step is whole minutes from a whole minute (its rollups answer)", () => {
+  const now = Date.parse('2026-12-03T13:21:17.345Z');
+  const r = chartRange(apiRange({ kind: 'preset', preset: '1h' }), now);
+  assert.deepEqual(r, { from: '2026-12-03T12:22:00.000Z', to: '2026-12-03T13:22:00.000Z' });
+  for (const preset of ['1h', '6h', '24h', '7d'] as const) {
+    const c = chartRange(apiRange({ kind: 'preset', preset }), now);
+    const [from, to] = [Date.parse(c.from), Date.parse(c.to)];
+    assert.equal(from % 60_000, 0, `${preset}: from on a whole minute`);
+    assert.equal(defaultStepMs(to - from) % 60_000, 0, `${preset}: the gateway's default step is whole minutes`);
+  }
+  // Already whole minutes from the picker: kept as they are.
+  const custom = { from: '2026-12-01T10:00:00.000Z', to: '2026-12-01T12:30:00.000Z' };
+  assert.deepEqual(chartRange(custom, now), custom);
+  assert.deepEqual(chartRange(apiRange(DEFAULT_RANGE), now), r);
 });

@@ -58,6 +58,8 @@ export interface Config {
   readonly fusedEncoder: boolean;
   /** SPAN_ATTRIBUTE_FIELDS_MAX: attribute fields per measurement on InfluxDB (mapping/column-budget.ts). */
   readonly attributeFieldsMax: number;
+  /** `ROLLUPS` (default on) and the recorder's timings (rollup/recorder.ts); undefined: off, every percentile from raw points. */
+  readonly rollups: RollupsConfig | undefined;
   readonly alerts: AlertsConfig;
   readonly console: ConsoleConfig;
   /**
@@ -82,6 +84,12 @@ export interface Config {
  * Per-tenant P99 alerts (`gateway/src/alerts/`). Durations accept `500ms`, `30s`, `5m`, `1h` or
  * a bare number of seconds.
  */
+export interface RollupsConfig {
+  readonly closeDelayMillis: number;
+  readonly retryWindowMillis: number;
+  readonly maxTrackedIds: number;
+}
+
 export interface AlertsConfig {
   /** `ALERTS`: `on` (default) or `off`. `ALERTS_ONLY=1` implies on. */
   readonly enabled: boolean;
@@ -212,6 +220,17 @@ export interface BufferConfig {
  * (readVariables). What follows are the rules a single row cannot state: defaults derived from
  * other variables, and settings that only make sense together.
  */
+
+/** The recorder's timings do nothing with ROLLUPS=off: setting one then is refused rather than ignored. */
+function rollupsRules(v: Values, given: ReadonlySet<string>): RollupsConfig | undefined {
+  if (!v.ROLLUPS) {
+    for (const name of ['ROLLUP_CLOSE_DELAY_MILLIS', 'ROLLUP_RETRY_WINDOW_MILLIS', 'ROLLUP_TRACKED_IDS_MAX']) {
+      if (given.has(name)) throw new ConfigError(name, 'is set but ROLLUPS=off (no rollups are recorded)');
+    }
+    return undefined;
+  }
+  return { closeDelayMillis: v.ROLLUP_CLOSE_DELAY_MILLIS, retryWindowMillis: v.ROLLUP_RETRY_WINDOW_MILLIS, maxTrackedIds: v.ROLLUP_TRACKED_IDS_MAX };
+}
 
 function influxRules(v: Values, given: ReadonlySet<string>): InfluxConfig | undefined {
   if (v.INFLUX_URL === undefined) {
@@ -380,6 +399,7 @@ export function loadConfig(env: Env): Config {
     workers,
     fusedEncoder: v.FUSED_ENCODER,
     attributeFieldsMax: v.SPAN_ATTRIBUTE_FIELDS_MAX,
+    rollups: rollupsRules(v, given),
     alerts: alertsRules(v, workers),
     console: { enabled: v.CONSOLE, dir: resolve(v.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR), tenant: v.CONSOLE_TENANT },
     attributeLimits: { countLimit: v.ATTRIBUTE_COUNT_LIMIT, valueLengthLimit: v.ATTRIBUTE_VALUE_LENGTH_LIMIT },

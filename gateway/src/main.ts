@@ -75,17 +75,21 @@ const metrics = createMetrics({
   attributeFieldsBudget: () => (budget === UNLIMITED ? undefined : budget.max),
 });
 
-/** The per-minute duration sketches: written through the store's sink, read by its drill-down (coverage). */
-const rollups = createRollupRecorder({
-  writer: workerSlot === undefined ? config.instanceName : `${config.instanceName}-w${workerSlot}`,
-  target: { offer: (points) => sinkRef?.offer(points) ?? false },
-  events: {
-    flushed: (n) => metrics.rollups.inc({ event: 'flushed' }, n),
-    duplicates: (n) => metrics.rollups.inc({ event: 'duplicate' }, n),
-    refused: () => metrics.rollups.inc({ event: 'refused' }),
-    forgotten: (n) => metrics.rollups.inc({ event: 'forgotten' }, n),
-  },
-});
+/** The per-minute duration sketches: written through the store's sink, read by its drill-down (coverage). None with ROLLUPS=off. */
+const rollups =
+  config.rollups === undefined
+    ? undefined
+    : createRollupRecorder({
+        ...config.rollups,
+        writer: workerSlot === undefined ? config.instanceName : `${config.instanceName}-w${workerSlot}`,
+        target: { offer: (points) => sinkRef?.offer(points) ?? false },
+        events: {
+          flushed: (n) => metrics.rollups.inc({ event: 'flushed' }, n),
+          duplicates: (n) => metrics.rollups.inc({ event: 'duplicate' }, n),
+          refused: () => metrics.rollups.inc({ event: 'refused' }),
+          forgotten: (n) => metrics.rollups.inc({ event: 'forgotten' }, n),
+        },
+      });
 
 /** The column budget: on InfluxDB, shared with every replica through the claim log; none on the embedded store. */
 let budget: ColumnBudget = UNLIMITED;
@@ -312,15 +316,15 @@ async function start(): Promise<void> {
     // Calls in flight finish (their data is acknowledged only once buffered); new ones get UNAVAILABLE.
     const grpcClosed = grpc?.close(Date.now() + 5000);
     // The open minutes' rollups go out with the buffer (flushAll); again once the calls in flight are done.
-    rollups.stop();
-    rollups.flushAll();
+    rollups?.stop();
+    rollups?.flushAll();
     // A resolved notification still queued is worth a few seconds, not the whole grace period; before
     // the drain, so the alert state that records its delivery is written with the rest.
     if (alerting !== undefined) await Promise.race([alerting.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
     let left = await store.sink.drain(Date.now() + DRAIN_MILLIS);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     await grpcClosed;
-    if (!rollups.flushAll() || store.sink.bufferedPoints > 0) left = await store.sink.drain(Date.now() + 3000);
+    if (!(rollups?.flushAll() ?? true) || store.sink.bufferedPoints > 0) left = await store.sink.drain(Date.now() + 3000);
     // Closing a client to an unreachable database must not hold the exit hostage.
     await Promise.race([store.sink.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     if (left > 0 && store.sink.durable) {

@@ -275,3 +275,10 @@ test('infrastructure spans: off by default; INFRA_TOKEN turns them on under tena
   assert.deepEqual(loadConfig({ ...BASE, INFRA_TOKEN: 'i'.repeat(24) }).infra, { token: 'i'.repeat(24), tenant: 'tenantlens-infra' });
   assert.deepEqual(loadConfig({ ...BASE, INFRA_TOKEN: 'i'.repeat(24), INFRA_TENANT: 'edge' }).infra, { token: 'i'.repeat(24), tenant: 'edge' });
 });
+
+test('ROLLUPS: on by default with the recorder timings; off leaves rollups out, and a timing set with it off is refused', () => {
+  assert.deepEqual(loadConfig(BASE).rollups, { closeDelayMillis: 20_000, retryWindowMillis: 900_000, maxTrackedIds: 1_000_000 });
+  assert.deepEqual(loadConfig({ ...BASE, ROLLUP_CLOSE_DELAY_MILLIS: '5000' }).rollups?.closeDelayMillis, 5000);
+  assert.equal(loadConfig({ ...BASE, ROLLUPS: 'off' }).rollups, undefined);
+  assert.throws(() => loadConfig({ ...BASE, ROLLUPS: 'off', ROLLUP_TRACKED_IDS_MAX: '5000' }), /^ConfigError: ROLLUP_TRACKED_IDS_MAX: is set but ROLLUPS=off/);
+});

@@ -22,7 +22,7 @@ test('not from rollups: minutes ending within the lag, minutes this process stil
   const whole = range.toNs - range.fromNs;
   // The clock: minute M+4 ended exactly COVERAGE_LAG_MILLIS ago, M+5 less.
   const now = (M + 5) * 60_000 + COVERAGE_LAG_MILLIS;
-  const p = planRollups(range, whole, now, { pending: (m) => m === M + 2 }, M);
+  const p = planRollups(range, whole, now, { lagMillis: COVERAGE_LAG_MILLIS, pending: (m) => m === M + 2 }, M);
   assert.deepEqual([...p.covered], [M + 1, M + 3, M + 4]);
   assert.deepEqual(p.raw, [
     { fromNs: at(M), toNs: at(M + 1) },
@@ -33,4 +33,8 @@ test('not from rollups: minutes ending within the lag, minutes this process stil
   const q = planRollups(range, 90n * 1_000_000_000n, (M + 60) * 60_000, NO_LOCAL_ROLLUPS, M - 1);
   assert.deepEqual([...q.covered], [M, M + 2, M + 3, M + 5]);
   assert.equal(q.coveredShare, 4 / 6);
+  // Time before the first rollup minute is raw in any plan: the share counts from after it.
+  const r = planRollups(range, whole, (M + 60) * 60_000, NO_LOCAL_ROLLUPS, M + 1);
+  assert.deepEqual([...r.covered], [M + 2, M + 3, M + 4, M + 5]);
+  assert.equal(r.coveredShare, 1);
 });

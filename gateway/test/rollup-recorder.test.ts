@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MappedPoint } from '../src/schema/point.ts';
 import type { SpanObservation } from '../src/rollup/observation.ts';
-import { CLOSE_DELAY_MILLIS, createRollupRecorder, MINUTE_NS } from '../src/rollup/recorder.ts';
+import { CLOSE_DELAY_MILLIS, coverageLagMillis, createRollupRecorder, MINUTE_NS } from '../src/rollup/recorder.ts';
 import { LogSketch } from '../src/rollup/sketch.ts';
 import { buildFixtures } from '../../harness/fixtures.ts';
 import { createInProcessIngest } from '../../test/support/memory-store.ts';
@@ -102,4 +102,19 @@ test('ingest tells the rollups every accepted duration on both trace paths (fuse
   const { ingest } = createInProcessIngest('gw-1', undefined, { rollups: { record: (o) => beacons.push(...o) } });
   ingest.beacon({ sessionId: 's', viewName: 'Home', metrics: { duration_ms: 12 } }, 'acme');
   assert.deepEqual(beacons.map((o) => [o.side, o.k1, o.durationMs, o.status]), [['frontend', 'Home', 12, undefined]]);
+});
+
+test('closeDelayMillis (ROLLUP_CLOSE_DELAY_MILLIS): a minute is written that long after its end, and queries wait for it by coverage lag', () => {
+  let clock = startMs;
+  const written: MappedPoint[][] = [];
+  const r = createRollupRecorder({ writer: 'gw-1', timer: false, now: () => clock, closeDelayMillis: 5_000, target: { offer: (p) => (written.push([...p]), true) } });
+  r.record([obs('a', 10)]);
+  clock += 4_000;
+  r.tick();
+  assert.equal(written.length, 0, 'not before the close delay');
+  clock += 2_000;
+  r.tick();
+  assert.equal(written.length, 1, 'written after 5 s, not the default 20 s');
+  assert.equal(r.lagMillis, coverageLagMillis(5_000));
+  assert.ok(r.lagMillis < coverageLagMillis(CLOSE_DELAY_MILLIS));
 });

@@ -37,6 +37,19 @@ export function apiRange(choice: RangeChoice): Range {
   return choice.kind === 'custom' ? { from: choice.from, to: choice.to } : { from: PRESET_API[choice.preset], to: 'now' };
 }
 
+/**
+ * A chart's range: a preset's window ending at the next whole minute (one clock reading), so the
+ * gateway's default step (a whole number of minutes from the 1h preset up) gives buckets of whole
+ * minutes from a whole minute, which it answers from its per-minute rollups rather than every raw
+ * point (docs/performance.md). Custom windows are kept: the picker gives whole minutes already.
+ */
+export function chartRange(range: Range, nowMs: number): Range {
+  const preset = range.to === 'now' ? PRESETS.find((p) => PRESET_API[p] === range.from) : undefined;
+  if (preset === undefined) return range;
+  const to = Math.ceil(nowMs / 60_000) * 60_000;
+  return { from: new Date(to - PRESET_MILLIS[preset]).toISOString(), to: new Date(to).toISOString() };
+}
+
 export function rangeKey(choice: RangeChoice): string {
   return choice.kind === 'custom' ? `${choice.from}/${choice.to}` : choice.preset;
 }

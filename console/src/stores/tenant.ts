@@ -4,6 +4,7 @@ import type { AlertView, Comparison, Range, SessionSummary, TimeSeries, TraceSum
 import { BrowserStore } from './browser.ts';
 import { Loadable } from './loadable.ts';
 import { pageCount, pageOf, sortBy } from './paging.ts';
+import { chartRange } from './range.ts';
 
 export const SESSION_PAGE = 50;
 /** The API's most sessions per request; the list is paged on screen. */
@@ -70,7 +71,7 @@ export class TenantStore {
   load(range: Range): Promise<void> {
     const tenant = this.tenant;
     const k = `${tenant}/${range.from}/${range.to}`;
-    const series = (group: 'tenant' | 'endpoint' | 'view', side: 'frontend' | 'backend') => () => this.api.timeseries({ metric: 'p99', group, side, tenant, range });
+    const series = (group: 'tenant' | 'endpoint' | 'view', side: 'frontend' | 'backend') => () => this.api.timeseries({ metric: 'p99', group, side, tenant, range: chartRange(range, Date.now()) });
     const loads = [
       this.frontendP99.load(k, series('tenant', 'frontend')),
       this.backendP99.load(k, series('tenant', 'backend')),

@@ -3,6 +3,7 @@ import type { ApiClient } from '../api/client.ts';
 import type { Range, Side, TenantSummary, TimeSeries } from '../api/types.ts';
 import { Loadable } from './loadable.ts';
 import { pageCount, pageOf, sortBy } from './paging.ts';
+import { chartRange } from './range.ts';
 
 /** Lines drawn by default in the P99 chart: the slowest few; the rest are one click away. */
 export const DEFAULT_SHOWN = 5;
@@ -58,7 +59,7 @@ export class TenantsStore {
 
   loadChart(range: Range): Promise<void> {
     const side = this.side;
-    return this.chart.load(`${side}/${range.from}/${range.to}`, () => this.api.timeseries({ metric: 'p99', group: 'tenant', side, range }));
+    return this.chart.load(`${side}/${range.from}/${range.to}`, () => this.api.timeseries({ metric: 'p99', group: 'tenant', side, range: chartRange(range, Date.now()) }));
   }
 
   private visible(tenant: string): boolean {

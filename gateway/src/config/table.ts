@@ -38,6 +38,7 @@ const G = {
   spool: 'Spool',
   processes: 'Processes',
   alerts: 'Alerts',
+  rollups: 'Rollups',
   logs: 'Logs',
 } as const;
 
@@ -166,6 +167,12 @@ export const VARIABLES = [
   { name: 'ALERT_WEBHOOK_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.webhook.url', note: 'or `alerts.webhook.existingSecret`' }, description: 'Generic JSON webhook.' },
   { name: 'ALERTMANAGER_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.alertmanager.url' }, description: 'Alertmanager base URL; alerts are POSTed to `<url>/api/v2/alerts`.' },
   { name: 'ALERT_DASHBOARD_URL', group: G.alerts, kind: 'url', chart: { value: 'alerts.dashboardUrl', note: "default: the console's URL" }, description: 'Drill-down links become `<url>?tenant=…&from=…&to=…` (the demo: `http://127.0.0.1:4318/console/`, which opens the console at that tenant). Unset: the sessions API path.' },
+
+  // --- Rollups
+  { name: 'ROLLUPS', group: G.rollups, kind: 'flag', default: true, chart: { env: true }, description: 'Per-minute duration sketches (`latency_rollup`, [data model](data-model.md#rollups-latency_rollup)): written beside the raw points, and `/tenants`, `/compare`, `/timeseries` and the alert windows read them where they cover the range (estimates within 1%). `off`: no rollup points are written and every percentile comes from raw points (exact, slower over long ranges). Set it the same on every replica.' },
+  { name: 'ROLLUP_CLOSE_DELAY_MILLIS', group: G.rollups, kind: 'int', default: 20_000, min: 1000, max: 600_000, chart: { env: true }, description: "A minute's sketch is written this long after the minute ends (spans arrive after they end; browsers batch). A duration arriving later still counts, in a later rollup point of the same minute. Queries read a minute from rollups only once it ended this long ago plus about 10 s: set it the same on every replica." },
+  { name: 'ROLLUP_RETRY_WINDOW_MILLIS', group: G.rollups, kind: 'int', default: 900_000, min: 60_000, max: 86_400_000, chart: { env: true }, description: 'How long (span time, against the clock) span ids are kept so a retried or replayed span is not counted twice in a rollup.' },
+  { name: 'ROLLUP_TRACKED_IDS_MAX', group: G.rollups, kind: 'int', default: 1_000_000, min: 1000, max: 100_000_000, chart: { env: true }, description: 'Span ids kept for that, at most (about 100 bytes each); past it the oldest minutes\' go first, counted in `tenantlens_rollup_events_total{event="forgotten"}` (a retry of those spans would count twice).' },
 
   // --- Logs
   { name: 'LOG_LEVEL', group: G.logs, kind: 'enum', allowed: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', chart: { value: 'gateway.logLevel' }, description: 'pino level. Logs are JSON and never contain tokens.' },

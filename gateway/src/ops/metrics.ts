@@ -121,7 +121,7 @@ export function createMetrics(gauges: MetricGauges, collectDefaults = true): Gat
     }),
     rollups: new Counter({
       name: 'tenantlens_rollup_events_total',
-      help: 'Duration rollups by event: flushed (rollup points offered to the store), duplicate (a span already counted in its minute: retry or replay), refused (flush refused by a full store, retried next second), forgotten (span ids let go before 15 minutes, over the 1M bound)',
+      help: 'Duration rollups by event: flushed (rollup points offered to the store), duplicate (a span already counted in its minute: retry or replay), refused (flush refused by a full store, retried next second), forgotten (span ids let go before ROLLUP_RETRY_WINDOW_MILLIS, past ROLLUP_TRACKED_IDS_MAX)',
       labelNames: ['event'],
       registers,
     }),

@@ -15,7 +15,8 @@ export interface RollupDrillDownOptions {
 }
 
 /**
- * Time series read from rollups only when they cover at least this share of the range; else the raw
+ * Time series read from rollups only when they cover at least this share of the range (after the
+ * store's first rollup minute: rollup-plan.ts); else the raw
  * query, as before: raw rows carried to the gateway cost more than the database's own percentile
  * (bench:queries measured a half-covered series at twice the raw query's time on influxd).
  */

@@ -7,9 +7,10 @@ export const MINUTE_NS = 60_000_000_000n;
 const MINUTE_MS = 60_000;
 
 /**
- * When a minute closes: this long after its end (spans arrive after they end, browsers batch for
- * 5 s), and once no duration for it has arrived for IDLE_MILLIS. A duration arriving later still
- * counts: it goes into a later rollup point of the same minute (a new timestamp within it).
+ * When a minute closes (default; ROLLUP_CLOSE_DELAY_MILLIS): this long after its end (spans arrive
+ * after they end, browsers batch for 5 s), and once no duration for it has arrived for IDLE_MILLIS.
+ * A duration arriving later still counts: it goes into a later rollup point of the same minute (a
+ * new timestamp within it).
  */
 export const CLOSE_DELAY_MILLIS = 20_000;
 const IDLE_MILLIS = 2_000;
@@ -18,12 +19,15 @@ export const TICK_MILLIS = 1_000;
 const SETTLE_MILLIS = 5_000;
 /**
  * The drill-down reads a minute from rollups only once it ended this long ago (query/rollup-plan.ts):
- * by then every writer running these defaults has flushed what it held for it.
+ * by then every writer with the same close delay has flushed what it held for it.
  */
-export const COVERAGE_LAG_MILLIS = CLOSE_DELAY_MILLIS + IDLE_MILLIS + TICK_MILLIS + SETTLE_MILLIS + 2_000;
-/** Span identities kept for retry detection (per side and tenant, per minute): the oldest minutes' go first past this. */
+export function coverageLagMillis(closeDelayMillis: number): number {
+  return closeDelayMillis + IDLE_MILLIS + TICK_MILLIS + SETTLE_MILLIS + 2_000;
+}
+export const COVERAGE_LAG_MILLIS = coverageLagMillis(CLOSE_DELAY_MILLIS);
+/** Span identities kept for retry detection (per side and tenant, per minute): the oldest minutes' go first past this (default; ROLLUP_TRACKED_IDS_MAX). */
 const MAX_TRACKED_IDS = 1_000_000;
-/** Identities of minutes older than this (span time, against the clock) are let go. */
+/** Identities of minutes older than this (span time, against the clock) are let go (default; ROLLUP_RETRY_WINDOW_MILLIS). */
 const ID_RETENTION_MILLIS = 15 * MINUTE_MS;
 
 /** What a rollup is written to: the store's point sink (all or nothing, false when full). */
@@ -42,6 +46,8 @@ export interface RollupEvents {
 
 /** What the drill-down asks the local recorder (query/rollup-plan.ts). */
 export interface RollupCoverage {
+  /** How long after its end a minute may be read from rollups (coverageLagMillis of the close delay). */
+  readonly lagMillis: number;
   /** True while this process holds durations of minute `minute` (index since the epoch) not yet in the store. */
   pending(minute: number, nowMs: number): boolean;
 }
@@ -66,6 +72,9 @@ export interface RollupRecorderOptions {
   /** Default true: a timer calls tick() every second (unref'd). Tests drive tick() themselves. */
   readonly timer?: boolean;
   readonly maxTrackedIds?: number;
+  readonly closeDelayMillis?: number;
+  /** How long span ids are kept for retry detection (span time, against the clock). */
+  readonly retryWindowMillis?: number;
 }
 
 interface Cell {
@@ -105,6 +114,8 @@ const cellKey = (o: SpanObservation): string => o.side + '\u0000' + o.tenant + '
 export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorder {
   const now = opts.now ?? Date.now;
   const maxIds = opts.maxTrackedIds ?? MAX_TRACKED_IDS;
+  const closeDelay = opts.closeDelayMillis ?? CLOSE_DELAY_MILLIS;
+  const retention = opts.retryWindowMillis ?? ID_RETENTION_MILLIS;
   const minutes = new Map<number, Minute>();
   let trackedIds = 0;
   let seq = 0;
@@ -136,7 +147,7 @@ export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorde
   /** Lets go of identity sets: those past retention, then the oldest minutes' while over the bound. */
   function trim(at: number): void {
     for (const m of minutes.values()) {
-      if ((m.index + 1) * MINUTE_MS + ID_RETENTION_MILLIS < at && m.ids > 0) forget(m);
+      if ((m.index + 1) * MINUTE_MS + retention < at && m.ids > 0) forget(m);
       if (m.ids === 0 && m.cells.size === 0 && m.settledAt <= at) minutes.delete(m.index);
     }
     if (trackedIds <= maxIds) return;
@@ -193,6 +204,7 @@ export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorde
   }
 
   const recorder: RollupRecorder = {
+    lagMillis: coverageLagMillis(closeDelay),
     record(observations) {
       const at = now();
       let duplicates = 0;
@@ -246,7 +258,7 @@ export function createRollupRecorder(opts: RollupRecorderOptions): RollupRecorde
     tick() {
       const at = now();
       for (const m of minutes.values()) {
-        if (m.cells.size > 0 && (m.index + 1) * MINUTE_MS + CLOSE_DELAY_MILLIS <= at && at - m.lastAt >= IDLE_MILLIS) flush(m, at);
+        if (m.cells.size > 0 && (m.index + 1) * MINUTE_MS + closeDelay <= at && at - m.lastAt >= IDLE_MILLIS) flush(m, at);
       }
       trim(at);
     },
