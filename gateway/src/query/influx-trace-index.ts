@@ -24,11 +24,6 @@ export const INDEX_MARGIN_NS = 3600n * NS_PER_SECOND;
 const START_TTL_MILLIS = 60_000;
 /** Trace ids per statement (an alternation in a regex, or an OR of equalities). */
 export const IDS_PER_STATEMENT = 50;
-/**
- * Queries a lookup runs side by side: InfluxDB runs one query's statements in turn, on one core;
- * two at once use a second one (more only queued on the 2-core bench machine, docs/performance.md).
- */
-const PARALLEL_QUERIES = 2;
 
 export interface IndexedTraceLookups {
   /**
@@ -81,15 +76,6 @@ export function intersect(a: TimeRange, b: TimeRange): TimeRange | undefined {
   const fromNs = a.fromNs > b.fromNs ? a.fromNs : b.fromNs;
   const toNs = a.toNs < b.toNs ? a.toNs : b.toNs;
   return fromNs < toNs ? { fromNs, toNs } : undefined;
-}
-
-/** The statements' results in order, sent as up to PARALLEL_QUERIES queries at once (contiguous runs of statements). */
-export async function querySpread(query: InfluxQuery, statements: readonly string[]): Promise<InfluxSeries[][]> {
-  if (statements.length === 0) return [];
-  const per = Math.ceil(statements.length / PARALLEL_QUERIES);
-  const runs: string[][] = [];
-  for (let i = 0; i < statements.length; i += per) runs.push(statements.slice(i, i + per));
-  return (await Promise.all(runs.map((run) => query(run.join('; '))))).flat();
 }
 
 const secondOf = (micros: unknown): number => Math.floor(Number(micros) / 1e6);
@@ -165,7 +151,8 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
       }
       const wanted = new Set(traceIds);
       const out = new Map<string, number[]>();
-      for (const rows of await querySpread(query, statements)) {
+      if (statements.length === 0) return out;
+      for (const rows of await query(statements.join('; '))) {
         for (const v of rows.flatMap((s: InfluxSeries) => s.values)) {
           const second = secondOf(v[0]);
           for (const id of String(v[1]).split(',')) {

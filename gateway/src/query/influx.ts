@@ -7,7 +7,7 @@ import { createInfluxConsoleQueries, type InfluxSeries } from './influx-console.
 import type { RollupCoverage } from '../rollup/recorder.ts';
 import { withRollups } from './rollup-drilldown.ts';
 import { createInfluxRollupSource } from './rollup-influx.ts';
-import { ALL_TIME, createIndexedTraceLookups, IDS_PER_STATEMENT, inWindowOf, intersect, querySpread, secondWindows } from './influx-trace-index.ts';
+import { ALL_TIME, createIndexedTraceLookups, IDS_PER_STATEMENT, inWindowOf, intersect, secondWindows } from './influx-trace-index.ts';
 import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
 import {
   attributeList,
@@ -111,7 +111,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
         statements.push(`SELECT ${TRACE_COLUMNS} FROM ${sp} WHERE ${timeRange(inRange.fromNs, inRange.toNs)} AND "tenant_id" = ${literal(tenant)} AND (${or})`);
       }
     }
-    return traceRows(await querySpread(query, statements));
+    return statements.length === 0 ? [] : traceRows(await query(statements.join('; ')));
   }
 
   /** Without index rows (data written before the index): session_id is a field, so find its traces by scanning, then all their spans. */
