@@ -54,7 +54,7 @@ async function write(spans: SpanRecord[], tenant: string, mapper = indexed): Pro
 }
 
 async function count(measurement: string): Promise<number> {
-  const [s] = await influx.query(`SELECT COUNT("${measurement === SESSION_INDEX.name ? 'trace_ids' : 'trace_id'}") FROM "${measurement}"`, DB);
+  const [s] = await influx.query(`SELECT COUNT("trace_ids") FROM "${measurement}"`, DB);
   return Number(s?.values[0]?.[1] ?? 0);
 }
 

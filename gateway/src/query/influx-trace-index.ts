@@ -22,8 +22,8 @@ const SPAN_SLACK_NS = 1_000_000n;
 export const INDEX_MARGIN_NS = 3600n * NS_PER_SECOND;
 /** How long the index's start is cached: it moves only when retention drops data, or on the first index row. */
 const START_TTL_MILLIS = 60_000;
-/** Trace ids per statement (an OR of equalities). */
-const IDS_PER_STATEMENT = 50;
+/** Trace ids per statement (an alternation in a regex, or an OR of equalities). */
+export const IDS_PER_STATEMENT = 50;
 
 export interface IndexedTraceLookups {
   /**
@@ -80,6 +80,19 @@ export function intersect(a: TimeRange, b: TimeRange): TimeRange | undefined {
 
 const secondOf = (micros: unknown): number => Math.floor(Number(micros) / 1e6);
 
+/** Index rows hold lower-case hex ids: any other id has no row (and is kept out of the regex). */
+const INDEXABLE = /^[0-9a-f]+$/;
+
+/**
+ * A regex matching the `trace_ids` lists that name any of `ids` (indexable ones), or undefined
+ * when none is. InfluxDB filters the rows with it; the caller still splits each list, since a row
+ * names other traces too.
+ */
+function listRegex(ids: readonly string[]): string | undefined {
+  const hex = ids.filter((id) => INDEXABLE.test(id));
+  return hex.length === 0 ? undefined : `/(^|,)(${hex.join('|')})(,|$)/`;
+}
+
 export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLookups {
   const ti = ident(TRACE_INDEX.name);
   const si = ident(SESSION_INDEX.name);
@@ -88,7 +101,7 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
   /** The earliest index row's time (ns), or undefined when there is none yet. */
   async function indexStart(): Promise<bigint | undefined> {
     if (start !== undefined && Date.now() - start.at < START_TTL_MILLIS) return start.ns;
-    const [rows = []] = await query(`SELECT FIRST("trace_id") FROM ${ti}`);
+    const [rows = []] = await query(`SELECT FIRST("trace_ids") FROM ${ti}`);
     const micros = rows[0]?.values[0]?.[0];
     const ns = typeof micros === 'number' ? BigInt(micros) * 1000n : undefined;
     // No index yet is not cached: the first rows may arrive any moment.
@@ -107,8 +120,10 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
     },
 
     async traceSeconds(traceId, tenant) {
-      const [rows = []] = await query(`SELECT "trace_id" FROM ${ti} WHERE "shard" = ${literal(indexShard(traceId))}${tenantFilter(tenant)} AND "trace_id" = ${literal(traceId)}`);
-      return rows.flatMap((s) => s.values.map((v) => secondOf(v[0])));
+      const regex = listRegex([traceId]);
+      if (regex === undefined) return [];
+      const [rows = []] = await query(`SELECT "trace_ids" FROM ${ti} WHERE "shard" = ${literal(indexShard(traceId))}${tenantFilter(tenant)} AND "trace_ids" =~ ${regex}`);
+      return rows.flatMap((s) => s.values.filter((v) => String(v[1]).split(',').includes(traceId)).map((v) => secondOf(v[0])));
     },
 
     async sessionTraces(tenant, sessionId, range, max) {
@@ -121,7 +136,7 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
     async tracesSeconds(tenant, traceIds, range) {
       // One statement per shard (each reads that shard's one series), a few ids each.
       const byShard = new Map<string, string[]>();
-      for (const id of traceIds) {
+      for (const id of new Set(traceIds)) {
         const shard = indexShard(id);
         const list = byShard.get(shard) ?? [];
         list.push(id);
@@ -130,18 +145,22 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
       const statements: string[] = [];
       for (const [shard, ids] of byShard) {
         for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
-          const or = ids.slice(i, i + IDS_PER_STATEMENT).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
-          statements.push(`SELECT "trace_id" FROM ${ti} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(shard)} AND ${widened(range)} AND (${or})`);
+          const regex = listRegex(ids.slice(i, i + IDS_PER_STATEMENT));
+          if (regex !== undefined) statements.push(`SELECT "trace_ids" FROM ${ti} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(shard)} AND ${widened(range)} AND "trace_ids" =~ ${regex}`);
         }
       }
+      const wanted = new Set(traceIds);
       const out = new Map<string, number[]>();
       if (statements.length === 0) return out;
       for (const rows of await query(statements.join('; '))) {
         for (const v of rows.flatMap((s: InfluxSeries) => s.values)) {
-          const id = String(v[1]);
-          const list = out.get(id) ?? [];
-          list.push(secondOf(v[0]));
-          out.set(id, list);
+          const second = secondOf(v[0]);
+          for (const id of String(v[1]).split(',')) {
+            if (!wanted.has(id)) continue;
+            const list = out.get(id) ?? [];
+            if (!list.includes(second)) list.push(second);
+            out.set(id, list);
+          }
         }
       }
       return out;

@@ -7,7 +7,7 @@ import { createInfluxConsoleQueries, type InfluxSeries } from './influx-console.
 import type { RollupCoverage } from '../rollup/recorder.ts';
 import { withRollups } from './rollup-drilldown.ts';
 import { createInfluxRollupSource } from './rollup-influx.ts';
-import { ALL_TIME, createIndexedTraceLookups, inWindowOf, intersect, secondWindows } from './influx-trace-index.ts';
+import { ALL_TIME, createIndexedTraceLookups, IDS_PER_STATEMENT, inWindowOf, intersect, secondWindows } from './influx-trace-index.ts';
 import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
 import {
   attributeList,
@@ -106,8 +106,8 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
       const inRange = intersect(w, range);
       if (inRange === undefined) continue;
       const inWindow = [...seconds].filter(([, list]) => list.some((s) => inWindowOf(s, w))).map(([id]) => id);
-      for (let i = 0; i < inWindow.length; i += 50) {
-        const or = inWindow.slice(i, i + 50).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
+      for (let i = 0; i < inWindow.length; i += IDS_PER_STATEMENT) {
+        const or = inWindow.slice(i, i + IDS_PER_STATEMENT).map((id) => `"trace_id" = ${literal(id)}`).join(' OR ');
         statements.push(`SELECT ${TRACE_COLUMNS} FROM ${sp} WHERE ${timeRange(inRange.fromNs, inRange.toNs)} AND "tenant_id" = ${literal(tenant)} AND (${or})`);
       }
     }

@@ -4,20 +4,20 @@
  * stay fields (never tags: series cardinality must not grow with traffic). docs/data-model.md
  * ("Trace and session index") gives the design and its costs.
  *
- * - `trace_index`: one row per (trace, second in which one of its spans starts). Tags `tenant_id`
- *   and `shard` (a hex digit derived from the trace id: 16 series per tenant); field `trace_id`.
- *   A lookup by id reads the one series of its shard and learns the seconds to read spans in.
- * - `session_index`: one row per (session, second) of a request, listing the traces of the session
+ * - `trace_index`: one row per (request, shard, second), listing the request's traces of that shard
+ *   with spans starting in that second. Tags `tenant_id` and `shard` (a hex digit derived from the
+ *   trace id: 16 series per tenant); field `trace_ids` (comma-separated). A lookup by id reads the
+ *   one series of its shard, matching the list by regex, and learns the seconds to read spans in.
+ * - `session_index`: one row per (request, session, second), listing the traces of the session
  *   with spans starting in that second. Tags `tenant_id` and `shard` (from the session id); fields
  *   `session_id`, `trace_ids` (comma-separated).
  *
  * A row's timestamp is its second plus an offset hashed from its content (under 1 s, so the row
  * stays in its second): distinct rows in one series land on distinct nanoseconds, and the same row
  * always on the same one, so a replayed request rewrites identical points (InfluxDB overwrites
- * them) and never adds one. A trace row is the same whatever the batching; a session row of another
- * batching lists other traces, lands on another nanosecond and adds to what the index says, never
- * takes from it. Both trace paths (mapping/map-spans.ts, ingest/trace-lines/) derive rows from
- * these functions.
+ * them) and never adds one. A row of another batching lists other traces, lands on another
+ * nanosecond and adds to what the index says, never takes from it. Both trace paths
+ * (mapping/map-spans.ts, ingest/trace-lines/) derive rows from these functions.
  *
  * Like measurements.ts, this module imports nothing from the gateway.
  */
@@ -31,7 +31,7 @@ export interface IndexSpec {
   readonly fields: readonly string[];
 }
 
-export const TRACE_INDEX: IndexSpec = { name: 'trace_index', tags: ['shard', 'tenant_id'], fields: ['trace_id'] };
+export const TRACE_INDEX: IndexSpec = { name: 'trace_index', tags: ['shard', 'tenant_id'], fields: ['trace_ids'] };
 export const SESSION_INDEX: IndexSpec = { name: 'session_index', tags: ['shard', 'tenant_id'], fields: ['session_id', 'trace_ids'] };
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -57,7 +57,7 @@ export function indexShard(id: string): string {
 
 /**
  * Nanoseconds after its second at which a row is written (0 ≤ n < 1e9): a `trace_index` row's
- * hash is the trace id's, a `session_index` row's is `indexHash(sessionId, indexHash(traceIds))`.
+ * hash is `indexHash(traceIds)`, a `session_index` row's is `indexHash(sessionId, indexHash(traceIds))`.
  */
 export function offsetOfHash(hash: number): number {
   return hash % 1_000_000_000;

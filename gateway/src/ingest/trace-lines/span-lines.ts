@@ -140,7 +140,7 @@ export class SpanLines {
     if (this.index === undefined) return;
     const out = this.out;
     for (const r of this.index.rows()) {
-      const fields = r.sessionId === '' ? `trace_id="${r.ids}"` : `session_id="${escapeStringValue(r.sessionId)}",trace_ids="${r.ids}"`;
+      const fields = r.sessionId === '' ? `trace_ids="${r.ids}"` : `session_id="${escapeStringValue(r.sessionId)}",trace_ids="${r.ids}"`;
       out.putUtf8(`${r.measurement},shard=${r.shard}${this.tenantTagText} ${fields}`);
       out.endLine(nanosDecimal(r.second, r.offset));
     }
