@@ -87,16 +87,16 @@ export function createMemoryStore(): MemoryStore {
  * tests. `fused`: as main.ts wires it for InfluxDB (the store as line sink, and the field type
  * registry), so OTLP/protobuf traces take the fused encoder; otherwise as for the embedded store.
  */
-export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits, opts: { fused?: boolean; rollups?: IngestDeps['rollups'] } = {}): { ingest: Ingest; store: MemoryStore } {
+export function createInProcessIngest(instanceName: string, attributeLimits?: AttributeLimits, opts: { fused?: boolean; rollups?: IngestDeps['rollups']; traceIndex?: boolean } = {}): { ingest: Ingest; store: MemoryStore } {
   const store = createMemoryStore();
-  return { ingest: createIngestInto(store, instanceName, attributeLimits, opts.fused === true ? store : undefined, opts.rollups), store };
+  return { ingest: createIngestInto(store, instanceName, attributeLimits, opts.fused === true ? store : undefined, opts.rollups, opts.traceIndex), store };
 }
 
 /** The ingest path wired as main.ts wires it (default mapping), into any sink (the fused encoder when given a line sink). */
-export function createIngestInto(sink: PointSink, instanceName: string, attributeLimits?: AttributeLimits, lines?: LineSink, rollups?: IngestDeps['rollups']): Ingest {
+export function createIngestInto(sink: PointSink, instanceName: string, attributeLimits?: AttributeLimits, lines?: LineSink, rollups?: IngestDeps['rollups'], traceIndex = false): Ingest {
   const types = new FieldTypeRegistry();
   return createIngest({
-    mapper: createSpanMapper(DEFAULT_RULES, types),
+    mapper: createSpanMapper(DEFAULT_RULES, types, { traceIndex }),
     metricsMapper: createMetricsMapper(DEFAULT_RULES),
     logsMapper: createLogsMapper(DEFAULT_RULES, types),
     rules: DEFAULT_RULES,
