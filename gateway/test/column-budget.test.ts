@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createColumnBudget, createPointBudget, type ColumnBudget, type ColumnClaim, type ColumnClaimLog } from '../src/mapping/column-budget.ts';
+import { createColumnBudget, type ColumnBudget, type ColumnClaim, type ColumnClaimLog } from '../src/mapping/column-budget.ts';
+import { createPointBudget } from '../src/mapping/point-budget.ts';
 import { appendAttributeFields, FieldTypeRegistry } from '../src/mapping/field-types.ts';
 import { createSpanMapper } from '../src/mapping/map-spans.ts';
 import { decodeOverflow, encodeOverflow } from '../src/mapping/overflow-json.ts';
