@@ -1,24 +1,12 @@
 import type { AlertStateRecord } from '../schema/alert-state.ts';
 import type { AlertDimension } from '../query/model.ts';
 
-/** One alert episode as the evaluator holds it across a restart: a firing alert, or a resolved one still listed. */
-export interface EpisodeState {
-  readonly tenant: string;
-  readonly kind: AlertDimension;
-  readonly value: string;
-  readonly state: 'firing' | 'resolved';
-  readonly sinceMs: number;
-  readonly resolvedAtMs?: number;
-  readonly windowStartMs: number;
-  readonly lastAtMs: number;
-  readonly baselineMs: number;
-  readonly thresholdMs: number;
-  readonly p99Ms: number;
-  readonly count: number;
-  readonly firedP99Ms: number;
-  readonly peakP99Ms: number;
-  readonly recoveries: number;
-}
+/**
+ * One alert episode as the evaluator holds it across a restart: a firing alert, or a resolved one
+ * still listed. The stored record's fields (schema/alert-state.ts, declared once there) with the
+ * dimension typed, less what only the store keeps.
+ */
+export type EpisodeState = Omit<AlertStateRecord, 'kind' | 'notified' | 'updatedMs'> & { readonly kind: AlertDimension };
 
 const KINDS: ReadonlySet<string> = new Set<AlertDimension>(['endpoint', 'view_name']);
 
