@@ -93,14 +93,14 @@ export class TraceIndexRows {
       for (let i = 0; i < e.ids.length; i += MAX_IDS_PER_ROW) {
         const ids = e.ids.slice(i, i + MAX_IDS_PER_ROW).join(',');
         // Keyed by its whole content: the same list rewrites itself, another list lands elsewhere.
-        out.push({ measurement: TRACE_INDEX.name, second: e.second, offset: offsetOfHash(indexHash(ids)), shard: e.key, ids, sessionId: '' });
+        out.push({ measurement: TRACE_INDEX.name, second: e.second, offset: inRange(e.second, offsetOfHash(indexHash(ids))), shard: e.key, ids, sessionId: '' });
       }
     }
     for (const e of this.sessionOrder) {
       const shard = shardOfHash(indexHash(e.key));
       for (let i = 0; i < e.ids.length; i += MAX_IDS_PER_ROW) {
         const ids = e.ids.slice(i, i + MAX_IDS_PER_ROW).join(',');
-        out.push({ measurement: SESSION_INDEX.name, second: e.second, offset: offsetOfHash(indexHash(e.key, indexHash(ids))), shard, ids, sessionId: e.key });
+        out.push({ measurement: SESSION_INDEX.name, second: e.second, offset: inRange(e.second, offsetOfHash(indexHash(e.key, indexHash(ids)))), shard, ids, sessionId: e.key });
       }
     }
     return out;
@@ -141,4 +141,11 @@ export function indexPoints(rows: readonly IndexRow[], tenantId: string, out: Ma
         : [['session_id', { type: 'string', value: r.sessionId }] as const, ['trace_ids', { type: 'string', value: r.ids }] as const];
     out.push({ spanId: '', point: { measurement: r.measurement, tags, fields, timestamp } });
   }
+}
+
+/** InfluxDB's largest timestamp is 9223372036854775806 ns: in that last second, the hashed offset must not pass it. */
+const LAST_SECOND = 9223372036;
+const LAST_OFFSET = 854775806;
+function inRange(second: number, offset: number): number {
+  return second >= LAST_SECOND ? Math.min(offset, LAST_OFFSET) : offset;
 }
