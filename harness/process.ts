@@ -123,7 +123,10 @@ export function launch(bin: string, args: readonly string[], env: NodeJS.Process
     },
     async stop() {
       if (exited()) return;
-      // The kill timer is a ref'd handle, so the event loop stays alive while we wait for 'close'.
+      // Waiting must hold the event loop open until 'close', including after SIGKILL when the kill
+      // timer has fired: with only the unref'd child left, node:test would cancel the test.
+      child.ref();
+      for (const s of streams) s?.ref();
       const killer = setTimeout(() => child.kill('SIGKILL'), grace);
       child.kill('SIGTERM');
       await gone;
