@@ -62,6 +62,28 @@ function oddPoints(): MappedPoint[] {
   ];
 }
 
+/**
+ * Values the write path's column text (values joined by U+001E, NULL as U+001F) cannot carry as
+ * they are: a batch holding one goes as JSON arrays instead. Lone surrogates, NUL and floats that
+ * text rounds wrongly if done carelessly come along. `tag` makes each call's identities its own.
+ */
+function ambiguousPoints(tag: string): MappedPoint[] {
+  const vital = (id: string, value: number, extra: Array<[string, string]> = []): MappedPoint => ({
+    spanId: `${tag}-${id}`,
+    point: { measurement: 'web_vitals', tags: [['metric', 'LCP'], ['tenant_id', 'acme'], ...extra], fields: [['value', { type: 'float', value }], ['session_id', { type: 'string', value: `s\u0000${id}` }]], timestamp: T + 7n },
+  });
+  return [
+    vital('nan', Number.NaN),
+    vital('inf', Number.POSITIVE_INFINITY),
+    vital('ninf', Number.NEGATIVE_INFINITY),
+    vital('nzero', -0),
+    vital('tiny', 5e-324),
+    vital('third', 0.1 + 0.2, [['view_name', 'lone \ud800 surrogate']]),
+    vital('sep', 1, [['view_name', 'record \u001e separator']]),
+    vital('unit', 2, [['view_name', '\u001f']]),
+  ];
+}
+
 /** Every row of every table, as text, sorted: what a store holds, independent of write order. */
 async function rowsOf(dataDir: string): Promise<Record<string, string[]>> {
   const instance = await DuckDBInstance.create(join(dataDir, 'tenantlens.duckdb'));
@@ -184,4 +206,31 @@ test('a file written by the previous version opens without its primary key, keep
   await ref.close();
   const [want, got] = await Promise.all([rowsOf(refDir), rowsOf(dir)]);
   for (const spec of TABLES) assert.deepEqual(got[spec.name], want[spec.name], `table ${spec.name}`);
+});
+
+test('values the joined column text cannot carry (its separator, its NULL) and odd floats leave the same rows as the previous path', async () => {
+  // The first delivery has no ambiguous value (joined text), the second has (JSON arrays).
+  const deliveries = [ambiguousPoints('a').slice(0, 6), ambiguousPoints('b'), oddPoints()];
+  const refDir = await freshDir('ambiguous-reference');
+  const ref = await createReferenceEmbeddedSink(refDir, DEFAULT_RULES, { buffer, events });
+  await deliver(ref, deliveries);
+  await ref.close();
+  const dir = await freshDir('ambiguous');
+  const store = await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events });
+  await deliver(store.sink, [...deliveries, ...deliveries]);
+  await store.sink.close();
+  const [want, got] = await Promise.all([rowsOf(refDir), rowsOf(dir)]);
+  for (const spec of TABLES) assert.deepEqual(got[spec.name], want[spec.name], `table ${spec.name}`);
+  assert.equal(want[specs.webVitals.name]?.length, 14);
+  // JSON shows -0 as 0: ask DuckDB for the sign.
+  const negativeZeros = async (d: string): Promise<unknown> => {
+    const instance = await DuckDBInstance.create(join(d, 'tenantlens.duckdb'));
+    const conn = await instance.connect();
+    const rows = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM web_vitals WHERE value = 0 AND signbit(value)`)).getRowObjectsJson();
+    conn.closeSync();
+    instance.closeSync();
+    return rows;
+  };
+  assert.deepEqual(await negativeZeros(dir), [{ n: 2 }]);
+  assert.deepEqual(await negativeZeros(refDir), [{ n: 2 }]);
 });
