@@ -63,9 +63,10 @@ function oddPoints(): MappedPoint[] {
 }
 
 /**
- * Values the write path's column text (values joined by U+001E, NULL as U+001F) cannot carry as
- * they are: a batch holding one goes as JSON arrays instead. Lone surrogates, NUL and floats that
- * text rounds wrongly if done carelessly come along. `tag` makes each call's identities its own.
+ * Values a text encoding of the rows could get wrong: control characters a joined encoding would
+ * split on (U+001E) or read as NULL (U+001F), NUL, a lone surrogate, and floats whose text loses
+ * the value (NaN, the infinities, -0, the smallest subnormal, 0.1 + 0.2). `tag` makes each call's
+ * identities its own.
  */
 function ambiguousPoints(tag: string): MappedPoint[] {
   const vital = (id: string, value: number, extra: Array<[string, string]> = []): MappedPoint => ({
@@ -208,8 +209,7 @@ test('a file written by the previous version opens without its primary key, keep
   for (const spec of TABLES) assert.deepEqual(got[spec.name], want[spec.name], `table ${spec.name}`);
 });
 
-test('values the joined column text cannot carry (its separator, its NULL) and odd floats leave the same rows as the previous path', async () => {
-  // The first delivery has no ambiguous value (joined text), the second has (JSON arrays).
+test('control characters, NUL, a lone surrogate and odd floats leave the same rows as the previous path, -0 keeping its sign', async () => {
   const deliveries = [ambiguousPoints('a').slice(0, 6), ambiguousPoints('b'), oddPoints()];
   const refDir = await freshDir('ambiguous-reference');
   const ref = await createReferenceEmbeddedSink(refDir, DEFAULT_RULES, { buffer, events });

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { FieldValue, MappedPoint } from '../schema/point.ts';
 import { sqlIdent } from '../query/sql.ts';
 import type { TableSpec } from '../schema/derived.ts';
@@ -11,7 +11,7 @@ import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
  * test/embedded-write.test.ts holds it to that path's rows.
  */
 
-/** The columns of a table in their order on disk (and in the write path's parameters). */
+/** The columns of a table in the order the appender fills them. */
 export function tableColumns(spec: TableSpec): string[] {
   return ['time_ns', spec.idColumn, ...spec.text, ...spec.integers, ...spec.floats, 'extra'];
 }
@@ -66,92 +66,36 @@ function extraJson(plan: RowPlan, p: MappedPoint): string {
 }
 
 /**
- * Each column of a batch travels to DuckDB as one text value, its rows' values joined by SEPARATOR
- * (a NULL as NULL_TEXT), and DuckDB splits it back (`string_split`, native). A value at a time
- * through the appender was a call into DuckDB per value, 12 per span row, and half the main
- * thread's time; one string per column is 2.7× less CPU for the same rows (docs/performance.md).
- * A batch holding either character where it would be ambiguous goes as JSON arrays instead.
+ * Appends one point as a row: its columns in order, everything else as JSON in `extra`. A field
+ * wins over a tag of the same key; a text column takes any value as text, an integer column only
+ * an integer field, a float column only a float field (anything else is NULL).
  */
-const SEPARATOR = '\x1e';
-const NULL_TEXT = '\x1f';
-
-/** A value as its column's text (`nullText` for none), as the previous appender wrote it. */
-function columnText(kind: number, v: string | FieldValue | undefined, nullText: string | null): string | null {
-  if (v === undefined) return nullText;
-  if (typeof v === 'string') return kind === TEXT ? v : nullText;
-  if (kind === TEXT) return String(v.value);
-  if (kind === INTEGER && v.type === 'integer') return typeof v.value === 'bigint' ? v.value.toString() : BigInt(v.value).toString();
-  // String(x) is the shortest text that reads back as the same double; only the sign of zero needs help.
-  if (kind === FLOAT && v.type === 'float') return Object.is(v.value, -0) ? '-0' : String(v.value);
-  return nullText;
-}
-
-/** True when a text value would split wrongly or read back as NULL. */
-function ambiguous(v: string): boolean {
-  return v === NULL_TEXT || v.includes(SEPARATOR);
-}
-
-/** One table's share of a batch, column by column (time, identity, the plan's columns, extra). */
-interface Columns {
-  readonly values: Array<Array<string | null>>;
-  /** No value is ambiguous: the columns may be joined by SEPARATOR. */
-  readonly plain: boolean;
-  readonly lo: bigint;
-  readonly hi: bigint;
-}
-
-function toColumns(plan: RowPlan, points: readonly MappedPoint[], nullText: string | null): Columns {
-  const n = points.length;
-  const width = plan.kinds.length;
-  const values = Array.from({ length: width + 3 }, () => new Array<string | null>(n));
-  const time = values[0] as Array<string | null>;
-  const ids = values[1] as Array<string | null>;
-  const extra = values[width + 2] as Array<string | null>;
-  const row = new Array<string | FieldValue | undefined>(width);
-  let plain = true;
-  let lo: bigint | undefined;
-  let hi: bigint | undefined;
-  for (let r = 0; r < n; r++) {
-    const p = points[r] as MappedPoint;
-    row.fill(undefined);
-    for (const [k, v] of p.point.tags) {
-      const i = plan.slot.get(k);
-      if (i !== undefined) row[i] = v;
-    }
-    for (const [k, v] of p.point.fields) {
-      const i = plan.slot.get(k);
-      if (i !== undefined) row[i] = v;
-    }
-    const t = p.point.timestamp;
-    if (lo === undefined || t < lo) lo = t;
-    if (hi === undefined || t > hi) hi = t;
-    time[r] = t.toString();
-    ids[r] = p.spanId;
-    if (plain && ambiguous(p.spanId)) plain = false;
-    for (let i = 0; i < width; i++) {
-      const kind = plan.kinds[i] as number;
-      const text = columnText(kind, row[i], nullText);
-      (values[i + 2] as Array<string | null>)[r] = text;
-      if (plain && kind === TEXT && text !== nullText && ambiguous(text as string)) plain = false;
-    }
-    const json = extraJson(plan, p);
-    extra[r] = json;
-    if (plain && ambiguous(json)) plain = false;
+function appendRow(appender: DuckDBAppender, plan: RowPlan, row: Array<string | FieldValue | undefined>, p: MappedPoint): void {
+  row.fill(undefined);
+  for (const [k, v] of p.point.tags) {
+    const i = plan.slot.get(k);
+    if (i !== undefined) row[i] = v;
   }
-  return { values, plain, lo: lo ?? 0n, hi: hi ?? 0n };
-}
-
-/** Replaces lone surrogates (DuckDB's JSON reader refuses them) as the appender's UTF-8 conversion did. */
-function wellFormed(v: string | null): string | null {
-  return v === null ? null : (v as string & { toWellFormed(): string }).toWellFormed();
-}
-
-/** The batch's columns as the statement's parameters: joined text, or JSON arrays when a value is ambiguous. */
-function encode(plan: RowPlan, points: readonly MappedPoint[]): { params: Array<string | bigint>; plain: boolean } {
-  const joined = toColumns(plan, points, NULL_TEXT);
-  const cols = joined.plain ? joined : toColumns(plan, points, null);
-  const texts = joined.plain ? cols.values.map((c) => c.join(SEPARATOR)) : cols.values.map((c) => JSON.stringify(c.map(wellFormed)));
-  return { params: [...texts, BigInt(points.length), cols.lo, cols.hi], plain: joined.plain };
+  for (const [k, v] of p.point.fields) {
+    const i = plan.slot.get(k);
+    if (i !== undefined) row[i] = v;
+  }
+  appender.appendBigInt(p.point.timestamp);
+  appender.appendVarchar(p.spanId);
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    const kind = plan.kinds[i];
+    if (v === undefined) appender.appendNull();
+    else if (typeof v === 'string') {
+      if (kind === TEXT) appender.appendVarchar(v);
+      else appender.appendNull();
+    } else if (kind === TEXT) appender.appendVarchar(String(v.value));
+    else if (kind === INTEGER && v.type === 'integer') appender.appendBigInt(BigInt(v.value));
+    else if (kind === FLOAT && v.type === 'float') appender.appendDouble(v.value);
+    else appender.appendNull();
+  }
+  appender.appendVarchar(extraJson(plan, p));
+  appender.endRow();
 }
 
 /** The table a point goes to, and the point as that table takes it. */
@@ -177,8 +121,8 @@ export function createTableRouter(byMeasurement: ReadonlyMap<string, TableSpec>,
 /**
  * One table per measurement (from the schema), and the generic metrics table, with no index: every
  * insert maintained a PRIMARY KEY's ART index, which no query reads and which made the file 2.3× larger
- * (docs/performance.md). A file written before has the key: its table is rebuilt once without it
- * (DuckDB cannot drop a key in place).
+ * (docs/performance.md). Each table has a TEMP staging twin the appender fills. A file written before
+ * has the key: its table is rebuilt once without it (DuckDB cannot drop a key in place).
  */
 export async function createTables(conn: DuckDBConnection, tables: readonly TableSpec[]): Promise<void> {
   for (const spec of tables) {
@@ -198,6 +142,7 @@ export async function createTables(conn: DuckDBConnection, tables: readonly Tabl
         throw err;
       }
     }
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${table} LIMIT 0`);
   }
 }
 
@@ -215,10 +160,10 @@ async function hasPrimaryKey(conn: DuckDBConnection, table: string): Promise<boo
  */
 export function createBatchWriter(conn: DuckDBConnection, byMeasurement: ReadonlyMap<string, TableSpec>, metrics: TableSpec): (batch: readonly MappedPoint[]) => Promise<void> {
   const route = createTableRouter(byMeasurement, metrics);
-  const plans = new Map<TableSpec, { plan: RowPlan; joined: string; json: string }>();
-  const planOf = (spec: TableSpec): { plan: RowPlan; joined: string; json: string } => {
+  const plans = new Map<TableSpec, RowPlan>();
+  const planOf = (spec: TableSpec): RowPlan => {
     let plan = plans.get(spec);
-    if (plan === undefined) plans.set(spec, (plan = { plan: rowPlan(spec), joined: insertNewRows(spec, true), json: insertNewRows(spec, false) }));
+    if (plan === undefined) plans.set(spec, (plan = rowPlan(spec)));
     return plan;
   };
   return async (batch) => {
@@ -226,9 +171,20 @@ export function createBatchWriter(conn: DuckDBConnection, byMeasurement: Readonl
     await conn.run('BEGIN TRANSACTION');
     try {
       for (const [spec, points] of groups) {
-        const { plan, joined, json } = planOf(spec);
-        const { params, plain } = encode(plan, points);
-        await conn.run(plain ? joined : json, params);
+        const plan = planOf(spec);
+        const row = new Array<string | FieldValue | undefined>(plan.kinds.length);
+        const appender = await conn.createAppender(`stage_${spec.name}`, 'main', 'temp');
+        let lo: bigint | undefined;
+        let hi: bigint | undefined;
+        for (const p of points) {
+          appendRow(appender, plan, row, p);
+          const t = p.point.timestamp;
+          if (lo === undefined || t < lo) lo = t;
+          if (hi === undefined || t > hi) hi = t;
+        }
+        appender.closeSync();
+        await conn.run(insertNewRows(spec, lo ?? 0n, hi ?? 0n));
+        await conn.run(`DELETE FROM ${sqlIdent(`stage_${spec.name}`)}`);
       }
       await conn.run('COMMIT');
     } catch (err) {
@@ -238,31 +194,12 @@ export function createBatchWriter(conn: DuckDBConnection, byMeasurement: Readonl
   };
 }
 
-/**
- * The batch's rows from its column parameters ($1… in tableColumns order, then the row count and
- * the time range) into the table, once per (tenant, identity, time) within the batch and against
- * the table. A column that does not hold one value per row fails the batch rather than shift rows.
- */
-function insertNewRows(spec: TableSpec, joined: boolean): string {
-  const names = tableColumns(spec);
-  const types = ['BIGINT', 'VARCHAR', ...spec.text.map(() => 'VARCHAR'), ...spec.integers.map(() => 'BIGINT'), ...spec.floats.map(() => 'DOUBLE'), 'VARCHAR'];
-  const count = `$${names.length + 1}`;
-  const lo = `$${names.length + 2}::BIGINT`;
-  const hi = `$${names.length + 3}::BIGINT`;
-  const lists = names.map((_, i) => (joined ? `string_split($${i + 1}::VARCHAR, chr(30))` : `from_json($${i + 1}::VARCHAR, '["VARCHAR"]')`) + ` AS l${i}`);
-  const sameLength = names.map((_, i) => `len(l${i}) = ${count}::BIGINT`).join(' AND ');
-  const unnested = names.map((_, i) => `unnest(l${i}) AS c${i}`);
-  const typed = names.map((c, i) => {
-    const text = joined && i > 1 ? `nullif(c${i}, chr(31))` : `c${i}`;
-    return `${types[i] === 'VARCHAR' ? text : `CAST(${text} AS ${types[i]})`} AS ${sqlIdent(c)}`;
-  });
-  const cols = names.map(sqlIdent).join(', ');
+/** Staged rows into the table, once per (tenant, identity, time) within the batch and against the table. */
+function insertNewRows(spec: TableSpec, lo: bigint, hi: bigint): string {
+  const cols = tableColumns(spec).map(sqlIdent).join(', ');
   const id = sqlIdent(spec.idColumn);
   const table = sqlIdent(spec.name);
   return `INSERT INTO ${table} (${cols})
-    SELECT ${cols} FROM (SELECT DISTINCT ON (tenant_id, ${id}, time_ns) * FROM (
-      SELECT ${typed.join(', ')} FROM (
-        SELECT ${unnested.join(', ')} FROM (SELECT ${lists.join(', ')})
-        WHERE CASE WHEN ${sameLength} THEN true ELSE error('embedded store: a column of the batch does not hold one value per row') END))) s
+    SELECT ${cols} FROM (SELECT DISTINCT ON (tenant_id, ${id}, time_ns) * FROM ${sqlIdent(`stage_${spec.name}`)}) s
     WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.time_ns BETWEEN ${lo} AND ${hi} AND t.tenant_id = s.tenant_id AND t.${id} = s.${id} AND t.time_ns = s.time_ns)`;
 }
