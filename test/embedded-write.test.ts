@@ -68,7 +68,7 @@ function oddPoints(): MappedPoint[] {
  * the value (NaN, the infinities, -0, the smallest subnormal, 0.1 + 0.2). `tag` makes each call's
  * identities its own.
  */
-function ambiguousPoints(tag: string): MappedPoint[] {
+function edgePoints(tag: string): MappedPoint[] {
   const vital = (id: string, value: number, extra: Array<[string, string]> = []): MappedPoint => ({
     spanId: `${tag}-${id}`,
     point: { measurement: 'web_vitals', tags: [['metric', 'LCP'], ['tenant_id', 'acme'], ...extra], fields: [['value', { type: 'float', value }], ['session_id', { type: 'string', value: `s\u0000${id}` }]], timestamp: T + 7n },
@@ -210,7 +210,7 @@ test('a file written by the previous version opens without its primary key, keep
 });
 
 test('control characters, NUL, a lone surrogate and odd floats leave the same rows as the previous path, -0 keeping its sign', async () => {
-  const deliveries = [ambiguousPoints('a').slice(0, 6), ambiguousPoints('b'), oddPoints()];
+  const deliveries = [edgePoints('a').slice(0, 6), edgePoints('b'), oddPoints()];
   const refDir = await freshDir('ambiguous-reference');
   const ref = await createReferenceEmbeddedSink(refDir, DEFAULT_RULES, { buffer, events });
   await deliver(ref, deliveries);
