@@ -5,7 +5,8 @@ import { createEmbeddedConsoleQueries } from './embedded-console.ts';
 import type { RollupCoverage } from '../rollup/recorder.ts';
 import { withRollups } from './rollup-drilldown.ts';
 import { createEmbeddedRollupSource } from './rollup-embedded.ts';
-import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
+import { embeddedNewestTraces } from './embedded-newest.ts';
+import { MAX_TRACE_ROWS, type TraceRow } from './newest-traces.ts';
 import {
   attributeList,
   byLogOrder,
@@ -100,9 +101,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
           startMicros: n(r.start_us) ?? 0,
           durationNs: n(r.duration_ns) ?? 0,
         }));
-      if (sessionId === undefined) {
-        return newestTraces(limit, (count) => traceRows(`SELECT ${cols} FROM ${sp} WHERE ${base} ORDER BY time_ns DESC LIMIT ${count}`, [range.fromNs, range.toNs, tenant]));
-      }
+      if (sessionId === undefined) return embeddedNewestTraces(rows, sp, tenant, range, limit);
       const sql = `SELECT ${cols} FROM ${sp} WHERE ${base}
                AND trace_id IN (SELECT trace_id FROM ${sp} WHERE ${base} AND session_id = $4 ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS})`;
       const flat = await traceRows(sql, [range.fromNs, range.toNs, tenant, sessionId]);

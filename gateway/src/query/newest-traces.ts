@@ -16,6 +16,16 @@ const UNSURE_MICROS = 60_000_000;
 const FIRST_READ = 1000;
 const GROWTH = 8;
 
+/** The newest `n` span rows of a range, summarised where they are (a store may do it in its database). */
+export interface NewestRead {
+  /** At least the newest `limit` traces (by start) among the rows read, each from all its rows read. */
+  readonly traces: TraceSummary[];
+  /** How many span rows were read (fewer than `n`: the range was read whole). */
+  readonly rows: number;
+  /** The earliest start among the rows read (µs). */
+  readonly oldestMicros: number;
+}
+
 /**
  * A tenant's newest `limit` traces (`/tenants/:t/traces` without a session), on both stores:
  * rather than summarising the newest 100 000 spans of the range (a second on either store over a
@@ -26,14 +36,26 @@ const GROWTH = 8;
  * span rows; fewer than `n` means the range is read whole.
  */
 export async function newestTraces(limit: number, readNewest: (n: number) => Promise<TraceRow[]>): Promise<TraceSummary[]> {
-  for (let n = Math.max(FIRST_READ, limit * 20); ; n *= GROWTH) {
-    const take = Math.min(n, MAX_TRACE_ROWS);
-    const rows = await readNewest(take);
-    const traces = summarizeTraces(rows).sort(byStartDesc);
-    if (rows.length < take || take === MAX_TRACE_ROWS) return traces.slice(0, limit);
+  return newestTraceSummaries(limit, async (n) => {
+    const rows = await readNewest(n);
     let oldest = Infinity;
     for (const r of rows) if (r.startMicros < oldest) oldest = r.startMicros;
-    const sure = traces.filter((t) => t.startMicros > oldest + UNSURE_MICROS);
+    return { traces: summarizeTraces(rows), rows: rows.length, oldestMicros: oldest };
+  });
+}
+
+/**
+ * `newestTraces` over reads that come summarised: the embedded store picks the newest traces of
+ * the rows read in SQL and hands over only their rows, since turning 100 000 rows into JavaScript
+ * objects cost far more than DuckDB's read of them.
+ */
+export async function newestTraceSummaries(limit: number, readNewest: (n: number) => Promise<NewestRead>): Promise<TraceSummary[]> {
+  for (let n = Math.max(FIRST_READ, limit * 20); ; n *= GROWTH) {
+    const take = Math.min(n, MAX_TRACE_ROWS);
+    const read = await readNewest(take);
+    const traces = [...read.traces].sort(byStartDesc);
+    if (read.rows < take || take === MAX_TRACE_ROWS) return traces.slice(0, limit);
+    const sure = traces.filter((t) => t.startMicros > read.oldestMicros + UNSURE_MICROS);
     if (sure.length >= limit) return sure.slice(0, limit);
   }
 }
