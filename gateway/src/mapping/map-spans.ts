@@ -204,7 +204,11 @@ export function createSpanMapper(rules: MappingRules, fieldTypes: FieldTypeRegis
               continue;
             }
             accepted++;
-            if (traceIndex) index.add(Number(span.startTimeUnixNano / NS_PER_SECOND), span.traceId, sessionId);
+            if (traceIndex) {
+              index.add(Number(span.startTimeUnixNano / NS_PER_SECOND), span.traceId, sessionId);
+              const startUs = Number((span.startTimeUnixNano % NS_PER_SECOND) / 1000n);
+              index.span(span.spanId, startUs, startUs * 1000 + Number(span.endTimeUnixNano - span.startTimeUnixNano), span.parentSpanId === '', span.name);
+            }
           }
         }
       }

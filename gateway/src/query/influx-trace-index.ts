@@ -1,4 +1,4 @@
-import { indexShard, SESSION_INDEX, TRACE_INDEX } from '../schema/trace-index.ts';
+import { decodeTracePart, indexShard, SESSION_INDEX, TRACE_INDEX, type TracePart } from '../schema/trace-index.ts';
 import type { InfluxQuery, InfluxSeries } from './influx-console.ts';
 import { ident, literal, timeRange } from './influxql.ts';
 import type { TimeRange } from './model.ts';
@@ -35,8 +35,17 @@ export interface IndexedTraceLookups {
   traceSeconds(traceId: string, tenant: string | undefined): Promise<number[]>;
   /** The session's trace ids with spans in `range` (index rows only; newest first, at most `max`). */
   sessionTraces(tenant: string, sessionId: string, range: TimeRange, max: number): Promise<string[]>;
-  /** The seconds in `range` in which each of these traces of a tenant has spans, by trace id. */
-  tracesSeconds(tenant: string, traceIds: readonly string[], range: TimeRange): Promise<Map<string, number[]>>;
+  /**
+   * The index rows in `range` (±1 s) naming each of these traces of a tenant, by trace id: the
+   * second of each, and the trace's part there (undefined for a row written without parts).
+   */
+  tracesParts(tenant: string, traceIds: readonly string[], range: TimeRange): Promise<Map<string, IndexedPart[]>>;
+}
+
+/** One `trace_index` row's word on one trace. */
+export interface IndexedPart {
+  readonly second: number;
+  readonly part: TracePart | undefined;
 }
 
 /** The time windows to read spans in, from the seconds the index names: adjacent seconds merge into one window. */
@@ -133,7 +142,7 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
       return [...new Set(rows.flatMap((s) => s.values.flatMap((v) => String(v[1]).split(','))))];
     },
 
-    async tracesSeconds(tenant, traceIds, range) {
+    async tracesParts(tenant, traceIds, range) {
       // One statement per shard (each reads that shard's one series), a few ids each.
       const byShard = new Map<string, string[]>();
       for (const id of new Set(traceIds)) {
@@ -146,19 +155,27 @@ export function createIndexedTraceLookups(query: InfluxQuery): IndexedTraceLooku
       for (const [shard, ids] of byShard) {
         for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
           const regex = listRegex(ids.slice(i, i + IDS_PER_STATEMENT));
-          if (regex !== undefined) statements.push(`SELECT "trace_ids" FROM ${ti} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(shard)} AND ${widened(range)} AND "trace_ids" =~ ${regex}`);
+          if (regex !== undefined) {
+            statements.push(`SELECT "trace_ids", "trace_summaries" FROM ${ti} WHERE "tenant_id" = ${literal(tenant)} AND "shard" = ${literal(shard)} AND ${widened(range)} AND "trace_ids" =~ ${regex}`);
+          }
         }
       }
       const wanted = new Set(traceIds);
-      const out = new Map<string, number[]>();
+      const out = new Map<string, IndexedPart[]>();
       if (statements.length === 0) return out;
       for (const rows of await query(statements.join('; '))) {
         for (const v of rows.flatMap((s: InfluxSeries) => s.values)) {
           const second = secondOf(v[0]);
-          for (const id of String(v[1]).split(',')) {
+          const ids = String(v[1]).split(',');
+          // A row written before the parts existed has none (null): its traces' spans are read.
+          const listed = typeof v[2] === 'string' ? v[2].split(',') : [];
+          const entries = listed.length === ids.length ? listed : [];
+          for (let i = 0; i < ids.length; i++) {
+            const id = ids[i] as string;
             if (!wanted.has(id)) continue;
+            const entry = entries[i];
             const list = out.get(id) ?? [];
-            if (!list.includes(second)) list.push(second);
+            list.push({ second, part: entry === undefined ? undefined : decodeTracePart(entry) });
             out.set(id, list);
           }
         }

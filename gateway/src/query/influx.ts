@@ -9,6 +9,7 @@ import { withRollups } from './rollup-drilldown.ts';
 import { createInfluxRollupSource } from './rollup-influx.ts';
 import { ALL_TIME, createIndexedTraceLookups, IDS_PER_STATEMENT, inWindowOf, intersect, secondWindows } from './influx-trace-index.ts';
 import { MAX_TRACE_ROWS, newestTraces, type TraceRow } from './newest-traces.ts';
+import { summariseParts } from './trace-parts.ts';
 import {
   attributeList,
   byLogOrder,
@@ -26,6 +27,7 @@ import {
   type SessionSummary,
   type TimeRange,
   type TraceSpan,
+  type TraceSummary,
   byWindow,
   type WindowP99,
 } from './model.ts';
@@ -98,9 +100,13 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
       s.values.map((v) => ({ traceId: String(v[1]), parentSpanId: String(v[2] ?? ''), name: String(v[3] ?? ''), startMicros: Number(v[0]), durationNs: Number(v[4] ?? 0) })),
     );
 
-  /** The spans of a session's traces, read in the seconds the index gives each trace (within `range`). */
-  async function indexedSessionRows(tenant: string, ids: readonly string[], range: TimeRange): Promise<TraceRow[]> {
-    const seconds = await index.tracesSeconds(tenant, ids, range);
+  /**
+   * A session's traces from the index: merged from the parts its `trace_index` rows carry
+   * (trace-parts.ts), and for traces a part does not answer, from their spans, read in the
+   * seconds the index gives each trace (within `range`).
+   */
+  async function indexedSessionTraces(tenant: string, ids: readonly string[], range: TimeRange): Promise<TraceSummary[]> {
+    const { traces, unsummarised: seconds } = summariseParts(await index.tracesParts(tenant, ids, range), range);
     const statements: string[] = [];
     for (const w of secondWindows([...seconds.values()].flat())) {
       const inRange = intersect(w, range);
@@ -111,7 +117,7 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
         statements.push(`SELECT ${TRACE_COLUMNS} FROM ${sp} WHERE ${timeRange(inRange.fromNs, inRange.toNs)} AND "tenant_id" = ${literal(tenant)} AND (${or})`);
       }
     }
-    return statements.length === 0 ? [] : traceRows(await query(statements.join('; ')));
+    return statements.length === 0 ? traces : [...traces, ...summarizeTraces(traceRows(await query(statements.join('; '))))];
   }
 
   /** Without index rows (data written before the index): session_id is a field, so find its traces by scanning, then all their spans. */
@@ -187,8 +193,8 @@ export function createInfluxDrillDown(config: InfluxConfig, rules: MappingRules,
         return newestTraces(limit, async (n) => traceRows(await query(`SELECT ${TRACE_COLUMNS} FROM ${sp} ${where} ORDER BY time DESC LIMIT ${n}`)));
       }
       const ids = await index.sessionTraces(tenant, sessionId, range, MAX_TRACE_ROWS);
-      const rows = ids.length > 0 ? await indexedSessionRows(tenant, ids, range) : await scannedSessionRows(tenant, sessionId, await index.uncovered(range));
-      return summarizeTraces(rows).sort(byStartDesc).slice(0, limit);
+      const traces = ids.length > 0 ? await indexedSessionTraces(tenant, ids, range) : summarizeTraces(await scannedSessionRows(tenant, sessionId, await index.uncovered(range)));
+      return traces.sort(byStartDesc).slice(0, limit);
     },
 
     async trace(traceId, tenant) {

@@ -287,9 +287,9 @@ export function bySlowest(x: SessionSummary, y: SessionSummary): number {
 export function summarizeTraces(
   rows: Iterable<{ traceId: string; parentSpanId: string; name: string; startMicros: number; durationNs: number }>,
 ): TraceSummary[] {
-  const acc = new Map<string, { root: string; rootStart: number; first: string; firstStart: number; start: number; endNs: number; count: number }>();
+  // The latest end is kept as (start µs, duration ns) of its span: µs × 1000 passes 2^53, so an end in ns would round.
+  const acc = new Map<string, { root: string; rootStart: number; first: string; firstStart: number; start: number; endStart: number; endDuration: number; count: number }>();
   for (const r of rows) {
-    const endNs = r.startMicros * 1000 + r.durationNs;
     const t = acc.get(r.traceId);
     if (t === undefined) {
       acc.set(r.traceId, {
@@ -298,14 +298,18 @@ export function summarizeTraces(
         first: r.name,
         firstStart: r.startMicros,
         start: r.startMicros,
-        endNs,
+        endStart: r.startMicros,
+        endDuration: r.durationNs,
         count: 1,
       });
       continue;
     }
     t.count++;
     if (r.startMicros < t.start) t.start = r.startMicros;
-    if (endNs > t.endNs) t.endNs = endNs;
+    if ((r.startMicros - t.endStart) * 1000 + r.durationNs > t.endDuration) {
+      t.endDuration = r.durationNs;
+      t.endStart = r.startMicros;
+    }
     if (r.parentSpanId === '' && (r.startMicros < t.rootStart || (r.startMicros === t.rootStart && r.name < t.root))) {
       t.root = r.name;
       t.rootStart = r.startMicros;
@@ -321,6 +325,6 @@ export function summarizeTraces(
     rootName: t.root !== '' ? t.root : t.first,
     spanCount: t.count,
     startMicros: t.start,
-    durationMs: Math.round((t.endNs - t.start * 1000) / 1000) / 1000,
+    durationMs: Math.round(((t.endStart - t.start) * 1000 + t.endDuration) / 1000) / 1000,
   }));
 }

@@ -140,7 +140,8 @@ export class SpanLines {
     if (this.index === undefined) return;
     const out = this.out;
     for (const r of this.index.rows()) {
-      const fields = r.sessionId === '' ? `trace_ids="${r.ids}"` : `session_id="${escapeStringValue(r.sessionId)}",trace_ids="${r.ids}"`;
+      // Parts need no escaping (schema/trace-index.ts escapes their names).
+      const fields = r.sessionId === '' ? `trace_ids="${r.ids}",trace_summaries="${r.summaries}"` : `session_id="${escapeStringValue(r.sessionId)}",trace_ids="${r.ids}"`;
       out.putUtf8(`${r.measurement},shard=${r.shard}${this.tenantTagText} ${fields}`);
       out.endLine(nanosDecimal(r.second, r.offset));
     }
@@ -182,7 +183,7 @@ export class SpanLines {
     if (backend) this.backendLine(durationMs);
     if (this.rules.spans.enabled) this.spansLine(durationNs, scope);
     if (this.observe && (frontend || backend)) this.observeSpan(frontend, backend, durationMs);
-    if (this.index !== undefined) this.indexSpan(t.top);
+    if (this.index !== undefined) this.indexSpan(t.top, Math.floor(t.ns / 1000), durationNs);
   }
 
   /** The span's durations as the rollups see them (rollup/observation.ts), with the same keys as its lines' tags. */
@@ -207,12 +208,17 @@ export class SpanLines {
     return v.type[i] === V_STRING ? this.out.src.toString('utf8', v.start[i] as number, v.end[i] as number) : v.otherText(i);
   }
 
-  /** The span's trace and session, for the index rows written after the request. */
-  private indexSpan(second: number): void {
+  /** The span's trace, session and part of its trace's summary, for the index rows written after the request. */
+  private indexSpan(second: number, startUs: number, durationNs: number): void {
     const { f } = this;
     const src = this.out.src;
     const session = this.text(this.values.known[SLOT.session] as number);
-    (this.index as TraceIndexRows).add(second, src.toString('hex', f.traceAt, f.traceAt + 16), session);
+    const index = this.index as TraceIndexRows;
+    index.add(second, src.toString('hex', f.traceAt, f.traceAt + 16), session);
+    const root = f.parentLen !== 8;
+    // Decoding the name is the part's main cost: only a span that may be its trace's first or root needs it.
+    const name = index.wantsName(startUs, root) ? src.toString('utf8', f.nameStart, f.nameEnd) : '';
+    index.span(this.spanId, startUs, startUs * 1000 + durationNs, root, name);
   }
 
   private frontendLine(durationMs: number): void {
