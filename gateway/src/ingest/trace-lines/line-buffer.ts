@@ -177,6 +177,36 @@ export class LineBuffer {
     this.o = p;
     this.lineStart = p;
   }
+
+  /**
+   * `endLine` for the timestamp `top` seconds + `ns` nanoseconds, its digits written in place: what
+   * timestamps.ts `nanosDecimal` spells, without making the string (one per line otherwise).
+   */
+  endLineAt(top: number, ns: number): void {
+    this.room(32);
+    const d = this.out;
+    let p = this.o;
+    d[p++] = 0x20;
+    p = top === 0 ? putDigits(d, p, ns, 1) : putDigits(d, putDigits(d, p, top, 1), ns, 9);
+    this.lineEnds.push(p);
+    d[p++] = 0x0a;
+    this.o = p;
+    this.lineStart = p;
+  }
+}
+
+/** The decimal digits of the integer `n` (0 ≤ n < 2^53) into d[p…], `width` at least (zero-padded): the position after them. */
+function putDigits(d: Buffer, p: number, n: number, width: number): number {
+  let len = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
+  if (len < width) len = width;
+  let x = n;
+  for (let i = p + len - 1; i >= p; i--) {
+    const q = Math.floor(x / 10);
+    d[i] = 0x30 + (x - q * 10);
+    x = q;
+  }
+  return p + len;
 }
 
 /** `body` cut at the byte offsets in `ends` (each followed by one newline byte). */

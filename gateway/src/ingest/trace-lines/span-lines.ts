@@ -3,6 +3,7 @@ import { encodeOverflow } from '../../mapping/overflow-json.ts';
 import { OVERFLOW_FIELD } from '../../schema/measurements.ts';
 import { escapeKey, escapeMeasurement, escapeStringValue } from '../../influx/line-protocol.ts';
 import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
+import { ownerOfBytes, type SlotOwner } from '../../influx/slot-owner.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';
 import type { MappingRules } from '../../mapping/rules.ts';
 import { TraceIndexRows } from '../../mapping/trace-index-rows.ts';
@@ -61,11 +62,12 @@ export class SpanLines {
   /** The request's index rows, or undefined without the index. */
   private readonly index: TraceIndexRows | undefined;
 
-  /** The current span: its wire fields, id, and start (spread; split and in decimal). */
+  /** The current span: its wire fields, its id as a slot owner, and its start (spread, split). */
   private readonly f = new SpanFields();
-  private spanId = '';
-  private ts = '';
+  private readonly owner: SlotOwner = { hi: 0, lo: 0 };
   private readonly time: SplitTime = { top: 0, ns: 0 };
+  /** A line's timestamp: the span's start, moved by the slot index if its slot is taken. */
+  private readonly lineTime: SplitTime = { top: 0, ns: 0 };
 
   private readonly rules: MappingRules;
   private readonly slots: TimestampSlots;
@@ -170,11 +172,10 @@ export class SpanLines {
     const durationMs = Math.floor((durationNs + 500_000) / 1_000_000);
 
     this.spans++;
-    this.spanId = src.toString('hex', f.spanAt, f.spanAt + 8);
+    ownerOfBytes(src, f.spanAt, this.owner);
     const t = this.time;
     splitU64(f.startLo, f.startHi, t);
     t.ns = spreadNanos(t.top, t.ns, spreadOffsetOfBytes(src, f.spanAt, 8));
-    this.ts = nanosDecimal(t.top, t.ns);
 
     const frontend = this.rules.frontend.enabled && !this.values.emptyText(this.values.known[SLOT.view] as number);
     const backend = this.rules.backend.enabled && f.kind === 2;
@@ -191,7 +192,8 @@ export class SpanLines {
     const known = values.known;
     const timeNs = (BigInt(f.startHi) << 32n) | BigInt(f.startLo);
     const status = this.rules.spans.enabled ? f.statusCode : undefined;
-    const { tenant, spanId: id } = this;
+    const { tenant } = this;
+    const id = this.out.src.toString('hex', f.spanAt, f.spanAt + 8);
     if (frontend) this.observations.push({ tenant, side: 'frontend', k1: this.text(known[SLOT.view] as number), k2: this.text(known[SLOT.action] as number), durationMs, status, id, timeNs });
     if (backend) {
       const route = known[SLOT.route] as number;
@@ -328,8 +330,11 @@ export class SpanLines {
 
   /** Ends a line with the timestamp the slot index gives the span in the line's measurement. */
   private endLine(scope: SlotScope): void {
-    const t = this.time;
-    this.out.endLine(this.slots.assignParts(scope, t.top, t.ns, this.ts, this.spanId));
+    const t = this.lineTime;
+    t.top = this.time.top;
+    t.ns = this.time.ns;
+    this.slots.claim(scope, t, this.owner.hi, this.owner.lo);
+    this.out.endLineAt(t.top, t.ns);
   }
 
   /** `,trace_id="…",span_id="…"` (frontend and backend lines). */
