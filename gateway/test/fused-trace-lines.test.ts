@@ -207,6 +207,23 @@ test('the benchmark corpus: every request fused, lines identical to the referenc
   assert.equal(compare(bodies), bodies.length);
 });
 
+test('taken lines are views of the line buffer\'s slab: later requests, hand-backs and a request larger than a slab never write over them', () => {
+  const fx = buildFixtures(12, 100);
+  const big = buildShapedFixtures({ requests: 1, spansPerRequest: 2000, attributes: 20, sessions: 1000 });
+  const bodies = [...fx.protobuf.slice(0, 6), ...big.protobuf, ...fx.protobuf.slice(6)].map((b) => Buffer.from(b));
+  const s = sides();
+  const kept: Array<{ body: Buffer; text: string }> = [];
+  for (const [i, b] of bodies.entries()) {
+    const r = s.encoder.encode(b, 'acme');
+    assert.ok(r !== undefined, `body ${i}`);
+    kept.push({ body: r.body, text: r.body.toString('latin1') });
+    // A hand-back between two taken requests: its bytes go where the next request's will.
+    assert.equal(s.encoder.encode(Buffer.from([0x0a, 0x05, 0xff]), 'acme'), undefined);
+  }
+  assert.ok(kept.some((k) => k.body.length > 512 * 1024), 'one request is larger than a slab');
+  for (const [i, k] of kept.entries()) assert.equal(k.body.toString('latin1'), k.text, `request ${i}'s lines changed after later requests`);
+});
+
 test('through createIngest wired for InfluxDB: the fused path takes each corpus request (IngestResult.path) and offers the reference lines', () => {
   const fx = buildFixtures(5, 40);
   const fusedIngest = createInProcessIngest('gw-1', undefined, { fused: true });
