@@ -352,8 +352,14 @@ export class SpanLines {
   private tag(key: Buffer, i: number): void {
     if (i === -1) return;
     const v = this.values;
-    if (v.type[i] === V_STRING) this.out.tagRange(key, v.start[i] as number, v.end[i] as number);
-    else this.out.tagText(key, v.otherText(i));
+    const kind = v.type[i];
+    if (kind === V_STRING) this.out.tagRange(key, v.start[i] as number, v.end[i] as number);
+    else if (kind === V_JSON) this.out.tagText(key, v.otherText(i));
+    else {
+      // Digits, a sign, `.`, `e`, `true`, `Infinity`: never empty, nothing for escapeKey to escape.
+      this.out.put(key);
+      this.out.putAscii(v.otherText(i));
+    }
   }
 
   private stringValue(i: number): void {
