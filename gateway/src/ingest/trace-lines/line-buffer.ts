@@ -177,8 +177,29 @@ export class LineBuffer {
     }
   }
 
+  /**
+   * A double-quoted string field value from text (arrays and kvlists as JSON, non-string values):
+   * ASCII text is escaped as it is copied; text past ASCII takes escapeStringValue.
+   */
   stringText(text: string): void {
-    this.putUtf8('"' + escapeStringValue(text) + '"');
+    const n = text.length;
+    this.room(2 * n + 2);
+    const d = this.out;
+    const at = this.o;
+    let p = at;
+    d[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        this.o = at;
+        this.putUtf8('"' + escapeStringValue(text) + '"');
+        return;
+      }
+      if (c === 0x22 || c === 0x5c) d[p++] = 0x5c;
+      d[p++] = c;
+    }
+    d[p++] = 0x22;
+    this.o = p;
   }
 
   /** After the tags: a series key over InfluxDB's limit is the reference path's to refuse. */
