@@ -67,6 +67,7 @@ export class LineBuffer {
     this.o = this.base;
   }
 
+  /** Room for `n` more bytes. It may move the request to a new slab: read `out` and `o` after it. */
   room(n: number): void {
     if (this.o + n > this.out.length) this.grow(n);
   }
@@ -84,8 +85,9 @@ export class LineBuffer {
 
   put(b: Buffer): void {
     const n = b.length;
+    // Before reading `o`: growing moves the request to the start of a new slab.
+    if (this.o + n > this.out.length) this.grow(n);
     let p = this.o;
-    if (p + n > this.out.length) this.grow(n);
     const d = this.out;
     for (let i = 0; i < n; i++) d[p++] = b[i] as number;
     this.o = p;
