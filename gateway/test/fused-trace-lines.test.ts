@@ -6,6 +6,7 @@ import { createProtoTraceLineEncoder, type ProtoTraceLineEncoder } from '../src/
 import { createJsonTraceLineEncoder } from '../src/ingest/json-trace-lines.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
 import { u64Decimal } from '../src/influx/timestamps.ts';
+import { LineBuffer } from '../src/ingest/trace-lines/line-buffer.ts';
 import type { ColumnBudget } from '../src/mapping/column-budget.ts';
 import { FieldTypeRegistry } from '../src/mapping/field-types.ts';
 import { decodeOverflow } from '../src/mapping/overflow-json.ts';
@@ -205,6 +206,59 @@ test('the benchmark corpus: every request fused, lines identical to the referenc
   const shaped = buildShapedFixtures({ requests: 4, spansPerRequest: 50, attributes: 20, sessions: 1000 });
   const bodies = [...fx.protobuf, ...shaped.protobuf].map((b) => Buffer.from(b));
   assert.equal(compare(bodies), bodies.length);
+});
+
+test('taken lines are views of the line buffer\'s slab: exact across slab changes mid-request, and later requests, hand-backs and a request larger than a slab never write over them', () => {
+  const fx = buildFixtures(40, 100);
+  const shaped = buildShapedFixtures({ requests: 12, spansPerRequest: 37, attributes: 20, sessions: 1000 });
+  const big = buildShapedFixtures({ requests: 1, spansPerRequest: 2000, attributes: 20, sessions: 1000 });
+  const bodies = [...fx.protobuf.slice(0, 20), ...shaped.protobuf, ...big.protobuf, ...fx.protobuf.slice(20)].map((b) => Buffer.from(b));
+  const s = sides();
+  const kept: Array<{ body: Buffer; text: string; want: string }> = [];
+  for (const [i, b] of bodies.entries()) {
+    const want = s.reference.run(b).lines.join('\n');
+    const r = s.encoder.encode(b, 'acme');
+    assert.ok(r !== undefined, `body ${i}`);
+    kept.push({ body: r.body, text: r.body.toString('latin1'), want });
+    // A hand-back between two taken requests: its bytes go where the next request's will.
+    assert.equal(s.encoder.encode(Buffer.from([0x0a, 0x05, 0xff]), 'acme'), undefined);
+  }
+  assert.ok(kept.some((k) => k.body.length > 512 * 1024), 'one request is larger than a slab');
+  for (const [i, k] of kept.entries()) {
+    assert.equal(k.body.toString('utf8'), k.want, `request ${i}: the reference path's lines`);
+    assert.equal(k.body.toString('latin1'), k.text, `request ${i}'s lines changed after later requests`);
+  }
+});
+
+test('LineBuffer: every writer is exact when its bytes cross the end of the slab (the request moves to a new one)', () => {
+  const src = Buffer.from('abc"d\\e,f=g h\u00e9tail\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007', 'utf8');
+  const writers: Array<[string, (out: LineBuffer) => void, string]> = [
+    ['put', (out) => out.put(Buffer.from(',key=')), ',key='],
+    ['putAscii', (out) => out.putAscii('12345i'), '12345i'],
+    ['putUtf8', (out) => out.putUtf8('h\u00e9\u00e9'), 'h\u00e9\u00e9'],
+    ['putHex', (out) => out.putHex(0, 4), '61626322'],
+    ['tagRange', (out) => out.tagRange(Buffer.from(',t='), 0, 3), ',t=abc'],
+    ['stringRange', (out) => out.stringRange(0, 8), '"abc\\"d\\\\e,"'],
+    ['stringText', (out) => out.stringText('a"b'), '"a\\"b"'],
+  ];
+  for (const [name, write, text] of writers) {
+    for (let left = 0; left < 24; left++) {
+      const out = new LineBuffer();
+      // A first request taken: the second starts past the slab's start, and moves when it grows.
+      out.start(src);
+      out.putAscii('first');
+      out.endLine('1');
+      assert.equal(out.finish().toString('utf8'), 'first 1');
+      out.start(src);
+      const filler = 'x'.repeat(out.out.length - out.o - left);
+      out.putAscii(filler);
+      write(out);
+      out.endLineAt(1, 5);
+      out.putAscii('m');
+      out.endLine('7');
+      assert.equal(out.finish().toString('utf8'), `${filler}${text} 1000000005\nm 7`, `${name}, ${left} bytes left in the slab`);
+    }
+  }
 });
 
 test('through createIngest wired for InfluxDB: the fused path takes each corpus request (IngestResult.path) and offers the reference lines', () => {

@@ -311,6 +311,32 @@ test('lowerCamelCase and original (snake_case) field names, unknown fields, memb
   assert.equal(compare([snake, unknown, reordered, pretty]), 4);
 });
 
+test('remembered attribute layouts (JsonAttributes guesses): more layouts per position than ways, keys that extend or shorten a remembered one, value kinds that change, escaped keys', () => {
+  // One encoder for every body, as a gateway keeps it: guesses from earlier bodies meet later ones.
+  const layouts: Attr[][] = [
+    [str('http.route', '/a'), int('http.response.status_code', 200), str('session.id', 's1')],
+    [str('http.route', '/b'), str('http.response.status_code', '201'), dbl('session.id', 1.5)],
+    [str('http.rout', '/c'), int('http.response.status_codes', 7), bool('session.id', true)],
+    [str('http.routes', '/d'), dbl('http.response.status_code', 404), str('session.i', 'x')],
+    [str('view_name', 'v'), str('action_name', 'click'), int('element_count', '12')],
+    [str('view_name', 'v'), int('action_name', 3), bool('element_count', false)],
+    [str('http.ro"ute', '/e'), str('http.response.status_code', '500'), str('session.id', 's"2')],
+    [str('x'.repeat(300), 'long'), str('http.route', '/f'), str('session.id', '')],
+  ];
+  const bodies: Buffer[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (const [i, layout] of layouts.entries()) {
+      bodies.push(body(SVC, [
+        { attributes: layout, n: round * 100 + i, kind: 2 },
+        { attributes: layouts[(i + 3) % layouts.length] as Attr[], n: round * 100 + i + 50 },
+      ]));
+    }
+  }
+  // The escaped key is JSON text, not a \\u escape: write one the serializer would not.
+  bodies.push(Buffer.from(body(SVC, [{ attributes: layouts[0] as Attr[] }]).toString('utf8').replace('"key":"http.route"', '"key":"http.rout\\u0065"')));
+  assert.equal(compare(bodies), bodies.length);
+});
+
 test('escaping: every special character, JSON escapes, \\u escapes and surrogate pairs, non-ASCII text and tenants', () => {
   const nasty = ['a,b', 'a b', 'a=b', 'a\\b', 'a\\ b', 'trail\\', '\\\\', 'q"uote', 'new\nline', 'tab\tx', 'ünïcødé 🚀', '中文,空格 ', ' lead', '"', '\\"', '\u0000nul', '\u001f\b\f\r', 'line\u2028sep', '/slash'];
   const bodies = nasty.map((v) =>

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MappedPoint, Point } from '../src/schema/point.ts';
 import { encodePoints, TimestampSlots } from '../src/influx/point-identity.ts';
-import { spreadTimestamp } from '../src/influx/timestamps.ts';
+import { nanosDecimal, spreadTimestamp } from '../src/influx/timestamps.ts';
+import { ownerOfBytes, ownerOfId } from '../src/influx/slot-owner.ts';
+import { LineBuffer } from '../src/ingest/trace-lines/line-buffer.ts';
 
 const T0 = 1700000000123456789n;
 
@@ -183,4 +185,51 @@ test('the index behaves like a map with first-in-first-out eviction, at every ca
     }
     assert.equal(slots.size, model.size);
   }
+});
+
+test('slot owners: a span id is its 8 bytes on both paths, other identities are hashed apart', () => {
+  const bytes = Buffer.from('00ff10e7a5c3b2d1', 'hex');
+  const fromBytes = { hi: 0, lo: 0 };
+  const fromHex = { hi: 0, lo: 0 };
+  ownerOfBytes(bytes, 0, fromBytes);
+  ownerOfId('00ff10e7a5c3b2d1', fromHex);
+  assert.deepEqual(fromHex, fromBytes);
+  assert.deepEqual(fromBytes, { hi: 0x00ff10e7, lo: 0xa5c3b2d1 | 0 });
+  // Not a span id (upper case, 15 or 17 digits, other text): hashed, and distinct identities differ.
+  const seen = new Set<string>();
+  for (const id of ['00FF10E7A5C3B2D1', '00ff10e7a5c3b2d', '00ff10e7a5c3b2d10', 'log:abc', 'log:abd', 'beacon-1', 'beacon-2', '']) {
+    const o = { hi: 0, lo: 0 };
+    ownerOfId(id, o);
+    seen.add(`${o.hi}/${o.lo}`);
+  }
+  assert.equal(seen.size, 8);
+  assert.ok(!seen.has(`${fromBytes.hi}/${fromBytes.lo}`));
+});
+
+test('the slot index keeps a span written by the fused encoder and replayed by the reference path on one slot', () => {
+  const slots = new TimestampSlots();
+  const scope = slots.scope('spans');
+  const t = { top: 1700000000, ns: 123456000 };
+  const owner = { hi: 0, lo: 0 };
+  ownerOfBytes(Buffer.from('aaaaaaaaaaaaaaaa', 'hex'), 0, owner);
+  assert.equal(slots.claim(scope, t, owner.hi, owner.lo), false);
+  // Another span at that nanosecond moves up one; the first span, as the reference path sees it, does not.
+  assert.equal(slots.assignParts(scope, 1700000000, 123456000, '1700000000123456000', 'bbbbbbbbbbbbbbbb'), '1700000000123456001');
+  assert.equal(slots.assignParts(scope, 1700000000, 123456000, '1700000000123456000', 'aaaaaaaaaaaaaaaa'), '1700000000123456000');
+  const again = { top: 1700000000, ns: 123456000 };
+  ownerOfBytes(Buffer.from('bbbbbbbbbbbbbbbb', 'hex'), 0, owner);
+  assert.equal(slots.claim(scope, again, owner.hi, owner.lo), true);
+  assert.deepEqual(again, { top: 1700000000, ns: 123456001 });
+});
+
+test('LineBuffer.endLineAt writes what nanosDecimal spells', () => {
+  const out = new LineBuffer();
+  out.start(Buffer.alloc(0));
+  const cases: Array<[number, number]> = [[0, 0], [0, 7], [0, 999_999_999], [1, 0], [1, 5], [1700000000, 123456789], [1700000000, 1000], [9223372036, 854775806], [10, 10]];
+  for (const [top, ns] of cases) {
+    out.putAscii('m f=1');
+    out.endLineAt(top, ns);
+  }
+  const lines = out.finish().toString('latin1').split('\n');
+  assert.deepEqual(lines, cases.map(([top, ns]) => `m f=1 ${nanosDecimal(top, ns)}`));
 });

@@ -2,6 +2,7 @@ import { encodeFields, encodeSeriesKey } from './line-protocol.ts';
 import type { MappedPoint } from '../schema/point.ts';
 import { MAX_TIMESTAMP_NS } from '../otlp/model.ts';
 import { nanosDecimal, splitDecimal, spreadNanos, spreadOffset, type SplitTime } from './timestamps.ts';
+import { ownerOfId, type SlotOwner } from './slot-owner.ts';
 
 /**
  * InfluxDB keeps one point per (series, timestamp): a second one silently replaces the first.
@@ -52,7 +53,8 @@ export class TimestampSlots {
   private entryScope = new Int32Array(0);
   private entrySeconds = new Int32Array(0);
   private entryNanos = new Int32Array(0);
-  private entryOwner: string[] = [];
+  private ownerHi = new Int32Array(0);
+  private ownerLo = new Int32Array(0);
   /** Ring position of the next entry (the oldest once the ring is full). */
   private ring = 0;
   private entries = 0;
@@ -60,6 +62,8 @@ export class TimestampSlots {
   /** Past MAX_SCOPES measurements (their names come from clients: metric names), they share one. */
   private readonly shared: SlotScope = { id: 0 };
   private readonly split: SplitTime = { top: 0, ns: 0 };
+  private readonly probe: SplitTime = { top: 0, ns: 0 };
+  private readonly owner1: SlotOwner = { hi: 0, lo: 0 };
 
   constructor(capacity = 200_000) {
     this.capacity = Math.max(1, capacity);
@@ -72,7 +76,7 @@ export class TimestampSlots {
    * test that makes an index, never pays for 200 000 slots.
    */
   private resize(size: number): void {
-    const old = { scope: this.entryScope, seconds: this.entrySeconds, nanos: this.entryNanos, owner: this.entryOwner };
+    const old = { scope: this.entryScope, seconds: this.entrySeconds, nanos: this.entryNanos, hi: this.ownerHi, lo: this.ownerLo };
     let buckets = 1;
     while (buckets < size * 2) buckets *= 2;
     this.allocated = size;
@@ -82,7 +86,8 @@ export class TimestampSlots {
     this.entryScope = new Int32Array(size);
     this.entrySeconds = new Int32Array(size);
     this.entryNanos = new Int32Array(size);
-    this.entryOwner = new Array<string>(size).fill('');
+    this.ownerHi = new Int32Array(size);
+    this.ownerLo = new Int32Array(size);
     for (let i = 0; i < this.entries; i++) {
       const scope = old.scope[i] as number;
       const seconds = old.seconds[i] as number;
@@ -91,7 +96,8 @@ export class TimestampSlots {
       this.entryScope[i] = scope;
       this.entrySeconds[i] = seconds;
       this.entryNanos[i] = nanos;
-      this.entryOwner[i] = old.owner[i] as string;
+      this.ownerHi[i] = old.hi[i] as number;
+      this.ownerLo[i] = old.lo[i] as number;
       this.next[i] = this.heads[b] as number;
       this.heads[b] = i + 1;
     }
@@ -120,17 +126,32 @@ export class TimestampSlots {
 
   /**
    * `assign` for a timestamp split into seconds and nanoseconds (`ts` is the same time in decimal,
-   * returned when the slot is free or the span's own). Probes upwards one nanosecond at a time,
-   * never past the last nanosecond InfluxDB stores: from there, downwards.
+   * returned when the slot is free or the span's own).
    */
   assignParts(scope: SlotScope, top: number, ns: number, ts: string, spanId: string): string {
+    const t = this.probe;
+    t.top = top;
+    t.ns = ns;
+    ownerOfId(spanId, this.owner1);
+    return this.claim(scope, t, this.owner1.hi, this.owner1.lo) ? nanosDecimal(t.top, t.ns) : ts;
+  }
+
+  /**
+   * The slot for `time` in `scope`, owned by (hi, lo) (slot-owner.ts): true when `time` was moved
+   * (in place) to the first free or own slot. Probes upwards one nanosecond at a time, never past
+   * the last nanosecond InfluxDB stores: from there, downwards. Nothing is allocated: the fused
+   * encoder calls it per line.
+   */
+  claim(scope: SlotScope, time: SplitTime, hi: number, lo: number): boolean {
     const id = scope.id;
-    let owner = this.owner(id, top % KEY_SECONDS, ns);
-    if (owner === spanId) return ts;
-    if (owner === undefined) {
-      this.insert(id, top % KEY_SECONDS, ns, spanId);
-      return ts;
+    const top = time.top;
+    const ns = time.ns;
+    let e = this.find(id, top % KEY_SECONDS, ns);
+    if (e === -1) {
+      this.insert(id, top % KEY_SECONDS, ns, hi, lo);
+      return false;
     }
+    if (this.ownerHi[e] === hi && this.ownerLo[e] === lo) return false;
     let t = top;
     let n = ns;
     let down = false;
@@ -150,14 +171,14 @@ export class TimestampSlots {
         t++;
         n = 0;
       } else n++;
-      owner = this.owner(id, t % KEY_SECONDS, n);
-      if (owner === spanId) return nanosDecimal(t, n);
-      if (owner === undefined) {
-        this.insert(id, t % KEY_SECONDS, n, spanId);
-        return nanosDecimal(t, n);
-      }
+      e = this.find(id, t % KEY_SECONDS, n);
+      if (e === -1) this.insert(id, t % KEY_SECONDS, n, hi, lo);
+      else if (this.ownerHi[e] !== hi || this.ownerLo[e] !== lo) continue;
+      time.top = t;
+      time.ns = n;
+      return true;
     }
-    return ts;
+    return false;
   }
 
   get size(): number {
@@ -170,15 +191,16 @@ export class TimestampSlots {
     return h & this.mask;
   }
 
-  private owner(scope: number, seconds: number, nanos: number): string | undefined {
+  /** The entry of the slot, or -1 when it is free. */
+  private find(scope: number, seconds: number, nanos: number): number {
     for (let e = this.heads[this.bucket(scope, seconds, nanos)] as number; e !== 0; e = this.next[e - 1] as number) {
       const i = e - 1;
-      if (this.entryNanos[i] === nanos && this.entrySeconds[i] === seconds && this.entryScope[i] === scope) return this.entryOwner[i];
+      if (this.entryNanos[i] === nanos && this.entrySeconds[i] === seconds && this.entryScope[i] === scope) return i;
     }
-    return undefined;
+    return -1;
   }
 
-  private insert(scope: number, seconds: number, nanos: number, spanId: string): void {
+  private insert(scope: number, seconds: number, nanos: number, hi: number, lo: number): void {
     if (this.entries === this.allocated && this.allocated < this.capacity) {
       this.resize(Math.min(this.capacity, this.allocated * 2));
       this.ring = this.entries;
@@ -191,7 +213,8 @@ export class TimestampSlots {
     this.entryScope[i] = scope;
     this.entrySeconds[i] = seconds;
     this.entryNanos[i] = nanos;
-    this.entryOwner[i] = spanId;
+    this.ownerHi[i] = hi;
+    this.ownerLo[i] = lo;
     this.next[i] = this.heads[b] as number;
     this.heads[b] = i + 1;
     this.ring = i + 1 === this.capacity ? 0 : i + 1;

@@ -30,7 +30,7 @@ export function createJsonTraceLineEncoder(opts: TraceLineOptions): TraceLineEnc
   const core = TraceLineCore.create(opts);
   if (core === undefined) return undefined;
   const cursor = new JsonCursor();
-  const attributes = new JsonAttributes(cursor, core.values, opts.limits.countLimit, opts.limits.valueLengthLimit);
+  const attributes = new JsonAttributes(cursor, core.values, core.keys, opts.limits.countLimit, opts.limits.valueLengthLimit);
   const walk = new JsonSpanWalk(cursor, core.values, core.lines, attributes);
   /** The request's copy, reused: decoding writes into it. */
   let work = Buffer.allocUnsafeSlow(64 * 1024);

@@ -66,8 +66,15 @@ export class AttributeKeys {
     if (this.overflow.size > 0) this.overflow.clear();
   }
 
+  /**
+   * The last `at` answered with a Canon the table keeps for good (the same bytes always find it),
+   * not one made for the current request only: a front end may remember it past the request.
+   */
+  lastKept = false;
+
   /** The key in buf[start, end), found by its bytes. */
   at(buf: Buffer, start: number, end: number): Canon {
+    this.lastKept = false;
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     const len = end - start;
@@ -80,6 +87,7 @@ export class AttributeKeys {
         if (this.cached < MAX_CACHED_KEYS && this.canons.get(canon.key) === canon) {
           this.table[slot] = { bytes: Buffer.from(buf.subarray(start, end)), canon };
           this.cached++;
+          this.lastKept = true;
         }
         return canon;
       }
@@ -92,7 +100,10 @@ export class AttributeKeys {
             break;
           }
         }
-        if (same) return e.canon;
+        if (same) {
+          this.lastKept = true;
+          return e.canon;
+        }
       }
       slot = (slot + 1) & (KEY_TABLE_SIZE - 1);
     }

@@ -4,6 +4,7 @@ import { BRACKETS, type JsonCursor } from './json-cursor.ts';
 import { readIntText, readText, once } from './json-scalars.ts';
 import { MemberNames, jsonDouble } from './json-values.ts';
 import { VALUE_KINDS, type SpanValues } from './span-values.ts';
+import type { AttributeKeys, Canon } from './attribute-keys.ts';
 
 /**
  * The JSON front end's reading of an attribute list (KeyValue → AnyValue) into the core's value
@@ -44,21 +45,45 @@ function bytesAt(buf: Buffer, p: number, end: number, bytes: Buffer): boolean {
   return true;
 }
 
+/** Guesses kept per position in an attribute list. */
+const WAYS = 4;
+
+/** An attribute as the serializer laid it out last time at its position in a list (`serializerAttribute`). */
+interface Guess {
+  /** The key's bytes, then `","value":{"` and the value's member name up to the value. */
+  readonly bytes: Buffer;
+  readonly keyLength: number;
+  /** The member name's first byte: s(tringValue), i(ntValue), d(oubleValue), b(oolValue). */
+  readonly kind: number;
+  readonly canon: Canon;
+}
+
 export class JsonAttributes {
   /** Attributes read in the current list: past the count limit the reference path truncates. */
   private count = 0;
+  /** Where the current list's guesses start in `guesses`: spans' lists and resources' lists have their own. */
+  private guessBase = 0;
+  /** WAYS guesses per position (kinds of span differ in their attributes), filled in turn. */
+  private readonly guesses: Array<Guess | undefined>;
+  /** Per position: the way the next new guess takes. */
+  private readonly victim: Uint8Array;
 
   constructor(
     private readonly c: JsonCursor,
     private readonly values: SpanValues,
+    private readonly keys: AttributeKeys,
     private readonly countLimit: number,
     private readonly valueLengthLimit: number,
-  ) {}
+  ) {
+    this.guesses = new Array<Guess | undefined>(2 * countLimit * WAYS).fill(undefined);
+    this.victim = new Uint8Array(2 * countLimit);
+  }
 
-  /** An attribute list (null: none) into the value slots. */
-  list(): void {
+  /** An attribute list (null: none) into the value slots; `resource` for a resource's attributes. */
+  list(resource: boolean): void {
     const c = this.c;
     this.count = 0;
+    this.guessBase = resource ? this.countLimit : 0;
     if (c.null()) return;
     if (c.open(LBRACKET, RBRACKET)) {
       do this.attribute();
@@ -76,7 +101,7 @@ export class JsonAttributes {
     // Not an object (null included): the reference path's 400.
     if (c.peek() !== LBRACE) throw HAND_BACK;
     const at = c.pos;
-    if (this.serializerAttribute(i)) return;
+    if (this.serializerAttribute(i, this.guessBase + this.count - 1)) return;
     c.pos = at;
     values.type[i] = V_STRING;
     values.start[i] = 0;
@@ -104,8 +129,13 @@ export class JsonAttributes {
    * plain one, `{"key":"k","value":{"stringValue":"v"}}` (or intValue, doubleValue, boolValue),
    * without escapes or whitespace: read in one pass of byte comparisons. False (the cursor
    * anywhere) for any other layout, which `attribute` then reads member by member.
+   *
+   * The guess (`Guess`): spans of one request, and of one client, carry their attributes in the
+   * same order with the same value kinds, so the key, the bytes up to its value and its Canon are
+   * remembered per position in the list (`g`). When the same bytes are there again, one comparison
+   * replaces the key's scan, its hash and table lookup, and the value's header.
    */
-  private serializerAttribute(i: number): boolean {
+  private serializerAttribute(i: number, g: number): boolean {
     const c = this.c;
     const values = this.values;
     const b = c.buf;
@@ -114,52 +144,80 @@ export class JsonAttributes {
     if (!bytesAt(b, p, end, KV_HEAD)) return false;
     p += KV_HEAD.length;
     const keyStart = p;
-    c.pos = p;
-    const keyEnd = c.plainRun();
-    if (b[keyEnd] !== QUOTE || !bytesAt(b, keyEnd + 1, end, KV_VALUE_HEAD)) return false;
-    p = keyEnd + 1 + KV_VALUE_HEAD.length;
-    switch (b[p]) {
+    let keyEnd: number;
+    let kind: number;
+    let canon: Canon | undefined;
+    const guesses = this.guesses;
+    let guess: Guess | undefined;
+    for (let w = g * WAYS; w < g * WAYS + WAYS; w++) {
+      const x = guesses[w];
+      if (x === undefined) break;
+      if (bytesAt(b, p, end, x.bytes)) {
+        guess = x;
+        break;
+      }
+    }
+    if (guess !== undefined) {
+      keyEnd = p + guess.keyLength;
+      p += guess.bytes.length;
+      kind = guess.kind;
+      canon = guess.canon;
+    } else {
+      c.pos = p;
+      keyEnd = c.plainRun();
+      if (b[keyEnd] !== QUOTE || !bytesAt(b, keyEnd + 1, end, KV_VALUE_HEAD)) return false;
+      p = keyEnd + 1 + KV_VALUE_HEAD.length;
+      kind = b[p] as number;
+      const head = kind === 0x73 ? STRING_VALUE : kind === 0x69 ? INT_VALUE : kind === 0x64 ? DOUBLE_VALUE : kind === 0x62 ? BOOL_VALUE : undefined;
+      if (head === undefined || !bytesAt(b, p, end, head)) return false;
+      p += head.length;
+    }
+    const valueAt = p;
+    switch (kind) {
       case 0x73: {
-        if (!bytesAt(b, p, end, STRING_VALUE)) return false;
-        const s = p + STRING_VALUE.length;
-        c.pos = s;
+        c.pos = p;
         const e = c.plainRun();
-        if (b[e] !== QUOTE || e - s > this.valueLengthLimit) return false;
+        if (b[e] !== QUOTE || e - p > this.valueLengthLimit) return false;
         values.type[i] = V_STRING;
-        values.start[i] = s;
+        values.start[i] = p;
         values.end[i] = e;
         p = e + 1;
         break;
       }
       case 0x69:
-        if (!bytesAt(b, p, end, INT_VALUE) || b[p + INT_VALUE.length] === QUOTE) return false;
-        c.pos = p + INT_VALUE.length;
+        if (b[p] === QUOTE) return false;
+        c.pos = p;
         values.type[i] = V_INT;
         values.text[i] = readIntText(c, 19);
         p = c.pos;
         break;
       case 0x64: {
-        if (!bytesAt(b, p, end, DOUBLE_VALUE)) return false;
-        c.pos = p + DOUBLE_VALUE.length;
+        c.pos = p;
         const s = c.number();
         values.type[i] = V_DOUBLE;
         values.num[i] = jsonDouble(b, s, c.numEnd);
         p = c.pos;
         break;
       }
-      case 0x62:
-        if (!bytesAt(b, p, end, BOOL_VALUE)) return false;
-        c.pos = p + BOOL_VALUE.length;
+      default:
+        c.pos = p;
         values.type[i] = V_BOOL;
         values.num[i] = c.boolean() ? 1 : 0;
         p = c.pos;
-        break;
-      default:
-        return false;
     }
     if (p + 2 > end || b[p] !== RBRACE || b[p + 1] !== RBRACE) return false;
     c.pos = p + 2;
-    values.keyed(keyStart, keyEnd, i);
+    if (canon !== undefined) {
+      values.keyedAs(canon, i);
+      return true;
+    }
+    canon = values.keyed(keyStart, keyEnd, i);
+    // Only a Canon the key table keeps: one made for this request alone must not outlive it.
+    if (this.keys.lastKept) {
+      const way = this.victim[g] as number;
+      this.victim[g] = (way + 1) % WAYS;
+      guesses[g * WAYS + way] = { bytes: Buffer.from(b.subarray(keyStart, valueAt)), keyLength: keyEnd - keyStart, kind, canon };
+    }
     return true;
   }
 

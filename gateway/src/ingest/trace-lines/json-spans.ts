@@ -135,7 +135,7 @@ export class JsonSpanWalk {
         if (id === -1 || id === IGNORED) c.skip();
         else {
           seen = once(seen, id);
-          this.attributes.list();
+          this.attributes.list(true);
         }
       } while (c.more(RBRACE));
     }
@@ -274,7 +274,7 @@ export class JsonSpanWalk {
             statusCode = this.status();
             break;
           default:
-            this.attributes.list();
+            this.attributes.list(false);
         }
       } while (c.more(RBRACE));
     }

@@ -3,6 +3,7 @@ import { encodeOverflow } from '../../mapping/overflow-json.ts';
 import { OVERFLOW_FIELD } from '../../schema/measurements.ts';
 import { escapeKey, escapeMeasurement, escapeStringValue } from '../../influx/line-protocol.ts';
 import type { SlotScope, TimestampSlots } from '../../influx/point-identity.ts';
+import { ownerOfBytes, type SlotOwner } from '../../influx/slot-owner.ts';
 import { splitU64, nanosDecimal, spreadNanos, spreadOffsetOfBytes, type SplitTime } from '../../influx/timestamps.ts';
 import type { MappingRules } from '../../mapping/rules.ts';
 import { TraceIndexRows } from '../../mapping/trace-index-rows.ts';
@@ -61,11 +62,12 @@ export class SpanLines {
   /** The request's index rows, or undefined without the index. */
   private readonly index: TraceIndexRows | undefined;
 
-  /** The current span: its wire fields, id, and start (spread; split and in decimal). */
+  /** The current span: its wire fields, its id as a slot owner, and its start (spread, split). */
   private readonly f = new SpanFields();
-  private spanId = '';
-  private ts = '';
+  private readonly owner: SlotOwner = { hi: 0, lo: 0 };
   private readonly time: SplitTime = { top: 0, ns: 0 };
+  /** A line's timestamp: the span's start, moved by the slot index if its slot is taken. */
+  private readonly lineTime: SplitTime = { top: 0, ns: 0 };
 
   private readonly rules: MappingRules;
   private readonly slots: TimestampSlots;
@@ -171,11 +173,10 @@ export class SpanLines {
     const durationMs = Math.floor((durationNs + 500_000) / 1_000_000);
 
     this.spans++;
-    this.spanId = src.toString('hex', f.spanAt, f.spanAt + 8);
+    ownerOfBytes(src, f.spanAt, this.owner);
     const t = this.time;
     splitU64(f.startLo, f.startHi, t);
     t.ns = spreadNanos(t.top, t.ns, spreadOffsetOfBytes(src, f.spanAt, 8));
-    this.ts = nanosDecimal(t.top, t.ns);
 
     const frontend = this.rules.frontend.enabled && !this.values.emptyText(this.values.known[SLOT.view] as number);
     const backend = this.rules.backend.enabled && f.kind === 2;
@@ -192,7 +193,8 @@ export class SpanLines {
     const known = values.known;
     const timeNs = (BigInt(f.startHi) << 32n) | BigInt(f.startLo);
     const status = this.rules.spans.enabled ? f.statusCode : undefined;
-    const { tenant, spanId: id } = this;
+    const { tenant } = this;
+    const id = this.out.src.toString('hex', f.spanAt, f.spanAt + 8);
     if (frontend) this.observations.push({ tenant, side: 'frontend', k1: this.text(known[SLOT.view] as number), k2: this.text(known[SLOT.action] as number), durationMs, status, id, timeNs });
     if (backend) {
       const route = known[SLOT.route] as number;
@@ -334,8 +336,11 @@ export class SpanLines {
 
   /** Ends a line with the timestamp the slot index gives the span in the line's measurement. */
   private endLine(scope: SlotScope): void {
-    const t = this.time;
-    this.out.endLine(this.slots.assignParts(scope, t.top, t.ns, this.ts, this.spanId));
+    const t = this.lineTime;
+    t.top = this.time.top;
+    t.ns = this.time.ns;
+    this.slots.claim(scope, t, this.owner.hi, this.owner.lo);
+    this.out.endLineAt(t.top, t.ns);
   }
 
   /** `,trace_id="…",span_id="…"` (frontend and backend lines). */
@@ -353,8 +358,14 @@ export class SpanLines {
   private tag(key: Buffer, i: number): void {
     if (i === -1) return;
     const v = this.values;
-    if (v.type[i] === V_STRING) this.out.tagRange(key, v.start[i] as number, v.end[i] as number);
-    else this.out.tagText(key, v.otherText(i));
+    const kind = v.type[i];
+    if (kind === V_STRING) this.out.tagRange(key, v.start[i] as number, v.end[i] as number);
+    else if (kind === V_JSON) this.out.tagText(key, v.otherText(i));
+    else {
+      // Digits, a sign, `.`, `e`, `true`, `Infinity`: never empty, nothing for escapeKey to escape.
+      this.out.put(key);
+      this.out.putAscii(v.otherText(i));
+    }
   }
 
   private stringValue(i: number): void {

@@ -183,10 +183,19 @@ export class SpanValues {
     return i;
   }
 
-  /** The attribute whose key is src[keyStart, keyEnd) and whose value is slot `i`: what map-spans.ts `scan` does with it. */
-  keyed(keyStart: number, keyEnd: number, i: number): void {
+  /**
+   * The attribute whose key is src[keyStart, keyEnd) and whose value is slot `i`: what map-spans.ts
+   * `scan` does with it. Its key's Canon is returned (`keys.lastKept` says whether it may be kept).
+   */
+  keyed(keyStart: number, keyEnd: number, i: number): Canon {
     if (keyEnd - keyStart > MAX_KEY_BYTES) throw HAND_BACK;
     const c = this.keys.at(this.src, keyStart, keyEnd);
+    this.keyedAs(c, i);
+    return c;
+  }
+
+  /** `keyed` for a key whose Canon the front end already knows (the same bytes found it before). */
+  keyedAs(c: Canon, i: number): void {
     if (c.dropped) return;
     const slot = c.slot;
     if (slot !== -1) {
