@@ -220,7 +220,7 @@ export class SpanLines {
     const root = f.parentLen !== 8;
     // Decoding the name is the part's main cost: only a span that may be its trace's first or root needs it.
     const name = index.wantsName(startUs, root) ? src.toString('utf8', f.nameStart, f.nameEnd) : '';
-    index.span(this.spanId, startUs, startUs * 1000 + durationNs, root, name);
+    index.span(src.toString('hex', f.spanAt, f.spanAt + 8), startUs, startUs * 1000 + durationNs, root, name);
   }
 
   private frontendLine(durationMs: number): void {
