@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { OWN_MEASUREMENTS } from '../gateway/src/schema/derived.ts';
 import { SPANS } from '../gateway/src/schema/measurements.ts';
 
 /** What the sink has received since it started (or since the last `reset()`). */
@@ -10,6 +11,11 @@ export interface SinkCounts {
    * writes every accepted span there once), whatever else the span became.
    */
   readonly spans: number;
+  /**
+   * Lines of the gateway's own measurements (rollups, the trace and session index, alert state,
+   * the claim log): `lines - own` is the mapped data, what a baseline gateway writes too.
+   */
+  readonly own: number;
   readonly requests: number;
   /** Bytes of line protocol after decompression. */
   readonly bytes: number;
@@ -54,12 +60,14 @@ export function countLines(buf: Buffer): number {
 }
 
 const SPANS_PREFIX = Buffer.from(`${SPANS.name},`);
+const OWN_PREFIXES = OWN_MEASUREMENTS.map((m) => Buffer.from(`${m.name},`));
 
-/** Lines of a line-protocol body that start with `prefix` (a measurement name and its comma). */
-export function countLinesStartingWith(buf: Buffer, prefix: Buffer): number {
+/** Lines of a line-protocol body that start with `prefix`, or with any of `prefix` (a measurement name and its comma). */
+export function countLinesStartingWith(buf: Buffer, prefix: Buffer | readonly Buffer[]): number {
+  const prefixes = Buffer.isBuffer(prefix) ? [prefix] : prefix;
   let n = 0;
   for (let start = 0; start < buf.length; ) {
-    if (buf.compare(prefix, 0, prefix.length, start, Math.min(buf.length, start + prefix.length)) === 0) n++;
+    if (prefixes.some((p) => buf.compare(p, 0, p.length, start, Math.min(buf.length, start + p.length)) === 0)) n++;
     const nl = buf.indexOf(10, start);
     if (nl === -1) break;
     start = nl + 1;
@@ -79,6 +87,7 @@ const EMPTY_QUERY = JSON.stringify({ results: [{ statement_id: 0 }, { statement_
 export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise<Sink> {
   let lines = 0;
   let spans = 0;
+  let own = 0;
   let requests = 0;
   let bytes = 0;
   let bad = 0;
@@ -108,6 +117,7 @@ export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise
           if (/gzip/i.test(req.headers['content-encoding'] ?? '')) body = gunzipSync(body);
           const n = countLines(body);
           const s = countLinesStartingWith(body, SPANS_PREFIX);
+          const o = countLinesStartingWith(body, OWN_PREFIXES);
           const answer = (): void => {
             if (res.destroyed || req.socket.destroyed) {
               unanswered += n;
@@ -115,6 +125,7 @@ export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise
             }
             lines += n;
             spans += s;
+            own += o;
             bytes += body.length;
             requests++;
             res.writeHead(204).end();
@@ -150,10 +161,11 @@ export async function startSink(opts: { throttle?: SinkThrottle } = {}): Promise
   if (addr === null || typeof addr === 'string') throw new Error('sink: no TCP address');
   return {
     url: `http://127.0.0.1:${addr.port}`,
-    counts: () => ({ lines, spans, requests, bytes, bad, unanswered }),
+    counts: () => ({ lines, spans, own, requests, bytes, bad, unanswered }),
     reset() {
       lines = 0;
       spans = 0;
+      own = 0;
       requests = 0;
       bytes = 0;
       bad = 0;

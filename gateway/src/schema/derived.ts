@@ -106,6 +106,19 @@ export const BUILT_IN_FIELDS: Readonly<Record<'frontend' | 'backend' | 'spans', 
 /** Tag keys no extra tag may take: `time`, the overflow field, ids (series cardinality), the tenant and the session (built in). */
 export const FORBIDDEN_TAGS: ReadonlySet<string> = new Set(['trace_id', 'span_id', 'parent_span_id', TIME, OVERFLOW_FIELD, ...KNOWN_ATTRIBUTES.filter((a) => a.role === 'id' || a.role === 'dropped').map((a) => a.key)]);
 
+/**
+ * What the gateway writes of its own beside the mapped data: rollups, the trace and session index,
+ * alert state, the column claim log. Fixed names and fields; a count of delivered data (the
+ * benches' drain check) leaves their lines out.
+ */
+export const OWN_MEASUREMENTS: ReadonlyArray<{ readonly name: string; readonly fields: ReadonlyArray<string | { readonly name: string }> }> = [
+  LATENCY_ROLLUP,
+  ALERT_STATE,
+  COLUMN_CLAIMS,
+  TRACE_INDEX,
+  SESSION_INDEX,
+];
+
 /** Measurement names (after MAPPING_FILE) → the fields the gateway declares for them; see `declaredFields`. */
 export interface DeclaredFields {
   /** The fields `measurement` writes itself (never counted against a column budget); any OTLP metric's for a name not listed. */
@@ -128,8 +141,7 @@ export function declaredFields(names: MeasurementNames): DeclaredFields {
     [WEB_VITALS.name, set(WEB_VITALS)],
     [FRONTEND_ERRORS.name, set(FRONTEND_ERRORS)],
     // The gateway's own measurements: their fields are fixed, so a budget never moves them.
-    ...[LATENCY_ROLLUP, ALERT_STATE, COLUMN_CLAIMS].map((m): [string, ReadonlySet<string>] => [m.name, new Set(m.fields.map((f) => f.name))]),
-    ...[TRACE_INDEX, SESSION_INDEX].map((m): [string, ReadonlySet<string>] => [m.name, new Set(m.fields)]),
+    ...OWN_MEASUREMENTS.map((m): [string, ReadonlySet<string>] => [m.name, new Set(m.fields.map((f) => (typeof f === 'string' ? f : f.name)))]),
   ]);
   const metrics = set(METRICS);
   return { of: (measurement) => known.get(measurement) ?? metrics };
