@@ -22,12 +22,12 @@ export interface TableSpec {
 }
 
 /**
- * The key column of a keyed id column: a UBIGINT that `idKeySql` computes from the id, so a
+ * The key column of a keyed id column (`trace_id` → `trace_key`): a UBIGINT that `idKeySql` computes from the id, so a
  * lookup compares 8-byte integers over every row and reads the (FSST-compressed) text only where
  * the key matches (docs/performance.md). A key never decides alone: the lookup still compares the id.
  */
 export function keyColumn(column: string): string {
-  return `${column}_key`;
+  return `${column.replace(/_id$/, '')}_key`;
 }
 
 /**

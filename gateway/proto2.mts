@@ -1,0 +1,21 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const i = await DuckDBInstance.create('/tmp/eh/p.duckdb'); const c = await i.connect();
+const time = async (label: string, sql: string, p: any[] = [], explain = false) => { let r: any; for (let k = 0; k < 2; k++) { const t = performance.now(); const cu = process.cpuUsage(); r = (await c.runAndReadAll(sql, p)).getRowObjects(); const d = process.cpuUsage(cu); console.log(label, (performance.now() - t).toFixed(0), 'ms wall', ((d.user + d.system) / 1000).toFixed(0), 'ms cpu', r.length); } if (explain) console.log(String((await c.runAndReadAll('EXPLAIN ANALYZE ' + sql, p)).getRowObjects()[0]?.explain_value)); return r; };
+const now = BigInt(Date.now()) * 1_000_000n;
+const from = now - 48n * 3_600_000_000_000n, to = now + 3_600_000_000_000n;
+const s = String((await c.runAndReadAll(`SELECT session_id FROM spans WHERE tenant_id='globex' AND session_id <> '' ORDER BY time_ns DESC LIMIT 1`)).getRowObjects()[0]?.session_id);
+const tid = String((await c.runAndReadAll(`SELECT trace_id FROM spans WHERE tenant_id='globex' ORDER BY time_ns DESC LIMIT 1`)).getRowObjects()[0]?.trace_id);
+console.log(s, tid);
+const mode = process.argv[2] ?? '';
+const base = 'time_ns >= $1 AND time_ns < $2 AND tenant_id = $3';
+const cols = `trace_id, parent_span_id, name, time_ns // 1000 AS start_us, duration_ns`;
+await time('session old', `SELECT ${cols} FROM spans WHERE ${base} AND trace_id IN (SELECT trace_id FROM spans WHERE ${base} AND session_id = $4 ORDER BY time_ns DESC LIMIT 100000)`, [from, to, 'globex', s]);
+await time('session key join', `SELECT ${cols} FROM spans WHERE ${base} AND (trace_key, trace_id) IN (SELECT trace_key, trace_id FROM spans WHERE ${base} AND session_key = md5_number_lower($4) AND session_id = $4 ORDER BY time_ns DESC LIMIT 100000)`, [from, to, 'globex', s], mode.includes('e4'));
+const ids = (await time('session ids', `SELECT trace_key, trace_id FROM spans WHERE ${base} AND session_key = md5_number_lower($4) AND session_id = $4 ORDER BY time_ns DESC LIMIT 100000`, [from, to, 'globex', s], mode.includes('e5')));
+const keys = [...new Set(ids.map((r: any) => String(r.trace_key)))];
+const strs = ids.map((r: any) => `'${String(r.trace_id)}'`).join(',');
+await time('session spans IN list', `SELECT ${cols} FROM spans WHERE ${base} AND trace_key IN (${keys.join(',')}) AND trace_id IN (${strs})`, [from, to, 'globex'], mode.includes('e6'));
+const sub = `SELECT trace_key, trace_id FROM spans WHERE ${base} AND session_key = md5_number_lower($4) AND session_id = $4 ORDER BY time_ns DESC LIMIT 100000`;
+await time('session two IN', `WITH ids AS (${sub}) SELECT ${cols} FROM spans WHERE ${base} AND trace_key IN (SELECT trace_key FROM ids) AND trace_id IN (SELECT trace_id FROM ids)`, [from, to, 'globex', s], mode.includes('e7'));
+await time('session join', `WITH ids AS (SELECT DISTINCT trace_key, trace_id FROM (${sub})) SELECT ${cols} FROM spans JOIN ids USING (trace_key, trace_id) WHERE ${base}`, [from, to, 'globex', s], mode.includes('e8'));
+
