@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +11,10 @@ import { createSpanMapper } from '../gateway/src/mapping/map-spans.ts';
 import { DEFAULT_RULES } from '../gateway/src/mapping/rules.ts';
 import { decodeTraceRequest } from '../gateway/src/otlp/decode.ts';
 import { sqlIdent } from '../gateway/src/query/sql.ts';
-import { tableSpecs } from '../gateway/src/schema/derived.ts';
+import { keyColumn, tableSpecs } from '../gateway/src/schema/derived.ts';
 import type { MappedPoint } from '../gateway/src/schema/point.ts';
 import { createEmbeddedStore } from '../gateway/src/store/embedded-store.ts';
+import { tableColumns } from '../gateway/src/store/embedded-write.ts';
 import type { WriteSink } from '../gateway/src/store/store.ts';
 import { createReferenceEmbeddedSink } from '../harness/embedded-reference.ts';
 import { buildFixtures } from '../harness/fixtures.ts';
@@ -85,15 +87,28 @@ function edgePoints(tag: string): MappedPoint[] {
   ];
 }
 
-/** Every row of every table, as text, sorted: what a store holds, independent of write order. */
-async function rowsOf(dataDir: string): Promise<Record<string, string[]>> {
+/** An id's key as the schema defines it (derived.ts `idKeySql`), computed here independently: bytes 8–15 of its MD5, little-endian. */
+function expectedKey(id: string): string {
+  return createHash('md5').update(id, 'utf8').digest().readBigUInt64LE(8).toString();
+}
+
+/**
+ * Every row of every table, as text, sorted: what a store holds, independent of write order. The
+ * columns the previous path wrote; with `keys`, every key column must be there and hold its id's key.
+ */
+async function rowsOf(dataDir: string, keys = true): Promise<Record<string, string[]>> {
   const instance = await DuckDBInstance.create(join(dataDir, 'tenantlens.duckdb'));
   const conn = await instance.connect();
   try {
     const out: Record<string, string[]> = {};
     for (const spec of TABLES) {
-      const reader = await conn.runAndReadAll(`SELECT * FROM ${sqlIdent(spec.name)}`);
+      const reader = await conn.runAndReadAll(`SELECT ${tableColumns(spec).map(sqlIdent).join(', ')} FROM ${sqlIdent(spec.name)}`);
       out[spec.name] = reader.getRowsJson().map((r) => JSON.stringify(r)).sort();
+      if (!keys) continue;
+      for (const c of spec.keyed) {
+        const pairs = (await conn.runAndReadAll(`SELECT ${sqlIdent(c)} AS id, ${sqlIdent(keyColumn(c))}::VARCHAR AS k FROM ${sqlIdent(spec.name)}`)).getRowObjectsJson();
+        for (const r of pairs) assert.equal(r.k, r.id === null ? null : expectedKey(String(r.id)), `${spec.name}.${keyColumn(c)} of ${String(r.id)}`);
+      }
     }
     return out;
   } finally {
@@ -127,7 +142,7 @@ test('the same points leave the same rows as the previous write path (PRIMARY KE
   await deliver(store.sink, [points]);
   await store.sink.close();
 
-  const [want, got] = await Promise.all([rowsOf(refDir), rowsOf(dir)]);
+  const [want, got] = await Promise.all([rowsOf(refDir, false), rowsOf(dir)]);
   for (const spec of TABLES) assert.deepEqual(got[spec.name], want[spec.name], `table ${spec.name}`);
   assert.ok((want[specs.spans.name]?.length ?? 0) > 100, 'the fixture filled the spans table');
   assert.ok((want[specs.backend.name]?.length ?? 0) > 0 && (want[specs.frontend.name]?.length ?? 0) > 0 && want[specs.metrics.name]?.length === 1);
@@ -144,7 +159,7 @@ test('replays are no-ops: a batch twice, a batch overlapping the last, a point t
   const ref = await createReferenceEmbeddedSink(refDir, DEFAULT_RULES, { buffer, events });
   await deliver(ref, [points]);
   await ref.close();
-  const want = await rowsOf(refDir);
+  const want = await rowsOf(refDir, false);
 
   const dir = await freshDir('replay');
   const store = await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events });
@@ -183,7 +198,7 @@ test('a file written by the previous version opens without its primary key, keep
   const old = await createReferenceEmbeddedSink(dir, DEFAULT_RULES, { buffer, events });
   await deliver(old, [points.slice(0, 200)]);
   await old.close();
-  const before = await rowsOf(dir);
+  const before = await rowsOf(dir, false);
 
   const store = await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events });
   await store.sink.close();
@@ -205,7 +220,7 @@ test('a file written by the previous version opens without its primary key, keep
   const ref = await createReferenceEmbeddedSink(refDir, DEFAULT_RULES, { buffer, events });
   await deliver(ref, [points]);
   await ref.close();
-  const [want, got] = await Promise.all([rowsOf(refDir), rowsOf(dir)]);
+  const [want, got] = await Promise.all([rowsOf(refDir, false), rowsOf(dir)]);
   for (const spec of TABLES) assert.deepEqual(got[spec.name], want[spec.name], `table ${spec.name}`);
 });
 
@@ -219,7 +234,7 @@ test('control characters, NUL, a lone surrogate and odd floats leave the same ro
   const store = await createEmbeddedStore({ dataDir: dir, rules: DEFAULT_RULES, buffer, events });
   await deliver(store.sink, [...deliveries, ...deliveries]);
   await store.sink.close();
-  const [want, got] = await Promise.all([rowsOf(refDir), rowsOf(dir)]);
+  const [want, got] = await Promise.all([rowsOf(refDir, false), rowsOf(dir)]);
   for (const spec of TABLES) assert.deepEqual(got[spec.name], want[spec.name], `table ${spec.name}`);
   assert.equal(want[specs.webVitals.name]?.length, 14);
   // JSON shows -0 as 0: ask DuckDB for the sign.

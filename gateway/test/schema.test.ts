@@ -80,14 +80,14 @@ test('logs and the backend_api_latency rollup map exactly as declared; metric po
 
 test('the embedded tables keep their on-disk column order (existing database files depend on it)', () => {
   const specs = tableSpecs(DEFAULT_RULES);
-  // Pinned on purpose: the appender writes by position into tables created by earlier versions.
-  assert.deepEqual(specs.frontend, { name: 'frontend_performance', idColumn: 'span_id', text: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name', 'trace_id'], integers: ['duration_ms', 'element_count'], floats: [] });
-  assert.deepEqual(specs.backend, { name: 'backend_api_latency', idColumn: 'span_id', text: ['tenant_id', 'endpoint', 'http_method', 'status_code', 'service_name', 'trace_id'], integers: ['latency_ms'], floats: [] });
-  assert.deepEqual(specs.spans, { name: 'spans', idColumn: 'span_id', text: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id'], integers: ['duration_ns', 'status_code'], floats: [] });
-  assert.deepEqual(specs.logs, { name: 'logs', idColumn: 'record_id', text: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body'], integers: ['severity_number'], floats: [] });
-  assert.deepEqual(specs.metrics, { name: 'otel_metrics', idColumn: 'point_id', text: ['tenant_id', 'measurement'], integers: [], floats: [] });
-  assert.deepEqual(specs.webVitals, { name: 'web_vitals', idColumn: 'event_id', text: ['tenant_id', 'service_name', 'view_name', 'metric', 'rating', 'session_id', 'navigation_type', 'attribution', 'trace_id'], integers: [], floats: ['value'] });
-  assert.deepEqual(specs.frontendErrors, { name: 'frontend_errors', idColumn: 'event_id', text: ['tenant_id', 'service_name', 'view_name', 'error_type', 'message', 'stack', 'session_id', 'trace_id', 'span_id', 'action_name'], integers: ['count'], floats: [] });
+  // Pinned on purpose: the appender writes by position into tables created by earlier versions; key columns come after (added by ALTER TABLE).
+  assert.deepEqual(specs.frontend, { name: 'frontend_performance', idColumn: 'span_id', text: ['tenant_id', 'session_id', 'view_name', 'action_name', 'service_name', 'trace_id'], integers: ['duration_ms', 'element_count'], floats: [], keyed: [] });
+  assert.deepEqual(specs.backend, { name: 'backend_api_latency', idColumn: 'span_id', text: ['tenant_id', 'endpoint', 'http_method', 'status_code', 'service_name', 'trace_id'], integers: ['latency_ms'], floats: [], keyed: [] });
+  assert.deepEqual(specs.spans, { name: 'spans', idColumn: 'span_id', text: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id'], integers: ['duration_ns', 'status_code'], floats: [], keyed: ['trace_id', 'session_id'] });
+  assert.deepEqual(specs.logs, { name: 'logs', idColumn: 'record_id', text: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body'], integers: ['severity_number'], floats: [], keyed: ['trace_id'] });
+  assert.deepEqual(specs.metrics, { name: 'otel_metrics', idColumn: 'point_id', text: ['tenant_id', 'measurement'], integers: [], floats: [], keyed: [] });
+  assert.deepEqual(specs.webVitals, { name: 'web_vitals', idColumn: 'event_id', text: ['tenant_id', 'service_name', 'view_name', 'metric', 'rating', 'session_id', 'navigation_type', 'attribution', 'trace_id'], integers: [], floats: ['value'], keyed: [] });
+  assert.deepEqual(specs.frontendErrors, { name: 'frontend_errors', idColumn: 'event_id', text: ['tenant_id', 'service_name', 'view_name', 'error_type', 'message', 'stack', 'session_id', 'trace_id', 'span_id', 'action_name'], integers: ['count'], floats: [], keyed: [] });
   // Renamed measurements keep their columns.
   assert.equal(tableSpecs(parseMappingRules({ measurements: { spans: { name: 'sp' } } })).spans.name, 'sp');
 });

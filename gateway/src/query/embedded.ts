@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { TableSpecs } from '../schema/derived.ts';
+import { idKeySql, keyColumn, type TableSpecs } from '../schema/derived.ts';
 import { sqlIdent } from './sql.ts';
 import { createEmbeddedConsoleQueries } from './embedded-console.ts';
 import type { RollupCoverage } from '../rollup/recorder.ts';
@@ -47,6 +47,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
   const be = sqlIdent(specs.backend.name);
   const sp = sqlIdent(specs.spans.name);
   const lg = sqlIdent(specs.logs.name);
+  const traceKey = sqlIdent(keyColumn('trace_id'));
 
   async function rows(sql: string, params: DuckDBValue[]): Promise<Row[]> {
     const reader = await conn.runAndReadAll(sql, params);
@@ -102,14 +103,25 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
           durationNs: n(r.duration_ns) ?? 0,
         }));
       if (sessionId === undefined) return embeddedNewestTraces(rows, sp, tenant, range, limit);
-      const sql = `SELECT ${cols} FROM ${sp} WHERE ${base}
-               AND trace_id IN (SELECT trace_id FROM ${sp} WHERE ${base} AND session_id = $4 ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS})`;
-      const flat = await traceRows(sql, [range.fromNs, range.toNs, tenant, sessionId]);
+      // The session's traces, then their spans by key. Two statements: DuckDB joins a subquery by
+      // hash, reading every column of the tenant's rows, but filters a key list in the scan.
+      const found = await rows(
+        `SELECT DISTINCT trace_id, ${traceKey} AS k FROM (SELECT trace_id, ${traceKey} FROM ${sp}
+           WHERE ${base} AND ${keyMatch('session_id', '$4')} ORDER BY time_ns DESC LIMIT ${MAX_TRACE_ROWS})`,
+        [range.fromNs, range.toNs, tenant, sessionId],
+      );
+      if (found.length === 0) return [];
+      const ids = new Set(found.map((r) => String(r.trace_id)));
+      // Keys are UBIGINTs DuckDB returned, so written as numbers they need no quoting.
+      const keys = found.map((r) => String(r.k)).join(', ');
+      const sql = `SELECT ${cols} FROM ${sp} WHERE ${base} AND ${traceKey} IN (SELECT unnest([${keys}]::UBIGINT[]))`;
+      // A key shared by another trace (a collision) is no match: the id decides.
+      const flat = (await traceRows(sql, [range.fromNs, range.toNs, tenant])).filter((r) => ids.has(r.traceId));
       return summarizeTraces(flat).sort(byStartDesc).slice(0, limit);
     },
 
     async trace(traceId, tenant) {
-      const sql = `SELECT *, time_ns // 1000 AS start_us FROM ${sp} WHERE trace_id = $1${tenant === undefined ? '' : ' AND tenant_id = $2'}`;
+      const sql = `SELECT *, time_ns // 1000 AS start_us FROM ${sp} WHERE ${keyMatch('trace_id', '$1')}${tenant === undefined ? '' : ' AND tenant_id = $2'}`;
       const found = await rows(sql, tenant === undefined ? [traceId] : [traceId, tenant]);
       return found
         .map(
@@ -132,7 +144,7 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
     },
 
     async traceLogs(traceId, tenant) {
-      const sql = `SELECT *, time_ns // 1000 AS time_us FROM ${lg} WHERE trace_id = $1${tenant === undefined ? '' : ' AND tenant_id = $2'}`;
+      const sql = `SELECT *, time_ns // 1000 AS time_us FROM ${lg} WHERE ${keyMatch('trace_id', '$1')}${tenant === undefined ? '' : ' AND tenant_id = $2'}`;
       const found = await rows(sql, tenant === undefined ? [traceId] : [traceId, tenant]);
       return found
         .map((r): TraceLog => {
@@ -197,6 +209,14 @@ export function createEmbeddedDrillDown(conn: DuckDBConnection, specs: TableSpec
   };
   // With rollups on (the recorder's coverage given), the percentile answers read them (rollup-drilldown.ts).
   return rollups === undefined ? raw : withRollups(raw, { source: createEmbeddedRollupSource(rows, specs), coverage: rollups, errorCounts: consoleQueries.errorCounts });
+}
+
+/**
+ * `column` equals the parameter `param`, its key compared first: DuckDB filters the key in the scan
+ * and reads the id only where the key matches (store/embedded-write.ts keeps every key set).
+ */
+function keyMatch(column: string, param: string): string {
+  return `${sqlIdent(keyColumn(column))} = ${idKeySql(param)} AND ${sqlIdent(column)} = ${param}`;
 }
 
 function toStats(r: Row): LatencyStats {

@@ -17,6 +17,27 @@ export interface TableSpec {
   readonly text: readonly string[];
   readonly integers: readonly string[];
   readonly floats: readonly string[];
+  /** Text columns that also have a key column (`keyColumn`): the ids the lookups match. */
+  readonly keyed: readonly string[];
+}
+
+/**
+ * The key column of a keyed id column (`trace_id` → `trace_key`): a UBIGINT that `idKeySql` computes from the id, so a
+ * lookup compares 8-byte integers over every row and reads the (FSST-compressed) text only where
+ * the key matches (docs/performance.md). A key never decides alone: the lookup still compares the id.
+ */
+export function keyColumn(column: string): string {
+  return `${column.replace(/_id$/, '')}_key`;
+}
+
+/**
+ * The key of an id, as DuckDB SQL over `expr`: the low 64 bits of its MD5. MD5, not `hash()`,
+ * because the keys are stored: DuckDB does not promise that `hash()` stays the same across
+ * versions, and a changed key would hide rows. Computed in SQL on write, on open (rows written
+ * before the column existed) and on the looked-up value, so it is defined here alone.
+ */
+export function idKeySql(expr: string): string {
+  return `md5_number_lower(${expr})`;
 }
 
 export interface TableSpecs {
@@ -52,7 +73,9 @@ function tableSpec(m: MeasurementSpec, name: string): TableSpec {
   }
   // Text, then integer, then float columns on disk: the declared order must say so, or the appender writes by the wrong position.
   if (m.table.columns.join() !== [...text, ...integers, ...floats].join()) throw new Error(`schema: ${m.name}'s columns must be text, then integer, then float`);
-  return { name, idColumn: m.table.idColumn, text, integers, floats };
+  const keyed = m.table.keyed ?? [];
+  for (const c of keyed) if (!text.includes(c)) throw new Error(`schema: ${m.name}.${c} is keyed but not a text column`);
+  return { name, idColumn: m.table.idColumn, text, integers, floats, keyed };
 }
 
 /** The embedded store's tables, under the measurement names the mapping uses. */

@@ -42,9 +42,10 @@ export interface MeasurementSpec {
    * The embedded store's table: the identity column (part of the dedupe key, holding
    * `MappedPoint.spanId`), then these tags and fields as columns, in this order. Existing database
    * files depend on the order (the appender writes by position). Everything else goes to `extra`,
-   * which the drill-down lists as attributes.
+   * which the drill-down lists as attributes. `keyed` columns (ids a lookup matches one value of)
+   * also get a 64-bit key column (derived.ts `keyColumn`), which the lookups filter on first.
    */
-  readonly table: { readonly name: string; readonly idColumn: string; readonly columns: readonly string[] };
+  readonly table: { readonly name: string; readonly idColumn: string; readonly columns: readonly string[]; readonly keyed?: readonly string[] };
 }
 
 /** InfluxQL reserves `time`; InfluxDB 1.x refuses a field with that name. */
@@ -122,7 +123,7 @@ export const SPANS: MeasurementSpec = {
   fields: [s('trace_id'), s('span_id'), s('parent_span_id'), s('name'), i('duration_ns'), i('status_code'), s('session_id'), s('scope_name'), s('gateway_instance')],
   // The tags too: until 2026-12 an attribute named `service_name` or `span_kind` became a field of a tag's name, which InfluxDB 3 refuses.
   reserved: ['trace_id', 'span_id', 'parent_span_id', 'name', 'duration_ns', 'status_code', 'session_id', 'gateway_instance', 'scope_name', TIME, 'tenant_id', 'service_name', 'span_kind', OVERFLOW_FIELD],
-  table: { name: 'spans', idColumn: 'span_id', columns: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id', 'duration_ns', 'status_code'] },
+  table: { name: 'spans', idColumn: 'span_id', columns: ['tenant_id', 'service_name', 'span_kind', 'trace_id', 'parent_span_id', 'name', 'session_id', 'duration_ns', 'status_code'], keyed: ['trace_id', 'session_id'] },
 };
 
 /** Every log record; its attributes become typed fields. */
@@ -133,7 +134,7 @@ export const LOGS: MeasurementSpec = {
   fields: [s('body'), i('severity_number'), s('trace_id'), s('span_id'), s('gateway_instance')],
   reserved: ['body', 'severity_number', 'trace_id', 'span_id', 'gateway_instance', TIME, 'service_name', 'severity_text', 'tenant_id', OVERFLOW_FIELD],
   // Logs keep the record's own span_id as data, so their identity has a column of its own.
-  table: { name: 'logs', idColumn: 'record_id', columns: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body', 'severity_number'] },
+  table: { name: 'logs', idColumn: 'record_id', columns: ['tenant_id', 'service_name', 'severity_text', 'trace_id', 'span_id', 'body', 'severity_number'], keyed: ['trace_id'] },
 };
 
 /**

@@ -1,7 +1,7 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { FieldValue, MappedPoint } from '../schema/point.ts';
 import { sqlIdent } from '../query/sql.ts';
-import type { TableSpec } from '../schema/derived.ts';
+import { idKeySql, keyColumn, type TableSpec } from '../schema/derived.ts';
 import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
 
 /**
@@ -11,7 +11,7 @@ import { METRIC_NAME_COLUMN } from '../schema/measurements.ts';
  * test/embedded-write.test.ts holds it to that path's rows.
  */
 
-/** The columns of a table in the order the appender fills them. */
+/** The columns of a table in the order the appender fills them (the key columns are computed in SQL, after them). */
 export function tableColumns(spec: TableSpec): string[] {
   return ['time_ns', spec.idColumn, ...spec.text, ...spec.integers, ...spec.floats, 'extra'];
 }
@@ -26,6 +26,11 @@ export function columnDefinitions(spec: TableSpec): string[] {
     ...spec.floats.map((c) => `${sqlIdent(c)} DOUBLE`),
     'extra VARCHAR',
   ];
+}
+
+/** The key columns (schema/derived.ts `keyColumn`), last: a file written before them gets them by ALTER TABLE, which appends. */
+function keyDefinitions(spec: TableSpec): string[] {
+  return spec.keyed.map((c) => `${sqlIdent(keyColumn(c))} UBIGINT`);
 }
 
 const TEXT = 0;
@@ -121,18 +126,20 @@ export function createTableRouter(byMeasurement: ReadonlyMap<string, TableSpec>,
 /**
  * One table per measurement (from the schema), and the generic metrics table, with no index: every
  * insert maintained a PRIMARY KEY's ART index, which no query reads and which made the file 2.3× larger
- * (docs/performance.md). Each table has a TEMP staging twin the appender fills. A file written before
- * has the key: its table is rebuilt once without it (DuckDB cannot drop a key in place).
+ * (docs/performance.md). Each table has a TEMP staging twin the appender fills, without the key
+ * columns. A file written before has the key: its table is rebuilt once without it (DuckDB cannot
+ * drop a key in place). A file written before the key columns gets them, then `fillKeys`.
  */
 export async function createTables(conn: DuckDBConnection, tables: readonly TableSpec[]): Promise<void> {
   for (const spec of tables) {
     const table = sqlIdent(spec.name);
-    await conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${columnDefinitions(spec).join(', ')})`);
+    const definitions = [...columnDefinitions(spec), ...keyDefinitions(spec)].join(', ');
+    await conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${definitions})`);
     if (await hasPrimaryKey(conn, spec.name)) {
       const rebuilt = sqlIdent(`${spec.name}__unindexed`);
       await conn.run('BEGIN TRANSACTION');
       try {
-        await conn.run(`CREATE TABLE ${rebuilt} (${columnDefinitions(spec).join(', ')})`);
+        await conn.run(`CREATE TABLE ${rebuilt} (${definitions})`);
         await conn.run(`INSERT INTO ${rebuilt} BY NAME SELECT * FROM ${table} ORDER BY time_ns`);
         await conn.run(`DROP TABLE ${table}`);
         await conn.run(`ALTER TABLE ${rebuilt} RENAME TO ${table}`);
@@ -142,7 +149,23 @@ export async function createTables(conn: DuckDBConnection, tables: readonly Tabl
         throw err;
       }
     }
-    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT * FROM ${table} LIMIT 0`);
+    for (const c of spec.keyed) await conn.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${sqlIdent(keyColumn(c))} UBIGINT`);
+    await fillKeys(conn, spec);
+    const staged = tableColumns(spec).map(sqlIdent).join(', ');
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${sqlIdent(`stage_${spec.name}`)} AS SELECT ${staged} FROM ${table} LIMIT 0`);
+  }
+}
+
+/**
+ * Computes the keys a row lacks: rows written before the key columns existed. The lookups then
+ * need no `OR key IS NULL`, which DuckDB cannot push into the scan (it read every id again: slower
+ * than no key at all). Once per file in practice: on a file whose keys are all set, DuckDB skips
+ * every row group by its null statistics. docs/performance.md has what it costs.
+ */
+async function fillKeys(conn: DuckDBConnection, spec: TableSpec): Promise<void> {
+  for (const c of spec.keyed) {
+    const [id, key] = [sqlIdent(c), sqlIdent(keyColumn(c))];
+    await conn.run(`UPDATE ${sqlIdent(spec.name)} SET ${key} = ${idKeySql(id)} WHERE ${key} IS NULL AND ${id} IS NOT NULL`);
   }
 }
 
@@ -194,12 +217,14 @@ export function createBatchWriter(conn: DuckDBConnection, byMeasurement: Readonl
   };
 }
 
-/** Staged rows into the table, once per (tenant, identity, time) within the batch and against the table. */
+/** Staged rows into the table, with their keys, once per (tenant, identity, time) within the batch and against the table. */
 function insertNewRows(spec: TableSpec, lo: bigint, hi: bigint): string {
   const cols = tableColumns(spec).map(sqlIdent).join(', ');
+  const keys = spec.keyed.map((c) => `, ${sqlIdent(keyColumn(c))}`).join('');
+  const keyValues = spec.keyed.map((c) => `, ${idKeySql(sqlIdent(c))}`).join('');
   const id = sqlIdent(spec.idColumn);
   const table = sqlIdent(spec.name);
-  return `INSERT INTO ${table} (${cols})
-    SELECT ${cols} FROM (SELECT DISTINCT ON (tenant_id, ${id}, time_ns) * FROM ${sqlIdent(`stage_${spec.name}`)}) s
+  return `INSERT INTO ${table} (${cols}${keys})
+    SELECT ${cols}${keyValues} FROM (SELECT DISTINCT ON (tenant_id, ${id}, time_ns) * FROM ${sqlIdent(`stage_${spec.name}`)}) s
     WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.time_ns BETWEEN ${lo} AND ${hi} AND t.tenant_id = s.tenant_id AND t.${id} = s.${id} AND t.time_ns = s.time_ns)`;
 }
