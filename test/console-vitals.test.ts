@@ -242,8 +242,9 @@ test('a tenant without browser events gets the empty states, not zeros', async (
   const c = await openConsole(browser, gateway.url, ADMIN, '#/tenant/initech');
   try {
     const { page } = c;
+    // The two panels load separately: wait for each.
     await pollUntil(() => page.locator('[data-testid="errors-panel"] [data-testid="empty"]').count(), (n) => n === 1, 20_000, 100);
-    assert.equal(await page.locator('[data-testid="vitals-panel"] [data-testid="empty"]').count(), 1);
+    await pollUntil(() => page.locator('[data-testid="vitals-panel"] [data-testid="empty"]').count(), (n) => n === 1, 20_000, 100);
     assert.equal(await page.locator('[data-testid="vitals-table"]').count(), 0);
     // The same page for acme as the operator shows acme's numbers (the operator's answer is scoped by ?tenant=).
     await goHash(page, `#/tenant/${TENANT}`);
