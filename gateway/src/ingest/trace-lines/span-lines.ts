@@ -310,28 +310,11 @@ export class SpanLines {
     const entries: Array<readonly [string, FieldValue]> = [];
     for (let j = 0; j < overflow.length; j += 2) {
       const i = overflow[j + 1] as number;
-      entries.push([(overflow[j] as Canon).key, this.fieldValue(i)]);
+      entries.push([(overflow[j] as Canon).key, this.values.fieldValue(i)]);
     }
     this.overflowed += entries.length;
     this.out.put(this.K.overflow);
     this.out.stringText(encodeOverflow(entries));
-  }
-
-  /** Value `i` as field-types.ts `attributeField` types it (non-finite doubles never get here). */
-  private fieldValue(i: number): FieldValue {
-    const v = this.values;
-    switch (v.type[i]) {
-      case V_STRING:
-        return { type: 'string', value: v.src.toString('utf8', v.start[i], v.end[i]) };
-      case V_BOOL:
-        return { type: 'boolean', value: v.num[i] === 1 };
-      case V_INT:
-        return { type: 'float', value: Number(v.text[i]) };
-      case V_JSON:
-        return { type: 'string', value: v.text[i] as string };
-      default:
-        return { type: 'float', value: v.num[i] as number };
-    }
   }
 
   /** Ends a line with the timestamp the slot index gives the span in the line's measurement. */

@@ -1,4 +1,4 @@
-import type { FieldType } from '../../schema/point.ts';
+import type { FieldType, FieldValue } from '../../schema/point.ts';
 import { asInteger } from '../../mapping/map-spans.ts';
 import type { AttributeLimits } from '../../otlp/limits.ts';
 import { readJsonMember } from '../../otlp/proto-traces.ts';
@@ -133,6 +133,22 @@ export class SpanValues {
         return this.text[i] as string;
       default:
         return String(this.num[i]);
+    }
+  }
+
+  /** Value `i` as field-types.ts `attributeField` types it, for the overflow field (non-finite doubles never get here). */
+  fieldValue(i: number): FieldValue {
+    switch (this.type[i]) {
+      case V_STRING:
+        return { type: 'string', value: this.src.toString('utf8', this.start[i], this.end[i]) };
+      case V_BOOL:
+        return { type: 'boolean', value: this.num[i] === 1 };
+      case V_INT:
+        return { type: 'float', value: Number(this.text[i]) };
+      case V_JSON:
+        return { type: 'string', value: this.text[i] as string };
+      default:
+        return { type: 'float', value: this.num[i] as number };
     }
   }
 
