@@ -183,18 +183,21 @@ export class SpanLines {
     if (frontend) this.frontendLine(durationMs);
     if (backend) this.backendLine(durationMs);
     if (this.rules.spans.enabled) this.spansLine(durationNs, scope);
-    if (this.observe && (frontend || backend)) this.observeSpan(frontend, backend, durationMs);
-    if (this.index !== undefined) this.indexSpan(t.top, Math.floor(t.ns / 1000), durationNs);
+    const observe = this.observe && (frontend || backend);
+    if (!observe && this.index === undefined) return;
+    // The rollups and the index both key by the span id's hex: made once a span.
+    const spanId = src.toString('hex', f.spanAt, f.spanAt + 8);
+    if (observe) this.observeSpan(frontend, backend, durationMs, spanId);
+    if (this.index !== undefined) this.indexSpan(t.top, Math.floor(t.ns / 1000), durationNs, spanId);
   }
 
   /** The span's durations as the rollups see them (rollup/observation.ts), with the same keys as its lines' tags. */
-  private observeSpan(frontend: boolean, backend: boolean, durationMs: number): void {
+  private observeSpan(frontend: boolean, backend: boolean, durationMs: number, id: string): void {
     const { f, values } = this;
     const known = values.known;
     const timeNs = (BigInt(f.startHi) << 32n) | BigInt(f.startLo);
     const status = this.rules.spans.enabled ? f.statusCode : undefined;
     const { tenant } = this;
-    const id = this.out.src.toString('hex', f.spanAt, f.spanAt + 8);
     if (frontend) this.observations.push({ tenant, side: 'frontend', k1: this.text(known[SLOT.view] as number), k2: this.text(known[SLOT.action] as number), durationMs, status, id, timeNs });
     if (backend) {
       const route = known[SLOT.route] as number;
@@ -211,7 +214,7 @@ export class SpanLines {
   }
 
   /** The span's trace, session and part of its trace's summary, for the index rows written after the request. */
-  private indexSpan(second: number, startUs: number, durationNs: number): void {
+  private indexSpan(second: number, startUs: number, durationNs: number, spanId: string): void {
     const { f } = this;
     const src = this.out.src;
     const session = this.text(this.values.known[SLOT.session] as number);
@@ -220,7 +223,7 @@ export class SpanLines {
     const root = f.parentLen !== 8;
     // Decoding the name is the part's main cost: only a span that may be its trace's first or root needs it.
     const name = index.wantsName(startUs, root) ? src.toString('utf8', f.nameStart, f.nameEnd) : '';
-    index.span(src.toString('hex', f.spanAt, f.spanAt + 8), startUs, startUs * 1000 + durationNs, root, name);
+    index.span(spanId, startUs, startUs * 1000 + durationNs, root, name);
   }
 
   private frontendLine(durationMs: number): void {
